@@ -1,0 +1,200 @@
+import Database from 'better-sqlite3';
+import mysql from 'mysql2/promise';
+import { existsSync } from 'node:fs';
+import { BridgeError } from '../errors.ts';
+import { type DbTarget, type Dialect, parseDbUrl } from './url.ts';
+
+export type Row = Record<string, unknown>;
+export type Param = string | number | bigint | null | Buffer | boolean;
+
+/** What every query surface offers: a pooled handle, a pinned session and a transaction alike. */
+export interface Queryable {
+  readonly dialect: Dialect;
+  all<T = Row>(sql: string, params?: readonly Param[]): Promise<T[]>;
+  run(sql: string, params?: readonly Param[]): Promise<{ changes: number }>;
+}
+
+export interface Db extends Queryable {
+  readonly target: DbTarget;
+  /** Runs fn on one connection inside BEGIN/COMMIT; rolls back if fn throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs fn on one pinned connection (session state such as advisory locks lives there). */
+  session<T>(fn: (s: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** The MLMD source is opened read-only: the database itself refuses writes. */
+  readOnly?: boolean;
+  /** Create the database (MySQL) or file (SQLite) when missing. Only `seed` and tests ask for this. */
+  create?: boolean;
+  /** Connections in the MySQL pool. */
+  poolSize?: number;
+  /** A name for messages ("MLMD database", "KFP database"). */
+  role?: string;
+}
+
+/** The one connection factory. */
+export async function openDb(url: string | DbTarget, options: OpenOptions = {}): Promise<Db> {
+  const target = typeof url === 'string' ? parseDbUrl(url, options.role ? `${options.role} URL` : undefined) : url;
+  return target.dialect === 'sqlite' ? openSqlite(target, options) : openMysql(target, options);
+}
+
+function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: OpenOptions): Db {
+  const role = options.role ?? 'database';
+  if (!options.create && !existsSync(target.path)) {
+    throw new BridgeError('CONNECTION', `the ${role} file ${target.path} does not exist`, 'check the path in the sqlite: URL');
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(target.path, { readonly: options.readOnly ?? false, fileMustExist: !options.create });
+    db.pragma('busy_timeout = 10000');
+    if (!options.readOnly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+    }
+  } catch (e) {
+    throw new BridgeError('CONNECTION', `cannot open the ${role} ${target.display}: ${(e as Error).message}`, undefined, { cause: e });
+  }
+  let inTransaction = false;
+  const q: Queryable = {
+    dialect: 'sqlite',
+    async all<T>(sql: string, params: readonly Param[] = []) {
+      return db.prepare(sql).all(...params.map(sqliteParam)) as T[];
+    },
+    async run(sql: string, params: readonly Param[] = []) {
+      const stmt = db.prepare(sql);
+      if (!stmt.reader) return { changes: stmt.run(...params.map(sqliteParam)).changes };
+      stmt.all(...params.map(sqliteParam));
+      return { changes: 0 };
+    },
+  };
+  return {
+    ...q,
+    target,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      // better-sqlite3 has one connection; an async callback cannot use db.transaction(),
+      // so nesting is refused rather than silently merged.
+      if (inTransaction) throw new BridgeError('INTERNAL', 'nested SQLite transaction');
+      inTransaction = true;
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const out = await fn(q);
+        db.exec('COMMIT');
+        return out;
+      } catch (e) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw e;
+      } finally {
+        inTransaction = false;
+      }
+    },
+    async session<T>(fn: (s: Queryable) => Promise<T>) {
+      return fn(q);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function sqliteParam(p: Param): unknown {
+  return typeof p === 'boolean' ? (p ? 1 : 0) : p;
+}
+
+async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, options: OpenOptions): Promise<Db> {
+  const role = options.role ?? 'database';
+  const base = {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    // JSON columns come back as their text (MySQL 8 would parse them), dates as strings,
+    // BIGINTs as numbers: ids and epoch seconds fit in 2^53.
+    typeCast(field: { type: string; string(enc?: string): string | null }, next: () => unknown) {
+      if (field.type === 'JSON') return field.string('utf8');
+      return next();
+    },
+    dateStrings: true,
+    multipleStatements: false,
+    charset: 'utf8mb4_unicode_ci',
+  } as const;
+  if (options.create) {
+    try {
+      const c = await mysql.createConnection(base);
+      await c.query(`CREATE DATABASE IF NOT EXISTS \`${target.database.replace(/`/g, '``')}\` CHARACTER SET utf8mb4`);
+      await c.end();
+    } catch (e) {
+      throw connectionError(role, target, e);
+    }
+  }
+  const pool = mysql.createPool({ ...base, database: target.database, connectionLimit: options.poolSize ?? 4, waitForConnections: true });
+  try {
+    const c = await pool.getConnection();
+    if (options.readOnly) await c.query('SET SESSION TRANSACTION READ ONLY');
+    c.release();
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw connectionError(role, target, e);
+  }
+  if (options.readOnly) {
+    pool.on('connection', (c) => {
+      // Every pooled connection refuses writes: the MLMD source must never change.
+      c.query('SET SESSION TRANSACTION READ ONLY');
+    });
+  }
+  const on = (c: mysql.Pool | mysql.PoolConnection): Queryable => ({
+    dialect: 'mysql',
+    async all<T>(sql: string, params: readonly Param[] = []) {
+      const [rows] = await c.query(sql, params as unknown[]);
+      return rows as T[];
+    },
+    async run(sql: string, params: readonly Param[] = []) {
+      const [res] = await c.query(sql, params as unknown[]);
+      return { changes: (res as { affectedRows?: number }).affectedRows ?? 0 };
+    },
+  });
+  return {
+    ...on(pool),
+    target,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
+      const c = await pool.getConnection();
+      try {
+        await c.beginTransaction();
+        try {
+          const out = await fn(on(c));
+          await c.commit();
+          return out;
+        } catch (e) {
+          await c.rollback().catch(() => undefined);
+          throw e;
+        }
+      } finally {
+        c.release();
+      }
+    },
+    async session<T>(fn: (s: Queryable) => Promise<T>) {
+      const c = await pool.getConnection();
+      try {
+        return await fn(on(c));
+      } finally {
+        c.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+function connectionError(role: string, target: DbTarget, e: unknown): BridgeError {
+  const err = e as { code?: string; errno?: number; message?: string };
+  const why = err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
+  const hint =
+    err.code === 'ER_BAD_DB_ERROR'
+      ? 'check the database name in the URL'
+      : err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1698
+        ? 'check the user and password in the URL'
+        : 'check that the server is running and the host and port are right';
+  return new BridgeError('CONNECTION', `cannot connect to the ${role} at ${target.display} (${why})`, hint, { cause: e });
+}
