@@ -1,0 +1,122 @@
+import { goJsonStringify } from '../proto/kfp-json.ts';
+import { ids, uriHash } from './identity.ts';
+import type { ArtifactOrigin, ArtifactRow, IdMapRow, JsonObject, MlmdArtifact } from './model.ts';
+import type { RejectLog } from './rejects.ts';
+import {
+  ARTIFACT_PROPS_NOT_IN_METADATA,
+  ARTIFACT_TYPE,
+  ARTIFACT_TYPE_BY_SCHEMA_TITLE,
+  LIMITS,
+  MLMD_EXECUTION_TYPE,
+  SCHEMA_TITLE_KEY,
+  URI_LESS_ARTIFACT_TYPES,
+} from './rules.ts';
+import { artifactMetadataValue, propString } from './values.ts';
+
+/**
+ * One MLMD artifact → its `artifacts` rows in one namespace (kfp-facts.md §F.2). Usually one row;
+ * a `system.Metrics` artifact becomes one Type-6 row per metric key, as the KFP 3 launcher writes them.
+ */
+export interface MappedArtifact {
+  artifact: MlmdArtifact;
+  rows: ArtifactRow[];
+  /** The row each metric key landed on (metrics only); links fan out over every row. */
+  metricKeys: string[];
+}
+
+export function toArtifactRows(
+  a: MlmdArtifact,
+  origin: ArtifactOrigin | undefined,
+  namespace: string,
+  rejects: RejectLog,
+): MappedArtifact | null {
+  if (a.uri !== null && a.uri.length > LIMITS.uri) {
+    rejects.add('URI_TOO_LONG', 'artifact', a.id, `URI is ${a.uri.length} characters (limit ${LIMITS.uri}); artifact and its links not migrated`);
+    return null;
+  }
+  const title = a.type ?? '';
+  const type = ARTIFACT_TYPE_BY_SCHEMA_TITLE[title] ?? ARTIFACT_TYPE.Artifact;
+  const metadata = metadataOf(a, rejects);
+  if (type === ARTIFACT_TYPE.Artifact && title !== 'system.Artifact' && title !== '') metadata[SCHEMA_TITLE_KEY] = title;
+
+  const base = {
+    Namespace: namespace,
+    Description: '',
+    CreatedAtInSec: Math.floor(a.createMs / 1000),
+    LastUpdateInSec: Math.floor(a.updateMs / 1000),
+    IdentityKey: null,
+  };
+  const name = truncateName(artifactName(a, origin), a, rejects);
+
+  if (type !== ARTIFACT_TYPE.Metric) {
+    const uri = URI_LESS_ARTIFACT_TYPES.has(type) ? null : a.uri;
+    return {
+      artifact: a,
+      metricKeys: [],
+      rows: [{ ...base, UUID: ids.artifact(a.id, namespace), Type: type, URI: uri, URIHash: uriHash(uri), Name: name, Metadata: goJsonStringify(metadata), NumberValue: null }],
+    };
+  }
+
+  const rows: ArtifactRow[] = [];
+  const metricKeys: string[] = [];
+  const rest: JsonObject = {};
+  for (const [key, value] of Object.entries(metadata).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    if (typeof value === 'number') {
+      rows.push({ ...base, UUID: ids.metricRow(a.id, namespace, key), Type: ARTIFACT_TYPE.Metric, URI: null, URIHash: '', Name: truncateName(key, a, rejects), Metadata: goJsonStringify({ [key]: value }), NumberValue: value });
+      metricKeys.push(key);
+    } else {
+      rest[key] = value;
+    }
+  }
+  if (Object.keys(rest).length > 0 || rows.length === 0) {
+    if (rows.length === 0 && Object.keys(rest).length === 0) {
+      rejects.add('EMPTY_METRICS', 'artifact', a.id, 'system.Metrics artifact has no entries; kept as a Type 1 row so its links survive');
+    } else {
+      rejects.add('NON_NUMERIC_METRIC', 'artifact', a.id, `non-numeric metrics entries (${Object.keys(rest).join(', ')}) kept on a Type 1 sidecar row`);
+    }
+    rest[SCHEMA_TITLE_KEY] = title;
+    rows.push({ ...base, UUID: ids.metricSidecar(a.id, namespace), Type: ARTIFACT_TYPE.Artifact, URI: a.uri, URIHash: uriHash(a.uri), Name: name, Metadata: goJsonStringify(rest), NumberValue: null });
+  }
+  return { artifact: a, rows, metricKeys };
+}
+
+function metadataOf(a: MlmdArtifact, rejects: RejectLog): JsonObject {
+  const out: JsonObject = {};
+  for (const props of [a.properties, a.customProperties]) {
+    for (const [k, v] of Object.entries(props)) {
+      if (ARTIFACT_PROPS_NOT_IN_METADATA.has(k)) continue;
+      if (v.kind === 'corrupt') rejects.add('CORRUPT_PROPERTY', 'artifact', a.id, `property "${k}": ${v.reason}; kept as its raw text`);
+      out[k] = artifactMetadataValue(v);
+    }
+  }
+  return out;
+}
+
+/** Name: `display_name`; importer outputs without one take the URI's basename (as KFP 3's importer); else the output key. */
+function artifactName(a: MlmdArtifact, origin: ArtifactOrigin | undefined): string | null {
+  const display = propString(a.customProperties, 'display_name');
+  if (display) return display;
+  const fromImporter = origin?.executionType === MLMD_EXECUTION_TYPE.IMPORTER || origin?.executionType === MLMD_EXECUTION_TYPE.IMPORTER_WORKSPACE;
+  if (fromImporter && a.uri) {
+    const path = a.uri.replace(/[?#].*$/, '').replace(/\/+$/, '');
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (base) return base;
+  }
+  return origin?.key ?? null;
+}
+
+function truncateName(name: string | null, a: MlmdArtifact, rejects: RejectLog): string | null {
+  if (name === null || [...name].length <= LIMITS.artifactName) return name;
+  rejects.add('TRUNCATED_STRING', 'artifact', a.id, `name is ${[...name].length} characters; truncated to ${LIMITS.artifactName}`);
+  return [...name].slice(0, LIMITS.artifactName).join('');
+}
+
+export function artifactIdMapRows(m: MappedArtifact): IdMapRow[] {
+  return m.rows.map((r) => ({
+    kind: 'artifact',
+    mlmdId: m.artifact.id,
+    kfpUuid: r.UUID,
+    runUuid: null,
+    extra: r.Type === ARTIFACT_TYPE.Metric ? goJsonStringify({ metricKey: r.Name }) : null,
+  }));
+}

@@ -1,0 +1,103 @@
+import { goJsonStringify } from '../proto/kfp-json.ts';
+import { artifactIdMapRows, type MappedArtifact, toArtifactRows } from './artifacts.ts';
+import { toLinkRows } from './links.ts';
+import type { IdMapRow, MlmdExecution, RunBundle, RunMigration } from './model.ts';
+import { RejectLog } from './rejects.ts';
+import { KFP_EXECUTION_TYPES } from './rules.ts';
+import { parsePipelineSpec } from './spec.ts';
+import { buildTaskTree } from './tasks.ts';
+import { propString, typedValue } from './values.ts';
+import { v5 as uuidv5 } from 'uuid';
+import { MLMD_BRIDGE_NAMESPACE } from './identity.ts';
+
+/**
+ * The forward mapping: the MLMD records of one KFP run → its KFP 3 rows, id-map entries and rejects.
+ * Pure: the same bundle always gives the same rows, byte for byte.
+ */
+export function mapRun(bundle: RunBundle): RunMigration {
+  const ctxId = bundle.runContext.id;
+  const runUuid = bundle.runContext.name;
+  const rejects = new RejectLog(runUuid);
+  const run = bundle.runDetails;
+  if (!run) {
+    rejects.add(
+      'ORPHAN_RUN',
+      'context',
+      ctxId,
+      `run context "${runUuid}" has no run_details row (deleted run); its ${bundle.executions.length} executions and ${bundle.events.length} events are not migrated`,
+    );
+    return { runUuid, contextId: ctxId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: rejects.items };
+  }
+
+  const namespace = run.experimentNamespace ?? (run.namespace || propString(bundle.runContext.customProperties, 'namespace') || '');
+  const spec = parsePipelineSpec(run.pipelineSpecManifest);
+
+  const executions: MlmdExecution[] = [];
+  for (const e of bundle.executions) {
+    if (e.type !== null && KFP_EXECUTION_TYPES.has(e.type)) {
+      executions.push(e);
+      for (const [k, v] of Object.entries(e.customProperties)) {
+        if (v.kind === 'corrupt') rejects.add('CORRUPT_PROPERTY', 'execution', e.id, `property "${k}": ${v.reason}; kept as its raw text in StatusMetadata`);
+      }
+    } else {
+      const events = bundle.events.filter((ev) => ev.executionId === e.id).length;
+      rejects.add('UNKNOWN_EXECUTION_TYPE', 'execution', e.id, `type "${e.type ?? `#${e.typeId} (missing)`}" is not a KFP v2 execution type; it and its ${events} events are not migrated`);
+    }
+  }
+
+  const tree = buildTaskTree(executions, { runUuid, namespace, run, spec, rejects });
+
+  const artifacts = new Map<number, MappedArtifact>();
+  for (const a of bundle.artifacts) {
+    const mapped = toArtifactRows(a, bundle.artifactOrigins[a.id], namespace, rejects);
+    if (mapped) artifacts.set(a.id, mapped);
+  }
+  const known = new Set(bundle.artifacts.map((a) => a.id));
+  const links = toLinkRows(bundle.events, tree, artifacts, known, runUuid, rejects);
+
+  const idMap: IdMapRow[] = [{ kind: 'run_context', mlmdId: ctxId, kfpUuid: runUuid, runUuid, extra: null }];
+  if (bundle.pipelineContext) {
+    idMap.push({
+      kind: 'pipeline_context',
+      mlmdId: bundle.pipelineContext.id,
+      kfpUuid: uuidv5(`pipeline:${bundle.pipelineContext.name}`, MLMD_BRIDGE_NAMESPACE),
+      runUuid: null,
+      extra: goJsonStringify({ name: bundle.pipelineContext.name }),
+    });
+  }
+  for (const t of tree.tasks) {
+    if (t.exec) idMap.push({ kind: 'execution', mlmdId: t.exec.id, kfpUuid: t.uuid, runUuid, extra: null });
+  }
+  for (const it of tree.iterations.values()) {
+    const leftovers: Record<string, ReturnType<typeof typedValue>> = {};
+    for (const [k, v] of Object.entries(it.exec.customProperties)) {
+      if (k !== 'inputs' && k !== 'parent_dag_id' && k !== 'iteration_index') leftovers[k] = typedValue(v);
+    }
+    idMap.push({
+      kind: 'iteration',
+      mlmdId: it.exec.id,
+      kfpUuid: it.loop.uuid,
+      runUuid,
+      // The iteration DAG has no row of its own; what the reverse mapping needs to show it again lives here.
+      extra: goJsonStringify({
+        iterationIndex: it.index,
+        state: it.exec.lastKnownState,
+        createMs: it.exec.createMs,
+        updateMs: it.exec.updateMs,
+        customProperties: leftovers,
+      }),
+    });
+  }
+  for (const m of artifacts.values()) idMap.push(...artifactIdMapRows(m));
+
+  return {
+    runUuid,
+    contextId: ctxId,
+    namespace,
+    tasks: tree.tasks.map((t) => t.row),
+    artifacts: [...artifacts.values()].flatMap((m) => m.rows),
+    links,
+    idMap,
+    rejects: rejects.items,
+  };
+}

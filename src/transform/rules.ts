@@ -1,0 +1,220 @@
+/**
+ * The mapping rules of design.md §2 and kfp-facts.md §F as tables. Each table reads like the doc;
+ * the code in tasks.ts / artifacts.ts / links.ts only looks things up here.
+ */
+import { EXECUTION_STATE } from './model.ts';
+
+// ------------------------------------------------------------------ KFP 3 enums (kfp-facts.md §C.7)
+
+export const TASK_TYPE = {
+  TASK_TYPE_UNSPECIFIED: 0,
+  ROOT: 1,
+  RUNTIME: 2,
+  CONDITION_BRANCH: 3,
+  CONDITION: 4,
+  LOOP: 5,
+  EXIT_HANDLER: 6,
+  IMPORTER: 7,
+  DAG: 8,
+} as const;
+export type TaskType = (typeof TASK_TYPE)[keyof typeof TASK_TYPE];
+
+export const TASK_STATE = { RUNTIME_STATE_UNSPECIFIED: 0, RUNNING: 1, SUCCEEDED: 2, SKIPPED: 3, FAILED: 4, CACHED: 5 } as const;
+export type TaskState = (typeof TASK_STATE)[keyof typeof TASK_STATE];
+export const TASK_STATE_NAME: Record<number, string> = Object.fromEntries(Object.entries(TASK_STATE).map(([k, v]) => [v, k]));
+
+export const IO_TYPE = {
+  UNSPECIFIED: 0,
+  COMPONENT_DEFAULT_INPUT: 1,
+  TASK_OUTPUT_INPUT: 2,
+  COMPONENT_INPUT: 3,
+  RUNTIME_VALUE_INPUT: 4,
+  COLLECTED_INPUTS: 5,
+  ITERATOR_INPUT: 6,
+  ITERATOR_INPUT_RAW: 7,
+  ITERATOR_OUTPUT: 8,
+  OUTPUT: 9,
+  ONE_OF_OUTPUT: 10,
+  TASK_FINAL_STATUS_OUTPUT: 11,
+} as const;
+export type IoType = (typeof IO_TYPE)[keyof typeof IO_TYPE];
+export const IO_TYPE_NAME: Record<number, string> = Object.fromEntries(Object.entries(IO_TYPE).map(([k, v]) => [v, k]));
+/** `iOTypeIsOutput` of the KFP 3 server. */
+export const isOutputIoType = (t: number): boolean => t >= 8 && t <= 11;
+
+export const ARTIFACT_TYPE = {
+  TYPE_UNSPECIFIED: 0,
+  Artifact: 1,
+  Model: 2,
+  Dataset: 3,
+  HTML: 4,
+  Markdown: 5,
+  Metric: 6,
+  ClassificationMetric: 7,
+  SlicedClassificationMetric: 8,
+} as const;
+
+// ------------------------------------------------------------------ MLMD type names KFP 2.x writes
+
+export const MLMD_EXECUTION_TYPE = {
+  DAG: 'system.DAGExecution',
+  CONTAINER: 'system.ContainerExecution',
+  IMPORTER: 'system.ImporterExecution',
+  IMPORTER_WORKSPACE: 'system.ImporterWorkspaceExecution',
+} as const;
+export const KFP_EXECUTION_TYPES: ReadonlySet<string> = new Set(Object.values(MLMD_EXECUTION_TYPE));
+export const RUN_CONTEXT_TYPE = 'system.PipelineRun';
+export const PIPELINE_CONTEXT_TYPE = 'system.Pipeline';
+
+// ------------------------------------------------------------------ states (kfp-facts.md §F.1 State)
+
+/** MLMD `last_known_state` → `tasks.State`. CANCELED means "not triggered" in KFP 2.x, hence SKIPPED. */
+export const TASK_STATE_BY_MLMD_STATE: Record<number, TaskState> = {
+  [EXECUTION_STATE.UNKNOWN]: TASK_STATE.RUNTIME_STATE_UNSPECIFIED,
+  [EXECUTION_STATE.NEW]: TASK_STATE.RUNNING,
+  [EXECUTION_STATE.RUNNING]: TASK_STATE.RUNNING,
+  [EXECUTION_STATE.COMPLETE]: TASK_STATE.SUCCEEDED,
+  [EXECUTION_STATE.FAILED]: TASK_STATE.FAILED,
+  [EXECUTION_STATE.CACHED]: TASK_STATE.CACHED,
+  [EXECUTION_STATE.CANCELED]: TASK_STATE.SKIPPED,
+};
+
+/** `run_details.State` text → the ROOT task's state. KFP 3 has no CANCELED, so a canceled run's root FAILED. */
+export const ROOT_STATE_BY_RUN_STATE: Record<string, TaskState> = {
+  SUCCEEDED: TASK_STATE.SUCCEEDED,
+  FAILED: TASK_STATE.FAILED,
+  SKIPPED: TASK_STATE.SKIPPED,
+  RUNNING: TASK_STATE.RUNNING,
+  PENDING: TASK_STATE.RUNNING,
+  PAUSED: TASK_STATE.RUNNING,
+  CANCELED: TASK_STATE.FAILED,
+  CANCELING: TASK_STATE.FAILED,
+};
+
+/** Run states after which no task can still be running. */
+export const FINISHED_RUN_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELED']);
+
+export const isTerminalTaskState = (s: number): boolean =>
+  s === TASK_STATE.SUCCEEDED || s === TASK_STATE.SKIPPED || s === TASK_STATE.FAILED || s === TASK_STATE.CACHED;
+
+// ------------------------------------------------------------------ task types (kfp-facts.md §F.1 Type, §C.9)
+
+/** What the type rules look at for one execution. */
+export interface TaskFacts {
+  isRoot: boolean;
+  mlmdType: string;
+  /** The resolved task key. */
+  key: string;
+  hasIterationCount: boolean;
+  /** Spec facts, `null` when the run has no usable spec or the key is not in it. */
+  spec: { hasIterator: boolean; hasCondition: boolean } | null;
+}
+
+export interface TaskTypeRule {
+  doc: string;
+  when: (t: TaskFacts) => boolean;
+  type: TaskType;
+  /** Fixed DisplayName the KFP 3 runtime gives this type; otherwise `display_name` is kept. */
+  displayName?: string;
+}
+
+const isDag = (t: TaskFacts) => t.mlmdType === MLMD_EXECUTION_TYPE.DAG;
+const isConditionName = (key: string) => key.startsWith('condition') && !key.startsWith('condition-branch');
+
+/** First match wins. With a spec, follow the KFP 3 runtime (driver/dag.go); without one, fall back to the group-name prefixes. */
+export const TASK_TYPE_RULES: readonly TaskTypeRule[] = [
+  { doc: 'the root DAG (name run/<uuid>)', when: (t) => t.isRoot, type: TASK_TYPE.ROOT, displayName: undefined },
+  { doc: 'system.ContainerExecution (also k8s PVC ops)', when: (t) => t.mlmdType === MLMD_EXECUTION_TYPE.CONTAINER, type: TASK_TYPE.RUNTIME },
+  {
+    doc: 'system.ImporterExecution / system.ImporterWorkspaceExecution',
+    when: (t) => t.mlmdType === MLMD_EXECUTION_TYPE.IMPORTER || t.mlmdType === MLMD_EXECUTION_TYPE.IMPORTER_WORKSPACE,
+    type: TASK_TYPE.IMPORTER,
+  },
+  {
+    doc: 'DAG with iteration_count, or whose spec task has an iterator (catches loops that never fanned out)',
+    when: (t) => isDag(t) && (t.hasIterationCount || (t.spec?.hasIterator ?? false)),
+    type: TASK_TYPE.LOOP,
+    displayName: 'Loop',
+  },
+  {
+    doc: 'DAG whose spec task has triggerPolicy.condition (in practice condition-N)',
+    when: (t) => isDag(t) && (t.spec?.hasCondition ?? false),
+    type: TASK_TYPE.CONDITION_BRANCH,
+    displayName: 'Condition Branch',
+  },
+  {
+    doc: 'DAG named condition* (not condition-branch*) with no condition in the spec',
+    when: (t) => isDag(t) && t.spec !== null && isConditionName(t.key),
+    type: TASK_TYPE.CONDITION,
+    displayName: 'Condition',
+  },
+  {
+    doc: 'no spec: for-loop-* is a LOOP',
+    when: (t) => isDag(t) && t.spec === null && t.key.startsWith('for-loop-'),
+    type: TASK_TYPE.LOOP,
+    displayName: 'Loop',
+  },
+  {
+    doc: 'no spec: condition-* (not condition-branches-*) is a CONDITION_BRANCH',
+    when: (t) => isDag(t) && t.spec === null && isConditionName(t.key),
+    type: TASK_TYPE.CONDITION_BRANCH,
+    displayName: 'Condition Branch',
+  },
+  {
+    doc: 'every other DAG: nested pipelines, condition-branches-*, exit-handler-* (the KFP 3 runtime never writes EXIT_HANDLER)',
+    when: isDag,
+    type: TASK_TYPE.DAG,
+  },
+];
+
+export function taskTypeRule(t: TaskFacts): TaskTypeRule | undefined {
+  return TASK_TYPE_RULES.find((r) => r.when(t));
+}
+
+// ------------------------------------------------------------------ artifacts (kfp-facts.md §F.2)
+
+/** Schema title (MLMD artifact type name) → `artifacts.Type`. Anything else is Type 1 with `_kfp_schema_title` kept in Metadata. */
+export const ARTIFACT_TYPE_BY_SCHEMA_TITLE: Record<string, number> = {
+  'system.Artifact': ARTIFACT_TYPE.Artifact,
+  'system.Model': ARTIFACT_TYPE.Model,
+  'system.Dataset': ARTIFACT_TYPE.Dataset,
+  'system.HTML': ARTIFACT_TYPE.HTML,
+  'system.Markdown': ARTIFACT_TYPE.Markdown,
+  'system.Metrics': ARTIFACT_TYPE.Metric,
+  'system.ClassificationMetrics': ARTIFACT_TYPE.ClassificationMetric,
+  'system.SlicedClassificationMetrics': ARTIFACT_TYPE.SlicedClassificationMetric,
+};
+export const SCHEMA_TITLE_KEY = '_kfp_schema_title';
+/** Types whose rows carry no URI, as the KFP 3 launcher writes them. */
+export const URI_LESS_ARTIFACT_TYPES: ReadonlySet<number> = new Set([
+  ARTIFACT_TYPE.Metric,
+  ARTIFACT_TYPE.ClassificationMetric,
+  ARTIFACT_TYPE.SlicedClassificationMetric,
+]);
+/** Artifact custom properties that are KFP bookkeeping, not user metadata. */
+export const ARTIFACT_PROPS_NOT_IN_METADATA: ReadonlySet<string> = new Set(['display_name', 'store_session_info']);
+
+// ------------------------------------------------------------------ column limits (kfp-facts.md §C.1–C.3)
+
+export const LIMITS = { taskName: 128, taskDisplayName: 128, artifactName: 128, uri: 2048, artifactKey: 191, namespace: 63 } as const;
+
+// ------------------------------------------------------------------ execution custom properties without a column
+
+/**
+ * Execution custom properties the mapping consumes into columns. Any other property (cached_execution_id,
+ * image, total_dag_tasks, parameter/artifact_producer_task, plugins.*, unknown keys) is kept verbatim in
+ * `StatusMetadata.customProperties.mlmd` so that nothing KFP 2.x recorded is lost.
+ */
+export const EXECUTION_PROPS_IN_COLUMNS: ReadonlySet<string> = new Set([
+  'task_name',
+  'display_name',
+  'parent_dag_id',
+  'iteration_index',
+  'iteration_count',
+  'inputs',
+  'outputs',
+  'pod_name',
+  'pod_uid',
+  'namespace',
+  'cache_fingerprint',
+]);
