@@ -1,0 +1,116 @@
+/**
+ * mlmd-bridge's own bookkeeping inside the KFP database: the id map the shim needs for legacy
+ * integer ids, the per-run checkpoints that make `migrate` resumable, and a small key/value table
+ * of facts `status` and `rollback` rely on (design.md §3). None of these tables is known to KFP.
+ */
+import type { Queryable } from '../db/connection.ts';
+
+export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state'] as const;
+
+/** Bumped when the shape of the bookkeeping tables changes; stored under STATE_KEYS.schemaVersion. */
+export const BRIDGE_SCHEMA_VERSION = '1';
+
+/** The names under which facts are kept in mlmd_bridge_state. */
+export const STATE_KEYS = {
+  schemaVersion: 'schema_version',
+  /** JSON array of the KFP 3 tables that mlmd-bridge created (rollback drops only these). */
+  createdTargetTables: 'created_target_tables',
+  /** JSON array of {name, clause}: the FK clauses of the v1 tasks table as the database printed them. */
+  v1TasksForeignKeys: 'v1_tasks_foreign_keys',
+  /** The full CREATE TABLE text of the v1 tasks table before it was moved, to prove the restore exact. */
+  v1TasksCreateTable: 'v1_tasks_create_table',
+  startedAt: 'migration_started_at',
+  finishedAt: 'migration_finished_at',
+  /** The MLMD URL with its password redacted. */
+  sourceUrl: 'source_url',
+} as const;
+
+const MYSQL_DDL = [
+  `CREATE TABLE IF NOT EXISTS \`mlmd_id_map\` (
+  \`kind\` varchar(32) NOT NULL,
+  \`mlmd_id\` bigint NOT NULL,
+  \`kfp_uuid\` varchar(191) NOT NULL,
+  \`run_uuid\` varchar(191) NULL,
+  \`extra\` text NULL,
+  PRIMARY KEY (\`kind\`,\`mlmd_id\`,\`kfp_uuid\`),
+  INDEX \`idx_mlmd_id_map_kfp_uuid\` (\`kfp_uuid\`),
+  INDEX \`idx_mlmd_id_map_run_uuid\` (\`run_uuid\`)
+)`,
+  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_runs\` (
+  \`run_uuid\` varchar(191) NOT NULL,
+  \`context_id\` bigint NOT NULL,
+  \`source_version\` varchar(64) NOT NULL,
+  \`tasks\` int NOT NULL DEFAULT 0,
+  \`artifacts\` int NOT NULL DEFAULT 0,
+  \`links\` int NOT NULL DEFAULT 0,
+  \`rejects\` int NOT NULL DEFAULT 0,
+  \`migrated_at\` bigint NOT NULL,
+  \`tool_version\` varchar(32) NOT NULL,
+  PRIMARY KEY (\`run_uuid\`)
+)`,
+  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_state\` (
+  \`name\` varchar(64) NOT NULL,
+  \`value\` text NOT NULL,
+  PRIMARY KEY (\`name\`)
+)`,
+];
+
+// SQLite index names are global to the database, hence the table prefix in them.
+const SQLITE_DDL = [
+  `CREATE TABLE IF NOT EXISTS "mlmd_id_map" (
+  "kind" varchar(32) NOT NULL,
+  "mlmd_id" bigint NOT NULL,
+  "kfp_uuid" varchar(191) NOT NULL,
+  "run_uuid" varchar(191) NULL,
+  "extra" text NULL,
+  PRIMARY KEY ("kind","mlmd_id","kfp_uuid")
+)`,
+  'CREATE INDEX IF NOT EXISTS "idx_mlmd_id_map_kfp_uuid" ON "mlmd_id_map" ("kfp_uuid")',
+  'CREATE INDEX IF NOT EXISTS "idx_mlmd_id_map_run_uuid" ON "mlmd_id_map" ("run_uuid")',
+  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_runs" (
+  "run_uuid" varchar(191) NOT NULL,
+  "context_id" bigint NOT NULL,
+  "source_version" varchar(64) NOT NULL,
+  "tasks" int NOT NULL DEFAULT 0,
+  "artifacts" int NOT NULL DEFAULT 0,
+  "links" int NOT NULL DEFAULT 0,
+  "rejects" int NOT NULL DEFAULT 0,
+  "migrated_at" bigint NOT NULL,
+  "tool_version" varchar(32) NOT NULL,
+  PRIMARY KEY ("run_uuid")
+)`,
+  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_state" (
+  "name" varchar(64) NOT NULL,
+  "value" text NOT NULL,
+  PRIMARY KEY ("name")
+)`,
+];
+
+/** Creates whichever bookkeeping tables are missing and records the bookkeeping schema version. */
+export async function ensureBridgeTables(db: Queryable): Promise<void> {
+  for (const sql of db.dialect === 'mysql' ? MYSQL_DDL : SQLITE_DDL) await db.run(sql);
+  if ((await getState(db, STATE_KEYS.schemaVersion)) === undefined) {
+    await setState(db, STATE_KEYS.schemaVersion, BRIDGE_SCHEMA_VERSION);
+  }
+}
+
+export async function getState(db: Queryable, name: string): Promise<string | undefined> {
+  const rows = await db.all<{ value: string }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [name]);
+  return rows[0]?.value;
+}
+
+export async function setState(db: Queryable, name: string, value: string): Promise<void> {
+  const sql =
+    db.dialect === 'mysql'
+      ? 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
+      : 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value';
+  await db.run(sql, [name, value]);
+}
+
+export async function deleteState(db: Queryable, name: string): Promise<void> {
+  await db.run('DELETE FROM mlmd_bridge_state WHERE name = ?', [name]);
+}
+
+export async function dropBridgeTables(db: Queryable): Promise<void> {
+  for (const name of BRIDGE_TABLES) await db.run(`DROP TABLE IF EXISTS ${name}`);
+}

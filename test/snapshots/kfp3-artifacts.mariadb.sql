@@ -1,0 +1,20 @@
+CREATE TABLE `artifacts` (
+  `UUID` varchar(191) NOT NULL,
+  `Namespace` varchar(63) NOT NULL,
+  `Type` int(11) DEFAULT NULL,
+  `URI` varchar(2048) DEFAULT NULL,
+  `URIHash` varchar(64) DEFAULT NULL,
+  `Name` varchar(128) DEFAULT NULL,
+  `Description` text DEFAULT NULL,
+  `CreatedAtInSec` bigint(20) NOT NULL DEFAULT 0,
+  `LastUpdateInSec` bigint(20) NOT NULL DEFAULT 0,
+  `Metadata` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`Metadata`)),
+  `NumberValue` double DEFAULT NULL,
+  `IdentityKey` varchar(64) DEFAULT NULL,
+  PRIMARY KEY (`UUID`),
+  UNIQUE KEY `idx_artifact_identity` (`Namespace`,`IdentityKey`),
+  KEY `idx_type_namespace` (`Namespace`,`Type`),
+  KEY `idx_namespace_urihash` (`Namespace`,`URIHash`),
+  KEY `idx_artifact_created_timestamp` (`CreatedAtInSec`),
+  KEY `idx_artifact_last_update_timestamp` (`LastUpdateInSec`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci
