@@ -1,0 +1,90 @@
+/**
+ * The read-only view of an MLMD database that `plan`, `migrate`, `verify` and the shim use.
+ * Opening checks that the database is MLMD with a supported schema version and notes which
+ * version-dependent columns exist; every read after that tolerates their absence.
+ */
+import { type Db, openDb } from '../db/connection.ts';
+import type { KfpRunDetails, MlmdType, RunBundle } from '../transform/model.ts';
+import { PIPELINE_RUN_TYPE, readRunBundles } from './run-bundles.ts';
+import { type ColumnCatalog, checkSchemaVersion, readColumnCatalog, type SupportedSchemaVersion } from './schema-version.ts';
+import { countSource, listNonKfp, type NonKfpRecord, type SourceCounts } from './source-census.ts';
+import { num, textOrNull } from './sql.ts';
+
+export interface RunContextSummary {
+  id: number;
+  name: string;
+  createMs: number;
+  updateMs: number;
+}
+
+export interface MlmdSource {
+  readonly schemaVersion: SupportedSchemaVersion;
+  /** The read-only connection; writes through it fail. */
+  readonly db: Db;
+  /** Which tables and columns this database has. */
+  readonly catalog: ColumnCatalog;
+  close(): Promise<void>;
+  /** Every type, ascending by id (the nine `mlmd.*` simple types included). */
+  readTypes(): Promise<MlmdType[]>;
+  /** The `system.PipelineRun` contexts, ascending by id. */
+  listRunContexts(): Promise<RunContextSummary[]>;
+  /** One batch of runs; ids that are not contexts are skipped; order follows `contextIds`. */
+  readRunBundles(contextIds: number[], runDetails: Map<string, KfpRunDetails>): Promise<RunBundle[]>;
+  countSource(): Promise<SourceCounts>;
+  listNonKfp(): AsyncIterable<NonKfpRecord>;
+}
+
+export async function openMlmdSource(url: string): Promise<MlmdSource> {
+  const db = await openDb(url, { readOnly: true, role: 'MLMD database' });
+  try {
+    const catalog = await readColumnCatalog(db);
+    const schemaVersion = await checkSchemaVersion(db, catalog, `the MLMD database ${db.target.display}`);
+    return new MlmdSourceImpl(db, catalog, schemaVersion);
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+class MlmdSourceImpl implements MlmdSource {
+  constructor(
+    readonly db: Db,
+    readonly catalog: ColumnCatalog,
+    readonly schemaVersion: SupportedSchemaVersion,
+  ) {}
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  async readTypes(): Promise<MlmdType[]> {
+    const rows = await this.db.all<Record<string, unknown>>('SELECT `id`, `name`, `type_kind`, `version` FROM `Type` ORDER BY `id`');
+    return rows.map((r) => ({ id: num(r.id), name: String(r.name), typeKind: num(r.type_kind), version: textOrNull(r.version) }));
+  }
+
+  async listRunContexts(): Promise<RunContextSummary[]> {
+    const rows = await this.db.all<Record<string, unknown>>(
+      'SELECT c.`id`, c.`name`, c.`create_time_since_epoch`, c.`last_update_time_since_epoch` FROM `Context` c ' +
+        'JOIN `Type` t ON t.`id` = c.`type_id` WHERE t.`name` = ? AND t.`type_kind` = 2 ORDER BY c.`id`',
+      [PIPELINE_RUN_TYPE],
+    );
+    return rows.map((r) => ({
+      id: num(r.id),
+      name: String(r.name),
+      createMs: num(r.create_time_since_epoch),
+      updateMs: num(r.last_update_time_since_epoch),
+    }));
+  }
+
+  readRunBundles(contextIds: number[], runDetails: Map<string, KfpRunDetails>): Promise<RunBundle[]> {
+    return readRunBundles(this.db, this.catalog, contextIds, runDetails);
+  }
+
+  async countSource(): Promise<SourceCounts> {
+    return countSource(this.db, await this.readTypes());
+  }
+
+  listNonKfp(): AsyncIterable<NonKfpRecord> {
+    return listNonKfp(this.db);
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * Reads a batch of KFP runs (their `system.PipelineRun` contexts) as `RunBundle`s.
+ *
+ * Every query is keyed by the batch's context ids (nested sub-selects reach executions, events
+ * and artifacts), so a batch costs the same fixed number of statements however large its runs
+ * are; only the context id list itself is chunked. Dangling references (an Association to a
+ * missing execution, an Event naming a missing artifact) simply fall out of the joins: MLMD has
+ * no foreign keys, and a migration must degrade rather than fail on them.
+ */
+import type { Db, Param } from '../db/connection.ts';
+import type {
+  ArtifactOrigin,
+  KfpRunDetails,
+  MlmdArtifact,
+  MlmdContext,
+  MlmdEvent,
+  MlmdExecution,
+  PathStep,
+  Props,
+  RunBundle,
+} from '../transform/model.ts';
+import { EVENT_TYPE } from '../transform/model.ts';
+import type { ColumnCatalog } from './schema-version.ts';
+import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from './sql.ts';
+import { splitProperties, type PropertyValueColumns } from './values.ts';
+
+export const PIPELINE_RUN_TYPE = 'system.PipelineRun';
+export const PIPELINE_TYPE = 'system.Pipeline';
+
+type Row = Record<string, unknown>;
+type PropertyRow = PropertyValueColumns & { owner_id: unknown; name: unknown; is_custom_property: unknown };
+type PathRow = { event_id: unknown; is_index_step: unknown; step_index: unknown; step_key: unknown };
+
+/** The statement fragments for one chunk of run context ids. */
+interface ChunkScope {
+  ids: number[];
+  ctxIn: string;
+  /** Executions (that exist) associated with the chunk's contexts. */
+  executionIds: string;
+  /** Artifacts named by any event of those executions. */
+  artifactIds: string;
+  /** The same parameters for every use of `ctxIn`. */
+  params(times: number): Param[];
+}
+
+export async function readRunBundles(
+  db: Db,
+  catalog: ColumnCatalog,
+  contextIds: number[],
+  runDetails: Map<string, KfpRunDetails>,
+): Promise<RunBundle[]> {
+  const byId = new Map<number, RunBundle>();
+  const unique = [...new Set(contextIds)];
+  for (const ids of chunked(unique)) {
+    for (const bundle of await readChunk(db, catalog, scopeFor(ids), runDetails)) byId.set(bundle.runContext.id, bundle);
+  }
+  return unique.flatMap((id) => {
+    const b = byId.get(id);
+    return b ? [b] : [];
+  });
+}
+
+function scopeFor(ids: number[]): ChunkScope {
+  const ctxIn = placeholders(ids.length);
+  const executionIds =
+    'SELECT s.`execution_id` FROM `Association` s JOIN `Execution` x ON x.`id` = s.`execution_id` ' +
+    `WHERE s.\`context_id\` IN (${ctxIn})`;
+  const artifactIds = `SELECT ev0.\`artifact_id\` FROM \`Event\` ev0 WHERE ev0.\`execution_id\` IN (${executionIds})`;
+  return {
+    ids,
+    ctxIn,
+    executionIds,
+    artifactIds,
+    params: (times) => Array.from({ length: times }, () => ids).flat(),
+  };
+}
+
+async function readChunk(db: Db, catalog: ColumnCatalog, scope: ChunkScope, runDetails: Map<string, KfpRunDetails>): Promise<RunBundle[]> {
+  const contexts = await readContexts(db, catalog, scope);
+  const runContexts = contexts.filter((c) => c.childId === null);
+  if (runContexts.length === 0) return [];
+  const pipelineByRun = new Map<number, MlmdContext>();
+  for (const c of contexts) {
+    // Lowest parent id wins when a run somehow has several system.Pipeline parents.
+    if (c.childId !== null && !pipelineByRun.has(c.childId)) pipelineByRun.set(c.childId, c.context);
+  }
+
+  const associations = await db.all<Row>(
+    'SELECT s.`context_id` AS run_context_id, s.`execution_id` AS id FROM `Association` s ' +
+      'JOIN `Execution` x ON x.`id` = s.`execution_id` ' +
+      `WHERE s.\`context_id\` IN (${scope.ctxIn})`,
+    scope.params(1),
+  );
+  const executions = await readExecutions(db, catalog, scope);
+  const events = await readEvents(db, scope);
+  const artifacts = await readArtifacts(db, catalog, scope);
+  const origins = await readOrigins(db, scope, new Set(artifacts.keys()));
+
+  const executionIdsByRun = groupBy(associations, (a) => num(a.run_context_id));
+  const eventsByExecution = groupBy(events, (e) => e.executionId);
+
+  return runContexts.map(({ context }) => {
+    const executionIds = [...new Set((executionIdsByRun.get(context.id) ?? []).map((a) => num(a.id)))].sort((a, b) => a - b);
+    const runExecutions = executionIds.flatMap((id) => {
+      const e = executions.get(id);
+      return e ? [e] : [];
+    });
+    const runEvents = executionIds.flatMap((id) => eventsByExecution.get(id) ?? []).sort((a, b) => a.id - b.id);
+    const artifactIds = [...new Set(runEvents.map((e) => e.artifactId))].sort((a, b) => a - b);
+    const runArtifacts: MlmdArtifact[] = [];
+    const artifactOrigins: Record<number, ArtifactOrigin> = {};
+    for (const id of artifactIds) {
+      const a = artifacts.get(id);
+      if (!a) continue;
+      runArtifacts.push(a);
+      const origin = origins.get(id);
+      if (origin) artifactOrigins[id] = origin;
+    }
+    return {
+      runContext: context,
+      pipelineContext: pipelineByRun.get(context.id) ?? null,
+      runDetails: runDetails.get(context.name) ?? null,
+      executions: runExecutions,
+      events: runEvents,
+      artifacts: runArtifacts,
+      artifactOrigins,
+    };
+  });
+}
+
+// ------------------------------------------------------------------ contexts
+
+/** The chunk's run contexts (`childId` null) and their `system.Pipeline` parents (`childId` = the run). */
+async function readContexts(
+  db: Db,
+  catalog: ColumnCatalog,
+  scope: ChunkScope,
+): Promise<{ childId: number | null; context: MlmdContext }[]> {
+  const cols = (a: string) =>
+    ['id', 'type_id', 'name', 'create_time_since_epoch', 'last_update_time_since_epoch', 'external_id']
+      .map((c) => catalog.select(a, 'Context', c))
+      .join(', ');
+  const rows = await db.all<Row>(
+    `SELECT NULL AS child_id, ${cols('c')}, t.\`name\` AS type_name FROM \`Context\` c ` +
+      'LEFT JOIN `Type` t ON t.`id` = c.`type_id` ' +
+      `WHERE c.\`id\` IN (${scope.ctxIn}) ` +
+      `UNION ALL SELECT pc.\`context_id\` AS child_id, ${cols('p')}, t.\`name\` AS type_name FROM \`ParentContext\` pc ` +
+      'JOIN `Context` p ON p.`id` = pc.`parent_context_id` ' +
+      'JOIN `Type` t ON t.`id` = p.`type_id` ' +
+      `WHERE pc.\`context_id\` IN (${scope.ctxIn}) AND t.\`name\` = ? AND t.\`type_kind\` = 2 ` +
+      'ORDER BY child_id, id',
+    [...scope.params(2), PIPELINE_TYPE],
+  );
+  const ownerIds = [...new Set(rows.map((r) => num(r.id)))];
+  const props = await readProperties(db, catalog, 'ContextProperty', 'context_id', `${placeholders(ownerIds.length)}`, ownerIds);
+  return rows.map((r) => {
+    const id = num(r.id);
+    return {
+      childId: numOrNull(r.child_id),
+      context: {
+        id,
+        typeId: num(r.type_id),
+        type: textOrNull(r.type_name),
+        name: String(r.name),
+        createMs: num(r.create_time_since_epoch),
+        updateMs: num(r.last_update_time_since_epoch),
+        externalId: textOrNull(r.external_id),
+        ...(props.get(id) ?? emptyProps()),
+      },
+    };
+  });
+}
+
+// ------------------------------------------------------------------ executions
+
+async function readExecutions(db: Db, catalog: ColumnCatalog, scope: ChunkScope): Promise<Map<number, MlmdExecution>> {
+  const rows = await db.all<Row>(
+    'SELECT e.`id`, e.`type_id`, e.`name`, e.`last_known_state`, e.`create_time_since_epoch`, e.`last_update_time_since_epoch`, ' +
+      `${catalog.select('e', 'Execution', 'external_id')}, t.\`name\` AS type_name FROM \`Execution\` e ` +
+      'LEFT JOIN `Type` t ON t.`id` = e.`type_id` ' +
+      `WHERE e.\`id\` IN (${scope.executionIds}) ORDER BY e.\`id\``,
+    scope.params(1),
+  );
+  const props = await readProperties(db, catalog, 'ExecutionProperty', 'execution_id', scope.executionIds, scope.params(1));
+  const out = new Map<number, MlmdExecution>();
+  for (const r of rows) {
+    const id = num(r.id);
+    out.set(id, {
+      id,
+      typeId: num(r.type_id),
+      type: textOrNull(r.type_name),
+      name: textOrNull(r.name),
+      lastKnownState: numOrNull(r.last_known_state),
+      createMs: num(r.create_time_since_epoch),
+      updateMs: num(r.last_update_time_since_epoch),
+      externalId: textOrNull(r.external_id),
+      ...(props.get(id) ?? emptyProps()),
+    });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ events and paths
+
+async function readEvents(db: Db, scope: ChunkScope): Promise<MlmdEvent[]> {
+  const rows = await db.all<Row>(
+    'SELECT ev.`id`, ev.`artifact_id`, ev.`execution_id`, ev.`type`, ev.`milliseconds_since_epoch` FROM `Event` ev ' +
+      `WHERE ev.\`execution_id\` IN (${scope.executionIds}) ORDER BY ev.\`id\``,
+    scope.params(1),
+  );
+  const paths = await readPaths(db, `SELECT ev1.\`id\` FROM \`Event\` ev1 WHERE ev1.\`execution_id\` IN (${scope.executionIds})`, scope.params(1));
+  return rows.map((r) => {
+    const id = num(r.id);
+    return {
+      id,
+      artifactId: num(r.artifact_id),
+      executionId: num(r.execution_id),
+      type: num(r.type),
+      ms: numOrNull(r.milliseconds_since_epoch),
+      path: paths.get(id) ?? [],
+    };
+  });
+}
+
+/**
+ * Path steps per event, in stored order. EventPath has no ordering column; MLMD inserts steps in
+ * order and reads them back unordered. SQLite exposes that order as `rowid`. On MySQL/InnoDB a
+ * key-less table is clustered on a hidden, increasing row id, and both a table scan and the
+ * `event_id` index return one event's rows in that order — so no ORDER BY is sent (a server-side
+ * sort need not be stable) and the rows are grouped by event with a stable sort here.
+ */
+async function readPaths(db: Db, eventIdsSql: string, params: Param[]): Promise<Map<number, PathStep[]>> {
+  const order = db.dialect === 'sqlite' ? ' ORDER BY p.`event_id`, p.rowid' : '';
+  const rows = await db.all<PathRow>(
+    'SELECT p.`event_id`, p.`is_index_step`, p.`step_index`, p.`step_key` FROM `EventPath` p ' +
+      `WHERE p.\`event_id\` IN (${eventIdsSql})${order}`,
+    params,
+  );
+  const out = new Map<number, PathStep[]>();
+  for (const [eventId, steps] of groupBy(rows, (r) => num(r.event_id))) {
+    out.set(
+      eventId,
+      steps.map((s): PathStep => (num(s.is_index_step) !== 0 ? { index: num(s.step_index ?? 0) } : { key: textOrNull(s.step_key) ?? '' })),
+    );
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ artifacts and origins
+
+async function readArtifacts(db: Db, catalog: ColumnCatalog, scope: ChunkScope): Promise<Map<number, MlmdArtifact>> {
+  const rows = await db.all<Row>(
+    'SELECT a.`id`, a.`type_id`, a.`uri`, a.`state`, a.`name`, a.`create_time_since_epoch`, a.`last_update_time_since_epoch`, ' +
+      `${catalog.select('a', 'Artifact', 'external_id')}, t.\`name\` AS type_name FROM \`Artifact\` a ` +
+      'LEFT JOIN `Type` t ON t.`id` = a.`type_id` ' +
+      `WHERE a.\`id\` IN (${scope.artifactIds}) ORDER BY a.\`id\``,
+    scope.params(1),
+  );
+  const props = await readProperties(db, catalog, 'ArtifactProperty', 'artifact_id', scope.artifactIds, scope.params(1));
+  const out = new Map<number, MlmdArtifact>();
+  for (const r of rows) {
+    const id = num(r.id);
+    out.set(id, {
+      id,
+      typeId: num(r.type_id),
+      type: textOrNull(r.type_name),
+      uri: textOrNull(r.uri),
+      state: numOrNull(r.state),
+      name: textOrNull(r.name),
+      createMs: num(r.create_time_since_epoch),
+      updateMs: num(r.last_update_time_since_epoch),
+      externalId: textOrNull(r.external_id),
+      ...(props.get(id) ?? emptyProps()),
+    });
+  }
+  return out;
+}
+
+/**
+ * Each artifact's first OUTPUT event anywhere in the database — not only in this batch — so that
+ * the producer of a cached or re-imported artifact is the run that really made it.
+ */
+async function readOrigins(db: Db, scope: ChunkScope, existing: Set<number>): Promise<Map<number, ArtifactOrigin>> {
+  const out = new Map<number, ArtifactOrigin>();
+  if (existing.size === 0) return out;
+  const firstOutputs =
+    'SELECT MIN(ev2.`id`) FROM `Event` ev2 ' +
+    `WHERE ev2.\`type\` = ${EVENT_TYPE.OUTPUT} AND ev2.\`artifact_id\` IN (${scope.artifactIds}) GROUP BY ev2.\`artifact_id\``;
+  const rows = await db.all<Row>(
+    'SELECT o.`id`, o.`artifact_id`, o.`execution_id`, t.`name` AS type_name FROM `Event` o ' +
+      'LEFT JOIN `Execution` e ON e.`id` = o.`execution_id` LEFT JOIN `Type` t ON t.`id` = e.`type_id` ' +
+      `WHERE o.\`id\` IN (${firstOutputs})`,
+    scope.params(1),
+  );
+  const paths = await readPaths(db, firstOutputs, scope.params(1));
+  for (const r of rows) {
+    const artifactId = num(r.artifact_id);
+    if (!existing.has(artifactId)) continue;
+    const first = paths.get(num(r.id))?.[0];
+    out.set(artifactId, {
+      executionId: num(r.execution_id),
+      executionType: textOrNull(r.type_name),
+      key: first && 'key' in first ? first.key : null,
+    });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ properties
+
+async function readProperties(
+  db: Db,
+  catalog: ColumnCatalog,
+  table: 'ArtifactProperty' | 'ExecutionProperty' | 'ContextProperty',
+  ownerColumn: string,
+  ownerIdsSql: string,
+  params: Param[],
+): Promise<Map<number, { properties: Props; customProperties: Props }>> {
+  const out = new Map<number, { properties: Props; customProperties: Props }>();
+  if (ownerIdsSql === '') return out;
+  const rows = await db.all<PropertyRow>(
+    `SELECT p.\`${ownerColumn}\` AS owner_id, p.\`name\`, p.\`is_custom_property\`, p.\`int_value\`, p.\`double_value\`, p.\`string_value\`, ` +
+      `${catalog.select('p', table, 'proto_value')}, ${catalog.select('p', table, 'bool_value')} FROM \`${table}\` p ` +
+      `WHERE p.\`${ownerColumn}\` IN (${ownerIdsSql}) ORDER BY p.\`${ownerColumn}\`, p.\`is_custom_property\`, p.\`name\``,
+    params,
+  );
+  for (const [ownerId, group] of groupBy(rows, (r) => num(r.owner_id))) out.set(ownerId, splitProperties(group));
+  return out;
+}
+
+function emptyProps(): { properties: Props; customProperties: Props } {
+  return { properties: {}, customProperties: {} };
+}

@@ -1,0 +1,105 @@
+/**
+ * Reads the KFP 2.x `run_details` rows of a batch of runs (kfp-facts.md §C.4), with the namespace
+ * of each run's experiment. Deployments differ in which columns they have (the table gained
+ * columns over KFP releases), so the columns are looked up once per connection and missing ones
+ * read as NULL.
+ */
+import type { Db, Queryable } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
+import type { KfpRunDetails } from '../transform/model.ts';
+import { type ColumnCatalog, readColumnCatalog } from './schema-version.ts';
+import { chunked, num, placeholders, textOrNull } from './sql.ts';
+
+const RUN_COLUMNS = [
+  'DisplayName',
+  'Name',
+  'Namespace',
+  'ExperimentUUID',
+  'State',
+  'Conditions',
+  'CreatedAtInSec',
+  'FinishedAtInSec',
+  'PipelineName',
+  'PipelineSpecManifest',
+  'PipelineRoot',
+] as const;
+
+const catalogs = new WeakMap<Queryable, Promise<ColumnCatalog>>();
+
+function catalogOf(kfp: Queryable): Promise<ColumnCatalog> {
+  let c = catalogs.get(kfp);
+  if (!c) {
+    c = readColumnCatalog(kfp);
+    catalogs.set(kfp, c);
+    c.catch(() => catalogs.delete(kfp));
+  }
+  return c;
+}
+
+export async function readRunDetails(kfp: Db, uuids: string[]): Promise<Map<string, KfpRunDetails>> {
+  const catalog = await catalogOf(kfp);
+  if (!catalog.has('run_details', 'UUID')) {
+    throw new BridgeError(
+      'NOT_KFP_DATABASE',
+      `${kfp.target.display} has no run_details table with a UUID column, so it is not a KFP database`,
+      'point --kfp at the KFP API server database (usually mlpipeline)',
+    );
+  }
+  const withExperiments = catalog.has('experiments', 'UUID') && catalog.has('experiments', 'Namespace');
+  const columns = RUN_COLUMNS.map((c) => catalog.select('r', 'run_details', c)).join(', ');
+  const experimentJoin = withExperiments && catalog.has('run_details', 'ExperimentUUID');
+  const sql =
+    `SELECT r.\`UUID\`, ${columns}, ${experimentJoin ? 'x.`Namespace`' : 'NULL'} AS experiment_namespace FROM \`run_details\` r ` +
+    (experimentJoin ? 'LEFT JOIN `experiments` x ON x.`UUID` = r.`ExperimentUUID` ' : '') +
+    'WHERE r.`UUID` IN ';
+
+  const out = new Map<string, KfpRunDetails>();
+  for (const ids of chunked([...new Set(uuids)])) {
+    const rows = await kfp.all<Record<string, unknown>>(`${sql}(${placeholders(ids.length)})`, ids);
+    for (const r of rows) {
+      const uuid = String(r.UUID);
+      out.set(uuid, {
+        uuid,
+        displayName: textOrNull(r.DisplayName) ?? '',
+        name: textOrNull(r.Name) ?? '',
+        namespace: textOrNull(r.Namespace) ?? '',
+        experimentUuid: textOrNull(r.ExperimentUUID) ?? '',
+        experimentNamespace: textOrNull(r.experiment_namespace),
+        state: runState(textOrNull(r.State), textOrNull(r.Conditions)),
+        createdAtInSec: r.CreatedAtInSec == null ? 0 : num(r.CreatedAtInSec),
+        finishedAtInSec: r.FinishedAtInSec == null ? 0 : num(r.FinishedAtInSec),
+        pipelineName: textOrNull(r.PipelineName),
+        pipelineSpecManifest: textOrNull(r.PipelineSpecManifest),
+        pipelineRoot: textOrNull(r.PipelineRoot),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs written before `State` existed keep their state in the v1 `Conditions` text; KFP itself
+ * reads such rows by mapping the v1 word onto the v2 state, and so does this.
+ */
+function runState(state: string | null, conditions: string | null): string | null {
+  if (state) return state;
+  if (!conditions) return state;
+  return V1_TO_V2_STATE[conditions.toUpperCase()] ?? 'RUNTIME_STATE_UNSPECIFIED';
+}
+
+const V1_TO_V2_STATE: Record<string, string> = {
+  PENDING: 'PENDING',
+  RUNNING: 'RUNNING',
+  ENABLED: 'RUNNING',
+  READY: 'RUNNING',
+  SUCCEEDED: 'SUCCEEDED',
+  DONE: 'SUCCEEDED',
+  SKIPPED: 'SKIPPED',
+  FAILED: 'FAILED',
+  ERROR: 'FAILED',
+  CANCELING: 'CANCELING',
+  TERMINATING: 'CANCELING',
+  CANCELED: 'CANCELED',
+  DISABLED: 'CANCELED',
+  PAUSED: 'PAUSED',
+};

@@ -1,0 +1,212 @@
+/**
+ * Builds an empty MLMD database the way the MLMD server would leave it after initialisation,
+ * for schema versions 8, 9 and 10, on MySQL/MariaDB and SQLite (mlmd-source.md §1).
+ * Used by `seed` and by tests; the migration itself never writes MLMD.
+ *
+ * Version differences: v9 added `external_id` to Type/Artifact/Execution/Context (with an index each);
+ * v10 added `proto_value` and `bool_value` to the three property tables.
+ */
+import type { Queryable } from '../db/connection.ts';
+import type { Dialect } from '../db/url.ts';
+
+export type MlmdSchemaVersion = 8 | 9 | 10;
+export const SUPPORTED_MLMD_SCHEMA_VERSIONS: readonly MlmdSchemaVersion[] = [8, 9, 10];
+
+/** The nine built-in types MLMD upserts on init, in id order (ids 1–9 in a fresh database). */
+export const MLMD_SIMPLE_TYPES: readonly { name: string; typeKind: 0 | 1 }[] = [
+  { name: 'mlmd.Dataset', typeKind: 1 },
+  { name: 'mlmd.Model', typeKind: 1 },
+  { name: 'mlmd.Metrics', typeKind: 1 },
+  { name: 'mlmd.Statistics', typeKind: 1 },
+  { name: 'mlmd.Train', typeKind: 0 },
+  { name: 'mlmd.Transform', typeKind: 0 },
+  { name: 'mlmd.Process', typeKind: 0 },
+  { name: 'mlmd.Evaluate', typeKind: 0 },
+  { name: 'mlmd.Deploy', typeKind: 0 },
+];
+
+export const MLMD_TABLES = [
+  'Type',
+  'TypeProperty',
+  'ParentType',
+  'Artifact',
+  'ArtifactProperty',
+  'Execution',
+  'ExecutionProperty',
+  'Context',
+  'ContextProperty',
+  'ParentContext',
+  'Event',
+  'EventPath',
+  'Association',
+  'Attribution',
+  'MLMDEnv',
+] as const;
+
+interface Flavour {
+  /** Primary key column of the node tables. */
+  autoPk: string;
+  /** `Type.id` (MySQL spells it INT rather than INTEGER; same thing). */
+  typePk: string;
+  /** Node timestamps and event time: 64-bit on MySQL; SQLite INT is 64-bit anyway. */
+  millis: string;
+  longText: string;
+  blob: string;
+  /** Property value indexes: MySQL indexes a 255-char prefix, SQLite makes them partial. */
+  stringIndexColumn: string;
+  partialIndexes: boolean;
+  uriIndexColumn: string;
+}
+
+const FLAVOURS: Record<Dialect, Flavour> = {
+  sqlite: {
+    autoPk: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+    typePk: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+    millis: 'INT',
+    longText: 'TEXT',
+    blob: 'BLOB',
+    stringIndexColumn: '`string_value`',
+    partialIndexes: true,
+    uriIndexColumn: '`uri`',
+  },
+  mysql: {
+    autoPk: 'INTEGER PRIMARY KEY AUTO_INCREMENT',
+    typePk: 'INT PRIMARY KEY AUTO_INCREMENT',
+    millis: 'BIGINT',
+    longText: 'MEDIUMTEXT',
+    blob: 'MEDIUMBLOB',
+    stringIndexColumn: '`string_value`(255)',
+    partialIndexes: false,
+    uriIndexColumn: '`uri`(255)',
+  },
+};
+
+function tableStatements(dialect: Dialect, version: MlmdSchemaVersion): string[] {
+  const f = FLAVOURS[dialect];
+  const hasExternalId = version >= 9;
+  const hasTypedValues = version >= 10;
+  const externalId = hasExternalId ? ['`external_id` VARCHAR(255) UNIQUE'] : [];
+  const named = (name: string, cols: string) => (dialect === 'mysql' ? `CONSTRAINT ${name} UNIQUE(${cols})` : `UNIQUE(${cols})`);
+  const table = (name: string, columns: string[]) => `CREATE TABLE IF NOT EXISTS \`${name}\` (${columns.join(', ')})`;
+  const propertyTable = (name: string, owner: string) =>
+    table(name, [
+      `\`${owner}\` INT NOT NULL`,
+      '`name` VARCHAR(255) NOT NULL',
+      '`is_custom_property` TINYINT(1) NOT NULL',
+      '`int_value` INT',
+      '`double_value` DOUBLE',
+      `\`string_value\` ${f.longText}`,
+      `\`byte_value\` ${f.blob}`,
+      ...(hasTypedValues ? [`\`proto_value\` ${f.blob}`, '`bool_value` BOOLEAN'] : []),
+      `PRIMARY KEY (\`${owner}\`, \`name\`, \`is_custom_property\`)`,
+    ]);
+  const times = [
+    `\`create_time_since_epoch\` ${f.millis} NOT NULL DEFAULT 0`,
+    `\`last_update_time_since_epoch\` ${f.millis} NOT NULL DEFAULT 0`,
+  ];
+  return [
+    table('Type', [
+      `\`id\` ${f.typePk}`,
+      '`name` VARCHAR(255) NOT NULL',
+      '`version` VARCHAR(255)',
+      '`type_kind` TINYINT(1) NOT NULL',
+      '`description` TEXT',
+      '`input_type` TEXT',
+      '`output_type` TEXT',
+      ...externalId,
+    ]),
+    table('ParentType', ['`type_id` INT NOT NULL', '`parent_type_id` INT NOT NULL', 'PRIMARY KEY (`type_id`, `parent_type_id`)']),
+    table('TypeProperty', ['`type_id` INT NOT NULL', '`name` VARCHAR(255) NOT NULL', '`data_type` INT NULL', 'PRIMARY KEY (`type_id`, `name`)']),
+    table('Artifact', [
+      `\`id\` ${f.autoPk}`,
+      '`type_id` INT NOT NULL',
+      '`uri` TEXT',
+      '`state` INT',
+      '`name` VARCHAR(255)',
+      ...externalId,
+      ...times,
+      named('UniqueArtifactTypeName', '`type_id`, `name`'),
+    ]),
+    propertyTable('ArtifactProperty', 'artifact_id'),
+    table('Execution', [
+      `\`id\` ${f.autoPk}`,
+      '`type_id` INT NOT NULL',
+      '`last_known_state` INT',
+      '`name` VARCHAR(255)',
+      ...externalId,
+      ...times,
+      named('UniqueExecutionTypeName', '`type_id`, `name`'),
+    ]),
+    propertyTable('ExecutionProperty', 'execution_id'),
+    table('Context', [
+      `\`id\` ${f.autoPk}`,
+      '`type_id` INT NOT NULL',
+      '`name` VARCHAR(255) NOT NULL',
+      ...externalId,
+      ...times,
+      'UNIQUE(`type_id`, `name`)',
+    ]),
+    propertyTable('ContextProperty', 'context_id'),
+    table('ParentContext', ['`context_id` INT NOT NULL', '`parent_context_id` INT NOT NULL', 'PRIMARY KEY (`context_id`, `parent_context_id`)']),
+    table('Event', [
+      `\`id\` ${f.autoPk}`,
+      '`artifact_id` INT NOT NULL',
+      '`execution_id` INT NOT NULL',
+      '`type` INT NOT NULL',
+      `\`milliseconds_since_epoch\` ${f.millis}`,
+      named('UniqueEvent', '`artifact_id`, `execution_id`, `type`'),
+    ]),
+    // No key and no ordering column: step order is the physical row order.
+    table('EventPath', ['`event_id` INT NOT NULL', '`is_index_step` TINYINT(1) NOT NULL', '`step_index` INT', '`step_key` TEXT']),
+    table('Association', [`\`id\` ${f.autoPk}`, '`context_id` INT NOT NULL', '`execution_id` INT NOT NULL', 'UNIQUE(`context_id`, `execution_id`)']),
+    table('Attribution', [`\`id\` ${f.autoPk}`, '`context_id` INT NOT NULL', '`artifact_id` INT NOT NULL', 'UNIQUE(`context_id`, `artifact_id`)']),
+    table('MLMDEnv', ['`schema_version` INTEGER PRIMARY KEY']),
+  ];
+}
+
+function indexStatements(dialect: Dialect, version: MlmdSchemaVersion): string[] {
+  const f = FLAVOURS[dialect];
+  const index = (name: string, tableName: string, columns: string, where?: string) =>
+    dialect === 'mysql'
+      ? `ALTER TABLE \`${tableName}\` ADD INDEX \`${name}\` (${columns})`
+      : `CREATE INDEX IF NOT EXISTS \`${name}\` ON \`${tableName}\` (${columns})${where && f.partialIndexes ? ` WHERE ${where}` : ''}`;
+  const out = [
+    index('idx_artifact_uri', 'Artifact', f.uriIndexColumn),
+    index('idx_type_name', 'Type', '`name`'),
+    index('idx_event_execution_id', 'Event', '`execution_id`'),
+    index('idx_eventpath_event_id', 'EventPath', '`event_id`'),
+    index('idx_parentcontext_parent_context_id', 'ParentContext', '`parent_context_id`'),
+  ];
+  for (const node of ['artifact', 'execution', 'context']) {
+    const tableName = node[0]!.toUpperCase() + node.slice(1);
+    out.push(index(`idx_${node}_create_time_since_epoch`, tableName, '`create_time_since_epoch`'));
+    out.push(index(`idx_${node}_last_update_time_since_epoch`, tableName, '`last_update_time_since_epoch`'));
+    const props = `${tableName}Property`;
+    out.push(index(`idx_${node}_property_int`, props, '`name`, `is_custom_property`, `int_value`', '`int_value` IS NOT NULL'));
+    out.push(index(`idx_${node}_property_double`, props, '`name`, `is_custom_property`, `double_value`', '`double_value` IS NOT NULL'));
+    out.push(index(`idx_${node}_property_string`, props, `\`name\`, \`is_custom_property\`, ${f.stringIndexColumn}`, '`string_value` IS NOT NULL'));
+    if (version >= 9) out.push(index(`idx_${node}_external_id`, tableName, '`external_id`'));
+  }
+  if (version >= 9) out.push(index('idx_type_external_id', 'Type', '`external_id`'));
+  return out;
+}
+
+/** The statements that make an empty schema of `version` (tables, then indexes), without rows. */
+export function mlmdSchemaStatements(dialect: Dialect, version: MlmdSchemaVersion): string[] {
+  return [...tableStatements(dialect, version), ...indexStatements(dialect, version)];
+}
+
+/**
+ * Creates the 15 MLMD tables with their indexes in an empty database, records `version` in
+ * `MLMDEnv` and inserts the nine `mlmd.*` simple types with ids 1–9.
+ */
+export async function createMlmdSchema(db: Queryable, version: MlmdSchemaVersion): Promise<void> {
+  if (!SUPPORTED_MLMD_SCHEMA_VERSIONS.includes(version)) {
+    throw new Error(`createMlmdSchema: schema version ${String(version)} is not one of ${SUPPORTED_MLMD_SCHEMA_VERSIONS.join(', ')}`);
+  }
+  for (const sql of mlmdSchemaStatements(db.dialect, version)) await db.run(sql);
+  await db.run('INSERT INTO `MLMDEnv` (`schema_version`) VALUES (?)', [version]);
+  for (const [i, t] of MLMD_SIMPLE_TYPES.entries()) {
+    await db.run('INSERT INTO `Type` (`id`, `name`, `type_kind`) VALUES (?, ?, ?)', [i + 1, t.name, t.typeKind]);
+  }
+}

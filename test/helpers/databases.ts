@@ -1,0 +1,63 @@
+/**
+ * Throw-away databases for integration tests: a uniquely named MariaDB database on the local
+ * server, or a SQLite file in a fresh temp directory. Each returns its URL and a `drop()`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { openDb } from '../../src/db/connection.ts';
+
+export interface TempDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+export const MARIADB_HOST = process.env.MB_TEST_MYSQL_HOST ?? '127.0.0.1';
+export const MARIADB_PORT = Number(process.env.MB_TEST_MYSQL_PORT ?? 3306);
+export const MARIADB_USER = process.env.MB_TEST_MYSQL_USER ?? 'root';
+
+function safePrefix(prefix: string): string {
+  const cleaned = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  if (cleaned === '') throw new Error('tempMariaDb needs a non-empty prefix');
+  return cleaned;
+}
+
+/** Creates `mb_<prefix>_<random hex>` on the local MariaDB; `drop()` removes it. */
+export async function tempMariaDb(prefix: string): Promise<TempDatabase> {
+  const name = `mb_${safePrefix(prefix)}_${randomBytes(4).toString('hex')}`;
+  const url = `mysql://${MARIADB_USER}@${MARIADB_HOST}:${MARIADB_PORT}/${name}`;
+  const db = await openDb(url, { create: true, role: 'test database' });
+  await db.close();
+  return {
+    url,
+    async drop() {
+      // A separate server-level connection: the database itself may already be half gone.
+      const c = await mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER });
+      try {
+        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Names a SQLite file in a fresh `mb-` temp directory (the file is created by whoever opens it with `create`). */
+export async function tempSqlite(prefix: string): Promise<TempDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-'));
+  const path = join(dir, `${safePrefix(prefix)}.db`);
+  return {
+    url: `sqlite:${path}`,
+    async drop() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Both dialects, for `describe.each`. */
+export const DIALECTS = [
+  { dialect: 'sqlite' as const, temp: tempSqlite },
+  { dialect: 'mysql' as const, temp: tempMariaDb },
+];
