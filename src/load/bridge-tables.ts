@@ -5,7 +5,7 @@
  */
 import type { Queryable } from '../db/connection.ts';
 
-export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state'] as const;
+export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects'] as const;
 
 /** Bumped when the shape of the bookkeeping tables changes; stored under STATE_KEYS.schemaVersion. */
 export const BRIDGE_SCHEMA_VERSION = '1';
@@ -53,6 +53,18 @@ const MYSQL_DDL = [
   \`value\` text NOT NULL,
   PRIMARY KEY (\`name\`)
 )`,
+  // Every skipped, degraded or adjusted record, kept so that a resumed migration still reports all of them.
+  // run_key is the run UUID, or '' for records that belong to no KFP run (TFX, KFP v1).
+  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_rejects\` (
+  \`run_key\` varchar(191) NOT NULL,
+  \`seq\` int NOT NULL,
+  \`code\` varchar(64) NOT NULL,
+  \`disposition\` varchar(16) NOT NULL,
+  \`entity\` varchar(16) NOT NULL,
+  \`mlmd_id\` bigint NOT NULL,
+  \`reason\` text NOT NULL,
+  PRIMARY KEY (\`run_key\`,\`seq\`)
+)`,
 ];
 
 // SQLite index names are global to the database, hence the table prefix in them.
@@ -83,6 +95,16 @@ const SQLITE_DDL = [
   "name" varchar(64) NOT NULL,
   "value" text NOT NULL,
   PRIMARY KEY ("name")
+)`,
+  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_rejects" (
+  "run_key" varchar(191) NOT NULL,
+  "seq" int NOT NULL,
+  "code" varchar(64) NOT NULL,
+  "disposition" varchar(16) NOT NULL,
+  "entity" varchar(16) NOT NULL,
+  "mlmd_id" bigint NOT NULL,
+  "reason" text NOT NULL,
+  PRIMARY KEY ("run_key","seq")
 )`,
 ];
 

@@ -67,6 +67,8 @@ export function mapRun(bundle: RunBundle): RunMigration {
   }
   for (const t of tree.tasks) {
     if (t.exec) idMap.push({ kind: 'execution', mlmdId: t.exec.id, kfpUuid: t.uuid, runUuid, extra: null });
+    // A ROOT made up for a run without a root execution has no MLMD id; it is keyed by the run context.
+    else idMap.push({ kind: 'synthetic_root', mlmdId: ctxId, kfpUuid: t.uuid, runUuid, extra: null });
   }
   for (const it of tree.iterations.values()) {
     const leftovers: Record<string, ReturnType<typeof typedValue>> = {};

@@ -188,7 +188,7 @@ export interface ArtifactTaskRow {
 }
 
 /** What `mlmd_id_map` records: which KFP row stands for which MLMD record (design.md §3). */
-export type IdKind = 'execution' | 'iteration' | 'artifact' | 'run_context' | 'pipeline_context' | 'type';
+export type IdKind = 'execution' | 'synthetic_root' | 'iteration' | 'artifact' | 'run_context' | 'pipeline_context' | 'type';
 
 export interface IdMapRow {
   kind: IdKind;

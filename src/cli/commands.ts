@@ -1,0 +1,203 @@
+/** The command actions: call the module, print for people or machines, set the exit code. */
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openDb } from '../db/connection.ts';
+import { EXIT } from '../errors.ts';
+import { hasRejectedRecords, migrate, readStoredRejects, type MigrateSummary } from '../migrate/migrator.ts';
+import { plan, type Plan } from '../migrate/planner.ts';
+import { rollback } from '../migrate/rollback.ts';
+import { status } from '../migrate/status.ts';
+import { seedDatabases } from '../seed/index.ts';
+import { REJECT_CODES } from '../transform/reject-codes.ts';
+import { fmtInt, fmtSeconds, table } from './format.ts';
+import { lastExitCode } from './exit.ts';
+import { Progress } from './progress.ts';
+
+type Out = (s: string) => void;
+const json = (out: Out, v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
+
+export async function planCommand(o: { mlmd: string; kfp: string; batchSize: number; json?: boolean }, out: Out): Promise<void> {
+  const bar = new Progress('planning', { enabled: !o.json });
+  const p = await plan({ mlmdUrl: o.mlmd, kfpUrl: o.kfp, batchSize: o.batchSize, onProgress: (d, t) => bar.update(d, t) });
+  bar.stop();
+  lastExitCode.value = p.blockers.length > 0 ? EXIT.BLOCKED : EXIT.OK;
+  if (o.json) return json(out, p);
+  out(renderPlan(p));
+}
+
+function renderPlan(p: Plan): string {
+  const lines = [
+    `Source  ${p.source.url} (MLMD schema v${p.source.schemaVersion})`,
+    `Target  ${p.target.url}`,
+    '',
+    table(['source', 'count'], [
+      ['KFP runs (system.PipelineRun contexts)', p.runs.total],
+      ['  to migrate', p.runs.toMigrate],
+      ['  orphan (no run_details row, skipped)', p.runs.orphan],
+      ['  still in flight', p.runs.inFlight],
+      ['executions', p.source.executions],
+      ['artifacts', p.source.artifacts],
+      ['events', p.source.events],
+    ]),
+    '',
+    table(['target table', 'rows to write'], [
+      ['tasks', p.rows.tasks],
+      ['artifacts', p.rows.artifacts],
+      ['artifact_tasks', p.rows.artifact_tasks],
+    ]),
+  ];
+  if (p.nonKfp.length > 0) lines.push('', 'Non-KFP data (not migrated; the shim can serve it from the MLMD archive):', table(['kind', 'type', 'count'], p.nonKfp.map((t) => [t.kind, t.type, t.count])));
+  const codes = Object.entries(p.rejects);
+  if (codes.length > 0) lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
+  for (const w of p.warnings) lines.push('', `warning: ${w}`);
+  lines.push('');
+  if (p.blockers.length > 0) {
+    lines.push('BLOCKED — migrate would refuse to run:');
+    for (const b of p.blockers) lines.push(`  - ${b}`);
+  } else {
+    lines.push('Nothing blocks the migration. Next: mlmd-bridge migrate with the same --mlmd and --kfp.');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function migrateCommand(
+  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean },
+  out: Out,
+  err: Out,
+): Promise<void> {
+  const bar = new Progress('migrating', { enabled: !o.json });
+  let summary: MigrateSummary;
+  try {
+    summary = await migrate({
+      mlmdUrl: o.mlmd,
+      kfpUrl: o.kfp,
+      batchSize: o.batchSize,
+      concurrency: o.concurrency,
+      onProgress: (p) => {
+        if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
+      },
+    });
+  } finally {
+    bar.stop();
+  }
+  if (o.rejects) await writeRejectsFile(o.kfp, o.rejects);
+  lastExitCode.value = hasRejectedRecords(summary) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
+  if (o.json) return json(out, { ...summary, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
+  out(renderMigrate(summary, o.rejects));
+  if (lastExitCode.value !== EXIT.OK && !o.rejects) err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
+}
+
+export function renderMigrate(s: MigrateSummary, rejectsFile?: string): string {
+  const rowsTotal = s.rows.tasks + s.rows.artifacts + s.rows.artifact_tasks;
+  const lines = [
+    `Migrated ${s.source.url} (MLMD schema v${s.source.schemaVersion}) → ${s.target.url} in ${fmtSeconds(s.seconds)}`,
+    s.target.createdTables.length > 0 ? `Created tables: ${s.target.createdTables.join(', ')}` : 'Target tables existed and match the KFP 3 schema',
+    s.target.v1Tasks === 'moved' ? 'The KFP 2.x tasks table was renamed to tasks_v1_backup (rollback restores it)' : '',
+    '',
+    table(['runs', 'count'], [
+      ['total', s.runs.total],
+      ['migrated now', s.runs.migrated],
+      ['unchanged since last migrate (skipped)', s.runs.unchanged],
+      ['orphan (skipped, see ORPHAN_RUN)', s.runs.orphan],
+    ]),
+    '',
+    table(['table', 'rows written'], [
+      ['tasks', s.rows.tasks],
+      ['artifacts', s.rows.artifacts],
+      ['artifact_tasks', s.rows.artifact_tasks],
+      ['mlmd_id_map', s.rows.mlmd_id_map],
+    ]),
+    s.seconds > 0 ? `(${fmtInt(rowsTotal / s.seconds)} target rows/s)` : '',
+  ].filter((l, i, a) => l !== '' || a[i - 1] !== '');
+  const codes = Object.entries(s.rejects.byCode);
+  if (codes.length > 0) {
+    lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
+  }
+  lines.push('');
+  const bad = (s.rejects.byDisposition.skipped ?? 0) + (s.rejects.byDisposition.degraded ?? 0);
+  if (bad > 0) lines.push(`${fmtInt(bad)} records were skipped or degraded${rejectsFile ? ` — listed in ${rejectsFile}` : ''}. Exit code 1.`);
+  else lines.push('Every record migrated. Next: mlmd-bridge verify, then start KFP 3.');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The rejects file is written from what the KFP database recorded, so it is complete even after a resumed migration. */
+async function writeRejectsFile(kfpUrl: string, path: string): Promise<void> {
+  const kfp = await openDb(kfpUrl, { readOnly: true, role: 'KFP database' });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const stream = createWriteStream(tmp);
+    for await (const r of readStoredRejects(kfp)) {
+      if (!stream.write(`${JSON.stringify(r)}\n`)) await once(stream, 'drain');
+    }
+    stream.end();
+    await once(stream, 'finish');
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+    await kfp.close();
+  }
+}
+
+export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out): Promise<void> {
+  const s = await status(o.kfp);
+  if (o.json) return json(out, s);
+  const lines = [
+    `KFP database ${s.target}: ${s.state}`,
+    s.startedAt ? `last migration started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ', not finished'}` : 'no migration has run here',
+  ];
+  if (s.source) lines.push(`source ${s.source} (MLMD schema v${s.sourceSchemaVersion}), by mlmd-bridge ${s.toolVersions.join(', ') || s.currentToolVersion}`);
+  if (s.state !== 'never-migrated') {
+    lines.push(
+      '',
+      table(['what', 'count'], [
+        ['runs migrated', s.runs],
+        ['tasks rows', s.rows.tasks],
+        ['artifacts rows', s.rows.artifacts],
+        ['artifact_tasks rows', s.rows.artifact_tasks],
+        ['rejected or adjusted records', s.rejects.total],
+      ]),
+    );
+  }
+  if (s.v1TasksBackup) lines.push('', 'tasks_v1_backup holds the KFP 2.x tasks table (rollback restores it)');
+  if (s.state === 'interrupted') lines.push('', 'The last migration did not finish: run migrate again to resume.');
+  out(`${lines.join('\n')}\n`);
+}
+
+export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: Out): Promise<void> {
+  const r = await rollback(o.kfp);
+  if (o.json) return json(out, r);
+  out(
+    `Rolled back: dropped ${r.droppedTables.join(', ') || 'no tables'}; deleted ${fmtInt(r.deletedRows.tasks)} tasks and ${fmtInt(r.deletedRows.artifacts)} artifacts rows; ` +
+      `${r.v1Tasks === 'restored' ? 'the KFP 2.x tasks table is back' : 'there was no KFP 2.x tasks table to restore'}.\n`,
+  );
+}
+
+export async function seedCommand(o: { mlmd: string; kfp: string; runs: number; seed: number; schemaVersion: string; hostile?: boolean; json?: boolean }, out: Out): Promise<void> {
+  const mlmd = await openDb(o.mlmd, { create: true, role: 'MLMD database' });
+  try {
+    const kfp = await openDb(o.kfp, { create: true, role: 'KFP database' });
+    try {
+      const r = await seedDatabases(mlmd, kfp, { runs: o.runs, seed: o.seed, schemaVersion: Number(o.schemaVersion) as 8 | 9 | 10, hostile: o.hostile ?? false });
+      if (o.json) return json(out, r);
+      out(`Seeded ${fmtInt(r.runs.length)} runs: ${fmtInt(r.executions)} executions, ${fmtInt(r.artifacts)} artifacts, ${fmtInt(r.events)} events` + (r.hostile.length > 0 ? `, ${r.hostile.length} hostile records` : '') + '.\n');
+    } finally {
+      await kfp.close();
+    }
+  } finally {
+    await mlmd.close();
+  }
+}
+
+export async function demoCommand(o: { dir: string; runs: number; json?: boolean }, out: Out, err: Out): Promise<void> {
+  const dir = resolve(o.dir);
+  mkdirSync(dir, { recursive: true });
+  for (const f of ['mlmd.db', 'kfp.db']) for (const suffix of ['', '-wal', '-shm', '.mlmd-bridge.lock']) rmSync(join(dir, f + suffix), { force: true });
+  const mlmdUrl = `sqlite:${join(dir, 'mlmd.db')}`;
+  const kfpUrl = `sqlite:${join(dir, 'kfp.db')}`;
+  if (!o.json) out(`1/2  seeding ${o.runs} KFP 2.x runs into ${mlmdUrl} and ${kfpUrl}\n`);
+  await seedCommand({ mlmd: mlmdUrl, kfp: kfpUrl, runs: o.runs, seed: 1, schemaVersion: '10', json: false }, o.json ? () => undefined : (s) => out(`     ${s}`));
+  if (!o.json) out('2/2  migrating\n\n');
+  await migrateCommand({ mlmd: mlmdUrl, kfp: kfpUrl, batchSize: 100, concurrency: 1, rejects: join(dir, 'rejects.ndjson'), json: o.json }, out, err);
+  if (!o.json) out(`\nTry: mlmd-bridge status --kfp ${kfpUrl}\n`);
+}

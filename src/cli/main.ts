@@ -1,0 +1,138 @@
+/**
+ * The `mlmd-bridge` command line: wires each command to its module, prints a human summary (or one
+ * JSON document with --json) and turns every failure into a clear message and the exit code of
+ * design.md §5.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT, isBridgeError } from '../errors.ts';
+import { lastExitCode } from './exit.ts';
+import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, statusCommand } from './commands.ts';
+
+const HELP_FOOTER = `
+Connection URLs:
+  mysql://user:pass@host:port/db     MySQL 8 or MariaDB (KFP's metadb / mlpipeline)
+  sqlite:path/to/file.db             a SQLite file
+  postgres://…                       recognised, not yet supported
+  MLMD_DB_URL and KFP_DB_URL stand in for --mlmd and --kfp.
+
+Exit codes:
+  0  success
+  1  verification drift, or records that were skipped or degraded (see --rejects)
+  2  usage or connection error
+  3  blocked by a precondition (MLMD schema version, lock held, target not a KFP database, target tables differ)
+
+Upgrade procedure: see the README (back up, drain runs, plan, migrate, verify, start KFP 3).`;
+
+export function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1 (got "${v}")`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0 (got "${v}")`);
+    return n;
+  };
+}
+
+const mlmdOption = () => new Option('--mlmd <url>', 'MLMD database (source, opened read-only)').env('MLMD_DB_URL');
+const kfpOption = () => new Option('--kfp <url>', 'KFP database (target: the KFP API server database)').env('KFP_DB_URL');
+
+export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
+  const program = new Command('mlmd-bridge')
+    .description('Carry KFP 2.x run metadata from ML Metadata (MLMD) into the KFP 3 tables tasks, artifacts and artifact_tasks.')
+    .addHelpText('after', HELP_FOOTER)
+    .configureOutput({ writeOut: out, writeErr: err })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('plan')
+    .description('read-only forecast: runs, rows per target table, orphan runs, non-KFP data by type, source schema version, blockers')
+    .addOption(mlmdOption().makeOptionMandatory())
+    .addOption(kfpOption().makeOptionMandatory())
+    .option('--batch-size <n>', 'runs read per batch', positiveInt('--batch-size'), 100)
+    .option('--json', 'print one JSON document')
+    .addHelpText('after', '\nExample:\n  mlmd-bridge plan --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\nExit 0 when nothing blocks a migration, 3 when something does.')
+    .action(async (o) => planCommand(o, out));
+
+  program
+    .command('migrate')
+    .description('migrate every KFP run from MLMD into the KFP 3 tables; resumable and idempotent (re-run to resume or true up)')
+    .addOption(mlmdOption().makeOptionMandatory())
+    .addOption(kfpOption().makeOptionMandatory())
+    .option('--batch-size <n>', 'runs read and mapped per batch', positiveInt('--batch-size'), 100)
+    .option('--concurrency <n>', 'batches in flight at once', positiveInt('--concurrency'), 2)
+    .option('--rejects <file>', 'write every skipped, degraded or adjusted record (MLMD id, reason code) as NDJSON to this file')
+    .option('--json', 'print one JSON document (the summary)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mlmd-bridge migrate --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --rejects rejects.ndjson\n\n' +
+        'The MLMD database is never written. Each run commits in one transaction with its checkpoint;\n' +
+        'a killed migration resumes where it stopped. Exit 1 when records were skipped or degraded.',
+    )
+    .action(async (o) => migrateCommand(o, out, err));
+
+  program
+    .command('status')
+    .description('migrated? complete? by which version? with row and reject counts')
+    .addOption(kfpOption().makeOptionMandatory())
+    .option('--json', 'print one JSON document')
+    .action(async (o) => statusCommand(o, out));
+
+  program
+    .command('rollback')
+    .description('remove exactly what migrate wrote and restore the KFP 2.x tasks table')
+    .addOption(kfpOption().makeOptionMandatory())
+    .option('--json', 'print one JSON document')
+    .action(async (o) => rollbackCommand(o, out));
+
+  program
+    .command('seed')
+    .description('write a KFP-2.x-shaped MLMD database and a KFP 2.x database (sample data covering every shape KFP 2.x writes)')
+    .addOption(mlmdOption().makeOptionMandatory())
+    .addOption(kfpOption().makeOptionMandatory())
+    .option('--runs <n>', 'number of runs', nonNegativeInt('--runs'), 24)
+    .option('--seed <s>', 'random seed (same seed, same data)', nonNegativeInt('--seed'), 1)
+    .addOption(new Option('--schema-version <v>', 'MLMD schema version to write').choices(['8', '9', '10']).default('10'))
+    .option('--hostile', 'also plant bad records (orphan runs, TFX and KFP v1 data, corrupt values, dangling ids, oversized strings)')
+    .option('--json', 'print one JSON document')
+    .action(async (o) => seedCommand(o, out));
+
+  program
+    .command('demo')
+    .description('seed, migrate and summarise on SQLite files under .demo/ (no database server needed)')
+    .option('--dir <dir>', 'where the SQLite files go', '.demo')
+    .option('--runs <n>', 'number of runs to seed', nonNegativeInt('--runs'), 24)
+    .option('--json', 'print one JSON document')
+    .action(async (o) => demoCommand(o, out, err));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (s: string) => process.stdout.write(s);
+  const err = (s: string) => process.stderr.write(s);
+  const program = buildProgram(out, err);
+  try {
+    lastExitCode.value = EXIT.OK;
+    await program.parseAsync(argv);
+    return lastExitCode.value;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE_OR_CONNECTION;
+    }
+    if (isBridgeError(e)) {
+      err(`mlmd-bridge: error [${e.code}]: ${e.message}\n`);
+      if (e.hint) err(`  what to do: ${e.hint}\n`);
+      return e.exitCode;
+    }
+    err(`mlmd-bridge: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.USAGE_OR_CONNECTION;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * One migration (or rollback) at a time per KFP database (design.md §3). MySQL: a named
+ * GET_LOCK on a pinned connection, released by the server if the process dies. SQLite: a lock file
+ * beside the database holding the owner's pid; a lock whose owner is gone is taken over.
+ */
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Db, Queryable } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
+
+export const LOCK_NAME = 'mlmd_bridge_migration';
+
+/** Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it. */
+export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn);
+  return db.session(async (s) => {
+    const got = await getLock(s);
+    if (!got) {
+      throw new BridgeError(
+        'LOCK_HELD',
+        `another mlmd-bridge migration holds the lock "${LOCK_NAME}" on ${db.target.display}`,
+        'wait for it to finish (mlmd-bridge status shows progress); a killed process releases the lock when its connection closes',
+      );
+    }
+    try {
+      return await fn();
+    } finally {
+      await s.all('SELECT RELEASE_LOCK(?) AS r', [LOCK_NAME]).catch(() => undefined);
+    }
+  });
+}
+
+async function getLock(s: Queryable): Promise<boolean> {
+  const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [LOCK_NAME]);
+  return Number(rows[0]?.got) === 1;
+}
+
+/** True when some process holds the lock right now (for `status`). */
+export async function isMigrationLocked(db: Db): Promise<boolean> {
+  if (db.target.dialect === 'sqlite') {
+    const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
+    return owner !== null && isAlive(owner.pid);
+  }
+  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [LOCK_NAME]);
+  return Number(rows[0]?.free) === 0;
+}
+
+async function withLockFile<T>(path: string, display: string, fn: () => Promise<T>): Promise<T> {
+  const fd = acquireFile(path, display);
+  try {
+    return await fn();
+  } finally {
+    closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function acquireFile(path: string, display: string): number {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname() }));
+      return fd;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = readOwner(path);
+      if (owner && owner.host === hostname() && !isAlive(owner.pid)) {
+        // The previous owner was killed: its lock is stale.
+        try {
+          unlinkSync(path);
+        } catch {
+          // someone else removed it first
+        }
+        continue;
+      }
+      throw new BridgeError(
+        'LOCK_HELD',
+        `another mlmd-bridge migration (pid ${owner?.pid ?? '?'} on ${owner?.host ?? '?'}) holds the lock on ${display}`,
+        `wait for it to finish; if no such process exists any more, delete ${path}`,
+      );
+    }
+  }
+  throw new BridgeError('LOCK_HELD', `could not take the lock file ${path}`);
+}
+
+function readOwner(path: string): { pid: number; host: string } | null {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown };
+    return typeof v.pid === 'number' ? { pid: v.pid, host: String(v.host ?? '') } : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The inspector behind `plan`: a read-only forecast. It maps every run exactly as `migrate` would
+ * (without writing) so the row counts and rejects it announces are the ones migrate will produce,
+ * and it lists what would stop a migration before one starts.
+ */
+import { openDb, type Db } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
+import { openMlmdSource, readRunDetails } from '../extract/index.ts';
+import { isMigrationLocked } from '../load/lock.ts';
+import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
+import { redact } from '../db/url.ts';
+import { mapRun } from '../transform/forward.ts';
+
+export interface Plan {
+  source: { url: string; schemaVersion: number; executions: number; artifacts: number; events: number; contexts: number };
+  runs: { total: number; toMigrate: number; orphan: number; inFlight: number };
+  rows: { tasks: number; artifacts: number; artifact_tasks: number };
+  rejects: Record<string, number>;
+  nonKfp: { kind: string; type: string; count: number }[];
+  target: { url: string; v1TasksRows: number | null; existingTables: string[] };
+  blockers: string[];
+  warnings: string[];
+}
+
+export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: number; onProgress?: (done: number, total: number) => void }): Promise<Plan> {
+  const source = await openMlmdSource(opts.mlmdUrl);
+  let kfp: Db | undefined;
+  try {
+    kfp = await openDb(opts.kfpUrl, { readOnly: true, role: 'KFP database' });
+    const blockers: string[] = [];
+    const warnings: string[] = [];
+    const kfpOk = await isKfpDatabase(kfp);
+    if (!kfpOk) blockers.push(`NOT_KFP_DATABASE: ${kfp.target.display} has no run_details table; point --kfp at the KFP API server database (usually mlpipeline)`);
+
+    const existing: string[] = [];
+    let v1Rows: number | null = null;
+    if (kfpOk) {
+      for (const name of TARGET_TABLES) {
+        if (!(await tableExists(kfp, name))) continue;
+        if (name === 'tasks' && (await isV1TasksTable(kfp))) {
+          const [row] = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM tasks');
+          v1Rows = Number(row?.n ?? 0);
+          continue;
+        }
+        existing.push(name);
+        for (const d of diffTableStructure(expectedStructure(name, kfp.dialect), await describeTable(kfp, name))) blockers.push(`TARGET_SCHEMA_MISMATCH: ${d}`);
+      }
+      if (await isMigrationLocked(kfp)) blockers.push('LOCK_HELD: another mlmd-bridge migration is running against this KFP database');
+    }
+
+    const counts = await source.countSource();
+    const contexts = await source.listRunContexts();
+    const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0 };
+    const rejects: Record<string, number> = {};
+    const artifactRows = new Set<string>();
+    let orphan = 0;
+    let inFlight = 0;
+    const batchSize = Math.max(1, opts.batchSize ?? 100);
+    for (let i = 0; i < contexts.length; i += batchSize) {
+      const batch = contexts.slice(i, i + batchSize);
+      const details = kfpOk ? await readRunDetails(kfp, batch.map((c) => c.name)) : new Map();
+      for (const bundle of await source.readRunBundles(batch.map((c) => c.id), details)) {
+        const m = mapRun(bundle);
+        if (!bundle.runDetails) orphan++;
+        else if (['RUNNING', 'PENDING', 'PAUSED', 'CANCELING'].includes(bundle.runDetails.state ?? '')) inFlight++;
+        rows.tasks += m.tasks.length;
+        rows.artifact_tasks += m.links.length;
+        for (const a of m.artifacts) artifactRows.add(a.UUID);
+        for (const r of m.rejects) rejects[r.code] = (rejects[r.code] ?? 0) + 1;
+      }
+      opts.onProgress?.(Math.min(i + batchSize, contexts.length), contexts.length);
+    }
+    rows.artifacts = artifactRows.size;
+    const nonKfp = counts.byType.filter((t) => !t.kfp).map((t) => ({ kind: t.kind, type: t.type, count: t.count }));
+    for (const t of nonKfp) {
+      if (t.kind === 'context') rejects.NON_KFP_CONTEXT = (rejects.NON_KFP_CONTEXT ?? 0) + t.count;
+      if (t.kind === 'execution') rejects.NON_KFP_EXECUTION = (rejects.NON_KFP_EXECUTION ?? 0) + t.count;
+    }
+    if (inFlight > 0) {
+      warnings.push(`${inFlight} runs are still in flight (RUNNING/PENDING/PAUSED/CANCELING): drain or terminate them before the cut-over, or re-run migrate afterwards to true them up`);
+    }
+    if (v1Rows !== null) warnings.push(`the KFP 2.x tasks table (${v1Rows} rows) will be renamed to tasks_v1_backup; rollback restores it`);
+    return {
+      source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion, executions: counts.executions, artifacts: counts.artifacts, events: counts.events, contexts: counts.contexts },
+      runs: { total: contexts.length, toMigrate: contexts.length - orphan, orphan, inFlight },
+      rows,
+      rejects,
+      nonKfp,
+      target: { url: kfp.target.display, v1TasksRows: v1Rows, existingTables: existing },
+      blockers,
+      warnings,
+    };
+  } finally {
+    await source.close().catch(() => undefined);
+    await kfp?.close().catch(() => undefined);
+  }
+}
+
+export function assertNoBlockers(p: Plan): void {
+  if (p.blockers.length > 0) throw new BridgeError('TARGET_SCHEMA_MISMATCH', p.blockers.join('\n'));
+}

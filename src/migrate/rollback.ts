@@ -1,0 +1,49 @@
+/**
+ * `rollback`: removes exactly what `migrate` wrote and puts the KFP 2.x tasks table back, so the
+ * KFP database is as it was before the first migration. Tables mlmd-bridge created are dropped;
+ * in tables that existed before, only the rows recorded in mlmd_id_map are deleted.
+ */
+import { openDb } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
+import { dropBridgeTables, getState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { withMigrationLock } from '../load/lock.ts';
+import { tableExists, TARGET_TABLES } from '../load/schema.ts';
+import { restoreV1Tasks } from '../load/v1-tasks.ts';
+
+export interface RollbackResult {
+  droppedTables: string[];
+  deletedRows: { tasks: number; artifacts: number };
+  v1Tasks: 'restored' | 'absent';
+}
+
+export async function rollback(kfpUrl: string): Promise<RollbackResult> {
+  const kfp = await openDb(kfpUrl, { role: 'KFP database' });
+  try {
+    return await withMigrationLock(kfp, async () => {
+      if (!(await tableExists(kfp, 'mlmd_bridge_state'))) {
+        throw new BridgeError('NOTHING_TO_ROLL_BACK', `${kfp.target.display} holds no mlmd-bridge migration`, 'nothing to do: migrate never ran here, or rollback already did');
+      }
+      const created = new Set(JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[]);
+      const dropped: string[] = [];
+      const deleted = { tasks: 0, artifacts: 0 };
+      // Rows in tables KFP 3 already had: delete ours by id (links go with their tasks by cascade).
+      if (!created.has('tasks') && (await tableExists(kfp, 'tasks'))) {
+        deleted.tasks = (await kfp.run("DELETE FROM tasks WHERE UUID IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind IN ('execution', 'synthetic_root'))")).changes;
+      }
+      if (!created.has('artifacts') && (await tableExists(kfp, 'artifacts'))) {
+        deleted.artifacts = (await kfp.run("DELETE FROM artifacts WHERE UUID IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'artifact')")).changes;
+      }
+      for (const name of [...TARGET_TABLES].reverse()) {
+        if (created.has(name) && (await tableExists(kfp, name))) {
+          await kfp.run(`DROP TABLE ${name}`);
+          dropped.push(name);
+        }
+      }
+      const v1Tasks = await restoreV1Tasks(kfp);
+      await dropBridgeTables(kfp);
+      return { droppedTables: dropped, deletedRows: deleted, v1Tasks };
+    });
+  } finally {
+    await kfp.close();
+  }
+}
