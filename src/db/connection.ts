@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { BridgeError } from '../errors.ts';
 import { type DbTarget, type Dialect, parseDbUrl } from './url.ts';
 
@@ -45,6 +46,7 @@ function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: O
   if (!options.create && !existsSync(target.path)) {
     throw new BridgeError('CONNECTION', `the ${role} file ${target.path} does not exist`, 'check the path in the sqlite: URL');
   }
+  if (options.create) mkdirSync(dirname(target.path), { recursive: true });
   let db: Database.Database;
   try {
     db = new Database(target.path, { readonly: options.readOnly ?? false, fileMustExist: !options.create });
@@ -56,7 +58,8 @@ function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: O
   } catch (e) {
     throw new BridgeError('CONNECTION', `cannot open the ${role} ${target.display}: ${(e as Error).message}`, undefined, { cause: e });
   }
-  let inTransaction = false;
+  // One connection: concurrent transactions take turns instead of interleaving their statements.
+  let queue: Promise<unknown> = Promise.resolve();
   const q: Queryable = {
     dialect: 'sqlite',
     async all<T>(sql: string, params: readonly Param[] = []) {
@@ -73,21 +76,20 @@ function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: O
     ...q,
     target,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      // better-sqlite3 has one connection; an async callback cannot use db.transaction(),
-      // so nesting is refused rather than silently merged.
-      if (inTransaction) throw new BridgeError('INTERNAL', 'nested SQLite transaction');
-      inTransaction = true;
-      db.exec('BEGIN IMMEDIATE');
-      try {
-        const out = await fn(q);
-        db.exec('COMMIT');
-        return out;
-      } catch (e) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw e;
-      } finally {
-        inTransaction = false;
-      }
+      const run = async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const out = await fn(q);
+          db.exec('COMMIT');
+          return out;
+        } catch (e) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw e;
+        }
+      };
+      const result = queue.then(run, run);
+      queue = result.catch(() => undefined);
+      return result;
     },
     async session<T>(fn: (s: Queryable) => Promise<T>) {
       return fn(q);
@@ -109,12 +111,9 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
     port: target.port,
     user: target.user,
     password: target.password,
-    // JSON columns come back as their text (MySQL 8 would parse them), dates as strings,
-    // BIGINTs as numbers: ids and epoch seconds fit in 2^53.
-    typeCast(field: { type: string; string(enc?: string): string | null }, next: () => unknown) {
-      if (field.type === 'JSON') return field.string('utf8');
-      return next();
-    },
+    // JSON columns come back as their text (MySQL 8 and MariaDB's JSON alias would be parsed),
+    // dates as strings, BIGINTs as numbers: ids and epoch seconds fit in 2^53.
+    jsonStrings: true,
     dateStrings: true,
     multipleStatements: false,
     charset: 'utf8mb4_unicode_ci',
