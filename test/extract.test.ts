@@ -216,8 +216,9 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
         name: 'my-pipeline',
         properties: { owner: { kind: 'string', value: 'nobody' } },
       });
-      // Execution 99 is associated but missing: silently absent.
+      // Execution 99 is associated but missing: absent from the executions, named for the rejects.
       expect(b.executions.map((e) => e.id)).toEqual([1, 2]);
+      expect(b.danglingExecutionIds).toEqual([99]);
       expect(b.executions[1]).toMatchObject({
         id: 2,
         type: 'system.ContainerExecution',

@@ -435,6 +435,13 @@ describe('bad input is reported, never fatal', () => {
     expect(m.rejects.map((r) => r.code).sort()).toEqual(['DANGLING_PARENT', 'NO_ROOT']);
   });
 
+  it('an association to an execution that does not exist is reported', () => {
+    const b = new RunBuilder('r-assoc');
+    b.root();
+    const m = mapRun({ ...b.build(), danglingExecutionIds: [777] });
+    expect(m.rejects.map((r) => [r.code, r.entity, r.mlmdId, r.disposition])).toEqual([['MISSING_EXECUTION', 'execution', 777, 'skipped']]);
+  });
+
   it('executions of a foreign type inside a run are skipped and reported', () => {
     const b = new RunBuilder('r-tfx');
     b.root();

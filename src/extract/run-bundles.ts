@@ -86,8 +86,9 @@ async function readChunk(db: Db, catalog: ColumnCatalog, scope: ChunkScope, runD
   }
 
   const associations = await db.all<Row>(
-    'SELECT s.`context_id` AS run_context_id, s.`execution_id` AS id FROM `Association` s ' +
-      'JOIN `Execution` x ON x.`id` = s.`execution_id` ' +
+    // LEFT JOIN: an Association to an execution that does not exist is reported, not silently dropped.
+    'SELECT s.`context_id` AS run_context_id, s.`execution_id` AS id, x.`id` AS found FROM `Association` s ' +
+      'LEFT JOIN `Execution` x ON x.`id` = s.`execution_id` ' +
       `WHERE s.\`context_id\` IN (${scope.ctxIn})`,
     scope.params(1),
   );
@@ -100,7 +101,9 @@ async function readChunk(db: Db, catalog: ColumnCatalog, scope: ChunkScope, runD
   const eventsByExecution = groupBy(events, (e) => e.executionId);
 
   return runContexts.map(({ context }) => {
-    const executionIds = [...new Set((executionIdsByRun.get(context.id) ?? []).map((a) => num(a.id)))].sort((a, b) => a - b);
+    const assoc = executionIdsByRun.get(context.id) ?? [];
+    const executionIds = [...new Set(assoc.filter((a) => a.found != null).map((a) => num(a.id)))].sort((a, b) => a - b);
+    const danglingExecutionIds = [...new Set(assoc.filter((a) => a.found == null).map((a) => num(a.id)))].sort((a, b) => a - b);
     const runExecutions = executionIds.flatMap((id) => {
       const e = executions.get(id);
       return e ? [e] : [];
@@ -124,6 +127,7 @@ async function readChunk(db: Db, catalog: ColumnCatalog, scope: ChunkScope, runD
       events: runEvents,
       artifacts: runArtifacts,
       artifactOrigins,
+      danglingExecutionIds,
     };
   });
 }

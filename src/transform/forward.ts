@@ -32,6 +32,9 @@ export function mapRun(bundle: RunBundle): RunMigration {
   const namespace = run.experimentNamespace ?? (run.namespace || propString(bundle.runContext.customProperties, 'namespace') || '');
   const spec = parsePipelineSpec(run.pipelineSpecManifest);
 
+  for (const id of bundle.danglingExecutionIds ?? []) {
+    rejects.add('MISSING_EXECUTION', 'execution', id, `run context ${ctxId} is associated with execution ${id}, which does not exist`);
+  }
   const executions: MlmdExecution[] = [];
   for (const e of bundle.executions) {
     if (e.type !== null && KFP_EXECUTION_TYPES.has(e.type)) {

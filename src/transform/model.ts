@@ -134,6 +134,8 @@ export interface RunBundle {
   artifacts: MlmdArtifact[];
   /** Keyed by artifact id, for the artifacts above. */
   artifactOrigins: Record<number, ArtifactOrigin>;
+  /** Execution ids the run context is associated with but that do not exist (MLMD has no foreign keys). */
+  danglingExecutionIds?: number[];
 }
 
 // ---------------------------------------------------------------- KFP 3 rows (kfp-facts.md §C.1–C.3)
