@@ -435,6 +435,17 @@ describe('bad input is reported, never fatal', () => {
     expect(m.rejects.map((r) => r.code).sort()).toEqual(['DANGLING_PARENT', 'NO_ROOT']);
   });
 
+  it('properties whose column the task type lacks are kept in provenance', () => {
+    const b = new RunBuilder('r-prov');
+    const root = b.root();
+    const d = b.exec('system.DAGExecution', { parent_dag_id: int(root), task_name: str('sub'), iteration_index: int(3), outputs: struct({ o: 1 }), pod_name: str('p') });
+    const c = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('c'), iteration_count: int(4) });
+    const m = mapRun(b.build());
+    const meta = (id: number) => json(m.tasks.find((r) => r.UUID === uuid.task(id))!.StatusMetadata).customProperties.mlmd;
+    expect(meta(d)).toEqual({ iteration_index: { int: 3 }, outputs: { struct: { o: 1 } }, pod_name: { string: 'p' } });
+    expect(meta(c)).toEqual({ iteration_count: { int: 4 } });
+  });
+
   it('an association to an execution that does not exist is reported', () => {
     const b = new RunBuilder('r-assoc');
     b.root();

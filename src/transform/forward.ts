@@ -78,6 +78,7 @@ export function mapRun(bundle: RunBundle): RunMigration {
     for (const [k, v] of Object.entries(it.exec.customProperties)) {
       if (k !== 'inputs' && k !== 'parent_dag_id' && k !== 'iteration_index') leftovers[k] = typedValue(v);
     }
+    for (const [k, v] of Object.entries(it.exec.properties)) leftovers[`properties.${k}`] = typedValue(v);
     idMap.push({
       kind: 'iteration',
       mlmdId: it.exec.id,

@@ -201,20 +201,26 @@ export const LIMITS = { taskName: 128, taskDisplayName: 128, artifactName: 128, 
 // ------------------------------------------------------------------ execution custom properties without a column
 
 /**
- * Execution custom properties the mapping consumes into columns. Any other property (cached_execution_id,
- * image, total_dag_tasks, parameter/artifact_producer_task, plugins.*, unknown keys) is kept verbatim in
- * `StatusMetadata.customProperties.mlmd` so that nothing KFP 2.x recorded is lost.
+ * Execution custom properties the mapping consumes into columns, and the task types that have the
+ * column. A property on any other type of task — or one not listed (cached_execution_id, image,
+ * total_dag_tasks, parameter/artifact_producer_task, plugins.*, unknown keys) — is kept verbatim in
+ * `StatusMetadata.customProperties.mlmd`, so nothing KFP 2.x recorded is lost. (`namespace`,
+ * `display_name`, `task_name` and `cache_fingerprint` are kept there whenever the column differs.)
  */
-export const EXECUTION_PROPS_IN_COLUMNS: ReadonlySet<string> = new Set([
-  'task_name',
-  'display_name',
-  'parent_dag_id',
-  'iteration_index',
-  'iteration_count',
-  'inputs',
-  'outputs',
-  'pod_name',
-  'pod_uid',
-  'namespace',
-  'cache_fingerprint',
-]);
+const ALL_TASK_TYPES: readonly number[] = Object.values(TASK_TYPE);
+export const EXECUTION_PROPS_IN_COLUMNS: Readonly<Record<string, readonly number[]>> = {
+  task_name: ALL_TASK_TYPES,
+  display_name: ALL_TASK_TYPES,
+  parent_dag_id: ALL_TASK_TYPES,
+  namespace: ALL_TASK_TYPES,
+  cache_fingerprint: ALL_TASK_TYPES,
+  inputs: ALL_TASK_TYPES,
+  iteration_count: [TASK_TYPE.LOOP],
+  outputs: [TASK_TYPE.RUNTIME],
+  pod_name: [TASK_TYPE.RUNTIME],
+  pod_uid: [TASK_TYPE.RUNTIME],
+};
+
+export function isPropInColumns(prop: string, taskType: number): boolean {
+  return EXECUTION_PROPS_IN_COLUMNS[prop]?.includes(taskType) ?? false;
+}

@@ -3,7 +3,7 @@ import { ids, logicalKey } from './identity.ts';
 import { EXECUTION_STATE, type JsonObject, type JsonValue, type KfpRunDetails, type MlmdExecution, type TaskRow } from './model.ts';
 import type { RejectLog } from './rejects.ts';
 import {
-  EXECUTION_PROPS_IN_COLUMNS,
+  isPropInColumns,
   FINISHED_RUN_STATES,
   IO_TYPE,
   LIMITS,
@@ -277,7 +277,7 @@ function renderRow(t: TaskNode, tree: TaskTree, ctx: Ctx): TaskRow {
   // Provenance: what KFP 2.x recorded and no column holds (cached_execution_id, image, plugins.*, …).
   const provenance: JsonObject = {};
   for (const [k, v] of Object.entries(props)) {
-    if (!EXECUTION_PROPS_IN_COLUMNS.has(k)) provenance[k] = typedValue(v);
+    if (!isPropInColumns(k, t.type)) provenance[k] = typedValue(v);
   }
   if (displayNameProp !== null && displayNameProp !== displayName) provenance.display_name = typedValue(props.display_name!);
   const rawTaskName = propString(props, 'task_name');
