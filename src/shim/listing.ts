@@ -1,0 +1,83 @@
+/**
+ * One listing algorithm for every list RPC (GetArtifacts, *ByType, *ByContext, …): take the
+ * paging keys of the scope, order them, skip to the token, and load only the rows of the page —
+ * or, with a filter_query, load and test candidates batch by batch until the page is full.
+ * Without options MLMD answers every row at once; we do the same, in id order.
+ */
+import type { NodeByKind, NodeKey, NodeKind, NodeScope, ShimBackend } from './backend.ts';
+import { filterNodes } from './filtering.ts';
+import { type FilterQuery, parseFilterQuery } from './filter-query.ts';
+import { encodeToken, type ListOptionsMessage, orderedKeys, planList } from './paging.ts';
+
+export interface Listing<K extends NodeKind> {
+  nodes: NodeByKind[K][];
+  /** Set only when another page exists. */
+  nextPageToken?: string;
+}
+
+/** How many candidates to load per round when a filter has to be evaluated. */
+const FILTER_BATCH = 500;
+
+export async function listNodes<K extends NodeKind>(
+  backend: ShimBackend,
+  kind: K,
+  scope: NodeScope,
+  options: ListOptionsMessage | undefined,
+): Promise<Listing<K>> {
+  if (!options) {
+    const keys = await backend.nodeKeys(kind, scope);
+    return { nodes: await backend.nodes(kind, keys.map((k) => k.id).sort((a, b) => a - b)) };
+  }
+  const plan = planList(options);
+  const query = plan.filter === null ? null : parseFilterQuery(plan.filter, kind);
+  let keys = await backend.nodeKeys(kind, scope);
+  if (query && backend.filterCandidates) {
+    const candidates = await backend.filterCandidates(kind, scope, query);
+    if (candidates) {
+      const allowed = new Set(candidates);
+      keys = keys.filter((k) => allowed.has(k.id));
+    }
+  }
+  const ordered = orderedKeys(keys, plan);
+  const wanted = plan.pageSize + 1;
+
+  const page = query
+    ? await firstMatching(backend, kind, ordered, query, wanted)
+    : inKeyOrder(await backend.nodes(kind, ordered.slice(0, wanted).map((k) => k.id)), ordered);
+  if (page.length <= plan.pageSize) return { nodes: page };
+  const shown = page.slice(0, plan.pageSize);
+  return { nodes: shown, nextPageToken: encodeToken(plan, shown.map(keyOf)) };
+}
+
+/**
+ * The first `limit` nodes (in the order of `keys`) that satisfy `query`, testing candidates a
+ * batch at a time so that a selective filter over a large scope does not load every row.
+ */
+export async function firstMatching<K extends NodeKind>(
+  backend: ShimBackend,
+  kind: K,
+  keys: readonly NodeKey[],
+  query: FilterQuery,
+  limit: number,
+): Promise<NodeByKind[K][]> {
+  const out: NodeByKind[K][] = [];
+  for (let i = 0; i < keys.length && out.length < limit; i += FILTER_BATCH) {
+    const batch = keys.slice(i, i + FILTER_BATCH);
+    const loaded = inKeyOrder(await backend.nodes(kind, batch.map((k) => k.id)), batch);
+    out.push(...(await filterNodes(backend, kind, loaded, query)));
+  }
+  return out.slice(0, limit);
+}
+
+function keyOf(n: { id: number; createMs: number; updateMs: number }): NodeKey {
+  return { id: n.id, createMs: n.createMs, updateMs: n.updateMs };
+}
+
+/** `nodes` arrive by id; the page wants them in key order. */
+function inKeyOrder<T extends { id: number }>(nodes: T[], keys: readonly NodeKey[]): T[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  return keys.flatMap((k) => {
+    const n = byId.get(k.id);
+    return n ? [n] : [];
+  });
+}

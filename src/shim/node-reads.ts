@@ -1,0 +1,109 @@
+/**
+ * Node reads: listings (GetArtifacts, *ByType, *ByContext), lookups by id, by type and name, by
+ * URI and by external id — for artifacts, executions and contexts alike.
+ */
+import type { NodeKind, NodeScope, ShimBackend, TypeRecord } from './backend.ts';
+import { listNodes } from './listing.ts';
+import { nodeMessage, typeMessage } from './messages.ts';
+import type { ListOptionsMessage } from './paging.ts';
+import { ids, int64, type Request, type RpcHandlers } from './rpc.ts';
+import { invalidArgument, notFound } from './status.ts';
+import { findType, requestedVersion } from './type-reads.ts';
+
+/** Marks a GetArtifactsByURI request that carried the removed `uri = 1` field (set by the deserializer). */
+export const DEPRECATED_URI_FIELD = Symbol('GetArtifactsByURIRequest.uri');
+
+interface KindNames {
+  kind: NodeKind;
+  /** `Artifact` */
+  one: string;
+  /** `Artifacts` */
+  many: string;
+  /** Response field for lists: `artifacts`. */
+  listField: string;
+  /** Response field for one node: `artifact`. */
+  oneField: string;
+  /** Request field of *ByID: `artifact_ids`. */
+  idsField: string;
+  /** Request field of *ByTypeAndName: `artifact_name`. */
+  nameField: string;
+}
+
+const KINDS: KindNames[] = [
+  { kind: 'artifact', one: 'Artifact', many: 'Artifacts', listField: 'artifacts', oneField: 'artifact', idsField: 'artifact_ids', nameField: 'artifact_name' },
+  { kind: 'execution', one: 'Execution', many: 'Executions', listField: 'executions', oneField: 'execution', idsField: 'execution_ids', nameField: 'execution_name' },
+  { kind: 'context', one: 'Context', many: 'Contexts', listField: 'contexts', oneField: 'context', idsField: 'context_ids', nameField: 'context_name' },
+];
+
+export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
+  const handlers: RpcHandlers = {};
+  for (const k of KINDS) {
+    const list = async (scope: NodeScope, options: ListOptionsMessage | undefined) => {
+      const { nodes, nextPageToken } = await listNodes(backend, k.kind, scope, options);
+      const out: Record<string, unknown> = { [k.listField]: nodes.map((n) => nodeMessage(k.kind, n)) };
+      if (nextPageToken !== undefined) out.next_page_token = nextPageToken;
+      return out;
+    };
+
+    handlers[`Get${k.many}`] = (req) => list({ by: 'all' }, req.options);
+
+    handlers[`Get${k.many}ByID`] = async (req) => {
+      const nodes = await backend.nodes(k.kind, ids(req[k.idsField]));
+      const out: Record<string, unknown> = { [k.listField]: nodes.map((n) => nodeMessage(k.kind, n)) };
+      if (k.kind === 'artifact' && req.populate_artifact_types === true) {
+        const used = new Set(nodes.map((n) => n.typeId));
+        const types = (await backend.types('artifact')).filter((t) => used.has(t.id));
+        out.artifact_types = types.map((t) => typeMessage(t, { externalId: true, baseType: false }));
+      }
+      return out;
+    };
+
+    handlers[`Get${k.many}ByType`] = async (req) => {
+      const type = await findType(backend, k.kind, req.type_name, requestedVersion(req));
+      if (!type) return { [k.listField]: [] };
+      const out = await list({ by: 'type', typeId: type.id }, req.options);
+      // With options MLMD always sets the token on these calls, empty on the last page.
+      if (req.options !== undefined && out.next_page_token === undefined) out.next_page_token = '';
+      return out;
+    };
+
+    handlers[`Get${k.one}ByTypeAndName`] = async (req) => {
+      const type: TypeRecord | null = await findType(backend, k.kind, req.type_name, requestedVersion(req));
+      if (!type) return {};
+      const name = typeof req[k.nameField] === 'string' ? (req[k.nameField] as string) : '';
+      const keys = await backend.nodeKeys(k.kind, { by: 'type', typeId: type.id, name });
+      const [node] = await backend.nodes(k.kind, keys.map((key) => key.id));
+      return node ? { [k.oneField]: nodeMessage(k.kind, node) } : {};
+    };
+
+    handlers[`Get${k.many}ByExternalIds`] = async (req) => {
+      const wanted: string[] = Array.isArray(req.external_ids) ? req.external_ids : [];
+      if (wanted.length === 0) return { [k.listField]: [] };
+      if (wanted.some((x) => x === '')) throw invalidArgument('Invalid argument because at least one empty external_id exists.');
+      const keys = await backend.nodeKeys(k.kind, { by: 'externalId', externalIds: [...new Set(wanted)] });
+      if (keys.length === 0) throw notFound(`No ${k.listField} found for external_ids.`);
+      const nodes = await backend.nodes(k.kind, keys.map((key) => key.id));
+      return { [k.listField]: nodes.map((n) => nodeMessage(k.kind, n)) };
+    };
+
+    if (k.kind !== 'context') {
+      handlers[`Get${k.many}ByContext`] = (req) => list({ by: 'context', contextId: int64(req.context_id) ?? 0 }, req.options);
+    }
+  }
+
+  handlers.GetArtifactsByURI = async (req) => {
+    if ((req as Record<symbol, unknown>)[DEPRECATED_URI_FIELD]) {
+      throw invalidArgument(
+        'The request contains deprecated field `uri`. Please upgrade the client library version above 0.21.0. ' +
+          'GetArtifactsByURIRequest carries its URIs in `uris` (field 2).',
+      );
+    }
+    const uris: string[] = Array.isArray(req.uris) ? [...new Set(req.uris as string[])] : [];
+    if (uris.length === 0) return { artifacts: [] };
+    const keys = await backend.nodeKeys('artifact', { by: 'uri', uris });
+    const nodes = await backend.nodes('artifact', keys.map((key) => key.id));
+    return { artifacts: nodes.map((n) => nodeMessage('artifact', n)) };
+  };
+
+  return handlers;
+}

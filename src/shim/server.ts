@@ -1,0 +1,95 @@
+/**
+ * Starts the MLMD-compatible shim: gRPC on `port` (MLMD's 8080 by default) and gRPC-Web on
+ * `grpcWebPort` (9090, where the KFP UI's proxy looks), over the backend chosen by the URLs.
+ */
+import { BridgeError } from '../errors.ts';
+import type { ShimBackend } from './backend.ts';
+import { startGrpc } from './grpc-server.ts';
+import { startGrpcWeb } from './grpc-web.ts';
+import { jsonLogger, type ShimLogger } from './logger.ts';
+import { openMlmdBackend } from './mlmd-backend.ts';
+import { mlmdHandlers, shimServiceDefinition } from './service.ts';
+
+export const DEFAULT_GRPC_PORT = 8080;
+export const DEFAULT_GRPC_WEB_PORT = 9090;
+export const DEFAULT_HOST = '0.0.0.0';
+/** How long in-flight calls may run after close() before connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface ShimOptions {
+  /** An MLMD database served read-only (the archive). */
+  mlmdUrl?: string;
+  /** A KFP 3 database served through the reverse mapping. */
+  kfpUrl?: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  grpcWebPort?: number;
+  logger?: ShimLogger;
+}
+
+export interface RunningShim {
+  port: number;
+  grpcWebPort: number;
+  close(): Promise<void>;
+}
+
+export async function startShim(opts: ShimOptions): Promise<RunningShim> {
+  const logger = opts.logger ?? jsonLogger();
+  const host = opts.host ?? DEFAULT_HOST;
+  const backend = await openBackend(opts);
+  const handlers = mlmdHandlers(backend);
+  const methods = shimServiceDefinition();
+  let grpcServer;
+  let webServer;
+  try {
+    grpcServer = await startGrpc({ host, port: opts.port ?? DEFAULT_GRPC_PORT, methods, handlers, logger });
+    webServer = await startGrpcWeb({ host, port: opts.grpcWebPort ?? DEFAULT_GRPC_WEB_PORT, methods, handlers, logger });
+  } catch (e) {
+    await grpcServer?.close(0);
+    await backend.close();
+    throw new BridgeError('CONNECTION', `cannot listen on ${host}: ${(e as Error).message}`, 'choose free ports with --port / --grpc-web-port', {
+      cause: e,
+    });
+  }
+  logger.info({ backend: backend.name, host, port: grpcServer.port, grpcWebPort: webServer.port }, 'shim listening');
+
+  let closing: Promise<void> | undefined;
+  const grpc = grpcServer;
+  const web = webServer;
+  return {
+    port: grpc.port,
+    grpcWebPort: web.port,
+    close() {
+      closing ??= (async () => {
+        logger.info({}, 'shim shutting down');
+        await Promise.all([grpc.close(SHUTDOWN_GRACE_MS), web.close()]);
+        await backend.close();
+        logger.info({}, 'shim stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function openBackend(opts: ShimOptions): Promise<ShimBackend> {
+  if (opts.kfpUrl) {
+    // TODO(lead): the KFP backend over src/transform/reverse.ts, and the layered kfp+mlmd one.
+    throw new BridgeError('USAGE', 'the shim cannot serve --kfp yet; serve the MLMD archive with --mlmd');
+  }
+  if (!opts.mlmdUrl) throw new BridgeError('USAGE', 'the shim needs --mlmd URL (or MLMD_DB_URL)');
+  return openMlmdBackend(opts.mlmdUrl);
+}
+
+/** Closes the shim on SIGTERM/SIGINT (Kubernetes stops pods with SIGTERM); returns a remover. */
+export function closeOnSignals(shim: RunningShim, onClosed: () => void = () => process.exit(0)): () => void {
+  const handler = () => {
+    void shim.close().then(onClosed);
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
