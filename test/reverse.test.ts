@@ -267,9 +267,16 @@ describe('reverse(forward(sample run)): contexts', () => {
   const run = view.contexts.find((c) => c.type === 'system.PipelineRun')!;
   const pipeline = view.contexts.find((c) => c.type === 'system.Pipeline')!;
 
-  it('system.PipelineRun named by the run UUID with namespace, pipeline_root and resource_name', () => {
+  it('system.PipelineRun named by the run UUID, with the properties the migration kept', () => {
     expect([run.id, run.name]).toEqual([source.runContext.id, 'run-1']);
-    expect(run.customProperties).toEqual({
+    expect(run.customProperties).toEqual(source.runContext.customProperties);
+  });
+
+  it('a run context with nothing kept gets namespace, pipeline_root and resource_name rebuilt from run_details', () => {
+    const kfpRows = rowsOf(source, migration);
+    const rows = { ...kfpRows, idMap: kfpRows.idMap.map((r) => (r.kind === 'run_context' ? { ...r, extra: null } : r)) };
+    const rebuilt = reverseRun(rows, () => 99).contexts.find((c) => c.type === 'system.PipelineRun')!;
+    expect(rebuilt.customProperties).toEqual({
       namespace: str('team-a'),
       resource_name: str('run-resource'),
       pipeline_root: str('minio://mlpipeline/v2/artifacts/my-pipeline/run-1'),

@@ -13,6 +13,9 @@ import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { fmtInt, fmtSeconds, table } from './format.ts';
 import { lastExitCode } from './exit.ts';
 import { Progress } from './progress.ts';
+import { JUnitReport } from '../verify/junit.ts';
+import { verify, type VerifyReport } from '../verify/verifier.ts';
+import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 
 type Out = (s: string) => void;
 const json = (out: Out, v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
@@ -137,6 +140,66 @@ async function writeRejectsFile(kfpUrl: string, path: string): Promise<void> {
     rmSync(tmp, { force: true });
     await kfp.close();
   }
+}
+
+export async function verifyCommand(
+  o: { mlmd: string; kfp: string; runs?: string[]; sample?: number; batchSize: number; report?: string; json?: boolean },
+  out: Out,
+): Promise<void> {
+  const bar = new Progress('verifying', { enabled: !o.json });
+  const junit = o.report ? new JUnitReport(o.report) : null;
+  let report: VerifyReport;
+  try {
+    report = await verify({
+      mlmdUrl: o.mlmd,
+      kfpUrl: o.kfp,
+      runs: o.runs,
+      sample: o.sample,
+      batchSize: o.batchSize,
+      onProgress: (d, t) => bar.update(d, t),
+      onRun: (v) => junit?.add(v),
+    });
+  } finally {
+    bar.stop();
+  }
+  if (junit) await junit.close(report);
+  lastExitCode.value = report.runs.drifted > 0 ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
+  if (o.json) return json(out, { ...report, exitCode: lastExitCode.value });
+  out(renderVerify(report, o.report));
+}
+
+export function renderVerify(r: VerifyReport, reportFile?: string): string {
+  const lines = [
+    `Verified ${r.source} against ${r.target} in ${fmtSeconds(r.seconds)}${r.seconds > 0 ? ` (${fmtInt(r.rowsCompared / r.seconds)} MLMD records/s)` : ''}`,
+    '',
+    table(['runs', 'count'], [
+      ['in the MLMD database', r.runs.total],
+      ['checked', r.runs.checked],
+      ['matched', r.runs.matched],
+      ['drifted', r.runs.drifted],
+      ['orphan (not migrated by design)', r.runs.orphan],
+    ]),
+  ];
+  const entities = Object.entries(r.byEntity).filter(([, v]) => v.drift > 0 || v.lossy > 0);
+  if (entities.length > 0) lines.push('', table(['table / entity', 'drift', 'documented lossy'], entities.map(([k, v]) => [k, v.drift, v.lossy])));
+  const codes = Object.entries(r.byCode).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (codes.length > 0) {
+    lines.push('', table(['difference code', 'kind', 'count'], codes.map(([c, n]) => [c, Object.hasOwn(LOSSY_CODES, c) ? 'lossy (documented)' : 'DRIFT', n])));
+  }
+  if (r.drifted.length > 0) {
+    lines.push('', 'Drift (first 20):');
+    let shown = 0;
+    for (const v of r.drifted) {
+      for (const d of v.drift) {
+        if (shown++ >= 20) break;
+        lines.push(`  run ${v.runUuid}  ${d.entity} ${d.mlmdId}  ${d.field}: expected ${JSON.stringify(d.expected)}, found ${JSON.stringify(d.found)}  [${d.code}]`);
+      }
+    }
+  }
+  lines.push('');
+  if (r.runs.drifted > 0) lines.push(`DRIFT in ${fmtInt(r.runs.drifted)} runs${reportFile ? ` — JUnit report in ${reportFile}` : ''}. Exit code 1.`);
+  else lines.push(`Every checked run matches, modulo documented lossy transformations${reportFile ? ` (JUnit report in ${reportFile})` : ''}.`);
+  return `${lines.join('\n')}\n`;
 }
 
 export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out): Promise<void> {

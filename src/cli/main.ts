@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
-import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, statusCommand } from './commands.ts';
+import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, statusCommand, verifyCommand } from './commands.ts';
 
 const HELP_FOOTER = `
 Connection URLs:
@@ -76,6 +76,24 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
         'a killed migration resumes where it stopped. Exit 1 when records were skipped or degraded.',
     )
     .action(async (o) => migrateCommand(o, out, err));
+
+  program
+    .command('verify')
+    .description('prove migration fidelity: compare every run\'s MLMD records with reverse(KFP rows), field by field, and check the KFP tables\' invariants')
+    .addOption(mlmdOption().makeOptionMandatory())
+    .addOption(kfpOption().makeOptionMandatory())
+    .option('--runs <ids>', 'check only these run UUIDs (comma-separated)', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--sample <n>', 'check only N runs spread evenly over all runs (a quick check; a full verify belongs in every upgrade)', positiveInt('--sample'))
+    .option('--batch-size <n>', 'runs read per batch', positiveInt('--batch-size'), 100)
+    .option('--report <file>', 'write a JUnit XML report, one test case per run, for CI systems')
+    .option('--json', 'print one JSON document (the full report)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mlmd-bridge verify --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --report verify.xml\n\n' +
+        'Every difference is either a documented lossy transformation (listed in the README with its reason) or drift.\n' +
+        'Exit 0 when everything matches, 1 on drift (named by run, MLMD id and field), 2/3 on usage, connection or precondition errors.',
+    )
+    .action(async (o) => verifyCommand(o, out));
 
   program
     .command('status')

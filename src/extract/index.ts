@@ -6,3 +6,4 @@ export { SUPPORTED_SCHEMA_VERSIONS, type SupportedSchemaVersion, ColumnCatalog }
 export type { SourceCounts, NonKfpRecord } from './source-census.ts';
 export { PIPELINE_RUN_TYPE, PIPELINE_TYPE } from './run-bundles.ts';
 export { readRunVersions } from './run-versions.ts';
+export { readKfpRunRows, toTaskRow, toArtifactRow, toLinkRow, toIdMapRow } from './kfp-reader.ts';

@@ -94,7 +94,9 @@ function compareRecords<T extends AnyRecord>(entity: DifferenceEntity, source: T
 }
 
 function compareProps(entity: DifferenceEntity, id: number, prefix: string, s: Props, r: Props, ctx: Partial<DifferenceContext>, diff: Diff): void {
-  for (const k of [...new Set([...Object.keys(s), ...Object.keys(r)])].sort()) diff(entity, id, `${prefix}.${k}`, s[k], r[k], ctx);
+  // An undecodable value is its raw text; the reason it could not be read is not data.
+  const norm = (v: Props[string] | undefined) => (v?.kind === 'corrupt' ? { kind: 'corrupt', raw: v.raw } : v);
+  for (const k of [...new Set([...Object.keys(s), ...Object.keys(r)])].sort()) diff(entity, id, `${prefix}.${k}`, norm(s[k]), norm(r[k]), ctx);
 }
 
 /** MLMD knows an event by (artifact, execution, type); a coerced type is matched by its direction instead. */

@@ -58,7 +58,11 @@ export function mapRun(bundle: RunBundle): RunMigration {
   const known = new Set(bundle.artifacts.map((a) => a.id));
   const links = toLinkRows(bundle.events, tree, artifacts, known, runUuid, rejects);
 
-  const idMap: IdMapRow[] = [{ kind: 'run_context', mlmdId: ctxId, kfpUuid: runUuid, runUuid, extra: null }];
+  // The run context names its pipeline context, which is shared by many runs and so has no run of its own.
+  const runCtxProps: Record<string, ReturnType<typeof typedValue>> = {};
+  for (const [k, v] of Object.entries(bundle.runContext.customProperties)) runCtxProps[k] = typedValue(v);
+  const runExtra = goJsonStringify({ ...(bundle.pipelineContext ? { pipelineContextId: bundle.pipelineContext.id } : {}), customProperties: runCtxProps });
+  const idMap: IdMapRow[] = [{ kind: 'run_context', mlmdId: ctxId, kfpUuid: runUuid, runUuid, extra: runExtra }];
   if (bundle.pipelineContext) {
     idMap.push({
       kind: 'pipeline_context',

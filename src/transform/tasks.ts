@@ -277,7 +277,8 @@ function renderRow(t: TaskNode, tree: TaskTree, ctx: Ctx): TaskRow {
   // Provenance: what KFP 2.x recorded and no column holds (cached_execution_id, image, plugins.*, …).
   const provenance: JsonObject = {};
   for (const [k, v] of Object.entries(props)) {
-    if (!isPropInColumns(k, t.type)) provenance[k] = typedValue(v);
+    // An undecodable value has no column form either: its raw text is kept.
+    if (!isPropInColumns(k, t.type) || v.kind === 'corrupt') provenance[k] = typedValue(v);
   }
   if (displayNameProp !== null && displayNameProp !== displayName) provenance.display_name = typedValue(props.display_name!);
   const rawTaskName = propString(props, 'task_name');

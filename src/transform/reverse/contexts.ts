@@ -1,10 +1,10 @@
 import { v5 as uuidv5 } from 'uuid';
 import { MLMD_BRIDGE_NAMESPACE } from '../identity.ts';
-import type { KfpRunDetails, MlmdContext, Props } from '../model.ts';
+import type { JsonValue, KfpRunDetails, MlmdContext, Props } from '../model.ts';
 import { PIPELINE_CONTEXT_TYPE, RUN_CONTEXT_TYPE } from '../rules.ts';
 import { parsePipelineSpec } from '../spec.ts';
 import type { IdResolver } from './ids.ts';
-import { stringValue } from './values.ts';
+import { fromTypedValue, stringValue } from './values.ts';
 
 /**
  * The two contexts of a KFP 2.x run (kfp-facts.md §A.1): `system.PipelineRun` named by the run UUID,
@@ -39,6 +39,16 @@ export function reverseContexts(run: KfpRunDetails, ctx: Ctx): { run: MlmdContex
   };
   if (run.pipelineRoot) runProps.pipeline_root = stringValue(runPipelineRoot(run.pipelineRoot, pipelineName, run.uuid));
   if (ctx.storeSessionInfo !== null) runProps.store_session_info = stringValue(ctx.storeSessionInfo);
+  // A migrated run context kept its own properties (e.g. the pod namespace "kubeflow" of a single-user
+  // deployment, whose runs have namespace ""): they replace the ones rebuilt from run_details.
+  const kept = ctx.ids.runContextExtras.get(run.uuid)?.customProperties;
+  if (kept && typeof kept === 'object' && !Array.isArray(kept)) {
+    for (const k of Object.keys(runProps)) delete runProps[k];
+    for (const [k, v] of Object.entries(kept as Record<string, JsonValue>)) {
+      const value = fromTypedValue(v);
+      if (value) runProps[k] = value;
+    }
+  }
   const createMs = run.createdAtInSec * 1000;
   return {
     run: {

@@ -32,6 +32,8 @@ export class IdResolver {
   private readonly types = new Map<string, number>();
   private readonly allocated = new Map<string, number>();
   readonly pipelineContextRow: { mlmdId: number; name: string | null; kfpUuid: string } | null;
+  /** The id-map `extra` of each run context: what the forward mapping kept of it (its custom properties). */
+  readonly runContextExtras = new Map<string, Record<string, unknown> | null>();
 
   constructor(rows: IdMapRow[], private readonly allocate: IdAllocator) {
     let pipeline: IdResolver['pipelineContextRow'] = null;
@@ -45,6 +47,7 @@ export class IdResolver {
           break;
         case 'run_context':
           this.contexts.set(r.kfpUuid, r.mlmdId);
+          this.runContextExtras.set(r.kfpUuid, parseJsonObject(r.extra));
           break;
         case 'pipeline_context': {
           this.contexts.set(r.kfpUuid, r.mlmdId);

@@ -1,0 +1,136 @@
+/**
+ * Reads migrated KFP 3 rows back, a batch of runs at a time, in the shape the reverse mapping takes
+ * (`KfpRunRows`). Used by `verify` and the shim; a fixed number of queries per batch.
+ */
+import type { Db } from '../db/connection.ts';
+import type { KfpRunRows } from '../transform/reverse.ts';
+import type { ArtifactRow, ArtifactTaskRow, IdMapRow, IdKind, KfpRunDetails, TaskRow } from '../transform/model.ts';
+import { chunked, num, numOrNull, placeholders, textOrNull } from './sql.ts';
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => textOrNull(v) ?? '';
+
+export function toTaskRow(r: Row): TaskRow {
+  return {
+    UUID: str(r.UUID),
+    Namespace: str(r.Namespace),
+    RunUUID: str(r.RunUUID),
+    pods: str(r.pods),
+    CreatedAtInSec: num(r.CreatedAtInSec),
+    StartedInSec: num(r.StartedInSec ?? 0),
+    FinishedInSec: num(r.FinishedInSec ?? 0),
+    Fingerprint: str(r.Fingerprint),
+    Name: textOrNull(r.Name),
+    DisplayName: textOrNull(r.DisplayName),
+    ParentTaskUUID: textOrNull(r.ParentTaskUUID),
+    State: num(r.State),
+    StatusMetadata: textOrNull(r.StatusMetadata),
+    StateHistory: textOrNull(r.StateHistory),
+    InputParameters: textOrNull(r.InputParameters),
+    OutputParameters: textOrNull(r.OutputParameters),
+    Type: num(r.Type),
+    TypeAttrs: str(r.TypeAttrs),
+    ScopePath: textOrNull(r.ScopePath),
+    LogicalKey: textOrNull(r.LogicalKey),
+  };
+}
+
+export function toArtifactRow(r: Row): ArtifactRow {
+  return {
+    UUID: str(r.UUID),
+    Namespace: str(r.Namespace),
+    Type: numOrNull(r.Type),
+    URI: textOrNull(r.URI),
+    URIHash: textOrNull(r.URIHash),
+    Name: textOrNull(r.Name),
+    Description: textOrNull(r.Description),
+    CreatedAtInSec: num(r.CreatedAtInSec),
+    LastUpdateInSec: num(r.LastUpdateInSec),
+    Metadata: textOrNull(r.Metadata),
+    NumberValue: numOrNull(r.NumberValue),
+    IdentityKey: textOrNull(r.IdentityKey),
+  };
+}
+
+export function toLinkRow(r: Row): ArtifactTaskRow {
+  return {
+    UUID: str(r.UUID),
+    ArtifactID: str(r.ArtifactID),
+    TaskID: str(r.TaskID),
+    Type: num(r.Type),
+    Iteration: num(r.Iteration),
+    RunUUID: str(r.RunUUID),
+    Producer: textOrNull(r.Producer),
+    ArtifactKey: str(r.ArtifactKey),
+  };
+}
+
+export function toIdMapRow(r: Row): IdMapRow {
+  return { kind: str(r.kind) as IdKind, mlmdId: num(r.mlmd_id), kfpUuid: str(r.kfp_uuid), runUuid: textOrNull(r.run_uuid), extra: textOrNull(r.extra) };
+}
+
+/** The KFP rows of the given runs. Runs without a run_details entry in `runDetails` are left out. */
+export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDetails>, opts: { withIdMap?: boolean } = {}): Promise<Map<string, KfpRunRows>> {
+  const out = new Map<string, KfpRunRows>();
+  for (const [uuid, run] of runDetails) out.set(uuid, { run, tasks: [], links: [], artifacts: [], idMap: [] });
+  const withIdMap = opts.withIdMap ?? true;
+  const typeRows = withIdMap ? (await kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'")).map(toIdMapRow) : [];
+  const pipelineRows = new Map<number, IdMapRow>();
+  if (withIdMap) {
+    for (const r of await kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context'")) {
+      pipelineRows.set(num(r.mlmd_id), toIdMapRow(r));
+    }
+  }
+
+  for (const uuids of chunked([...runDetails.keys()])) {
+    const ph = placeholders(uuids.length);
+    const tasks = await kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids);
+    const links = await kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids);
+    const artifacts = await kfp.all<Row>(
+      `SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`,
+      uuids,
+    );
+    const artifactById = new Map(artifacts.map((a) => [str(a.UUID), toArtifactRow(a)]));
+    const runMap = withIdMap ? await kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : [];
+    const artifactMap = withIdMap
+      ? await kfp.all<Row>(
+          `SELECT m.kind, m.mlmd_id, m.kfp_uuid, m.run_uuid, m.extra FROM mlmd_id_map m WHERE m.kind = 'artifact' AND m.kfp_uuid IN ` +
+            `(SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`,
+          uuids,
+        )
+      : [];
+    const artifactIdMap = new Map<string, IdMapRow[]>();
+    for (const r of artifactMap.map(toIdMapRow)) artifactIdMap.set(r.kfpUuid, [...(artifactIdMap.get(r.kfpUuid) ?? []), r]);
+
+    for (const t of tasks) out.get(str(t.RunUUID))?.tasks.push(toTaskRow(t));
+    for (const l of links) out.get(str(l.RunUUID))?.links.push(toLinkRow(l));
+    for (const r of runMap) {
+      const row = toIdMapRow(r);
+      const rows = out.get(str(r.run_uuid));
+      if (!rows) continue;
+      rows.idMap.push(row);
+      const pipelineId = row.kind === 'run_context' && row.extra ? (JSON.parse(row.extra) as { pipelineContextId?: number }).pipelineContextId : undefined;
+      const pipeline = pipelineId === undefined ? undefined : pipelineRows.get(pipelineId);
+      if (pipeline) rows.idMap.push(pipeline);
+    }
+    const inChunk = new Set(uuids);
+    for (const rows of out.values()) {
+      if (!inChunk.has(rows.run.uuid)) continue;
+      const seen = new Set<string>();
+      for (const l of rows.links) {
+        if (seen.has(l.ArtifactID)) continue;
+        seen.add(l.ArtifactID);
+        const a = artifactById.get(l.ArtifactID);
+        if (a) rows.artifacts.push(a);
+        rows.idMap.push(...(artifactIdMap.get(l.ArtifactID) ?? []));
+      }
+      rows.idMap.push(...typeRows);
+      // Deterministic order, whatever the database returned.
+      rows.tasks.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
+      rows.links.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
+      rows.artifacts.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
+    }
+  }
+  return out;
+}

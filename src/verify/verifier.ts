@@ -1,0 +1,221 @@
+/**
+ * The fidelity proof (design.md §1): for every run, the source MLMD records are compared field by
+ * field with reverse(KFP rows); each difference is a documented lossy code or drift. Row counts are
+ * reconciled with what the forward mapping produces and rejects, and whole-database invariants are
+ * checked. Streams run by run in bounded memory.
+ */
+import { openDb, type Db } from '../db/connection.ts';
+import { redact } from '../db/url.ts';
+import { BridgeError } from '../errors.ts';
+import { openMlmdSource, readKfpRunRows, readRunDetails, type MlmdSource } from '../extract/index.ts';
+import { tableExists } from '../load/schema.ts';
+import { compareRun, type Difference } from '../transform/compare.ts';
+import { LOSSY_CODES } from '../transform/lossy-codes.ts';
+import { mapRun } from '../transform/forward.ts';
+import type { RunBundle } from '../transform/model.ts';
+import { reverseRun, type KfpRunRows } from '../transform/reverse.ts';
+import { structuralFindings, type Finding } from './structural.ts';
+
+export interface VerifyOptions {
+  mlmdUrl: string;
+  kfpUrl: string;
+  /** Only these run UUIDs. */
+  runs?: string[];
+  /** Only N runs, spread evenly over the id range (deterministic). */
+  sample?: number;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Called once per checked run, in order: lets the JUnit report stream. */
+  onRun?: (v: RunVerdict) => void;
+}
+
+export interface Drift {
+  entity: string;
+  mlmdId: number | string;
+  field: string;
+  expected: unknown;
+  found: unknown;
+  /** `DRIFT`, or the structural check that failed. */
+  code: string;
+}
+
+export interface RunVerdict {
+  runUuid: string;
+  contextId: number;
+  pipeline: string | null;
+  status: 'matched' | 'drifted' | 'orphan';
+  drift: Drift[];
+  /** Documented lossy differences by code. */
+  lossy: Record<string, number>;
+  seconds: number;
+}
+
+export interface VerifyReport {
+  source: string;
+  target: string;
+  runs: { total: number; checked: number; matched: number; drifted: number; orphan: number };
+  /** Per entity (execution, artifact, event, context, …, structural): differences that were drift and that were lossy. */
+  byEntity: Record<string, { drift: number; lossy: number }>;
+  byCode: Record<string, number>;
+  drifted: RunVerdict[];
+  structural: Finding[];
+  rowsCompared: number;
+  seconds: number;
+}
+
+export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
+  const started = Date.now();
+  const source = await openMlmdSource(opts.mlmdUrl);
+  let kfp: Db | undefined;
+  try {
+    kfp = await openDb(opts.kfpUrl, { readOnly: true, role: 'KFP database' });
+    if (!(await tableExists(kfp, 'mlmd_bridge_runs')) || !(await tableExists(kfp, 'tasks'))) {
+      throw new BridgeError('NOT_MIGRATED', `${kfp.target.display} holds no mlmd-bridge migration`, 'run mlmd-bridge migrate first');
+    }
+    return await run(source, kfp, opts, started);
+  } finally {
+    await source.close().catch(() => undefined);
+    await kfp?.close().catch(() => undefined);
+  }
+}
+
+async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: number): Promise<VerifyReport> {
+  let contexts = await source.listRunContexts();
+  const total = contexts.length;
+  if (opts.runs && opts.runs.length > 0) {
+    const wanted = new Set(opts.runs);
+    const known = new Set(contexts.map((c) => c.name));
+    const unknown = opts.runs.filter((r) => !known.has(r));
+    if (unknown.length > 0) {
+      throw new BridgeError('USAGE', `--runs names runs the MLMD database does not have: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`, 'pass run UUIDs (run_details.UUID)');
+    }
+    contexts = contexts.filter((c) => wanted.has(c.name));
+  } else if (opts.sample !== undefined && opts.sample < contexts.length) {
+    const step = contexts.length / opts.sample;
+    contexts = Array.from({ length: opts.sample }, (_, i) => contexts[Math.floor(i * step)]!);
+  }
+
+  const report: VerifyReport = {
+    source: redact(opts.mlmdUrl),
+    target: kfp.target.display,
+    runs: { total, checked: 0, matched: 0, drifted: 0, orphan: 0 },
+    byEntity: {},
+    byCode: {},
+    drifted: [],
+    structural: [],
+    rowsCompared: 0,
+    seconds: 0,
+  };
+  const count = (entity: string, code: string) => {
+    const e = (report.byEntity[entity] ??= { drift: 0, lossy: 0 });
+    if (code === 'DRIFT' || !isLossy(code)) e.drift++;
+    else e.lossy++;
+    report.byCode[code] = (report.byCode[code] ?? 0) + 1;
+  };
+
+  // Whole-database invariants first, so each finding joins its run's verdict as that run streams by.
+  const selected = contexts.length === total ? null : new Set(contexts.map((c) => c.name));
+  report.structural = await structuralFindings(kfp, selected);
+  const findingsByRun = new Map<string, Finding[]>();
+  for (const f of report.structural) findingsByRun.set(f.runUuid ?? '', [...(findingsByRun.get(f.runUuid ?? '') ?? []), f]);
+  const asDrift = (f: Finding): Drift => ({ entity: 'structural', mlmdId: f.id, field: f.field, expected: f.expected, found: f.found, code: f.check });
+
+  const batchSize = Math.max(1, opts.batchSize ?? 100);
+  for (let i = 0; i < contexts.length; i += batchSize) {
+    const batch = contexts.slice(i, i + batchSize);
+    const details = await readRunDetails(kfp, batch.map((c) => c.name));
+    const bundles = await source.readRunBundles(batch.map((c) => c.id), details);
+    const rowsByRun = await readKfpRunRows(kfp, details);
+    const stored = await storedRejectCodes(kfp, batch.map((c) => c.name));
+    for (const bundle of bundles) {
+      const t0 = Date.now();
+      const verdict = verifyRun(bundle, rowsByRun.get(bundle.runContext.name) ?? null, stored.get(bundle.runContext.name) ?? []);
+      const findings = findingsByRun.get(verdict.runUuid) ?? [];
+      findingsByRun.delete(verdict.runUuid);
+      if (findings.length > 0) {
+        verdict.drift.push(...findings.map(asDrift));
+        verdict.status = 'drifted';
+      }
+      verdict.seconds = (Date.now() - t0) / 1000;
+      report.rowsCompared += bundle.executions.length + bundle.artifacts.length + bundle.events.length;
+      report.runs.checked++;
+      record(verdict);
+    }
+    opts.onProgress?.(Math.min(i + batchSize, contexts.length), contexts.length);
+  }
+  // Findings about runs the source does not have (e.g. tasks of a run with no run_details row).
+  for (const [runUuid, findings] of findingsByRun) {
+    record({ runUuid: runUuid || '(database)', contextId: 0, pipeline: null, status: 'drifted', drift: findings.map(asDrift), lossy: {}, seconds: 0 });
+  }
+
+  function record(verdict: RunVerdict): void {
+    if (verdict.status === 'orphan') report.runs.orphan++;
+    else if (verdict.status === 'matched') report.runs.matched++;
+    else report.runs.drifted++;
+    for (const d of verdict.drift) count(d.entity, d.code);
+    for (const [code, n] of Object.entries(verdict.lossy)) {
+      const e = (report.byEntity.lossy ??= { drift: 0, lossy: 0 });
+      e.lossy += n;
+      report.byCode[code] = (report.byCode[code] ?? 0) + n;
+    }
+    if (verdict.status === 'drifted') report.drifted.push(verdict);
+    opts.onRun?.(verdict);
+  }
+  report.seconds = (Date.now() - started) / 1000;
+  return report;
+}
+
+/** Documented losses are not drift; everything else (DRIFT, count and reject mismatches, failed invariants) is. */
+function isLossy(code: string): boolean {
+  return Object.hasOwn(LOSSY_CODES, code);
+}
+
+/** One run: forward(source) tells what must be there; reverse(KFP rows) must give the source back. */
+export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedRejects: string[]): RunVerdict {
+  const runUuid = bundle.runContext.name;
+  const verdict: RunVerdict = { runUuid, contextId: bundle.runContext.id, pipeline: bundle.pipelineContext?.name ?? null, status: 'matched', drift: [], lossy: {}, seconds: 0 };
+  const expected = mapRun(bundle);
+  if (!bundle.runDetails) {
+    verdict.status = 'orphan';
+    return verdict;
+  }
+  const found = rows ?? { run: bundle.runDetails, tasks: [], links: [], artifacts: [], idMap: [] };
+
+  // Row counts reconcile with what the forward mapping writes and rejects.
+  const countDrift = (field: string, want: number, got: number) => {
+    if (want !== got) verdict.drift.push({ entity: 'run', mlmdId: bundle.runContext.id, field, expected: want, found: got, code: 'COUNT_MISMATCH' });
+  };
+  countDrift('tasks', expected.tasks.length, found.tasks.length);
+  countDrift('artifact_tasks', expected.links.length, found.links.length);
+  countDrift('artifacts', new Set(expected.artifacts.map((a) => a.UUID)).size, found.artifacts.length);
+  const want = expected.rejects.map((r) => r.code).sort();
+  const got = [...storedRejects].sort();
+  if (want.join(',') !== got.join(',')) {
+    verdict.drift.push({ entity: 'run', mlmdId: bundle.runContext.id, field: 'rejects', expected: want, found: got, code: 'REJECTS_MISMATCH' });
+  }
+
+  // Records the KFP 3 tables cannot name get ids no MLMD record has.
+  let next = -1;
+  const view = reverseRun(found, () => next--);
+  for (const d of compareRun(bundle, view, { rejects: expected.rejects })) {
+    if (d.code === 'DRIFT') verdict.drift.push(toDrift(d));
+    else verdict.lossy[d.code] = (verdict.lossy[d.code] ?? 0) + 1;
+  }
+  if (verdict.drift.length > 0) verdict.status = 'drifted';
+  return verdict;
+}
+
+function toDrift(d: Difference): Drift {
+  return { entity: d.entity, mlmdId: d.mlmdId, field: d.field, expected: d.expected, found: d.found, code: 'DRIFT' };
+}
+
+async function storedRejectCodes(kfp: Db, runs: string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (runs.length === 0) return out;
+  const rows = await kfp.all<{ run_key: string; code: string }>(
+    `SELECT run_key, code FROM mlmd_bridge_rejects WHERE run_key IN (${runs.map(() => '?').join(', ')})`,
+    runs,
+  );
+  for (const r of rows) out.set(r.run_key, [...(out.get(r.run_key) ?? []), r.code]);
+  return out;
+}
