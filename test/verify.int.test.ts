@@ -1,0 +1,228 @@
+/**
+ * verify end to end on SQLite and MariaDB: it passes right after migrate, and each kind of tampering
+ * makes it exit 1 naming the exact run, MLMD id and field; the JUnit report parses and has one
+ * failing case per drifted run.
+ */
+import { copyFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb, type Db } from '../src/db/connection.ts';
+import { migrate } from '../src/migrate/migrator.ts';
+import { seedDatabases } from '../src/seed/index.ts';
+import { verify, type VerifyReport } from '../src/verify/verifier.ts';
+import { runCli } from './helpers/cli.ts';
+import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+
+const RUNS = 12;
+
+describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
+  const dbs: TempDatabase[] = [];
+  let mlmd: TempDatabase;
+  let pristineKfp: TempDatabase;
+
+  /** A migrated KFP database of its own for one test (SQLite: a file copy; MariaDB: seeded and migrated again). */
+  async function migratedCopy(name: string): Promise<TempDatabase> {
+    const kfp = await temp(`v_${name}_${dialect}`);
+    dbs.push(kfp);
+    if (dialect === 'sqlite') {
+      copyFileSync(pristineKfp.url.slice('sqlite:'.length), kfp.url.slice('sqlite:'.length));
+      return kfp;
+    }
+    const scratch = await temp(`v_${name}_src_${dialect}`);
+    dbs.push(scratch);
+    await seedInto(scratch.url, kfp.url);
+    await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    return kfp;
+  }
+
+  async function seedInto(mlmdUrl: string, kfpUrl: string): Promise<void> {
+    const m = await openDb(mlmdUrl, { create: true });
+    const k = await openDb(kfpUrl, { create: true });
+    try {
+      await seedDatabases(m, k, { runs: RUNS, seed: 3 });
+    } finally {
+      await m.close();
+      await k.close();
+    }
+  }
+
+  async function tamper(url: string, fn: (db: Db) => Promise<void>): Promise<void> {
+    const db = await openDb(url);
+    try {
+      await fn(db);
+    } finally {
+      await db.close();
+    }
+  }
+
+  async function one<T>(url: string, sql: string, params: (string | number)[] = []): Promise<T> {
+    const db = await openDb(url, { readOnly: true });
+    try {
+      const [row] = await db.all<T>(sql, params);
+      if (!row) throw new Error(`no row for ${sql}`);
+      return row;
+    } finally {
+      await db.close();
+    }
+  }
+
+  const driftOf = (r: VerifyReport, run: string) => r.drifted.find((v) => v.runUuid === run)?.drift ?? [];
+
+  beforeAll(async () => {
+    mlmd = await temp(`v_mlmd_${dialect}`);
+    pristineKfp = await temp(`v_kfp_${dialect}`);
+    dbs.push(mlmd, pristineKfp);
+    await seedInto(mlmd.url, pristineKfp.url);
+    await migrate({ mlmdUrl: mlmd.url, kfpUrl: pristineKfp.url });
+  });
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+
+  it('passes right after migrate (exit 0), every run matched', async () => {
+    const r = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', pristineKfp.url, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as VerifyReport;
+    expect(report.runs).toMatchObject({ checked: RUNS, matched: RUNS, drifted: 0 });
+    expect(report.structural).toEqual([]);
+    expect(report.byCode.DRIFT).toBeUndefined();
+  });
+
+  // Each tampering: what to change, and the (entity, MLMD id, field) verify must name.
+  const container = (kfp: string) =>
+    one<{ UUID: string; RunUUID: string; mlmd_id: number; ParentTaskUUID: string }>(
+      kfp,
+      "SELECT t.UUID, t.RunUUID, m.mlmd_id, t.ParentTaskUUID FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' " +
+        "WHERE t.Type = 2 AND t.State = 2 AND t.Fingerprint <> '' AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID LIMIT 1",
+    );
+
+  it('a deleted link: drift on that execution\'s events', async () => {
+    const kfp = await migratedCopy('link');
+    const link = await one<{ UUID: string; RunUUID: string; mlmd_id: number; ArtifactKey: string }>(
+      kfp.url,
+      "SELECT l.UUID, l.RunUUID, m.mlmd_id, l.ArtifactKey FROM artifact_tasks l JOIN mlmd_id_map m ON m.kfp_uuid = l.TaskID AND m.kind = 'execution' WHERE l.Type = 9 ORDER BY l.UUID LIMIT 1",
+    );
+    await tamper(kfp.url, (db) => db.run('DELETE FROM artifact_tasks WHERE UUID = ?', [link.UUID]).then(() => undefined));
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    expect(r.runs.drifted).toBe(1);
+    expect(driftOf(r, link.RunUUID)).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'event', mlmdId: Number(link.mlmd_id), code: 'DRIFT' })]));
+  });
+
+  it('a changed task state: drift on lastKnownState of that execution', async () => {
+    const kfp = await migratedCopy('state');
+    const t = await container(kfp.url);
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET State = 4 WHERE UUID = ?', [t.UUID]).then(() => undefined));
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    expect(driftOf(r, t.RunUUID)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'lastKnownState', expected: 3, found: 4 })]),
+    );
+  });
+
+  it('a changed fingerprint: drift on cache_fingerprint, and the v1 cache row no longer matches', async () => {
+    const kfp = await migratedCopy('fingerprint');
+    const t = await container(kfp.url);
+    await tamper(kfp.url, (db) => db.run("UPDATE tasks SET Fingerprint = 'f00d' WHERE UUID = ?", [t.UUID]).then(() => undefined));
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    const drift = driftOf(r, t.RunUUID);
+    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'customProperties.cache_fingerprint' })]));
+    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'V1_CACHE_ROW_MATCHED', mlmdId: `execution ${t.mlmd_id}`, found: 'f00d' })]));
+  });
+
+  it('a dropped task: drift naming the missing execution and the task count', async () => {
+    const kfp = await migratedCopy('drop');
+    const t = await container(kfp.url);
+    await tamper(kfp.url, (db) => db.run('DELETE FROM tasks WHERE UUID = ?', [t.UUID]).then(() => undefined));
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    const drift = driftOf(r, t.RunUUID);
+    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'present', expected: true, found: false })]));
+    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'COUNT_MISMATCH', field: 'tasks' })]));
+  });
+
+  it("altered artifact Metadata: drift on that artifact's custom property", async () => {
+    const kfp = await migratedCopy('metadata');
+    const a = await one<{ UUID: string; mlmd_id: number; RunUUID: string; Metadata: string }>(
+      kfp.url,
+      "SELECT a.UUID, m.mlmd_id, l.RunUUID, a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' " +
+        "JOIN artifact_tasks l ON l.ArtifactID = a.UUID WHERE a.Type = 2 AND a.Metadata LIKE '%framework%' ORDER BY a.UUID LIMIT 1",
+    );
+    await tamper(kfp.url, (db) => db.run('UPDATE artifacts SET Metadata = ? WHERE UUID = ?', ['{"framework":"tampered"}', a.UUID]).then(() => undefined));
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    expect(driftOf(r, a.RunUUID)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ entity: 'artifact', mlmdId: Number(a.mlmd_id), field: 'customProperties.framework', found: { kind: 'string', value: 'tampered' } })]),
+    );
+  });
+
+  it('a task pointed at the wrong parent: drift on parent_dag_id', async () => {
+    const kfp = await migratedCopy('parent');
+    const t = await one<{ UUID: string; RunUUID: string; mlmd_id: number; ParentTaskUUID: string; other: string }>(
+      kfp.url,
+      "SELECT t.UUID, t.RunUUID, m.mlmd_id, t.ParentTaskUUID, o.UUID AS other FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' " +
+        "JOIN tasks o ON o.RunUUID = t.RunUUID AND o.Type = 8 AND o.UUID <> t.ParentTaskUUID AND o.UUID <> t.UUID " +
+        "WHERE t.Type = 2 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID, o.UUID LIMIT 1",
+    );
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET ParentTaskUUID = ? WHERE UUID = ?', [t.other, t.UUID]).then(() => undefined));
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    expect(driftOf(r, t.RunUUID)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'customProperties.parent_dag_id' })]),
+    );
+  });
+
+  it("a deleted ROOT: drift naming the run's root execution, exit 1, JUnit with one failing case per drifted run", async () => {
+    const kfp = await migratedCopy('root');
+    const roots = await (async () => {
+      const db = await openDb(kfp.url, { readOnly: true });
+      try {
+        return await db.all<{ UUID: string; RunUUID: string; mlmd_id: number }>(
+          "SELECT t.UUID, t.RunUUID, m.mlmd_id FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' WHERE t.Type = 1 ORDER BY t.RunUUID LIMIT 2",
+        );
+      } finally {
+        await db.close();
+      }
+    })();
+    const [root, other] = roots;
+    await tamper(kfp.url, async (db) => {
+      await db.run('DELETE FROM tasks WHERE UUID = ?', [root!.UUID]);
+      // and a second, different drift in another run
+      await db.run('UPDATE tasks SET DisplayName = ? WHERE RunUUID = ? AND Type = 2', ['tampered', other!.RunUUID]);
+    });
+    const report = join(tmpdir(), `mb-junit-${dialect}-${process.pid}.xml`);
+    const cli = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url, '--report', report]);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toContain(root!.RunUUID);
+    expect(cli.stdout).toContain(`execution ${root!.mlmd_id}  present`);
+
+    const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(report, 'utf8')) as {
+      testsuites: { testsuite: { tests: string; failures: string; testcase: { name: string; failure?: { message: string } }[] } };
+    };
+    const suite = xml.testsuites.testsuite;
+    expect(Number(suite.tests)).toBe(RUNS);
+    const failing = suite.testcase.filter((c) => c.failure);
+    expect(failing.map((c) => c.name).sort()).toEqual([root!.RunUUID, other!.RunUUID].sort());
+    expect(Number(suite.failures)).toBe(2);
+  });
+
+  it('--runs checks only the named runs; --sample N checks N', async () => {
+    const kfp = await migratedCopy('subset');
+    const [a, b] = await (async () => {
+      const db = await openDb(kfp.url, { readOnly: true });
+      try {
+        return await db.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID LIMIT 2');
+      } finally {
+        await db.close();
+      }
+    })();
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET State = 0 WHERE RunUUID = ? AND Type = 2', [b!.UUID]).then(() => undefined));
+    const only = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url, runs: [a!.UUID] });
+    expect(only.runs).toMatchObject({ checked: 1, matched: 1, drifted: 0 });
+    const both = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url, runs: [a!.UUID, b!.UUID] });
+    expect(both.runs).toMatchObject({ checked: 2, drifted: 1 });
+    const sample = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url, sample: 5 });
+    expect(sample.runs.checked).toBe(5);
+    const bad = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url, '--runs', 'no-such-run']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('no-such-run');
+  });
+});
