@@ -4,34 +4,42 @@
  * beside the database holding the owner's pid; a lock whose owner is gone is taken over.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 
 export const LOCK_NAME = 'mlmd_bridge_migration';
 
+/** MySQL lock names are server-wide; the KFP database's name scopes ours (at most 64 characters). */
+export function lockNameFor(database: string): string {
+  const name = `${LOCK_NAME}:${database}`;
+  return name.length <= 64 ? name : `${LOCK_NAME}:${createHash('sha256').update(database).digest('hex').slice(0, 32)}`;
+}
+
 /** Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it. */
 export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
   if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn);
+  const lockName = lockNameFor(db.target.database);
   return db.session(async (s) => {
-    const got = await getLock(s);
+    const got = await getLock(s, lockName);
     if (!got) {
       throw new BridgeError(
         'LOCK_HELD',
-        `another mlmd-bridge migration holds the lock "${LOCK_NAME}" on ${db.target.display}`,
+        `another mlmd-bridge migration holds the lock "${lockName}" on ${db.target.display}`,
         'wait for it to finish (mlmd-bridge status shows progress); a killed process releases the lock when its connection closes',
       );
     }
     try {
       return await fn();
     } finally {
-      await s.all('SELECT RELEASE_LOCK(?) AS r', [LOCK_NAME]).catch(() => undefined);
+      await s.all('SELECT RELEASE_LOCK(?) AS r', [lockName]).catch(() => undefined);
     }
   });
 }
 
-async function getLock(s: Queryable): Promise<boolean> {
-  const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [LOCK_NAME]);
+async function getLock(s: Queryable, lockName: string): Promise<boolean> {
+  const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [lockName]);
   return Number(rows[0]?.got) === 1;
 }
 
@@ -41,7 +49,7 @@ export async function isMigrationLocked(db: Db): Promise<boolean> {
     const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
     return owner !== null && isAlive(owner.pid);
   }
-  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [LOCK_NAME]);
+  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockNameFor(db.target.database)]);
   return Number(rows[0]?.free) === 0;
 }
 

@@ -1,0 +1,172 @@
+/**
+ * The command line as an operator meets it: plan's forecast and blockers, exit codes for bad input,
+ * older MLMD schema versions end to end, and the demo.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../src/db/connection.ts';
+import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
+import { runCli } from './helpers/cli.ts';
+import { tempMariaDb, tempSqlite, type TempDatabase } from './helpers/databases.ts';
+import { checksum } from './helpers/snapshot.ts';
+
+const dbs: TempDatabase[] = [];
+const sqlite = async (name: string) => {
+  const d = await tempSqlite(name);
+  dbs.push(d);
+  return d;
+};
+afterAll(async () => {
+  for (const d of dbs) await d.drop();
+});
+
+describe('usage and connection errors exit 2 with a clear message', () => {
+  it.each([
+    ['a PostgreSQL URL', ['plan', '--mlmd', 'postgres://u@h/db', '--kfp', 'sqlite:/tmp/x.db'], 'PostgreSQL is not yet supported'],
+    ['an unknown scheme', ['plan', '--mlmd', 'oracle://x/y', '--kfp', 'sqlite:/tmp/x.db'], 'unknown scheme'],
+    ['a MySQL URL without a database', ['plan', '--mlmd', 'mysql://root@127.0.0.1:3306/', '--kfp', 'sqlite:/tmp/x.db'], 'names no database'],
+    ['a missing SQLite file', ['plan', '--mlmd', 'sqlite:/nonexistent/m.db', '--kfp', 'sqlite:/tmp/x.db'], 'does not exist'],
+    ['an unreachable server', ['plan', '--mlmd', 'mysql://root@127.0.0.1:1/metadb', '--kfp', 'sqlite:/tmp/x.db'], 'cannot connect'],
+    ['a missing --kfp', ['migrate', '--mlmd', 'sqlite:/tmp/m.db'], "required option '--kfp <url>' not specified"],
+    ['a bad --batch-size', ['migrate', '--mlmd', 'sqlite:/tmp/m.db', '--kfp', 'sqlite:/tmp/k.db', '--batch-size', '0'], '--batch-size must be a whole number'],
+    ['an unknown command', ['migrat'], 'unknown command'],
+  ])('%s', async (_label, args, message) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('--help explains commands, URLs and exit codes', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const word of ['plan', 'migrate', 'verify', 'status', 'rollback', 'seed', 'demo', 'sqlite:', 'Exit codes']) expect(r.stdout).toContain(word);
+  });
+});
+
+describe('preconditions exit 3', () => {
+  it('an MLMD schema version other than 8, 9 or 10 is refused, naming the version', async () => {
+    const m = await sqlite('v7');
+    const k = await sqlite('v7kfp');
+    const db = await openDb(m.url, { create: true });
+    await createMlmdSchema(db, 10);
+    await db.run('UPDATE MLMDEnv SET schema_version = 7');
+    await db.close();
+    const r = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/schema version 7/);
+  });
+
+  it('a target that is not a KFP database is refused', async () => {
+    const m = await sqlite('nk_mlmd');
+    const k = await sqlite('nk_kfp');
+    const db = await openDb(m.url, { create: true });
+    await createMlmdSchema(db, 10);
+    await db.close();
+    (await openDb(k.url, { create: true })).close();
+    const r = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('NOT_KFP_DATABASE');
+  });
+});
+
+describe('plan', () => {
+  let m: TempDatabase;
+  let k: TempDatabase;
+  beforeAll(async () => {
+    m = await sqlite('plan_mlmd');
+    k = await sqlite('plan_kfp');
+    const s = await runCli(['seed', '--mlmd', m.url, '--kfp', k.url, '--runs', '12', '--hostile']);
+    expect(s.code).toBe(0);
+  });
+
+  it('forecasts exactly the rows migrate then writes, and writes nothing itself', async () => {
+    const before = await checksum(k.url);
+    const p = await runCli(['plan', '--mlmd', m.url, '--kfp', k.url, '--json']);
+    expect(p.code).toBe(0);
+    expect(await checksum(k.url)).toBe(before);
+    const plan = JSON.parse(p.stdout) as {
+      runs: { total: number; orphan: number; inFlight: number };
+      rows: { tasks: number; artifacts: number; artifact_tasks: number };
+      nonKfp: { kind: string; type: string }[];
+      rejects: Record<string, number>;
+      blockers: string[];
+      warnings: string[];
+      source: { schemaVersion: number };
+    };
+    expect(plan.blockers).toEqual([]);
+    expect(plan.runs.orphan).toBe(1);
+    expect(plan.runs.inFlight).toBeGreaterThan(0);
+    expect(plan.warnings.join(' ')).toContain('in flight');
+    expect(plan.source.schemaVersion).toBe(10);
+    expect(plan.nonKfp.map((t) => t.type)).toEqual(expect.arrayContaining(['pipeline_run', 'KfpRun']));
+
+    const mig = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url, '--json']);
+    expect(mig.code).toBe(1);
+    const summary = JSON.parse(mig.stdout) as { rows: { tasks: number; artifact_tasks: number }; rejects: { byCode: Record<string, number> } };
+    expect(summary.rows.tasks).toBe(plan.rows.tasks);
+    expect(summary.rows.artifact_tasks).toBe(plan.rows.artifact_tasks);
+    const db = await openDb(k.url, { readOnly: true });
+    const [n] = await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM artifacts');
+    await db.close();
+    expect(Number(n!.n)).toBe(plan.rows.artifacts);
+    expect(summary.rejects.byCode).toEqual(plan.rejects);
+  });
+
+  it('reports blockers and exits 3 when the target tables differ from KFP 3', async () => {
+    const db = await openDb(k.url);
+    await db.run('DROP INDEX idx_task_type');
+    await db.close();
+    const p = await runCli(['plan', '--mlmd', m.url, '--kfp', k.url]);
+    expect(p.code).toBe(3);
+    expect(p.stdout).toContain('BLOCKED');
+    expect(p.stdout).toContain('idx_task_type');
+  });
+});
+
+describe.each([8, 9])('an MLMD database at schema version %i migrates and verifies', (version) => {
+  it('seed → migrate → verify', async () => {
+    const m = await sqlite(`s${version}_mlmd`);
+    const k = await sqlite(`s${version}_kfp`);
+    expect((await runCli(['seed', '--mlmd', m.url, '--kfp', k.url, '--runs', '12', '--schema-version', String(version)])).code).toBe(0);
+    const mig = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url, '--json']);
+    expect(mig.code).toBe(0);
+    expect(JSON.parse(mig.stdout).source.schemaVersion).toBe(version);
+    const v = await runCli(['verify', '--mlmd', m.url, '--kfp', k.url]);
+    expect(v.stdout).toContain('Every checked run matches');
+    expect(v.code).toBe(0);
+  });
+});
+
+describe('status', () => {
+  it('says never-migrated, then complete with counts', async () => {
+    const m = await tempMariaDb('st_mlmd');
+    const k = await tempMariaDb('st_kfp');
+    dbs.push(m, k);
+    expect((await runCli(['seed', '--mlmd', m.url, '--kfp', k.url, '--runs', '6'])).code).toBe(0);
+    const before = JSON.parse((await runCli(['status', '--kfp', k.url, '--json'])).stdout);
+    expect(before).toMatchObject({ state: 'never-migrated', migrated: false });
+    expect((await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url])).code).toBe(0);
+    const after = await runCli(['status', '--kfp', k.url]);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toContain('complete');
+    expect(after.stdout).toMatch(/runs migrated\s+6/);
+  });
+});
+
+describe('demo', () => {
+  it('seeds, migrates and summarises on SQLite files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-demo-'));
+    try {
+      const r = await runCli(['demo', '--dir', dir, '--runs', '12']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('Every record migrated');
+      expect(existsSync(join(dir, 'kfp.db'))).toBe(true);
+      expect(readFileSync(join(dir, 'rejects.ndjson'), 'utf8')).toContain('RUNNING_IN_FINISHED_RUN');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
