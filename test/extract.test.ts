@@ -448,6 +448,31 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
       expect(m.get('run-old')).toMatchObject({ experimentNamespace: null, state: 'FAILED', finishedAtInSec: 0, pipelineName: null });
     });
 
+    it('takes the spec from the pipeline version when the run has none', async () => {
+      const t = await temp('extract_pv');
+      const db = await openDb(t.url, { create: true });
+      try {
+        await db.run(
+          'CREATE TABLE `run_details` (`UUID` VARCHAR(191) PRIMARY KEY, `DisplayName` VARCHAR(255), `State` VARCHAR(64), ' +
+            '`CreatedAtInSec` BIGINT, `PipelineSpecManifest` TEXT, `PipelineVersionId` VARCHAR(64))',
+        );
+        await db.run('CREATE TABLE `pipeline_versions` (`UUID` VARCHAR(191) PRIMARY KEY, `PipelineSpec` TEXT)');
+        await insertRow(db, 'pipeline_versions', { UUID: 'pv-1', PipelineSpec: 'pipelineInfo:\n  name: from-version\n' });
+        await insertRows(db, 'run_details', [
+          { UUID: 'r-empty', DisplayName: 'a', State: 'SUCCEEDED', CreatedAtInSec: 1, PipelineSpecManifest: '', PipelineVersionId: 'pv-1' },
+          { UUID: 'r-own', DisplayName: 'b', State: 'SUCCEEDED', CreatedAtInSec: 1, PipelineSpecManifest: 'own', PipelineVersionId: 'pv-1' },
+          { UUID: 'r-none', DisplayName: 'c', State: 'SUCCEEDED', CreatedAtInSec: 1, PipelineSpecManifest: null, PipelineVersionId: 'pv-gone' },
+        ]);
+        const m = await readRunDetails(db, ['r-empty', 'r-own', 'r-none']);
+        expect(m.get('r-empty')!.pipelineSpecManifest).toBe('pipelineInfo:\n  name: from-version\n');
+        expect(m.get('r-own')!.pipelineSpecManifest).toBe('own');
+        expect(m.get('r-none')!.pipelineSpecManifest).toBeNull();
+      } finally {
+        await db.close();
+        await t.drop();
+      }
+    });
+
     it('refuses a database without run_details', async () => {
       const t = await temp('extract_notkfp');
       const other = await openDb(t.url, { create: true });

@@ -48,9 +48,14 @@ export async function readRunDetails(kfp: Db, uuids: string[]): Promise<Map<stri
   const withExperiments = catalog.has('experiments', 'UUID') && catalog.has('experiments', 'Namespace');
   const columns = RUN_COLUMNS.map((c) => catalog.select('r', 'run_details', c)).join(', ');
   const experimentJoin = withExperiments && catalog.has('run_details', 'ExperimentUUID');
+  // A run created from a stored pipeline version may leave PipelineSpecManifest empty; the version holds the spec.
+  const versionJoin =
+    catalog.has('run_details', 'PipelineVersionId') && catalog.has('pipeline_versions', 'UUID') && catalog.has('pipeline_versions', 'PipelineSpec');
   const sql =
-    `SELECT r.\`UUID\`, ${columns}, ${experimentJoin ? 'x.`Namespace`' : 'NULL'} AS experiment_namespace FROM \`run_details\` r ` +
+    `SELECT r.\`UUID\`, ${columns}, ${experimentJoin ? 'x.`Namespace`' : 'NULL'} AS experiment_namespace, ` +
+    `${versionJoin ? 'v.`PipelineSpec`' : 'NULL'} AS version_spec FROM \`run_details\` r ` +
     (experimentJoin ? 'LEFT JOIN `experiments` x ON x.`UUID` = r.`ExperimentUUID` ' : '') +
+    (versionJoin ? 'LEFT JOIN `pipeline_versions` v ON v.`UUID` = r.`PipelineVersionId` ' : '') +
     'WHERE r.`UUID` IN ';
 
   const out = new Map<string, KfpRunDetails>();
@@ -69,7 +74,7 @@ export async function readRunDetails(kfp: Db, uuids: string[]): Promise<Map<stri
         createdAtInSec: r.CreatedAtInSec == null ? 0 : num(r.CreatedAtInSec),
         finishedAtInSec: r.FinishedAtInSec == null ? 0 : num(r.FinishedAtInSec),
         pipelineName: textOrNull(r.PipelineName),
-        pipelineSpecManifest: textOrNull(r.PipelineSpecManifest),
+        pipelineSpecManifest: textOrNull(r.PipelineSpecManifest) || textOrNull(r.version_spec),
         pipelineRoot: textOrNull(r.PipelineRoot),
       });
     }
