@@ -264,3 +264,19 @@ export async function demoCommand(o: { dir: string; runs: number; json?: boolean
   await migrateCommand({ mlmd: mlmdUrl, kfp: kfpUrl, batchSize: 100, concurrency: 1, rejects: join(dir, 'rejects.ndjson'), json: o.json }, out, err);
   if (!o.json) out(`\nTry: mlmd-bridge status --kfp ${kfpUrl}\n`);
 }
+
+/** Serves until SIGTERM/SIGINT; the promise settles once the shim has shut down. */
+export async function shimCommand(
+  o: { kfp?: string; mlmd?: string; host: string; port: number; grpcWebPort: number; logFormat: string },
+  out: Out,
+): Promise<void> {
+  const { closeOnSignals, startShim } = await import('../shim/server.ts');
+  const { jsonLogger, textLogger } = await import('../shim/logger.ts');
+  const logger = o.logFormat === 'text' ? textLogger() : jsonLogger();
+  const shim = await startShim({ kfpUrl: o.kfp, mlmdUrl: o.mlmd, host: o.host, port: o.port, grpcWebPort: o.grpcWebPort, logger });
+  const backend = o.kfp && o.mlmd ? 'the KFP tables, then the MLMD archive' : o.kfp ? 'the KFP tables' : 'the MLMD archive';
+  out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}. Stop with SIGTERM or Ctrl-C.\n`);
+  await new Promise<void>((done) => {
+    closeOnSignals(shim, done);
+  });
+}

@@ -6,7 +6,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
-import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, statusCommand, verifyCommand } from './commands.ts';
+import { DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT, DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT, DEFAULT_HOST as DEFAULT_SHIM_HOST } from '../shim/server.ts';
+import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
 
 const HELP_FOOTER = `
 Connection URLs:
@@ -108,6 +109,35 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .addOption(kfpOption().makeOptionMandatory())
     .option('--json', 'print one JSON document')
     .action(async (o) => rollbackCommand(o, out));
+
+  program
+    .command('shim')
+    .description('serve the MLMD gRPC API (ml_metadata.MetadataStoreService) to legacy clients such as the KFP UI, from the KFP 3 tables, an MLMD archive, or both')
+    .addOption(new Option('--kfp <url>', 'KFP database: serve migrated and KFP-3-native runs through the reverse mapping').env('KFP_DB_URL'))
+    .addOption(new Option('--mlmd <url>', 'MLMD database: serve it as it is, read-only (an archive of what was not migrated)').env('MLMD_DB_URL'))
+    .option('--host <host>', 'address to listen on', DEFAULT_SHIM_HOST)
+    .option('--port <n>', 'gRPC port (MLMD\'s own port; 0 picks a free one)', nonNegativeInt('--port'), DEFAULT_SHIM_GRPC_PORT)
+    .option('--grpc-web-port <n>', 'gRPC-Web port, where the KFP UI\'s proxy connects (0 picks a free one)', nonNegativeInt('--grpc-web-port'), DEFAULT_SHIM_GRPC_WEB_PORT)
+    .addOption(new Option('--log-format <format>', 'one log line per call on stderr: JSON objects (for log collectors) or plain text').choices(['json', 'text']).default('json'))
+    .addHelpText(
+      'after',
+      '\nBackends:\n' +
+        '  --kfp URL           the KFP 3 tables (tasks, artifacts, artifact_tasks) shown as MLMD records, with the legacy\n' +
+        '                      MLMD ids kept by migrate in mlmd_id_map, so old links such as /executions/details/:id keep working.\n' +
+        '                      Rows KFP 3 created after the migration get ids above every MLMD id on first sight; they are stored\n' +
+        '                      in the table mlmd_bridge_shim_ids, the only thing the shim writes (it needs write access for that\n' +
+        '                      table alone; everything else is read-only).\n' +
+        '  --mlmd URL          an MLMD database, read-only and unchanged (TFX runs, KFP v1 runs, or everything before a migration).\n' +
+        '  --kfp URL --mlmd URL  both: the KFP tables win for every id they hold, the archive fills in the rest.\n' +
+        '\nServed: MetadataStoreService over gRPC (--port) and gRPC-Web (--grpc-web-port); grpc.health.v1.Health and server\n' +
+        'reflection on the gRPC port. Writes (Put*) answer UNIMPLEMENTED.\n' +
+        '\nPoint the KFP UI at the gRPC-Web port: set METADATA_ENVOY_SERVICE_SERVICE_HOST and METADATA_ENVOY_SERVICE_SERVICE_PORT\n' +
+        'on the ml-pipeline-ui deployment to this host and --grpc-web-port (no Envoy needed). Other gRPC clients use\n' +
+        'metadata-grpc-service:8080 as before: point that Service at --port.\n' +
+        '\nExample:\n  mlmd-bridge shim --kfp mysql://root@mysql:3306/mlpipeline --mlmd mysql://root@mysql:3306/metadb\n' +
+        '\nRuns until SIGTERM or SIGINT, then stops taking calls, lets calls in flight finish (up to 10 s) and exits 0.',
+    )
+    .action(async (o) => shimCommand(o, out));
 
   program
     .command('seed')

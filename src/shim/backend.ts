@@ -88,5 +88,11 @@ export interface ShimBackend {
    * when the backend cannot narrow it. The exact answer always comes from evaluating the filter.
    */
   filterCandidates?(kind: NodeKind, scope: NodeScope, query: FilterQuery): Promise<number[] | null>;
+  /**
+   * Optional shortcut: every node id of a kind, for listings in id order, which need no times.
+   * A backend whose times are costly to compute (the KFP tables: they need the reverse mapping)
+   * offers it so that paging through all nodes loads only the rows of each page.
+   */
+  nodeIds?(kind: NodeKind): Promise<number[]>;
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /**
- * The gRPC (HTTP/2) side: MetadataStoreService and grpc.health.v1.Health on one @grpc/grpc-js
+ * The gRPC (HTTP/2) side: MetadataStoreService, grpc.health.v1.Health and server reflection on one @grpc/grpc-js
  * server. Responses may be large (a whole run's executions); the server sends any size and the
  * client's receive limit decides, as with MLMD's own server.
  */
@@ -8,6 +8,7 @@ import { dispatch } from './dispatch.ts';
 import { HealthService } from './health.ts';
 import type { ShimLogger } from './logger.ts';
 import type { MethodDefinition } from './proto.ts';
+import { addReflection } from './reflection.ts';
 import type { Request, RpcHandlers } from './rpc.ts';
 
 export interface GrpcServer {
@@ -38,6 +39,7 @@ export async function startGrpc(opts: {
   server.addService(opts.methods as unknown as grpc.ServiceDefinition, implementation);
   const health = new HealthService();
   server.addService(HealthService.definition(), health.implementation());
+  addReflection(server);
 
   const address = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {

@@ -17,9 +17,12 @@ export class HealthService {
   private serving = true;
   private readonly watchers = new Set<{ call: grpc.ServerWritableStream<{ service?: string }, unknown>; service: string }>();
 
+  static packageDefinition(): protoLoader.PackageDefinition {
+    return protoLoader.loadSync(HEALTH_PROTO, { keepCase: true, enums: String, defaults: true });
+  }
+
   static definition(): grpc.ServiceDefinition {
-    const pkg = protoLoader.loadSync(HEALTH_PROTO, { keepCase: true, enums: String, defaults: true });
-    return pkg['grpc.health.v1.Health'] as grpc.ServiceDefinition;
+    return HealthService.packageDefinition()['grpc.health.v1.Health'] as grpc.ServiceDefinition;
   }
 
   private statusOf(service: string): ServingStatus {

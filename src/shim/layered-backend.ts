@@ -74,6 +74,11 @@ export class LayeredBackend implements ShimBackend {
     return a && b ? [...new Set([...a, ...b])] : null;
   }
 
+  async nodeIds(kind: NodeKind): Promise<number[]> {
+    const ids = async (b: ShimBackend) => (b.nodeIds ? b.nodeIds(kind) : (await b.nodeKeys(kind, { by: 'all' })).map((k) => k.id));
+    return [...new Set([...(await ids(this.primary)), ...(await ids(this.fallback))])].sort((a, b) => a - b);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.primary.close(), this.fallback.close()]);
   }

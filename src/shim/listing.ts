@@ -25,12 +25,12 @@ export async function listNodes<K extends NodeKind>(
   options: ListOptionsMessage | undefined,
 ): Promise<Listing<K>> {
   if (!options) {
-    const keys = await backend.nodeKeys(kind, scope);
-    return { nodes: await backend.nodes(kind, keys.map((k) => k.id).sort((a, b) => a - b)) };
+    const ids = scope.by === 'all' && backend.nodeIds ? await backend.nodeIds(kind) : (await backend.nodeKeys(kind, scope)).map((k) => k.id);
+    return { nodes: await backend.nodes(kind, ids.sort((a, b) => a - b)) };
   }
   const plan = planList(options);
   const query = plan.filter === null ? null : parseFilterQuery(plan.filter, kind);
-  let keys = await backend.nodeKeys(kind, scope);
+  let keys = await scopeKeys(backend, kind, scope, plan.field === 'ID');
   if (query && backend.filterCandidates) {
     const candidates = await backend.filterCandidates(kind, scope, query);
     if (candidates) {
@@ -67,6 +67,12 @@ export async function firstMatching<K extends NodeKind>(
     out.push(...(await filterNodes(backend, kind, loaded, query)));
   }
   return out.slice(0, limit);
+}
+
+/** The paging keys of a scope; in id order over all nodes the times are not needed, so a backend may skip them. */
+async function scopeKeys(backend: ShimBackend, kind: NodeKind, scope: NodeScope, byId: boolean): Promise<NodeKey[]> {
+  if (byId && scope.by === 'all' && backend.nodeIds) return (await backend.nodeIds(kind)).map((id) => ({ id, createMs: 0, updateMs: 0 }));
+  return backend.nodeKeys(kind, scope);
 }
 
 function keyOf(n: { id: number; createMs: number; updateMs: number }): NodeKey {

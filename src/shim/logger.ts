@@ -21,3 +21,12 @@ export function jsonLogger(write: (line: string) => void = (l) => process.stderr
 
 /** For tests and embedding: drops everything. */
 export const silentLogger: ShimLogger = { info() {}, warn() {}, error() {} };
+
+/** For people at a terminal: `time level message key=value …`. */
+export function textLogger(write: (line: string) => void = (l) => process.stderr.write(l)): ShimLogger {
+  const emit = (level: string) => (fields: LogFields, message: string) => {
+    const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    write(`${new Date().toISOString()} ${level.toUpperCase()} ${message}${rest.length > 0 ? ` ${rest.join(' ')}` : ''}\n`);
+  };
+  return { info: emit('info'), warn: emit('warn'), error: emit('error') };
+}

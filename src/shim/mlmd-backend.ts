@@ -39,7 +39,7 @@ const LINK_TABLE: Record<EdgeSide, { table: string; node: string }> = {
   execution: { table: 'Association', node: 'execution_id' },
 };
 
-export async function openMlmdBackend(url: string): Promise<ShimBackend> {
+export async function openMlmdBackend(url: string): Promise<MlmdBackend> {
   return new MlmdBackend(await openMlmdSource(url));
 }
 
@@ -58,6 +58,12 @@ export class MlmdBackend implements ShimBackend {
 
   close(): Promise<void> {
     return this.source.close();
+  }
+
+  /** The highest id of each table: ids another backend hands out must stay above them. */
+  async maxIds(): Promise<Record<NodeKind | 'type', number>> {
+    const max = async (table: string) => num((await this.db.all<Row>(`SELECT COALESCE(MAX(\`id\`), 0) AS m FROM \`${table}\``))[0]?.m ?? 0);
+    return { execution: await max('Execution'), artifact: await max('Artifact'), context: await max('Context'), type: await max('Type') };
   }
 
   async types(kind: NodeKind): Promise<TypeRecord[]> {

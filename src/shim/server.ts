@@ -1,12 +1,15 @@
 /**
  * Starts the MLMD-compatible shim: gRPC on `port` (MLMD's 8080 by default) and gRPC-Web on
  * `grpcWebPort` (9090, where the KFP UI's proxy looks), over the backend chosen by the URLs.
+ * Health and reflection are served on the gRPC port.
  */
 import { BridgeError } from '../errors.ts';
 import type { ShimBackend } from './backend.ts';
 import { startGrpc } from './grpc-server.ts';
 import { startGrpcWeb } from './grpc-web.ts';
 import { jsonLogger, type ShimLogger } from './logger.ts';
+import { openKfpBackend } from './kfp-backend.ts';
+import { LayeredBackend } from './layered-backend.ts';
 import { openMlmdBackend } from './mlmd-backend.ts';
 import { mlmdHandlers, shimServiceDefinition } from './service.ts';
 
@@ -72,13 +75,23 @@ export async function startShim(opts: ShimOptions): Promise<RunningShim> {
   };
 }
 
+/**
+ * `--kfp` alone: the KFP tables through the reverse mapping. `--mlmd` alone: the archive.
+ * Both: the KFP tables win and the archive fills in what was never migrated (design.md §4); the
+ * archive's highest ids also bound the ids given to KFP-3-native rows, so the two never collide.
+ */
 async function openBackend(opts: ShimOptions): Promise<ShimBackend> {
-  if (opts.kfpUrl) {
-    // TODO(lead): the KFP backend over src/transform/reverse.ts, and the layered kfp+mlmd one.
-    throw new BridgeError('USAGE', 'the shim cannot serve --kfp yet; serve the MLMD archive with --mlmd');
+  if (!opts.kfpUrl && !opts.mlmdUrl) throw new BridgeError('USAGE', 'the shim needs --kfp URL, --mlmd URL, or both (or KFP_DB_URL / MLMD_DB_URL)');
+  if (!opts.kfpUrl) return openMlmdBackend(opts.mlmdUrl!);
+  if (!opts.mlmdUrl) return openKfpBackend(opts.kfpUrl);
+  const archive = await openMlmdBackend(opts.mlmdUrl);
+  try {
+    const kfp = await openKfpBackend(opts.kfpUrl, { externalMax: () => archive.maxIds() });
+    return new LayeredBackend(kfp, archive);
+  } catch (e) {
+    await archive.close().catch(() => undefined);
+    throw e;
   }
-  if (!opts.mlmdUrl) throw new BridgeError('USAGE', 'the shim needs --mlmd URL (or MLMD_DB_URL)');
-  return openMlmdBackend(opts.mlmdUrl);
 }
 
 /** Closes the shim on SIGTERM/SIGINT (Kubernetes stops pods with SIGTERM); returns a remover. */

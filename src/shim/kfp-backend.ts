@@ -1,0 +1,433 @@
+/**
+ * The KFP backend (design.md §4): answers the shim's questions from the KFP 3 tables through the
+ * reverse mapping, with the legacy MLMD ids kept in `mlmd_id_map`.
+ *
+ * Everything is read a whole run at a time (see kfp-runs.ts). A question about some ids first
+ * finds their runs — one indexed query per kind through `mlmd_id_map` and the shim's own id
+ * table — then answers from those runs' views; so each call costs a fixed number of queries per
+ * batch of runs, never one per row. Questions that are not about runs (all nodes of a type, the
+ * runs of a shared pipeline context) scan the runs in batches; the KFP UI never asks them.
+ *
+ * The KFP database is read through a read-only connection; a second, writable connection is used
+ * for nothing but the id table of KFP-3-native rows.
+ */
+import { openDb, type Db } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
+import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
+import type { MlmdContext, MlmdEvent } from '../transform/model.ts';
+import { pipelineContextUuid, type MlmdView } from '../transform/reverse.ts';
+import { ARTIFACT_TYPE_BY_SCHEMA_TITLE, isOutputIoType, MLMD_EXECUTION_TYPE, PIPELINE_CONTEXT_TYPE, RUN_CONTEXT_TYPE } from '../transform/rules.ts';
+import {
+  type AnyNode,
+  type ContextLink,
+  type EdgeSide,
+  type NodeByKind,
+  type NodeKey,
+  type NodeKind,
+  type NodeScope,
+  type ParentLink,
+  type ShimBackend,
+  TYPE_KIND_NUMBER,
+  type TypeRecord,
+} from './backend.ts';
+import { type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
+import { KfpRunCache, type RunCacheOptions, typeStoreKey } from './kfp-runs.ts';
+
+type Row = Record<string, unknown>;
+
+/** The types a KFP 3 deployment may show even before any row uses them (the UI looks some up by name). */
+const STANDARD_TYPES: { kind: NodeKind; name: string }[] = [
+  { kind: 'context', name: PIPELINE_CONTEXT_TYPE },
+  { kind: 'context', name: RUN_CONTEXT_TYPE },
+  ...Object.values(MLMD_EXECUTION_TYPE).map((name) => ({ kind: 'execution' as const, name })),
+  ...Object.keys(ARTIFACT_TYPE_BY_SCHEMA_TITLE).map((name) => ({ kind: 'artifact' as const, name })),
+];
+
+const MAPPED_NODE_KINDS: Record<NodeKind, string[]> = {
+  execution: ['execution', 'iteration'],
+  artifact: ['artifact'],
+  context: ['run_context', 'pipeline_context'],
+};
+
+export interface KfpBackendOptions extends RunCacheOptions {
+  /** Highest MLMD ids of the archive served beside this backend, so native ids never collide with them. */
+  externalMax?: ShimIdStoreOptions['externalMax'];
+}
+
+export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}): Promise<KfpBackend> {
+  const reader = await openDb(url, { readOnly: true, role: 'KFP database' });
+  let writer: Db | undefined;
+  try {
+    if (!(await isKfpDatabase(reader)) || !(await tableExists(reader, 'tasks'))) {
+      throw new BridgeError(
+        'NOT_KFP_DATABASE',
+        `${reader.target.display} has no KFP 3 tables (run_details, tasks)`,
+        'point --kfp at the KFP database after `mlmd-bridge migrate`, or at a KFP 3 database',
+      );
+    }
+    if (await isV1TasksTable(reader)) {
+      throw new BridgeError('NOT_MIGRATED', `${reader.target.display} still has the KFP 2.x tasks table`, 'run mlmd-bridge migrate first, or serve the MLMD database with --mlmd');
+    }
+    writer = await openDb(url, { role: 'KFP database' });
+    const ids = await ShimIdStore.open(writer, { externalMax: opts.externalMax });
+    const backend = new KfpBackend(reader, writer, ids, await tableExists(reader, 'mlmd_id_map'), opts);
+    await backend.allocateStandardTypes();
+    return backend;
+  } catch (e) {
+    await writer?.close().catch(() => undefined);
+    await reader.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+export class KfpBackend implements ShimBackend {
+  readonly name = 'kfp';
+  readonly runs: KfpRunCache;
+
+  constructor(
+    private readonly db: Db,
+    private readonly writer: Db,
+    private readonly ids: ShimIdStore,
+    private readonly hasIdMap: boolean,
+    opts: RunCacheOptions = {},
+  ) {
+    this.runs = new KfpRunCache(db, ids, opts);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.db.close(), this.writer.close()]);
+  }
+
+  /** Gives the standard KFP types an id if the migration did not bring one, so lookups by name work on a KFP-3-only database. */
+  async allocateStandardTypes(): Promise<void> {
+    const mapped = await this.mappedTypes();
+    const missing = STANDARD_TYPES.filter((t) => !mapped.some((m) => m.kind === t.kind && m.name === t.name && m.version === null));
+    if (missing.length > 0) await this.ids.resolve(missing.map((t) => ({ seq: 'type', key: typeStoreKey(t.kind, t.name), runUuid: null })));
+  }
+
+  // ------------------------------------------------------------------ types
+
+  async types(kind: NodeKind): Promise<TypeRecord[]> {
+    const mapped = (await this.mappedTypes()).filter((t) => t.kind === kind);
+    const prefix = `${kind}:`;
+    const seen = new Set(mapped.map((t) => t.id));
+    const native = (await this.ids.all('type'))
+      .filter((a) => a.key.startsWith(prefix) && !seen.has(a.mlmdId))
+      .map((a) => typeRecord(a.mlmdId, kind, a.key.slice(prefix.length), null));
+    return [...mapped, ...native].sort((a, b) => a.id - b.id);
+  }
+
+  private async mappedTypes(): Promise<TypeRecord[]> {
+    if (!this.hasIdMap) return [];
+    const rows = await this.db.all<Row>("SELECT mlmd_id, extra FROM mlmd_id_map WHERE kind = 'type'");
+    const out: TypeRecord[] = [];
+    for (const r of rows) {
+      const extra = parseObject(r.extra);
+      const kind = (Object.keys(TYPE_KIND_NUMBER) as NodeKind[]).find((k) => TYPE_KIND_NUMBER[k] === extra?.typeKind);
+      if (!kind || typeof extra?.name !== 'string') continue;
+      out.push(typeRecord(num(r.mlmd_id), kind, extra.name, typeof extra.version === 'string' ? extra.version : null));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ nodes
+
+  async nodes<K extends NodeKind>(kind: K, ids: readonly number[]): Promise<NodeByKind[K][]> {
+    const wanted = new Set(ids);
+    if (wanted.size === 0) return [];
+    const out = new Map<number, AnyNode>();
+    if (kind === 'artifact') {
+      const views = await this.runs.views((await this.artifactRuns([...wanted], 'one')).values());
+      for (const view of views.values()) for (const a of view.artifacts) if (wanted.has(a.id) && !out.has(a.id)) out.set(a.id, a);
+    } else if (kind === 'execution') {
+      const views = await this.runs.views(await this.executionRuns([...wanted]));
+      for (const view of views.values()) for (const e of view.executions) if (wanted.has(e.id)) out.set(e.id, e);
+    } else {
+      const { runs, pipelines } = await this.contextOwners([...wanted]);
+      for (const view of (await this.runs.views(runs)).values()) for (const c of view.contexts) if (wanted.has(c.id)) out.set(c.id, c);
+      for (const c of await this.pipelineContexts(pipelines)) if (!out.has(c.id)) out.set(c.id, c);
+    }
+    return [...out.values()].sort((a, b) => a.id - b.id) as NodeByKind[K][];
+  }
+
+  /**
+   * Every node id of a kind, without loading the nodes: enough for listings in id order. KFP-3-native
+   * rows not seen before are given their ids first, so they are listed too.
+   */
+  async nodeIds(kind: NodeKind): Promise<number[]> {
+    await this.discoverNative();
+    const ids = new Set<number>();
+    if (this.hasIdMap) {
+      const kinds = MAPPED_NODE_KINDS[kind];
+      const rows = await this.db.all<Row>(`SELECT DISTINCT mlmd_id FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)})`, kinds);
+      for (const r of rows) ids.add(num(r.mlmd_id));
+    }
+    for (const a of await this.ids.all(kind as IdSequence)) ids.add(a.mlmdId);
+    return [...ids].sort((a, b) => a - b);
+  }
+
+  async nodeKeys(kind: NodeKind, scope: NodeScope): Promise<NodeKey[]> {
+    const keys = (nodes: AnyNode[]) => nodes.map((n) => ({ id: n.id, createMs: n.createMs, updateMs: n.updateMs }));
+    switch (scope.by) {
+      case 'all':
+        return keys(await this.nodes(kind, await this.nodeIds(kind)));
+      case 'type': {
+        if (kind === 'context' && scope.name !== undefined) return keys(await this.contextsByName(scope.typeId, scope.name));
+        const all = await this.nodes(kind, await this.nodeIds(kind));
+        return keys(all.filter((n) => n.typeId === scope.typeId && (scope.name === undefined || n.name === scope.name)));
+      }
+      case 'context': {
+        if (kind === 'context') return [];
+        const side = kind as EdgeSide;
+        const links = await this.contextLinks(side, 'context', [scope.contextId]);
+        return keys(await this.nodes(kind, links.map((l) => l.nodeId)));
+      }
+      case 'uri': {
+        if (kind !== 'artifact' || scope.uris.length === 0) return [];
+        const uris = new Set(scope.uris);
+        const runs = new Set<string>();
+        for (const chunk of chunked(scope.uris)) {
+          const rows = await this.db.all<Row>(
+            `SELECT DISTINCT l.RunUUID FROM artifact_tasks l JOIN artifacts a ON a.UUID = l.ArtifactID WHERE a.URI IN (${placeholders(chunk.length)})`,
+            chunk,
+          );
+          for (const r of rows) runs.add(String(r.RunUUID));
+        }
+        const found = new Map<number, AnyNode>();
+        for (const view of (await this.runs.views(runs)).values()) for (const a of view.artifacts) if (a.uri !== null && uris.has(a.uri)) found.set(a.id, a);
+        return keys([...found.values()]);
+      }
+      case 'externalId':
+        // KFP 3 rows have no external ids.
+        return [];
+    }
+  }
+
+  // ------------------------------------------------------------------ edges
+
+  async events(side: EdgeSide, ids: readonly number[]): Promise<MlmdEvent[]> {
+    const wanted = new Set(ids);
+    if (wanted.size === 0) return [];
+    const runs = side === 'execution' ? await this.executionRuns([...wanted]) : (await this.artifactRuns([...wanted], 'all')).values();
+    const out: MlmdEvent[] = [];
+    const seen = new Set<string>();
+    for (const view of (await this.runs.views(runs)).values()) {
+      for (const e of view.events) {
+        if (!wanted.has(side === 'execution' ? e.executionId : e.artifactId)) continue;
+        const key = `${e.artifactId}|${e.executionId}|${e.type}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          out.push(e);
+        }
+      }
+    }
+    return out;
+  }
+
+  async contextLinks(side: EdgeSide, by: 'node' | 'context', ids: readonly number[]): Promise<ContextLink[]> {
+    const wanted = new Set(ids);
+    if (wanted.size === 0) return [];
+    let views: Iterable<MlmdView>;
+    if (by === 'node') {
+      const runs = side === 'execution' ? await this.executionRuns([...wanted]) : (await this.artifactRuns([...wanted], 'all')).values();
+      views = (await this.runs.views(runs)).values();
+    } else {
+      views = await this.viewsOfContexts([...wanted]);
+    }
+    const out = new Map<string, ContextLink>();
+    for (const view of views) {
+      const links =
+        side === 'execution'
+          ? view.associations.map((a) => ({ contextId: a.contextId, nodeId: a.executionId }))
+          : view.attributions.map((a) => ({ contextId: a.contextId, nodeId: a.artifactId }));
+      for (const l of links) if (wanted.has(by === 'node' ? l.nodeId : l.contextId)) out.set(`${l.contextId}|${l.nodeId}`, l);
+    }
+    return [...out.values()].sort((a, b) => a.contextId - b.contextId || a.nodeId - b.nodeId);
+  }
+
+  async parentLinks(by: 'child' | 'parent', ids: readonly number[]): Promise<ParentLink[]> {
+    const wanted = new Set(ids);
+    if (wanted.size === 0) return [];
+    const out = new Map<string, ParentLink>();
+    for (const view of await this.viewsOfContexts([...wanted])) {
+      for (const p of view.parentContexts) if (wanted.has(by === 'child' ? p.childId : p.parentId)) out.set(`${p.childId}|${p.parentId}`, p);
+    }
+    return [...out.values()].sort((a, b) => a.childId - b.childId || a.parentId - b.parentId);
+  }
+
+  // ------------------------------------------------------------------ id → run
+
+  /** The runs of some execution ids (migrated executions and iterations, or native ones). */
+  private async executionRuns(ids: number[]): Promise<Set<string>> {
+    const runs = new Set<string>();
+    if (this.hasIdMap) {
+      for (const r of await this.mapped(['execution', 'iteration'], ids)) if (r.runUuid) runs.add(r.runUuid);
+    }
+    for (const a of await this.ids.byIds('execution', ids)) if (a.runUuid) runs.add(a.runUuid);
+    return runs;
+  }
+
+  /**
+   * The runs that link some artifacts: with `one`, a single run per artifact (the one that produced
+   * it, if any), enough to show the artifact; with `all`, every run, as its events need.
+   */
+  private async artifactRuns(ids: number[], which: 'one' | 'all'): Promise<Map<string, string>> {
+    const rowsOf = new Map<string, number>();
+    if (this.hasIdMap) for (const r of await this.mapped(['artifact'], ids)) rowsOf.set(r.kfpUuid, r.mlmdId);
+    for (const a of await this.ids.byIds('artifact', ids)) rowsOf.set(a.key, a.mlmdId);
+    const best = new Map<number, { run: string; output: boolean }>();
+    const all = new Map<string, string>();
+    for (const chunk of chunked([...rowsOf.keys()])) {
+      if (chunk.length === 0) continue;
+      const links = await this.db.all<Row>(
+        `SELECT DISTINCT ArtifactID, RunUUID, Type FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const l of links) {
+        const id = rowsOf.get(String(l.ArtifactID))!;
+        const run = String(l.RunUUID);
+        all.set(run, run);
+        const output = isOutputIoType(num(l.Type));
+        const prev = best.get(id);
+        if (!prev || (output && !prev.output) || (output === prev.output && run < prev.run)) best.set(id, { run, output });
+      }
+    }
+    if (which === 'all') return all;
+    return new Map([...best.values()].map((b) => [b.run, b.run]));
+  }
+
+  /** Run contexts by their run; pipeline contexts (shared by many runs) by name. */
+  private async contextOwners(ids: number[]): Promise<{ runs: Set<string>; pipelines: { id: number; name: string | null; run: string | null }[] }> {
+    const runs = new Set<string>();
+    const pipelines: { id: number; name: string | null; run: string | null }[] = [];
+    if (this.hasIdMap) {
+      for (const r of await this.mapped(['run_context', 'pipeline_context'], ids)) {
+        if (r.kind === 'run_context') runs.add(r.kfpUuid);
+        else pipelines.push({ id: r.mlmdId, name: stringField(r.extra, 'name'), run: null });
+      }
+    }
+    for (const a of await this.ids.byIds('context', ids)) {
+      if (a.runUuid === a.key) runs.add(a.key);
+      else if (!pipelines.some((p) => p.id === a.mlmdId)) pipelines.push({ id: a.mlmdId, name: null, run: a.runUuid });
+    }
+    return { runs, pipelines };
+  }
+
+  /** Pipeline contexts: by their recorded name, or from the run in which a native one was first seen. */
+  private async pipelineContexts(pipelines: { id: number; name: string | null; run: string | null }[]): Promise<MlmdContext[]> {
+    if (pipelines.length === 0) return [];
+    const out: MlmdContext[] = [];
+    const fromRuns = pipelines.filter((p) => p.name === null && p.run !== null);
+    const views = await this.runs.views(fromRuns.map((p) => p.run!));
+    for (const p of fromRuns) {
+      const c = views.get(p.run!)?.contexts.find((x) => x.id === p.id);
+      if (c) out.push(c);
+    }
+    const named = pipelines.filter((p) => p.name !== null);
+    if (named.length > 0) {
+      const type = (await this.types('context')).find((t) => t.name === PIPELINE_CONTEXT_TYPE && t.version === null);
+      for (const p of named) out.push(pipelineContext(p.id, p.name!, type?.id ?? 0));
+    }
+    return out;
+  }
+
+  /** A context by type and name: the UI's way into a run. */
+  private async contextsByName(typeId: number, name: string): Promise<MlmdContext[]> {
+    const type = (await this.types('context')).find((t) => t.id === typeId);
+    if (type?.name === RUN_CONTEXT_TYPE) {
+      const view = (await this.runs.views([name])).get(name);
+      return view ? view.contexts.filter((c) => c.typeId === typeId && c.name === name) : [];
+    }
+    if (type?.name === PIPELINE_CONTEXT_TYPE) {
+      const key = pipelineContextUuid(name);
+      if (this.hasIdMap) {
+        const rows = await this.db.all<Row>("SELECT mlmd_id FROM mlmd_id_map WHERE kind = 'pipeline_context' AND kfp_uuid = ?", [key]);
+        if (rows[0]) return [pipelineContext(num(rows[0].mlmd_id), name, typeId)];
+      }
+      const native = await this.writer.all<Row>(`SELECT mlmd_id FROM ${SHIM_IDS_TABLE} WHERE seq = 'context' AND kfp_key = ?`, [key]);
+      return native[0] ? [pipelineContext(num(native[0].mlmd_id), name, typeId)] : [];
+    }
+    return [];
+  }
+
+  /** The views that hold some contexts: a run context's own run; for a pipeline context, every run (a scan). */
+  private async viewsOfContexts(ids: number[]): Promise<MlmdView[]> {
+    const { runs, pipelines } = await this.contextOwners(ids);
+    const out = [...(await this.runs.views(runs)).values()];
+    if (pipelines.length > 0) {
+      const wanted = new Set(pipelines.map((p) => p.id));
+      for await (const view of this.scanRuns()) if (!runs.has(runNameOf(view)) && view.contexts.some((c) => wanted.has(c.id))) out.push(view);
+    }
+    return out;
+  }
+
+  /** Every run the tables hold, a batch at a time. */
+  private async *scanRuns(): AsyncGenerator<MlmdView> {
+    const uuids = new Set<string>();
+    for (const r of await this.db.all<Row>('SELECT DISTINCT RunUUID FROM tasks')) uuids.add(String(r.RunUUID));
+    if (this.hasIdMap) for (const r of await this.db.all<Row>("SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'run_context'")) uuids.add(String(r.kfp_uuid));
+    for (const batch of chunked([...uuids].sort(), 200)) yield* (await this.runs.views(batch)).values();
+  }
+
+  /**
+   * Gives ids to KFP-3-native rows nobody has asked about yet, by reversing their runs, so that
+   * listings show them. Runs with nothing new cost nothing but the two anti-join queries.
+   */
+  private async discoverNative(): Promise<void> {
+    const mappedTask = this.hasIdMap ? "AND NOT EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kind = 'execution' AND m.kfp_uuid = t.UUID) " : '';
+    const mappedArtifact = this.hasIdMap ? "AND NOT EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID) " : '';
+    const runs = new Set<string>();
+    const tasks = await this.writer.all<Row>(
+      `SELECT DISTINCT t.RunUUID FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'execution' AND s.kfp_key = t.UUID) ${mappedTask}`,
+    );
+    for (const r of tasks) runs.add(String(r.RunUUID));
+    const links = await this.writer.all<Row>(
+      `SELECT DISTINCT l.RunUUID FROM artifact_tasks l WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'artifact' AND s.kfp_key = l.ArtifactID) ${mappedArtifact}`,
+    );
+    for (const r of links) runs.add(String(r.RunUUID));
+    if (runs.size > 0) await this.runs.views(runs);
+  }
+
+  private async mapped(kinds: string[], ids: number[]): Promise<{ kind: string; mlmdId: number; kfpUuid: string; runUuid: string | null; extra: string | null }[]> {
+    const out = [];
+    for (const chunk of chunked([...new Set(ids)])) {
+      if (chunk.length === 0) continue;
+      const rows = await this.db.all<Row>(
+        `SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)}) AND mlmd_id IN (${placeholders(chunk.length)})`,
+        [...kinds, ...chunk],
+      );
+      for (const r of rows) out.push({ kind: String(r.kind), mlmdId: num(r.mlmd_id), kfpUuid: String(r.kfp_uuid), runUuid: textOrNull(r.run_uuid), extra: textOrNull(r.extra) });
+    }
+    return out;
+  }
+}
+
+function typeRecord(id: number, kind: NodeKind, name: string, version: string | null): TypeRecord {
+  return { id, kind, name, version, description: null, externalId: null, properties: {}, baseTypeName: null, inputType: null, outputType: null };
+}
+
+/** The shared `system.Pipeline` context, as the reverse mapping shows it: no properties, no stable time. */
+function pipelineContext(id: number, name: string, typeId: number): MlmdContext {
+  return { id, typeId, type: PIPELINE_CONTEXT_TYPE, name, createMs: 0, updateMs: 0, externalId: null, properties: {}, customProperties: {} };
+}
+
+function runNameOf(view: MlmdView): string {
+  return view.contexts.find((c) => c.type === RUN_CONTEXT_TYPE)?.name ?? '';
+}
+
+function parseObject(v: unknown): Record<string, unknown> | null {
+  const text = textOrNull(v);
+  if (text === null) return null;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function stringField(json: string | null, key: string): string | null {
+  const v = parseObject(json)?.[key];
+  return typeof v === 'string' ? v : null;
+}

@@ -1,0 +1,229 @@
+/**
+ * Stable legacy ids for rows KFP 3 created after the cut-over (design.md §3, kfp-facts.md §F.4).
+ * Such rows have no MLMD id; the first time the shim shows one it takes the next number of a
+ * sequence above every MLMD id of that kind and records it, so the same row keeps the same id
+ * across requests, restarts and shim replicas.
+ *
+ * The ids live in `mlmd_bridge_shim_ids`, the one table the shim writes. It is kept apart from
+ * `mlmd_id_map` because allocation needs two unique keys — one id per row and one row per id —
+ * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
+ */
+import type { Db, Param } from '../db/connection.ts';
+import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { tableExists } from '../load/schema.ts';
+
+export const SHIM_IDS_TABLE = 'mlmd_bridge_shim_ids';
+
+/** MLMD numbers executions, artifacts, contexts and types independently; so do we. */
+export type IdSequence = 'execution' | 'artifact' | 'context' | 'type';
+
+export interface IdRequest {
+  seq: IdSequence;
+  key: string;
+  /** The run in which the row was first seen (so an id can be traced back to a run). */
+  runUuid: string | null;
+}
+
+export interface AllocatedId {
+  seq: IdSequence;
+  key: string;
+  mlmdId: number;
+  runUuid: string | null;
+}
+
+/** The `mlmd_id_map` kinds whose ids share a sequence with the shim's. */
+const MAPPED_KINDS: Record<IdSequence, string[]> = {
+  execution: ['execution', 'iteration'],
+  artifact: ['artifact'],
+  context: ['run_context', 'pipeline_context'],
+  type: ['type'],
+};
+/** `mlmd_bridge_rejects.entity` values whose ids were MLMD ids of the sequence (records never migrated). */
+const REJECTED_ENTITIES: Partial<Record<IdSequence, string>> = { execution: 'execution', artifact: 'artifact', context: 'context' };
+
+const DDL = {
+  mysql: [
+    `CREATE TABLE IF NOT EXISTS \`${SHIM_IDS_TABLE}\` (
+  \`seq\` varchar(16) NOT NULL,
+  \`kfp_key\` varchar(191) NOT NULL,
+  \`mlmd_id\` bigint NOT NULL,
+  \`run_uuid\` varchar(191) NULL,
+  PRIMARY KEY (\`seq\`,\`kfp_key\`),
+  UNIQUE KEY \`idx_mlmd_bridge_shim_ids_id\` (\`seq\`,\`mlmd_id\`)
+)`,
+  ],
+  sqlite: [
+    `CREATE TABLE IF NOT EXISTS "${SHIM_IDS_TABLE}" (
+  "seq" varchar(16) NOT NULL,
+  "kfp_key" varchar(191) NOT NULL,
+  "mlmd_id" bigint NOT NULL,
+  "run_uuid" varchar(191) NULL,
+  PRIMARY KEY ("seq","kfp_key")
+)`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS "idx_mlmd_bridge_shim_ids_id" ON "${SHIM_IDS_TABLE}" ("seq","mlmd_id")`,
+  ],
+};
+
+/** Ids kept in memory before the memo starts over. */
+const MAX_REMEMBERED = 200_000;
+/** How often a batch is retried after losing ids to a concurrent allocator before giving up. */
+const MAX_ATTEMPTS = 20;
+
+export interface ShimIdStoreOptions {
+  /** Highest ids of another source whose ids must not be reused (the MLMD archive in "both" mode). */
+  externalMax?: () => Promise<Partial<Record<IdSequence, number>>>;
+}
+
+export class ShimIdStore {
+  private readonly known = new Map<string, number>();
+  /** Allocation is serialised inside the process; across processes the unique keys arbitrate. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly db: Db,
+    private readonly opts: ShimIdStoreOptions,
+  ) {}
+
+  /** Opens the store on a writable connection to the KFP database, creating its table if needed. */
+  static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
+    for (const sql of DDL[db.dialect]) await db.run(sql);
+    return new ShimIdStore(db, opts);
+  }
+
+  /** The id already given to a key, if this process has seen it. */
+  cached(seq: IdSequence, key: string): number | undefined {
+    return this.known.get(`${seq}|${key}`);
+  }
+
+  /** Ids for every request: the recorded one, or a new one from the sequence. A fixed number of statements per 1,000 keys. */
+  resolve(requests: readonly IdRequest[]): Promise<Map<string, number>> {
+    const run = this.queue.then(() => this.resolveNow(requests));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Every allocated id of a sequence (for listings). */
+  async all(seq: IdSequence): Promise<AllocatedId[]> {
+    const rows = await this.db.all<Record<string, unknown>>(`SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ?`, [seq]);
+    return rows.map(toAllocated);
+  }
+
+  /** The recorded rows of some ids. */
+  async byIds(seq: IdSequence, ids: readonly number[]): Promise<AllocatedId[]> {
+    const out: AllocatedId[] = [];
+    for (const chunk of chunked([...new Set(ids)])) {
+      if (chunk.length === 0) continue;
+      const rows = await this.db.all<Record<string, unknown>>(
+        `SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ? AND mlmd_id IN (${placeholders(chunk.length)})`,
+        [seq, ...chunk],
+      );
+      out.push(...rows.map(toAllocated));
+    }
+    return out;
+  }
+
+  private async resolveNow(requests: readonly IdRequest[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const wanted = new Map<string, IdRequest>();
+    for (const r of requests) {
+      const k = `${r.seq}|${r.key}`;
+      const hit = this.known.get(k);
+      if (hit !== undefined) out.set(k, hit);
+      else wanted.set(k, r);
+    }
+    for (let attempt = 1; wanted.size > 0; attempt++) {
+      for (const found of await this.lookup([...wanted.values()])) {
+        const k = `${found.seq}|${found.key}`;
+        // A memo, not the truth (that is the table): bounded so that a long-lived shim does not grow without end.
+        if (this.known.size >= MAX_REMEMBERED) this.known.clear();
+        this.known.set(k, found.mlmdId);
+        out.set(k, found.mlmdId);
+        wanted.delete(k);
+      }
+      if (wanted.size === 0) break;
+      if (attempt > MAX_ATTEMPTS) throw new Error(`could not allocate shim ids for ${wanted.size} rows after ${MAX_ATTEMPTS} attempts`);
+      await this.insertNew([...wanted.values()]);
+      // The next lookup reads back what won: ours, or a concurrent shim's id for the same row.
+    }
+    return out;
+  }
+
+  private async lookup(requests: IdRequest[]): Promise<AllocatedId[]> {
+    const out: AllocatedId[] = [];
+    for (const seq of new Set(requests.map((r) => r.seq))) {
+      const keys = requests.filter((r) => r.seq === seq).map((r) => r.key);
+      for (const chunk of chunked(keys)) {
+        const rows = await this.db.all<Record<string, unknown>>(
+          `SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ? AND kfp_key IN (${placeholders(chunk.length)})`,
+          [seq, ...chunk],
+        );
+        out.push(...rows.map(toAllocated));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Inserts the requests with consecutive ids above the current maximum. A row another shim
+   * inserted meanwhile (same key, or same id) is ignored, not an error; the caller reads back.
+   */
+  private async insertNew(requests: IdRequest[]): Promise<void> {
+    const ignore = this.db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    for (const seq of new Set(requests.map((r) => r.seq))) {
+      let next = (await this.floor(seq)) + 1;
+      for (const chunk of chunked(requests.filter((r) => r.seq === seq), 200)) {
+        const params: Param[] = [];
+        for (const r of chunk) params.push(seq, r.key, next++, r.runUuid);
+        await this.db.run(`${ignore} INTO ${SHIM_IDS_TABLE} (seq, kfp_key, mlmd_id, run_uuid) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`, params);
+      }
+    }
+  }
+
+  /** The largest id in use for a sequence: MLMD ids kept in the map or the rejects, the archive's, and ours. */
+  private async floor(seq: IdSequence): Promise<number> {
+    const kinds = MAPPED_KINDS[seq];
+    const max = async (sql: string, params: Param[]) => num((await this.db.all<{ m: unknown }>(sql, params))[0]?.m ?? 0);
+    let floor = await max(`SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM ${SHIM_IDS_TABLE} WHERE seq = ?`, [seq]);
+    if (await tableExists(this.db, 'mlmd_id_map')) {
+      floor = Math.max(floor, await max(`SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)})`, kinds));
+    }
+    const entity = REJECTED_ENTITIES[seq];
+    if (entity && (await tableExists(this.db, 'mlmd_bridge_rejects'))) {
+      floor = Math.max(floor, await max('SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_bridge_rejects WHERE entity = ?', [entity]));
+    }
+    if (await tableExists(this.db, 'mlmd_bridge_state')) {
+      // Ids of records migrate never mapped (e.g. TFX artifacts) are known only if migrate recorded the maxima.
+      const rows = await this.db.all<{ value: unknown }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [MLMD_MAX_IDS_STATE]);
+      const recorded = parseMaxima(textOrNull(rows[0]?.value ?? null));
+      floor = Math.max(floor, recorded[seq] ?? 0);
+    }
+    const external = (await this.opts.externalMax?.())?.[seq] ?? 0;
+    return Math.max(floor, external);
+  }
+}
+
+/**
+ * The `mlmd_bridge_state` entry under which a migration may record the highest MLMD id of each
+ * sequence (JSON `{"execution":n,"artifact":n,"context":n,"type":n}`), covering records it did not map.
+ */
+export const MLMD_MAX_IDS_STATE = 'mlmd_max_ids';
+
+function parseMaxima(text: string | null): Partial<Record<IdSequence, number>> {
+  if (!text) return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null) return {};
+    const out: Partial<Record<IdSequence, number>> = {};
+    for (const seq of ['execution', 'artifact', 'context', 'type'] as const) {
+      const n = (v as Record<string, unknown>)[seq];
+      if (typeof n === 'number' && Number.isSafeInteger(n)) out[seq] = n;
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function toAllocated(r: Record<string, unknown>): AllocatedId {
+  return { seq: String(r.seq) as IdSequence, key: String(r.kfp_key), mlmdId: num(r.mlmd_id), runUuid: textOrNull(r.run_uuid) };
+}

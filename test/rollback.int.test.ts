@@ -1,0 +1,55 @@
+/**
+ * rollback on a KFP database whose KFP 3 tables existed before the migration (KFP 3 already ran and
+ * wrote rows of its own): only the migrated rows go; the native ones stay.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDb } from '../src/db/connection.ts';
+import { ensureTargetTables } from '../src/load/schema.ts';
+import { migrate } from '../src/migrate/migrator.ts';
+import { rollback } from '../src/migrate/rollback.ts';
+import { seedDatabases } from '../src/seed/index.ts';
+import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { checksum } from './helpers/snapshot.ts';
+
+describe.each(DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', ({ dialect, temp }) => {
+  const dbs: TempDatabase[] = [];
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+
+  it('deletes exactly the migrated rows and keeps KFP 3 native rows', async () => {
+    const mlmd = await temp(`rb_mlmd_${dialect}`);
+    const kfp = await temp(`rb_kfp_${dialect}`);
+    dbs.push(mlmd, kfp);
+    const m = await openDb(mlmd.url, { create: true });
+    const k = await openDb(kfp.url, { create: true });
+    let nativeRun = '';
+    try {
+      await seedDatabases(m, k, { runs: 8, seed: 5 });
+      // A KFP 3 deployment: no v1 tasks table, its own tables, one native task and artifact.
+      await k.run('DROP TABLE tasks');
+      await ensureTargetTables(k);
+      nativeRun = (await k.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID LIMIT 1'))[0]!.UUID;
+      await k.run(
+        'INSERT INTO tasks (UUID, Namespace, RunUUID, pods, CreatedAtInSec, Fingerprint, Name, State, Type, TypeAttrs) ' +
+          "VALUES ('native-task', '', ?, '[]', 1, '', 'native', 2, 2, 'null')",
+        [nativeRun],
+      );
+      await k.run("INSERT INTO artifacts (UUID, Namespace, Type, Name, CreatedAtInSec, LastUpdateInSec) VALUES ('native-art', '', 1, 'n', 1, 1)");
+    } finally {
+      await m.close();
+      await k.close();
+    }
+    const before = await checksum(kfp.url);
+
+    const summary = await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    expect(summary.target.createdTables).toEqual([]);
+    expect(summary.rows.tasks).toBeGreaterThan(0);
+
+    const r = await rollback(kfp.url);
+    expect(r.droppedTables).toEqual([]);
+    expect(r.deletedRows.tasks).toBeGreaterThan(0);
+    expect(r.v1Tasks).toBe('absent');
+    expect(await checksum(kfp.url)).toBe(before);
+  });
+});
