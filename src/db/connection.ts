@@ -53,6 +53,9 @@ function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: O
     db.pragma('busy_timeout = 10000');
     if (!options.readOnly) {
       db.pragma('journal_mode = WAL');
+      // In WAL mode NORMAL still never corrupts the database; a power cut may lose the last commits,
+      // which a re-run of the (resumable) migration writes again.
+      db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
     }
   } catch (e) {
