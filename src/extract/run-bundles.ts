@@ -1,9 +1,12 @@
 /**
  * Reads a batch of KFP runs (their `system.PipelineRun` contexts) as `RunBundle`s.
  *
- * Every query is keyed by the batch's context ids (nested sub-selects reach executions, events
- * and artifacts), so a batch costs the same fixed number of statements however large its runs
- * are; only the context id list itself is chunked. Dangling references (an Association to a
+ * A batch costs the same fixed number of statements however large its runs are (only id lists
+ * longer than IN_LIST_CHUNK are split). Each statement names its rows by an explicit id list taken
+ * from the previous one — contexts → associations → executions and events → artifacts — rather
+ * than by nested IN (SELECT …): with those, MariaDB's semi-join optimizer sometimes chose a full
+ * scan of the property table joined by block nested loop, and one batch took seconds instead of
+ * milliseconds. Dangling references (an Association to a
  * missing execution, an Event naming a missing artifact) simply fall out of the joins: MLMD has
  * no foreign keys, and a migration must degrade rather than fail on them.
  */
@@ -31,14 +34,10 @@ type Row = Record<string, unknown>;
 type PropertyRow = PropertyValueColumns & { owner_id: unknown; name: unknown; is_custom_property: unknown };
 type PathRow = { event_id: unknown; is_index_step: unknown; step_index: unknown; step_key: unknown };
 
-/** The statement fragments for one chunk of run context ids. */
+/** One chunk of run context ids, as the IN list of the statements that take them. */
 interface ChunkScope {
   ids: number[];
   ctxIn: string;
-  /** Executions (that exist) associated with the chunk's contexts. */
-  executionIds: string;
-  /** Artifacts named by any event of those executions. */
-  artifactIds: string;
   /** The same parameters for every use of `ctxIn`. */
   params(times: number): Param[];
 }
@@ -60,19 +59,56 @@ export async function readRunBundles(
   });
 }
 
+/** How many `system.PipelineRun` contexts the database holds. */
+export async function countRunContexts(db: Db): Promise<number> {
+  const rows = await db.all<Row>(
+    'SELECT COUNT(*) AS n FROM `Context` c JOIN `Type` t ON t.`id` = c.`type_id` WHERE t.`name` = ? AND t.`type_kind` = 2',
+    [PIPELINE_RUN_TYPE],
+  );
+  return num(rows[0]?.n ?? 0);
+}
+
+/**
+ * The `system.PipelineRun` contexts (id and run UUID) in ascending id order, one page at a time
+ * (keyset pagination), so a caller walking millions of runs holds one page, not the list.
+ */
+export async function* runContextPages(db: Db, pageSize: number): AsyncIterable<{ id: number; name: string }[]> {
+  const types = await db.all<Row>('SELECT `id` FROM `Type` WHERE `name` = ? AND `type_kind` = 2', [PIPELINE_RUN_TYPE]);
+  const typeIds = types.map((t) => num(t.id));
+  if (typeIds.length === 0) return;
+  // Walking the primary key keeps every page O(page) however many runs precede it; the (type_id, name)
+  // index would make the server sort all remaining runs of the type for each page.
+  const byId = db.dialect === 'mysql' ? ' FORCE INDEX (PRIMARY)' : '';
+  let after = -1;
+  for (;;) {
+    const rows = await db.all<Row>(
+      `SELECT c.\`id\`, c.\`name\` FROM \`Context\` c${byId} WHERE c.\`type_id\` IN (${placeholders(typeIds.length)}) AND c.\`id\` > ? ORDER BY c.\`id\` LIMIT ${Math.max(1, Math.floor(pageSize))}`,
+      [...typeIds, after],
+    );
+    if (rows.length === 0) return;
+    yield rows.map((r) => ({ id: num(r.id), name: String(r.name) }));
+    after = num(rows[rows.length - 1]!.id);
+    if (rows.length < pageSize) return;
+  }
+}
+
 function scopeFor(ids: number[]): ChunkScope {
-  const ctxIn = placeholders(ids.length);
-  const executionIds =
-    'SELECT s.`execution_id` FROM `Association` s JOIN `Execution` x ON x.`id` = s.`execution_id` ' +
-    `WHERE s.\`context_id\` IN (${ctxIn})`;
-  const artifactIds = `SELECT ev0.\`artifact_id\` FROM \`Event\` ev0 WHERE ev0.\`execution_id\` IN (${executionIds})`;
-  return {
-    ids,
-    ctxIn,
-    executionIds,
-    artifactIds,
-    params: (times) => Array.from({ length: times }, () => ids).flat(),
-  };
+  return { ids, ctxIn: placeholders(ids.length), params: (times) => Array.from({ length: times }, () => ids).flat() };
+}
+
+/**
+ * Runs a statement once per chunk of ids — and once even for no ids (`IN (NULL)` matches nothing),
+ * so that the number of statements per batch does not depend on what the batch holds.
+ */
+async function byIdChunks<T>(ids: readonly number[], query: (inList: string, params: number[]) => Promise<T[]>): Promise<T[]> {
+  const chunks = ids.length === 0 ? [[]] : chunked(ids);
+  const out: T[] = [];
+  for (const c of chunks) out.push(...(await query(c.length === 0 ? 'NULL' : placeholders(c.length), c)));
+  return out;
+}
+
+function uniqueSorted(ids: Iterable<number>): number[] {
+  return [...new Set(ids)].sort((a, b) => a - b);
 }
 
 async function readChunk(db: Db, catalog: ColumnCatalog, scope: ChunkScope, runDetails: Map<string, KfpRunDetails>): Promise<RunBundle[]> {
@@ -92,10 +128,10 @@ async function readChunk(db: Db, catalog: ColumnCatalog, scope: ChunkScope, runD
       `WHERE s.\`context_id\` IN (${scope.ctxIn})`,
     scope.params(1),
   );
-  const executions = await readExecutions(db, catalog, scope);
-  const events = await readEvents(db, scope);
-  const artifacts = await readArtifacts(db, catalog, scope);
-  const origins = await readOrigins(db, scope, new Set(artifacts.keys()));
+  const executions = await readExecutions(db, catalog, uniqueSorted(associations.filter((a) => a.found != null).map((a) => num(a.id))));
+  const events = await readEvents(db, [...executions.keys()]);
+  const artifacts = await readArtifacts(db, catalog, uniqueSorted(events.map((e) => e.artifactId)));
+  const origins = await readOrigins(db, new Set(artifacts.keys()));
 
   const executionIdsByRun = groupBy(associations, (a) => num(a.run_context_id));
   const eventsByExecution = groupBy(events, (e) => e.executionId);
@@ -156,7 +192,7 @@ async function readContexts(
     [...scope.params(2), PIPELINE_TYPE],
   );
   const ownerIds = [...new Set(rows.map((r) => num(r.id)))];
-  const props = await readProperties(db, catalog, 'ContextProperty', 'context_id', `${placeholders(ownerIds.length)}`, ownerIds);
+  const props = await readProperties(db, catalog, 'ContextProperty', 'context_id', ownerIds);
   return rows.map((r) => {
     const id = num(r.id);
     return {
@@ -177,15 +213,17 @@ async function readContexts(
 
 // ------------------------------------------------------------------ executions
 
-async function readExecutions(db: Db, catalog: ColumnCatalog, scope: ChunkScope): Promise<Map<number, MlmdExecution>> {
-  const rows = await db.all<Row>(
-    'SELECT e.`id`, e.`type_id`, e.`name`, e.`last_known_state`, e.`create_time_since_epoch`, e.`last_update_time_since_epoch`, ' +
-      `${catalog.select('e', 'Execution', 'external_id')}, t.\`name\` AS type_name FROM \`Execution\` e ` +
-      'LEFT JOIN `Type` t ON t.`id` = e.`type_id` ' +
-      `WHERE e.\`id\` IN (${scope.executionIds}) ORDER BY e.\`id\``,
-    scope.params(1),
+async function readExecutions(db: Db, catalog: ColumnCatalog, ids: number[]): Promise<Map<number, MlmdExecution>> {
+  const rows = await byIdChunks(ids, (inList, params) =>
+    db.all<Row>(
+      'SELECT e.`id`, e.`type_id`, e.`name`, e.`last_known_state`, e.`create_time_since_epoch`, e.`last_update_time_since_epoch`, ' +
+        `${catalog.select('e', 'Execution', 'external_id')}, t.\`name\` AS type_name FROM \`Execution\` e ` +
+        'LEFT JOIN `Type` t ON t.`id` = e.`type_id` ' +
+        `WHERE e.\`id\` IN (${inList}) ORDER BY e.\`id\``,
+      params,
+    ),
   );
-  const props = await readProperties(db, catalog, 'ExecutionProperty', 'execution_id', scope.executionIds, scope.params(1));
+  const props = await readProperties(db, catalog, 'ExecutionProperty', 'execution_id', ids);
   const out = new Map<number, MlmdExecution>();
   for (const r of rows) {
     const id = num(r.id);
@@ -206,13 +244,17 @@ async function readExecutions(db: Db, catalog: ColumnCatalog, scope: ChunkScope)
 
 // ------------------------------------------------------------------ events and paths
 
-async function readEvents(db: Db, scope: ChunkScope): Promise<MlmdEvent[]> {
-  const rows = await db.all<Row>(
-    'SELECT ev.`id`, ev.`artifact_id`, ev.`execution_id`, ev.`type`, ev.`milliseconds_since_epoch` FROM `Event` ev ' +
-      `WHERE ev.\`execution_id\` IN (${scope.executionIds}) ORDER BY ev.\`id\``,
-    scope.params(1),
+async function readEvents(db: Db, executionIds: number[]): Promise<MlmdEvent[]> {
+  const rows = await byIdChunks(executionIds, (inList, params) =>
+    db.all<Row>(
+      'SELECT ev.`id`, ev.`artifact_id`, ev.`execution_id`, ev.`type`, ev.`milliseconds_since_epoch` FROM `Event` ev ' +
+        `WHERE ev.\`execution_id\` IN (${inList}) ORDER BY ev.\`id\``,
+      params,
+    ),
   );
-  const paths = await readPaths(db, `SELECT ev1.\`id\` FROM \`Event\` ev1 WHERE ev1.\`execution_id\` IN (${scope.executionIds})`, scope.params(1));
+  // Chunks come back each in id order; the whole list must be too.
+  rows.sort((a, b) => num(a.id) - num(b.id));
+  const paths = await readPaths(db, rows.map((r) => num(r.id)));
   return rows.map((r) => {
     const id = num(r.id);
     return {
@@ -233,12 +275,14 @@ async function readEvents(db: Db, scope: ChunkScope): Promise<MlmdEvent[]> {
  * `event_id` index return one event's rows in that order — so no ORDER BY is sent (a server-side
  * sort need not be stable) and the rows are grouped by event with a stable sort here.
  */
-async function readPaths(db: Db, eventIdsSql: string, params: Param[]): Promise<Map<number, PathStep[]>> {
+async function readPaths(db: Db, eventIds: number[]): Promise<Map<number, PathStep[]>> {
   const order = db.dialect === 'sqlite' ? ' ORDER BY p.`event_id`, p.rowid' : '';
-  const rows = await db.all<PathRow>(
-    'SELECT p.`event_id`, p.`is_index_step`, p.`step_index`, p.`step_key` FROM `EventPath` p ' +
-      `WHERE p.\`event_id\` IN (${eventIdsSql})${order}`,
-    params,
+  const rows = await byIdChunks(uniqueSorted(eventIds), (inList, params) =>
+    db.all<PathRow>(
+      'SELECT p.`event_id`, p.`is_index_step`, p.`step_index`, p.`step_key` FROM `EventPath` p ' +
+        `WHERE p.\`event_id\` IN (${inList})${order}`,
+      params,
+    ),
   );
   const out = new Map<number, PathStep[]>();
   for (const [eventId, steps] of groupBy(rows, (r) => num(r.event_id))) {
@@ -252,15 +296,17 @@ async function readPaths(db: Db, eventIdsSql: string, params: Param[]): Promise<
 
 // ------------------------------------------------------------------ artifacts and origins
 
-async function readArtifacts(db: Db, catalog: ColumnCatalog, scope: ChunkScope): Promise<Map<number, MlmdArtifact>> {
-  const rows = await db.all<Row>(
-    'SELECT a.`id`, a.`type_id`, a.`uri`, a.`state`, a.`name`, a.`create_time_since_epoch`, a.`last_update_time_since_epoch`, ' +
-      `${catalog.select('a', 'Artifact', 'external_id')}, t.\`name\` AS type_name FROM \`Artifact\` a ` +
-      'LEFT JOIN `Type` t ON t.`id` = a.`type_id` ' +
-      `WHERE a.\`id\` IN (${scope.artifactIds}) ORDER BY a.\`id\``,
-    scope.params(1),
+async function readArtifacts(db: Db, catalog: ColumnCatalog, ids: number[]): Promise<Map<number, MlmdArtifact>> {
+  const rows = await byIdChunks(ids, (inList, params) =>
+    db.all<Row>(
+      'SELECT a.`id`, a.`type_id`, a.`uri`, a.`state`, a.`name`, a.`create_time_since_epoch`, a.`last_update_time_since_epoch`, ' +
+        `${catalog.select('a', 'Artifact', 'external_id')}, t.\`name\` AS type_name FROM \`Artifact\` a ` +
+        'LEFT JOIN `Type` t ON t.`id` = a.`type_id` ' +
+        `WHERE a.\`id\` IN (${inList}) ORDER BY a.\`id\``,
+      params,
+    ),
   );
-  const props = await readProperties(db, catalog, 'ArtifactProperty', 'artifact_id', scope.artifactIds, scope.params(1));
+  const props = await readProperties(db, catalog, 'ArtifactProperty', 'artifact_id', ids);
   const out = new Map<number, MlmdArtifact>();
   for (const r of rows) {
     const id = num(r.id);
@@ -283,31 +329,83 @@ async function readArtifacts(db: Db, catalog: ColumnCatalog, scope: ChunkScope):
 /**
  * Each artifact's first OUTPUT event anywhere in the database — not only in this batch — so that
  * the producer of a cached or re-imported artifact is the run that really made it.
+ *
+ * Finding it means reading every event of the artifact (MLMD has no index that leads with the
+ * event type), and an artifact shared by many runs — an imported dataset, a cached output — has
+ * events in every one of them: asked again in each batch, that cost grows with the database and
+ * the migration turns quadratic. An artifact's first OUTPUT event does not change once written, so
+ * each one is looked up once per connection and remembered (the most recently used ones, bounded).
  */
-async function readOrigins(db: Db, scope: ChunkScope, existing: Set<number>): Promise<Map<number, ArtifactOrigin>> {
+async function readOrigins(db: Db, existing: Set<number>): Promise<Map<number, ArtifactOrigin>> {
+  const cache = originCacheOf(db);
   const out = new Map<number, ArtifactOrigin>();
-  if (existing.size === 0) return out;
-  const firstOutputs =
-    'SELECT MIN(ev2.`id`) FROM `Event` ev2 ' +
-    `WHERE ev2.\`type\` = ${EVENT_TYPE.OUTPUT} AND ev2.\`artifact_id\` IN (${scope.artifactIds}) GROUP BY ev2.\`artifact_id\``;
-  const rows = await db.all<Row>(
-    'SELECT o.`id`, o.`artifact_id`, o.`execution_id`, t.`name` AS type_name FROM `Event` o ' +
-      'LEFT JOIN `Execution` e ON e.`id` = o.`execution_id` LEFT JOIN `Type` t ON t.`id` = e.`type_id` ' +
-      `WHERE o.\`id\` IN (${firstOutputs})`,
-    scope.params(1),
-  );
-  const paths = await readPaths(db, firstOutputs, scope.params(1));
-  for (const r of rows) {
-    const artifactId = num(r.artifact_id);
-    if (!existing.has(artifactId)) continue;
-    const first = paths.get(num(r.id))?.[0];
-    out.set(artifactId, {
-      executionId: num(r.execution_id),
-      executionType: textOrNull(r.type_name),
-      key: first && 'key' in first ? first.key : null,
-    });
+  const missing: number[] = [];
+  for (const id of existing) {
+    const hit = cache.get(id);
+    if (hit === undefined) missing.push(id);
+    else if (hit !== null) out.set(id, hit);
+  }
+  // Asked even when every origin is remembered (as IN (NULL)), to keep the statements per batch fixed.
+  for (const ids of missing.length === 0 ? [[]] : chunked(missing)) {
+    const firstOutputs =
+      'SELECT MIN(ev2.`id`) FROM `Event` ev2 ' +
+      `WHERE ev2.\`type\` = ${EVENT_TYPE.OUTPUT} AND ev2.\`artifact_id\` IN (${ids.length === 0 ? 'NULL' : placeholders(ids.length)}) GROUP BY ev2.\`artifact_id\``;
+    const rows = await db.all<Row>(
+      'SELECT o.`id`, o.`artifact_id`, o.`execution_id`, t.`name` AS type_name FROM `Event` o ' +
+        'LEFT JOIN `Execution` e ON e.`id` = o.`execution_id` LEFT JOIN `Type` t ON t.`id` = e.`type_id` ' +
+        `WHERE o.\`id\` IN (${firstOutputs})`,
+      ids,
+    );
+    const paths = await readPaths(db, rows.map((r) => num(r.id)));
+    const found = new Map<number, ArtifactOrigin>();
+    for (const r of rows) {
+      const first = paths.get(num(r.id))?.[0];
+      found.set(num(r.artifact_id), {
+        executionId: num(r.execution_id),
+        executionType: textOrNull(r.type_name),
+        key: first && 'key' in first ? first.key : null,
+      });
+    }
+    for (const id of ids) {
+      const origin = found.get(id) ?? null;
+      cache.set(id, origin);
+      if (origin) out.set(id, origin);
+    }
   }
   return out;
+}
+
+/** Artifacts whose origin is remembered per connection; the rest are simply asked again. */
+const ORIGIN_CACHE_SIZE = 100_000;
+const originCaches = new WeakMap<Db, LruMap<number, ArtifactOrigin | null>>();
+
+function originCacheOf(db: Db): LruMap<number, ArtifactOrigin | null> {
+  let c = originCaches.get(db);
+  if (!c) {
+    c = new LruMap(ORIGIN_CACHE_SIZE);
+    originCaches.set(db, c);
+  }
+  return c;
+}
+
+/** A Map that forgets its least recently used entry beyond `capacity` (Maps iterate in insertion order). */
+class LruMap<K, V> {
+  private readonly map = new Map<K, V>();
+  constructor(private readonly capacity: number) {}
+
+  get(key: K): V | undefined {
+    if (!this.map.has(key)) return undefined;
+    const v = this.map.get(key) as V;
+    this.map.delete(key);
+    this.map.set(key, v);
+    return v;
+  }
+
+  set(key: K, value: V): void {
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
+  }
 }
 
 // ------------------------------------------------------------------ properties
@@ -317,16 +415,16 @@ async function readProperties(
   catalog: ColumnCatalog,
   table: 'ArtifactProperty' | 'ExecutionProperty' | 'ContextProperty',
   ownerColumn: string,
-  ownerIdsSql: string,
-  params: Param[],
+  ownerIds: number[],
 ): Promise<Map<number, { properties: Props; customProperties: Props }>> {
   const out = new Map<number, { properties: Props; customProperties: Props }>();
-  if (ownerIdsSql === '') return out;
-  const rows = await db.all<PropertyRow>(
-    `SELECT p.\`${ownerColumn}\` AS owner_id, p.\`name\`, p.\`is_custom_property\`, p.\`int_value\`, p.\`double_value\`, p.\`string_value\`, ` +
-      `${catalog.select('p', table, 'proto_value')}, ${catalog.select('p', table, 'bool_value')} FROM \`${table}\` p ` +
-      `WHERE p.\`${ownerColumn}\` IN (${ownerIdsSql}) ORDER BY p.\`${ownerColumn}\`, p.\`is_custom_property\`, p.\`name\``,
-    params,
+  const rows = await byIdChunks(ownerIds, (inList, params) =>
+    db.all<PropertyRow>(
+      `SELECT p.\`${ownerColumn}\` AS owner_id, p.\`name\`, p.\`is_custom_property\`, p.\`int_value\`, p.\`double_value\`, p.\`string_value\`, ` +
+        `${catalog.select('p', table, 'proto_value')}, ${catalog.select('p', table, 'bool_value')} FROM \`${table}\` p ` +
+        `WHERE p.\`${ownerColumn}\` IN (${inList}) ORDER BY p.\`${ownerColumn}\`, p.\`is_custom_property\`, p.\`name\``,
+      params,
+    ),
   );
   for (const [ownerId, group] of groupBy(rows, (r) => num(r.owner_id))) out.set(ownerId, splitProperties(group));
   return out;

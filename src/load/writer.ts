@@ -1,11 +1,17 @@
 /**
- * Writes one run's rows into the KFP database: artifacts, tasks (parents first), links, id map,
- * rejects and the run's checkpoint, all in one transaction, so a crash never leaves half a run
- * and a re-run finds either nothing or everything of it. Rows have deterministic ids, so every
- * insert is an upsert and writing the same run twice changes nothing.
+ * Writes mapped runs into the KFP database: artifacts, tasks (parents first), links, id map,
+ * rejects and each run's checkpoint. A caller commits one or several whole runs per transaction,
+ * so a crash never leaves half a run and a re-run finds either nothing or everything of it. Rows
+ * have deterministic ids, so every insert is an upsert and writing the same run twice changes
+ * nothing.
+ *
+ * Several runs are written table by table with few, large multi-row statements: per-statement and
+ * per-commit costs, not row counts, dominate a row-at-a-time load. Rows go in primary-key order
+ * (parents before children for tasks), which keeps InnoDB's page splits local.
  */
 import type { Param, Queryable } from '../db/connection.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
+import { chunked, placeholders } from '../extract/sql.ts';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -17,9 +23,14 @@ const ARTIFACT_COLUMNS: (keyof ArtifactRow)[] = [
   'UUID', 'Namespace', 'Type', 'URI', 'URIHash', 'Name', 'Description', 'CreatedAtInSec', 'LastUpdateInSec', 'Metadata', 'NumberValue', 'IdentityKey',
 ];
 const LINK_COLUMNS: (keyof ArtifactTaskRow)[] = ['UUID', 'ArtifactID', 'TaskID', 'Type', 'Iteration', 'RunUUID', 'Producer', 'ArtifactKey'];
+const ID_MAP_COLUMNS = ['kind', 'mlmd_id', 'kfp_uuid', 'run_uuid', 'extra'];
+const REJECT_COLUMNS = ['run_key', 'seq', 'code', 'disposition', 'entity', 'mlmd_id', 'reason'];
+const CHECKPOINT_COLUMNS = ['run_uuid', 'context_id', 'source_version', 'tasks', 'artifacts', 'links', 'rejects', 'migrated_at', 'tool_version'];
 
-/** Rows per multi-row statement: well under MySQL's 65,535 and SQLite's 32,766 placeholders. */
-const ROWS_PER_STATEMENT = 400;
+/** Placeholders per statement: well under MySQL's 65,535 and SQLite's 32,766. */
+const MAX_PARAMS_PER_STATEMENT = 16_000;
+/** Statement text per statement: well under MySQL's default max_allowed_packet (16 MiB; 4 MiB before MySQL 8). */
+const MAX_BYTES_PER_STATEMENT = 2_000_000;
 
 export interface Checkpoint {
   runUuid: string;
@@ -27,79 +38,164 @@ export interface Checkpoint {
   sourceVersion: string;
 }
 
+/** One run to write, with the fingerprint of its source and whether an older copy of it is there to replace. */
+export interface RunWrite {
+  mapped: RunMigration;
+  sourceVersion: string;
+  replacing: boolean;
+}
+
 export async function readCheckpoints(db: Queryable): Promise<Map<string, string>> {
   const rows = await db.all<{ run_uuid: string; source_version: string }>('SELECT run_uuid, source_version FROM mlmd_bridge_runs');
   return new Map(rows.map((r) => [r.run_uuid, r.source_version]));
 }
 
+/** The checkpoints of just these runs: memory stays bounded by the batch, not by the database. */
+export async function readCheckpointsOf(db: Queryable, runUuids: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const ids of chunked([...new Set(runUuids)])) {
+    const rows = await db.all<{ run_uuid: string; source_version: string }>(
+      `SELECT run_uuid, source_version FROM mlmd_bridge_runs WHERE run_uuid IN (${placeholders(ids.length)})`,
+      ids,
+    );
+    for (const r of rows) out.set(r.run_uuid, r.source_version);
+  }
+  return out;
+}
+
 /** Writes a mapped run (or re-writes it after its source changed). Call inside a transaction. */
 export async function writeRun(tx: Queryable, m: RunMigration, sourceVersion: string, replacing: boolean): Promise<void> {
-  if (replacing) {
-    // The run changed since it was migrated: its old rows go first, so nothing stale survives.
-    // Links and child tasks follow through ON DELETE CASCADE.
-    await tx.run('DELETE FROM artifact_tasks WHERE RunUUID = ?', [m.runUuid]);
-    await tx.run('DELETE FROM tasks WHERE RunUUID = ? AND ParentTaskUUID IS NOT NULL', [m.runUuid]);
-    await tx.run('DELETE FROM tasks WHERE RunUUID = ?', [m.runUuid]);
-    await tx.run("DELETE FROM mlmd_id_map WHERE run_uuid = ? AND kind <> 'artifact'", [m.runUuid]);
+  await writeRuns(tx, [{ mapped: m, sourceVersion, replacing }]);
+}
+
+/** Writes several whole runs, table by table. Call inside one transaction: the runs and their checkpoints commit together. */
+export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promise<void> {
+  if (runs.length === 0) return;
+  const replaced = runs.filter((r) => r.replacing).map((r) => r.mapped.runUuid);
+  for (const ids of chunked(replaced)) {
+    // These runs changed since they were migrated: their old rows go first, so nothing stale survives.
+    // Links and child tasks would follow through ON DELETE CASCADE; deleting them first keeps that cascade shallow.
+    const ph = placeholders(ids.length);
+    await tx.run(`DELETE FROM artifact_tasks WHERE RunUUID IN (${ph})`, ids);
+    await tx.run(`DELETE FROM tasks WHERE RunUUID IN (${ph}) AND ParentTaskUUID IS NOT NULL`, ids);
+    await tx.run(`DELETE FROM tasks WHERE RunUUID IN (${ph})`, ids);
+    await tx.run(`DELETE FROM mlmd_id_map WHERE run_uuid IN (${ph}) AND kind <> 'artifact'`, ids);
   }
-  await upsert(tx, 'artifacts', ARTIFACT_COLUMNS, m.artifacts, ['UUID']);
-  await upsert(tx, 'tasks', TASK_COLUMNS, m.tasks, ['UUID']);
-  await upsert(tx, 'artifact_tasks', LINK_COLUMNS, m.links, ['UUID']);
-  await writeIdMap(tx, m.idMap);
-  await writeRejects(tx, m.runUuid, m.rejects);
+  const mapped = runs.map((r) => r.mapped);
+  // An artifact shared by several runs of the batch is one row; as when runs were written one by one, the last run's copy wins.
+  await upsert(tx, 'artifacts', ARTIFACT_COLUMNS, lastByKey(mapped.flatMap((m) => m.artifacts), (a) => a.UUID).sort(byKey((a) => a.UUID)), ['UUID']);
+  await upsert(tx, 'tasks', TASK_COLUMNS, parentsFirst(mapped.flatMap((m) => m.tasks)), ['UUID']);
+  await upsert(tx, 'artifact_tasks', LINK_COLUMNS, mapped.flatMap((m) => m.links).sort(byKey((l) => l.UUID)), ['UUID']);
+  await writeIdMap(tx, mapped.flatMap((m) => m.idMap));
+  await replaceRejects(tx, mapped.map((m) => ({ runKey: m.runUuid, rejects: m.rejects })));
+  const now = Math.floor(Date.now() / 1000);
   await upsert(
     tx,
     'mlmd_bridge_runs',
-    ['run_uuid', 'context_id', 'source_version', 'tasks', 'artifacts', 'links', 'rejects', 'migrated_at', 'tool_version'],
-    [
-      {
-        run_uuid: m.runUuid,
-        context_id: m.contextId,
-        source_version: sourceVersion,
-        tasks: m.tasks.length,
-        artifacts: m.artifacts.length,
-        links: m.links.length,
-        rejects: m.rejects.length,
-        migrated_at: Math.floor(Date.now() / 1000),
-        tool_version: TOOL_VERSION,
-      },
-    ],
+    CHECKPOINT_COLUMNS,
+    runs.map(({ mapped: m, sourceVersion }) => ({
+      run_uuid: m.runUuid,
+      context_id: m.contextId,
+      source_version: sourceVersion,
+      tasks: m.tasks.length,
+      artifacts: m.artifacts.length,
+      links: m.links.length,
+      rejects: m.rejects.length,
+      migrated_at: now,
+      tool_version: TOOL_VERSION,
+    })),
     ['run_uuid'],
   );
 }
 
 export async function writeIdMap(tx: Queryable, rows: IdMapRow[]): Promise<void> {
+  const unique = lastByKey(rows, (r) => `${r.kind}\u0000${r.mlmdId}\u0000${r.kfpUuid}`).sort(
+    (a, b) => cmp(a.kind, b.kind) || a.mlmdId - b.mlmdId || cmp(a.kfpUuid, b.kfpUuid),
+  );
   await upsert(
     tx,
     'mlmd_id_map',
-    ['kind', 'mlmd_id', 'kfp_uuid', 'run_uuid', 'extra'],
-    rows.map((r) => ({ kind: r.kind, mlmd_id: r.mlmdId, kfp_uuid: r.kfpUuid, run_uuid: r.runUuid, extra: r.extra })),
+    ID_MAP_COLUMNS,
+    unique.map((r) => ({ kind: r.kind, mlmd_id: r.mlmdId, kfp_uuid: r.kfpUuid, run_uuid: r.runUuid, extra: r.extra })),
     ['kind', 'mlmd_id', 'kfp_uuid'],
   );
 }
 
 /** Replaces the stored rejects of one run (or of the run-less records, key ''). */
 export async function writeRejects(tx: Queryable, runKey: string, rejects: Reject[]): Promise<void> {
-  await tx.run('DELETE FROM mlmd_bridge_rejects WHERE run_key = ?', [runKey]);
-  await insertMany(
-    tx,
-    'mlmd_bridge_rejects',
-    ['run_key', 'seq', 'code', 'disposition', 'entity', 'mlmd_id', 'reason'],
+  await replaceRejects(tx, [{ runKey, rejects }]);
+}
+
+async function replaceRejects(tx: Queryable, runs: { runKey: string; rejects: Reject[] }[]): Promise<void> {
+  for (const keys of chunked(runs.map((r) => r.runKey))) {
+    await tx.run(`DELETE FROM mlmd_bridge_rejects WHERE run_key IN (${placeholders(keys.length)})`, keys);
+  }
+  const rows = runs.flatMap(({ runKey, rejects }) =>
     rejects.map((r, i) => ({ run_key: runKey, seq: i, code: r.code, disposition: r.disposition, entity: r.entity, mlmd_id: r.mlmdId, reason: r.reason })),
   );
+  await upsert(tx, 'mlmd_bridge_rejects', REJECT_COLUMNS, rows, null);
+}
+
+/**
+ * Tasks ordered so that every parent precedes its children (InnoDB checks the self-referencing
+ * foreign key row by row, even inside one multi-row INSERT), and by primary key within a depth.
+ */
+function parentsFirst(tasks: TaskRow[]): TaskRow[] {
+  const byUuid = new Map(tasks.map((t) => [t.UUID, t]));
+  const depth = new Map<string, number>();
+  const depthOf = (t: TaskRow): number => {
+    const known = depth.get(t.UUID);
+    if (known !== undefined) return known;
+    // Iterative walk up the parents: trees can be deep, and a cycle (never written by the transform) must not hang.
+    const chain: TaskRow[] = [];
+    let cur: TaskRow | undefined = t;
+    let base = 0;
+    while (cur) {
+      const d = depth.get(cur.UUID);
+      if (d !== undefined) {
+        base = d + 1;
+        break;
+      }
+      if (chain.includes(cur)) break;
+      chain.push(cur);
+      cur = cur.ParentTaskUUID === null ? undefined : byUuid.get(cur.ParentTaskUUID);
+    }
+    for (let i = chain.length - 1; i >= 0; i--) depth.set(chain[i]!.UUID, base + (chain.length - 1 - i));
+    return depth.get(t.UUID)!;
+  };
+  return tasks
+    .map((t) => ({ t, d: depthOf(t) }))
+    .sort((a, b) => a.d - b.d || cmp(a.t.UUID, b.t.UUID))
+    .map((x) => x.t);
+}
+
+function lastByKey<T>(rows: T[], key: (r: T) => string): T[] {
+  const out = new Map<string, T>();
+  for (const r of rows) out.set(key(r), r);
+  return [...out.values()];
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byKey<T>(key: (r: T) => string): (a: T, b: T) => number {
+  return (a, b) => cmp(key(a), key(b));
 }
 
 type RowLike = object;
 
-async function insertMany(tx: Queryable, table: string, columns: string[], rows: RowLike[]): Promise<void> {
-  await upsert(tx, table, columns, rows, null);
+function approxBytes(v: unknown): number {
+  if (typeof v === 'string') return v.length * 2 + 4;
+  if (Buffer.isBuffer(v)) return v.length * 2 + 4;
+  return 24;
 }
 
-/** Multi-row INSERT … ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite). */
+/** Multi-row INSERT … ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite), in statements bounded by placeholders and bytes. */
 async function upsert(tx: Queryable, table: string, columns: string[], rows: RowLike[], key: string[] | null): Promise<void> {
   if (rows.length === 0) return;
   const q = (c: string) => (tx.dialect === 'mysql' ? `\`${c}\`` : `"${c}"`);
-  const cols = columns.map(q).join(', ');
+  const head = `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES `;
   const rowPh = `(${columns.map(() => '?').join(', ')})`;
   const nonKey = key ? columns.filter((c) => !key.includes(c)) : [];
   let tail = '';
@@ -109,10 +205,24 @@ async function upsert(tx: Queryable, table: string, columns: string[], rows: Row
         ? ` ON DUPLICATE KEY UPDATE ${nonKey.map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`
         : ` ON CONFLICT(${key.map(q).join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`;
   }
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    const params: Param[] = [];
-    for (const r of chunk) for (const c of columns) params.push(((r as Record<string, unknown>)[c] ?? null) as Param);
-    await tx.run(`INSERT INTO ${q(table)} (${cols}) VALUES ${chunk.map(() => rowPh).join(', ')}${tail}`, params);
+  const maxRows = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns.length));
+  let params: Param[] = [];
+  let count = 0;
+  let bytes = 0;
+  const flush = async () => {
+    if (count === 0) return;
+    await tx.run(`${head}${Array.from({ length: count }, () => rowPh).join(', ')}${tail}`, params);
+    params = [];
+    count = 0;
+    bytes = 0;
+  };
+  for (const r of rows) {
+    const values = columns.map((c) => ((r as Record<string, unknown>)[c] ?? null) as Param);
+    const rowBytes = values.reduce<number>((n, v) => n + approxBytes(v), 0);
+    if (count >= maxRows || (count > 0 && bytes + rowBytes > MAX_BYTES_PER_STATEMENT)) await flush();
+    params.push(...values);
+    count += 1;
+    bytes += rowBytes;
   }
+  await flush();
 }

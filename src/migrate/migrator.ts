@@ -2,23 +2,23 @@
  * The migrator: drives extract → transform → load run by run (design.md §3). It holds the
  * migration lock, prepares the target (moves the v1 tasks table aside, creates or checks the KFP 3
  * tables and the bookkeeping tables), skips runs already migrated whose source has not changed,
- * and commits each run with its checkpoint.
+ * and commits whole runs together with their checkpoints, a batch of runs per transaction.
  */
-import { createHash } from 'node:crypto';
-import pLimit from 'p-limit';
 import { v5 as uuidv5 } from 'uuid';
 import type { Db } from '../db/connection.ts';
 import { openDb } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
-import { openMlmdSource, readRunDetails, readRunVersions, type MlmdSource } from '../extract/index.ts';
+import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
+import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
-import { readCheckpoints, writeIdMap, writeRejects, writeRun } from '../load/writer.ts';
-import { mapRun } from '../transform/forward.ts';
+import { type RunWrite, writeIdMap, writeRejects, writeRuns } from '../load/writer.ts';
 import { MLMD_BRIDGE_NAMESPACE } from '../transform/identity.ts';
-import type { IdMapRow, KfpRunDetails, MlmdType, Reject } from '../transform/model.ts';
+import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
+import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
+import type { RunRef } from './prepare.ts';
 import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { redact } from '../db/url.ts';
 
@@ -86,48 +86,25 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
 
   const types = await source.readTypes();
   await kfp.transaction((tx) => writeIdMap(tx, typeIdMapRows(types)));
-  const contexts = await source.listRunContexts();
-  progress.runsTotal = contexts.length;
+  progress.runsTotal = await countRunContexts(source.db);
   progress.phase = 'runs';
   tell();
 
-  const checkpoints = await readCheckpoints(kfp);
   const batchSize = Math.max(1, opts.batchSize ?? 100);
-  const limit = pLimit(Math.max(1, opts.concurrency ?? 2));
-  const counts = { migrated: 0, unchanged: 0 };
-  const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0, mlmd_id_map: 0 };
-
-  const batches: (typeof contexts)[] = [];
-  for (let i = 0; i < contexts.length; i += batchSize) batches.push(contexts.slice(i, i + batchSize));
-
-  await Promise.all(
-    batches.map((batch) =>
-      limit(async () => {
-        const details = await readRunDetails(kfp, batch.map((c) => c.name));
-        const versions = await readRunVersions(source.db, batch.map((c) => c.id));
-        const versionOf = (ctxId: number, name: string) => combineVersion(versions.get(ctxId) ?? '', details.get(name));
-        const todo = batch.filter((c) => checkpoints.get(c.name) !== versionOf(c.id, c.name));
-        counts.unchanged += batch.length - todo.length;
-        if (todo.length > 0) {
-          const bundles = await source.readRunBundles(todo.map((c) => c.id), details);
-          for (const bundle of bundles) {
-            const mapped = mapRun(bundle);
-            const version = versionOf(bundle.runContext.id, bundle.runContext.name);
-            const replacing = checkpoints.has(mapped.runUuid);
-            await withRetry(() => kfp.transaction((tx) => writeRun(tx, mapped, version, replacing)));
-            counts.migrated++;
-            rows.tasks += mapped.tasks.length;
-            rows.artifacts += mapped.artifacts.length;
-            rows.artifact_tasks += mapped.links.length;
-            rows.mlmd_id_map += mapped.idMap.length;
-            progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
-          }
-        }
-        progress.runsDone += batch.length;
-        tell();
-      }),
-    ),
-  );
+  const concurrency = Math.max(1, opts.concurrency ?? 2);
+  const workers = workerCount(concurrency);
+  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : inThreadPreparer(source, kfp);
+  let tally: Tally;
+  try {
+    tally = await migrateRuns(runContextPages(source.db, batchSize), preparer, kfp, concurrency, (batch, runs) => {
+      for (const { mapped } of runs) progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
+      progress.runsDone += batch;
+      tell();
+    });
+  } finally {
+    await preparer.close();
+  }
+  const { counts, rows } = tally;
 
   progress.phase = 'non-kfp';
   tell();
@@ -152,11 +129,65 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   return {
     source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion },
     target: { url: kfp.target.display, createdTables: created, v1Tasks },
-    runs: { total: contexts.length, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
+    runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
     rows,
     rejects,
     seconds: (finished - started) / 1000,
   };
+}
+
+interface Tally {
+  counts: { total: number; migrated: number; unchanged: number };
+  rows: MigrateSummary['rows'];
+}
+
+/**
+ * Reading and mapping of up to `concurrency` batches overlap; writing is one batch at a time, in
+ * order, each batch in one transaction with its runs' checkpoints. A batch holds its slot until it
+ * is written, so memory is bounded by `concurrency × batchSize` runs however large the source is.
+ */
+async function migrateRuns(
+  pages: AsyncIterable<RunRef[]>,
+  preparer: Preparer,
+  kfp: Db,
+  concurrency: number,
+  onWritten: (batchSize: number, runs: RunWrite[]) => void,
+): Promise<Tally> {
+  const counts = { total: 0, migrated: 0, unchanged: 0 };
+  const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0, mlmd_id_map: 0 };
+  let writes: Promise<void> = Promise.resolve();
+  const pending: Promise<void>[] = [];
+  let failure: { error: unknown } | undefined;
+  for await (const batch of pages) {
+    if (failure) break;
+    counts.total += batch.length;
+    const prepared = preparer.prepare(batch);
+    prepared.catch(() => undefined); // awaited below unless an earlier batch already failed
+    writes = writes
+      .then(async () => {
+        if (failure) return; // nothing is written past a failed batch
+        const work = await prepared;
+        if (work.runs.length > 0) await withRetry(() => kfp.transaction((tx) => writeRuns(tx, work.runs)));
+        counts.unchanged += work.unchanged;
+        for (const { mapped } of work.runs) {
+          counts.migrated++;
+          rows.tasks += mapped.tasks.length;
+          rows.artifacts += mapped.artifacts.length;
+          rows.artifact_tasks += mapped.links.length;
+          rows.mlmd_id_map += mapped.idMap.length;
+        }
+        onWritten(batch.length, work.runs);
+      })
+      .catch((error: unknown) => {
+        failure ??= { error };
+      });
+    pending.push(writes);
+    // Batches are written in order, so the oldest pending one settles first.
+    while (pending.length >= concurrency) await pending.shift();
+  }
+  await writes;
+  if (failure) throw failure.error;
+  return { counts, rows };
 }
 
 /** Every MLMD type keeps its id in the map, so legacy clients see the same type ids from the shim. */
@@ -170,13 +201,7 @@ function typeIdMapRows(types: MlmdType[]): IdMapRow[] {
   }));
 }
 
-/** A run is re-migrated when its MLMD records or its run_details row changed. */
-function combineVersion(mlmdVersion: string, run: KfpRunDetails | undefined): string {
-  const rd = run ? `${run.state}|${run.finishedAtInSec}|${run.displayName}|${run.experimentNamespace ?? run.namespace}` : 'orphan';
-  return createHash('sha256').update(`${mlmdVersion}|${rd}`).digest('hex').slice(0, 40);
-}
-
-/** Concurrent runs may upsert the same shared artifact row; MySQL then picks a deadlock victim, which is simply retried. */
+/** Another writer (KFP 3 itself during a true-up) may touch the same rows; MySQL then picks a deadlock victim, which is simply retried. */
 async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
     try {

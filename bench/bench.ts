@@ -1,0 +1,48 @@
+/**
+ * `npm run bench [-- --runs N]`: seeds KFP-shaped MLMD databases on MariaDB at two sizes (N and
+ * N×scale runs), then measures side by side: migrate (rows/s, wall time, peak RSS), the LOAD DATA
+ * ceiling for the same rows, their ratio, verify and the shim when this checkout has them. Prints
+ * a table and one JSON line; everything it creates lives in scratch databases and temp files that
+ * are removed at the end, so nothing is written into the repository.
+ */
+import { parseArgs } from './args.ts';
+import { measureCeiling } from './ceiling.ts';
+import { cliHasCommand } from './child.ts';
+import { renderTable, type SizeResult } from './report.ts';
+import { machineFacts, ScratchDatabases, urlOf } from './scratch.ts';
+import { measureShim } from './shim.ts';
+import { migrate, seed, verify } from './workloads.ts';
+
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const machine = await machineFacts();
+  const hasVerify = await cliHasCommand('verify');
+  const scratch = new ScratchDatabases();
+  const results: SizeResult[] = [];
+  try {
+    for (const runs of [args.runs, args.runs * args.scale]) {
+      const mlmdDb = scratch.name(`mlmd${runs}`);
+      const kfpDb = scratch.name(`kfp${runs}`);
+      log(`seeding ${runs} runs into ${mlmdDb} / ${kfpDb}`);
+      const seeded = await seed(urlOf(mlmdDb), urlOf(kfpDb), runs);
+      log(`seeded ${seeded.executions} executions, ${seeded.artifacts} artifacts, ${seeded.events} events in ${seeded.seconds.toFixed(1)} s; migrating`);
+      const migrated = await migrate(urlOf(mlmdDb), kfpDb, args);
+      log(`migrated ${migrated.targetRows} target rows in ${migrated.wallSeconds.toFixed(1)} s; loading the ceiling`);
+      const ceiling = await measureCeiling(kfpDb, scratch.name(`ceil${runs}`));
+      const verified = hasVerify ? await verify(urlOf(mlmdDb), urlOf(kfpDb), migrated.targetRows) : null;
+      const shim = args.shim ? await measureShim(urlOf(mlmdDb), urlOf(kfpDb), log) : null;
+      results.push({ runs, seeded, migrate: migrated, ceiling, ratio: migrated.rowsPerSecond / ceiling.rowsPerSecond, verify: verified, shim });
+    }
+  } finally {
+    await scratch.dropAll().catch((e) => log(`could not drop the scratch databases: ${(e as Error).message}`));
+  }
+  process.stdout.write(`${renderTable(machine, results)}\n`);
+  process.stdout.write(`${JSON.stringify({ machine, results })}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.exitCode = 1;
+});

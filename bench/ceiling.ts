@@ -1,0 +1,116 @@
+/**
+ * The ceiling: the very rows `migrate` wrote, bulk-loaded with LOAD DATA LOCAL INFILE into empty
+ * copies of the three KFP 3 tables. That is as fast as this server on this machine can take
+ * these rows, so migrate's rows per second is judged against it.
+ *
+ * The files are written in primary-key order (the cheapest order for InnoDB) and foreign-key checks
+ * are off for the loads — tasks reference their parent task, and in UUID order a child often comes
+ * before its parent. Both choices flatter the ceiling, never migrate. Only the loads are timed.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Connection, FieldPacket } from 'mysql2/promise';
+import { createTableStatements, TARGET_TABLES, type TargetTable } from '../src/load/schema.ts';
+import { serverConnection } from './scratch.ts';
+
+const PAGE = 10_000;
+
+export interface CeilingResult {
+  rows: Record<TargetTable, number>;
+  totalRows: number;
+  loadSeconds: number;
+  rowsPerSecond: number;
+  foreignKeyChecks: 'off';
+  runDetails: 'copied';
+}
+
+export async function measureCeiling(migratedDb: string, ceilingDb: string): Promise<CeilingResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-'));
+  try {
+    const files = new Map<TargetTable, { path: string; columns: string[]; rows: number }>();
+    const source = await serverConnection(migratedDb);
+    try {
+      for (const table of TARGET_TABLES) files.set(table, await exportTable(source, table, join(dir, `${table}.tsv`)));
+    } finally {
+      await source.end();
+    }
+
+    const c = await serverConnection();
+    try {
+      await c.query(`CREATE DATABASE \`${ceilingDb}\` CHARACTER SET utf8mb4`);
+      await c.query(`USE \`${ceilingDb}\``);
+      await c.query(`CREATE TABLE run_details LIKE \`${migratedDb}\`.run_details`);
+      await c.query(`INSERT INTO run_details SELECT * FROM \`${migratedDb}\`.run_details`);
+      for (const table of TARGET_TABLES) for (const sql of createTableStatements(table, 'mysql')) await c.query(sql);
+      await c.query('SET SESSION foreign_key_checks = 0');
+
+      const rows = {} as Record<TargetTable, number>;
+      let seconds = 0;
+      for (const table of TARGET_TABLES) {
+        const f = files.get(table)!;
+        const started = process.hrtime.bigint();
+        const loaded = await loadFile(c, table, f.path, f.columns);
+        seconds += Number(process.hrtime.bigint() - started) / 1e9;
+        if (loaded !== f.rows) throw new Error(`ceiling: LOAD DATA put ${loaded} rows into ${table}, expected ${f.rows}`);
+        rows[table] = loaded;
+      }
+      const totalRows = Object.values(rows).reduce((a, b) => a + b, 0);
+      return { rows, totalRows, loadSeconds: seconds, rowsPerSecond: totalRows / seconds, foreignKeyChecks: 'off', runDetails: 'copied' };
+    } finally {
+      await c.end();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes a table as LOAD DATA's default text format, paging by primary key so memory stays flat. */
+async function exportTable(c: Connection, table: TargetTable, path: string): Promise<{ path: string; columns: string[]; rows: number }> {
+  const out = createWriteStream(path);
+  let columns: string[] = [];
+  let keyIndex = -1;
+  let last: string | null = null;
+  let rows = 0;
+  for (;;) {
+    const [page, fields] = (await c.query({
+      sql: `SELECT * FROM \`${table}\` ${last === null ? '' : 'WHERE `UUID` > ? '}ORDER BY \`UUID\` LIMIT ${PAGE}`,
+      values: last === null ? [] : [last],
+      rowsAsArray: true,
+    })) as unknown as [unknown[][], FieldPacket[]];
+    if (columns.length === 0) {
+      columns = fields.map((f) => f.name);
+      keyIndex = columns.indexOf('UUID');
+    }
+    if (page.length === 0) break;
+    let chunk = '';
+    for (const r of page) chunk += `${r.map(tsvField).join('\t')}\n`;
+    if (!out.write(chunk)) await once(out, 'drain');
+    rows += page.length;
+    last = String(page[page.length - 1]![keyIndex]);
+    if (page.length < PAGE) break;
+  }
+  out.end();
+  await once(out, 'finish');
+  return { path, columns, rows };
+}
+
+/** LOAD DATA's default escaping: backslash escapes, \N for NULL. */
+function tsvField(v: unknown): string {
+  if (v === null || v === undefined) return '\\N';
+  const s = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+  return s.replace(/[\\\t\n\r\0]/g, (ch) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' })[ch]!);
+}
+
+async function loadFile(c: Connection, table: string, path: string, columns: string[]): Promise<number> {
+  const [res] = (await c.query({
+    sql:
+      `LOAD DATA LOCAL INFILE ? INTO TABLE \`${table}\` CHARACTER SET utf8mb4 ` +
+      "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' " +
+      `(${columns.map((col) => `\`${col}\``).join(', ')})`,
+    values: [path],
+    infileStreamFactory: () => createReadStream(path),
+  })) as unknown as [{ affectedRows: number }];
+  return res.affectedRows;
+}

@@ -1,0 +1,53 @@
+/** The human table of a benchmark run. The JSON line carries the same figures unrounded. */
+import { table } from '../src/cli/format.ts';
+import type { CeilingResult } from './ceiling.ts';
+import type { MachineFacts } from './scratch.ts';
+import type { ShimResult } from './shim.ts';
+import type { MigrateFigures, SeedFigures, VerifyFigures } from './workloads.ts';
+
+export interface SizeResult {
+  runs: number;
+  seeded: SeedFigures;
+  migrate: MigrateFigures;
+  ceiling: CeilingResult;
+  /** migrate rows/s ÷ ceiling rows/s: the one figure that matters. */
+  ratio: number;
+  verify: VerifyFigures | null;
+  shim: ShimResult | null;
+}
+
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+const mib = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
+
+export function renderTable(m: MachineFacts, results: SizeResult[]): string {
+  const head = ['', ...results.map((r) => `${n0(r.runs)} runs`)];
+  const row = (label: string, f: (r: SizeResult) => string) => [label, ...results.map(f)];
+  const rows: string[][] = [
+    row('source executions / artifacts / events', (r) => `${n0(r.seeded.executions)} / ${n0(r.seeded.artifacts)} / ${n0(r.seeded.events)}`),
+    row('target rows (tasks+artifacts+artifact_tasks)', (r) => n0(r.migrate.targetRows)),
+    row('migrate wall time', (r) => `${r.migrate.wallSeconds.toFixed(2)} s`),
+    row('migrate rows/s (wall)', (r) => n0(r.migrate.rowsPerSecond)),
+    row('migrate peak RSS', (r) => mib(r.migrate.peakRssMiB)),
+    row('ceiling: LOAD DATA rows/s (FK checks off)', (r) => n0(r.ceiling.rowsPerSecond)),
+    row('ceiling load time', (r) => `${r.ceiling.loadSeconds.toFixed(2)} s`),
+    row('RATIO migrate / ceiling', (r) => `${(r.ratio * 100).toFixed(1)} %`),
+    row('verify rows/s', (r) => (r.verify ? `${n0(r.verify.rowsPerSecond)} (exit ${r.verify.exitCode})` : 'n/a (no verify command yet)')),
+    row('verify peak RSS', (r) => (r.verify ? mib(r.verify.peakRssMiB) : 'n/a')),
+    ...shimRows(results),
+  ];
+  const facts =
+    `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM; node ${m.node}; MariaDB ${m.server} ` +
+    `(innodb_buffer_pool ${m.innodbBufferPoolMiB} MiB, flush_log_at_trx_commit=${m.innodbFlushLogAtTrxCommit}, log_bin=${m.logBin})`;
+  return `${facts}\n\n${table(head, rows)}`;
+}
+
+function shimRows(results: SizeResult[]): string[][] {
+  const cell = (r: SizeResult, f: (s: Extract<ShimResult, { available: true }>) => string) =>
+    r.shim === null ? 'skipped' : r.shim.available ? f(r.shim) : `n/a (${r.shim.reason})`;
+  const lat = (x: { requestsPerSecond: number; p50Ms: number; p99Ms: number }) =>
+    `${n0(x.requestsPerSecond)} req/s, p50 ${x.p50Ms.toFixed(1)} ms, p99 ${x.p99Ms.toFixed(1)} ms`;
+  return [
+    ['shim: whole-run UI calls', ...results.map((r) => cell(r, (s) => `${lat(s.shim)} [${s.backend}]`))],
+    ['same SQL run directly', ...results.map((r) => cell(r, (s) => lat(s.direct)))],
+  ];
+}

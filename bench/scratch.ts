@@ -1,0 +1,91 @@
+/**
+ * Throw-away MariaDB databases for one benchmark run, and the facts about the machine and the
+ * server that every figure has to be read against.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus, freemem, totalmem } from 'node:os';
+import mysql from 'mysql2/promise';
+
+export interface Server {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export const SERVER: Server = {
+  host: process.env.MB_BENCH_MYSQL_HOST ?? '127.0.0.1',
+  port: Number(process.env.MB_BENCH_MYSQL_PORT ?? 3306),
+  user: process.env.MB_BENCH_MYSQL_USER ?? 'root',
+  password: process.env.MB_BENCH_MYSQL_PASSWORD ?? '',
+};
+
+export function urlOf(database: string, server: Server = SERVER): string {
+  const auth = server.password ? `${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}` : encodeURIComponent(server.user);
+  return `mysql://${auth}@${server.host}:${server.port}/${database}`;
+}
+
+/** Names the databases of one benchmark run (`mb_bench_<purpose>_<hex>`) and drops every one of them at the end. */
+export class ScratchDatabases {
+  private readonly tag = randomBytes(3).toString('hex');
+  private readonly names: string[] = [];
+
+  name(purpose: string): string {
+    const n = `mb_bench_${purpose}_${this.tag}`;
+    this.names.push(n);
+    return n;
+  }
+
+  async dropAll(): Promise<void> {
+    const c = await serverConnection();
+    try {
+      for (const n of this.names) await c.query(`DROP DATABASE IF EXISTS \`${n}\``);
+    } finally {
+      await c.end();
+    }
+  }
+}
+
+export function serverConnection(database?: string): Promise<mysql.Connection> {
+  return mysql.createConnection({ ...SERVER, database, charset: 'utf8mb4_unicode_ci', jsonStrings: true, dateStrings: true });
+}
+
+export interface MachineFacts {
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  freeMemoryGiB: number;
+  node: string;
+  server: string;
+  innodbBufferPoolMiB: number;
+  innodbFlushLogAtTrxCommit: number;
+  logBin: string;
+}
+
+export async function machineFacts(): Promise<MachineFacts> {
+  const c = await serverConnection();
+  try {
+    const [[v]] = (await c.query('SELECT VERSION() AS v')) as unknown as [{ v: string }[]];
+    const [vars] = (await c.query(
+      "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_buffer_pool_size', 'innodb_flush_log_at_trx_commit', 'log_bin')",
+    )) as unknown as [{ Variable_name: string; Value: string }[]];
+    const get = (n: string) => vars.find((r) => r.Variable_name === n)?.Value ?? '';
+    return {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGiB: round1(totalmem() / 2 ** 30),
+      freeMemoryGiB: round1(freemem() / 2 ** 30),
+      node: process.version,
+      server: v!.v,
+      innodbBufferPoolMiB: Number(get('innodb_buffer_pool_size')) / 2 ** 20,
+      innodbFlushLogAtTrxCommit: Number(get('innodb_flush_log_at_trx_commit')),
+      logBin: get('log_bin'),
+    };
+  } finally {
+    await c.end();
+  }
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,86 @@
+/** The measured workloads of one size: seed (not judged), migrate, and verify once the CLI has it. */
+import { openDb } from '../src/db/connection.ts';
+import { seedDatabases } from '../src/seed/index.ts';
+import { TARGET_TABLES } from '../src/load/schema.ts';
+import { runCliMeasured } from './child.ts';
+import { serverConnection, urlOf } from './scratch.ts';
+
+export interface SeedFigures {
+  runs: number;
+  executions: number;
+  artifacts: number;
+  events: number;
+  seconds: number;
+}
+
+export async function seed(mlmdUrl: string, kfpUrl: string, runs: number): Promise<SeedFigures> {
+  const started = Date.now();
+  const mlmd = await openDb(mlmdUrl, { create: true, role: 'bench MLMD database' });
+  const kfp = await openDb(kfpUrl, { create: true, role: 'bench KFP database' });
+  try {
+    const r = await seedDatabases(mlmd, kfp, { runs, seed: 1 });
+    return { runs, executions: r.executions, artifacts: r.artifacts, events: r.events, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await mlmd.close();
+    await kfp.close();
+  }
+}
+
+export interface MigrateFigures {
+  /** Rows in tasks + artifacts + artifact_tasks afterwards (an artifact shared by runs counts once). */
+  targetRows: number;
+  /** migrate's own per-run counts (a shared artifact counts once per run that uses it). */
+  rows: { tasks: number; artifacts: number; artifact_tasks: number; mlmd_id_map: number };
+  wallSeconds: number;
+  /** migrate's own clock (from its summary): no process start-up. */
+  innerSeconds: number;
+  rowsPerSecond: number;
+  peakRssMiB: number | null;
+}
+
+export async function migrate(mlmdUrl: string, kfpDb: string, opts: { batchSize?: number; concurrency?: number }): Promise<MigrateFigures> {
+  const extra = [
+    ...(opts.batchSize ? ['--batch-size', String(opts.batchSize)] : []),
+    ...(opts.concurrency ? ['--concurrency', String(opts.concurrency)] : []),
+  ];
+  const r = await runCliMeasured(['migrate', '--mlmd', mlmdUrl, '--kfp', urlOf(kfpDb), '--json', ...extra]);
+  if (r.code !== 0) throw new Error(`migrate exited ${r.code}: ${r.stderr.trim() || r.stdout.slice(0, 2000)}`);
+  const summary = JSON.parse(r.stdout) as { rows: MigrateFigures['rows']; seconds: number; runs: { migrated: number } };
+  const targetRows = await countTargetRows(kfpDb);
+  return {
+    targetRows,
+    rows: summary.rows,
+    wallSeconds: r.wallSeconds,
+    innerSeconds: summary.seconds,
+    rowsPerSecond: targetRows / r.wallSeconds,
+    peakRssMiB: r.peakRssMiB,
+  };
+}
+
+export interface VerifyFigures {
+  exitCode: number | null;
+  wallSeconds: number;
+  rowsPerSecond: number;
+  peakRssMiB: number | null;
+}
+
+/** Rows per second over the same target rows migrate wrote; verify exits 1 on drift, which is reported, not hidden. */
+export async function verify(mlmdUrl: string, kfpUrl: string, targetRows: number): Promise<VerifyFigures> {
+  const r = await runCliMeasured(['verify', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json']);
+  if (r.code !== 0 && r.code !== 1) throw new Error(`verify exited ${r.code}: ${r.stderr.trim()}`);
+  return { exitCode: r.code, wallSeconds: r.wallSeconds, rowsPerSecond: targetRows / r.wallSeconds, peakRssMiB: r.peakRssMiB };
+}
+
+async function countTargetRows(database: string): Promise<number> {
+  const c = await serverConnection(database);
+  try {
+    let n = 0;
+    for (const t of TARGET_TABLES) {
+      const [rows] = (await c.query(`SELECT COUNT(*) AS n FROM \`${t}\``)) as unknown as [{ n: number }[]];
+      n += Number(rows[0]!.n);
+    }
+    return n;
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,49 @@
+/** The messages between the migrator and its prepare workers, and errors made fit to cross threads. */
+import { BridgeError, type BridgeErrorCode } from '../errors.ts';
+import type { PreparedBatch, RunRef } from './prepare.ts';
+
+export interface WorkerSetup {
+  mlmdUrl: string;
+  kfpUrl: string;
+}
+
+export type ToWorker = { type: 'prepare'; id: number; batch: RunRef[] } | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done'; id: number; result: PreparedBatch }
+  /** id -1: the worker could not start. */
+  | { type: 'failed'; id: number; error: SerializedError };
+
+/** Structured clone keeps only an Error's message and stack; the code, hint and driver errno matter here. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+  hint?: string;
+  errno?: number;
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
+  const x = e as Error & { code?: unknown; hint?: unknown; errno?: unknown };
+  return {
+    name: e.name,
+    message: e.message,
+    stack: e.stack,
+    ...(typeof x.code === 'string' ? { code: x.code } : {}),
+    ...(typeof x.hint === 'string' ? { hint: x.hint } : {}),
+    ...(typeof x.errno === 'number' ? { errno: x.errno } : {}),
+  };
+}
+
+export function deserializeError(s: SerializedError): Error {
+  if (s.name === 'BridgeError' && s.code) return new BridgeError(s.code as BridgeErrorCode, s.message, s.hint);
+  const e = new Error(s.message) as Error & { code?: string; errno?: number };
+  e.name = s.name;
+  if (s.stack) e.stack = s.stack;
+  if (s.code !== undefined) e.code = s.code;
+  if (s.errno !== undefined) e.errno = s.errno;
+  return e;
+}

@@ -1,0 +1,49 @@
+/**
+ * The read-and-map half of a migration batch: which runs changed since their checkpoint, their
+ * MLMD records, and their KFP rows. It only reads, so it can run beside the writer, in a worker
+ * thread or in the main thread alike.
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/connection.ts';
+import { readRunDetails, readRunVersions, type MlmdSource } from '../extract/index.ts';
+import { readCheckpointsOf, type RunWrite } from '../load/writer.ts';
+import { mapRun } from '../transform/forward.ts';
+import type { KfpRunDetails } from '../transform/model.ts';
+
+export interface RunRef {
+  /** The `system.PipelineRun` context id. */
+  id: number;
+  /** Its name: the KFP run UUID. */
+  name: string;
+}
+
+export interface PreparedBatch {
+  runs: RunWrite[];
+  /** Runs whose checkpoint matched their source: nothing to write. */
+  unchanged: number;
+}
+
+export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[]): Promise<PreparedBatch> {
+  const names = batch.map((c) => c.name);
+  const [details, versions, checkpoints] = await Promise.all([
+    readRunDetails(kfp, names),
+    readRunVersions(source.db, batch.map((c) => c.id)),
+    readCheckpointsOf(kfp, names),
+  ]);
+  const versionOf = (ctxId: number, name: string) => combineVersion(versions.get(ctxId) ?? '', details.get(name));
+  const todo = batch.filter((c) => checkpoints.get(c.name) !== versionOf(c.id, c.name));
+  const runs: RunWrite[] = [];
+  if (todo.length > 0) {
+    for (const bundle of await source.readRunBundles(todo.map((c) => c.id), details)) {
+      const mapped = mapRun(bundle);
+      runs.push({ mapped, sourceVersion: versionOf(bundle.runContext.id, bundle.runContext.name), replacing: checkpoints.has(mapped.runUuid) });
+    }
+  }
+  return { runs, unchanged: batch.length - todo.length };
+}
+
+/** A run is re-migrated when its MLMD records or its run_details row changed. */
+export function combineVersion(mlmdVersion: string, run: KfpRunDetails | undefined): string {
+  const rd = run ? `${run.state}|${run.finishedAtInSec}|${run.displayName}|${run.experimentNamespace ?? run.namespace}` : 'orphan';
+  return createHash('sha256').update(`${mlmdVersion}|${rd}`).digest('hex').slice(0, 40);
+}
