@@ -53,9 +53,29 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/**
+ * Runs of one pipeline version share one manifest text, and parsing YAML dominates mapping a run; the
+ * index is read-only, so parsed specs are remembered, most recently used first, up to this many.
+ */
+const SPEC_CACHE_LIMIT = 256;
+const specCache = new Map<string, PipelineSpecIndex | null>();
+
 /** Returns `null` (never throws) when the manifest is absent or holds no PipelineSpec. */
 export function parsePipelineSpec(manifest: string | null | undefined): PipelineSpecIndex | null {
   if (!manifest || manifest.trim() === '') return null;
+  const hit = specCache.get(manifest);
+  if (hit !== undefined || specCache.has(manifest)) {
+    specCache.delete(manifest);
+    specCache.set(manifest, hit ?? null);
+    return hit ?? null;
+  }
+  const parsed = parseUncached(manifest);
+  specCache.set(manifest, parsed);
+  if (specCache.size > SPEC_CACHE_LIMIT) specCache.delete(specCache.keys().next().value as string);
+  return parsed;
+}
+
+function parseUncached(manifest: string): PipelineSpecIndex | null {
   let spec: Obj | undefined;
   try {
     for (const doc of parseAllDocuments(manifest)) {
