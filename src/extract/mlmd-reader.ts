@@ -32,6 +32,8 @@ export interface MlmdSource {
   readRunBundles(contextIds: number[], runDetails: Map<string, KfpRunDetails>): Promise<RunBundle[]>;
   countSource(): Promise<SourceCounts>;
   listNonKfp(): AsyncIterable<NonKfpRecord>;
+  /** The highest id of each node table and of Type: ids handed out later must stay above them. */
+  maxIds(): Promise<{ execution: number; artifact: number; context: number; type: number }>;
 }
 
 export async function openMlmdSource(url: string): Promise<MlmdSource> {
@@ -86,5 +88,10 @@ class MlmdSourceImpl implements MlmdSource {
 
   listNonKfp(): AsyncIterable<NonKfpRecord> {
     return listNonKfp(this.db);
+  }
+
+  async maxIds(): Promise<{ execution: number; artifact: number; context: number; type: number }> {
+    const max = async (table: string) => num((await this.db.all<Record<string, unknown>>(`SELECT COALESCE(MAX(\`id\`), 0) AS m FROM \`${table}\``))[0]?.m ?? 0);
+    return { execution: await max('Execution'), artifact: await max('Artifact'), context: await max('Context'), type: await max('Type') };
   }
 }

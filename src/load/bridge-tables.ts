@@ -23,6 +23,8 @@ export const STATE_KEYS = {
   finishedAt: 'migration_finished_at',
   /** The MLMD URL with its password redacted. */
   sourceUrl: 'source_url',
+  /** JSON {execution, artifact, context, type}: the highest MLMD ids, so the shim's ids for KFP-3-native rows stay above them. */
+  mlmdMaxIds: 'mlmd_max_ids',
 } as const;
 
 const MYSQL_DDL = [

@@ -121,6 +121,35 @@ export async function writeIdMap(tx: Queryable, rows: IdMapRow[]): Promise<void>
   );
 }
 
+/**
+ * Records a run that could not be written: its reject and a checkpoint that never matches a source
+ * version, so the next migrate tries it again. Rows it had from an earlier migration stay.
+ */
+export async function writeFailedRun(tx: Queryable, runUuid: string, contextId: number, reject: Reject): Promise<void> {
+  await replaceRejects(tx, [{ runKey: runUuid, rejects: [reject] }]);
+  await upsert(
+    tx,
+    'mlmd_bridge_runs',
+    CHECKPOINT_COLUMNS,
+    [{ run_uuid: runUuid, context_id: contextId, source_version: FAILED_VERSION, tasks: 0, artifacts: 0, links: 0, rejects: 1, migrated_at: Math.floor(Date.now() / 1000), tool_version: TOOL_VERSION }],
+    ['run_uuid'],
+  );
+}
+
+/** The source version of a run that failed: no real version (a hex digest) equals it. */
+export const FAILED_VERSION = 'failed';
+
+/** Clears the stored rejects of a key before `appendRejects` adds them page by page. */
+export async function clearRejects(tx: Queryable, runKey: string): Promise<void> {
+  await tx.run('DELETE FROM mlmd_bridge_rejects WHERE run_key = ?', [runKey]);
+}
+
+/** Adds rejects under a key, numbered from `firstSeq`: for lists too long to hold in memory at once. */
+export async function appendRejects(tx: Queryable, runKey: string, rejects: Reject[], firstSeq: number): Promise<void> {
+  const rows = rejects.map((r, i) => ({ run_key: runKey, seq: firstSeq + i, code: r.code, disposition: r.disposition, entity: r.entity, mlmd_id: r.mlmdId, reason: r.reason }));
+  await upsert(tx, 'mlmd_bridge_rejects', REJECT_COLUMNS, rows, null);
+}
+
 /** Replaces the stored rejects of one run (or of the run-less records, key ''). */
 export async function writeRejects(tx: Queryable, runKey: string, rejects: Reject[]): Promise<void> {
   await replaceRejects(tx, [{ runKey, rejects }]);

@@ -14,11 +14,11 @@ import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/brid
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
-import { type RunWrite, writeIdMap, writeRejects, writeRuns } from '../load/writer.ts';
+import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { MLMD_BRIDGE_NAMESPACE } from '../transform/identity.ts';
 import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
-import type { RunRef } from './prepare.ts';
+import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
 import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { redact } from '../db/url.ts';
 
@@ -108,18 +108,30 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
 
   progress.phase = 'non-kfp';
   tell();
-  const nonKfp: Reject[] = [];
-  for await (const r of source.listNonKfp()) {
-    nonKfp.push({
-      code: r.entity === 'context' ? 'NON_KFP_CONTEXT' : 'NON_KFP_EXECUTION',
-      disposition: 'skipped',
-      entity: r.entity,
-      mlmdId: r.id,
-      runUuid: null,
-      reason: `${r.entity} of type "${r.type}" is not KFP v2 data (TFX or KFP v1); not migrated, the shim serves it from the MLMD archive`,
-    });
-  }
-  await kfp.transaction((tx) => writeRejects(tx, '', nonKfp));
+  // Non-KFP records (TFX, KFP v1) can number millions: they are stored page by page.
+  await kfp.transaction(async (tx) => {
+    await clearRejects(tx, '');
+    let page: Reject[] = [];
+    let seq = 0;
+    for await (const r of source.listNonKfp()) {
+      page.push({
+        code: r.entity === 'context' ? 'NON_KFP_CONTEXT' : 'NON_KFP_EXECUTION',
+        disposition: 'skipped',
+        entity: r.entity,
+        mlmdId: r.id,
+        runUuid: null,
+        reason: `${r.entity} of type "${r.type}" is not KFP v2 data (TFX or KFP v1); not migrated, the shim serves it from the MLMD archive`,
+      });
+      if (page.length >= 5000) {
+        await appendRejects(tx, '', page, seq);
+        seq += page.length;
+        page = [];
+      }
+    }
+    await appendRejects(tx, '', page, seq);
+  });
+  // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
+  await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(await source.maxIds()));
 
   const finished = Date.now();
   await setState(kfp, STATE_KEYS.finishedAt, new Date(finished).toISOString());
@@ -167,7 +179,7 @@ async function migrateRuns(
       .then(async () => {
         if (failure) return; // nothing is written past a failed batch
         const work = await prepared;
-        if (work.runs.length > 0) await withRetry(() => kfp.transaction((tx) => writeRuns(tx, work.runs)));
+        await writeBatch(kfp, work.runs);
         counts.unchanged += work.unchanged;
         for (const { mapped } of work.runs) {
           counts.migrated++;
@@ -188,6 +200,38 @@ async function migrateRuns(
   await writes;
   if (failure) throw failure.error;
   return { counts, rows };
+}
+
+/**
+ * One batch in one transaction. If the database refuses it for a reason that is not transient (a
+ * value a column cannot hold, a charset that cannot store it), each run is tried alone so that one
+ * bad run costs only itself: it is recorded as RUN_FAILED and the others are written.
+ */
+async function writeBatch(kfp: Db, runs: RunWrite[]): Promise<void> {
+  if (runs.length === 0) return;
+  try {
+    await withRetry(() => kfp.transaction((tx) => writeRuns(tx, runs)));
+    return;
+  } catch (e) {
+    if (isFatal(e)) throw e;
+  }
+  for (const r of runs) {
+    try {
+      await withRetry(() => kfp.transaction((tx) => writeRuns(tx, [r])));
+    } catch (e) {
+      if (isFatal(e)) throw e;
+      const reject = runFailedReject(r.mapped.runUuid, r.mapped.contextId, `the KFP database refused the run's rows: ${errorText(e)}`);
+      await withRetry(() => kfp.transaction((tx) => writeFailedRun(tx, r.mapped.runUuid, r.mapped.contextId, reject)));
+      r.mapped = failedRun(r.mapped.runUuid, r.mapped.contextId, reject.reason);
+    }
+  }
+}
+
+/** Errors no other run would escape: the connection, the disk, the database file. */
+function isFatal(e: unknown): boolean {
+  const err = e as { fatal?: boolean; code?: string };
+  if (err.fatal === true || e instanceof BridgeError) return true;
+  return /^(SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|READONLY)|ECONN|EPIPE|ETIMEDOUT|PROTOCOL_)/.test(err.code ?? '');
 }
 
 /** Every MLMD type keeps its id in the map, so legacy clients see the same type ids from the shim. */

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
 import { readRunDetails, readRunVersions, type MlmdSource } from '../extract/index.ts';
-import { readCheckpointsOf, type RunWrite } from '../load/writer.ts';
+import { FAILED_VERSION, readCheckpointsOf, type RunWrite } from '../load/writer.ts';
 import { mapRun } from '../transform/forward.ts';
-import type { KfpRunDetails } from '../transform/model.ts';
+import type { KfpRunDetails, Reject, RunBundle, RunMigration } from '../transform/model.ts';
 
 export interface RunRef {
   /** The `system.PipelineRun` context id. */
@@ -35,8 +35,13 @@ export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[])
   const runs: RunWrite[] = [];
   if (todo.length > 0) {
     for (const bundle of await source.readRunBundles(todo.map((c) => c.id), details)) {
-      const mapped = mapRun(bundle);
-      runs.push({ mapped, sourceVersion: versionOf(bundle.runContext.id, bundle.runContext.name), replacing: checkpoints.has(mapped.runUuid) });
+      const mapped = mapOrFail(bundle);
+      const failed = mapped.rejects.some((r) => r.code === 'RUN_FAILED');
+      runs.push({
+        mapped,
+        sourceVersion: failed ? FAILED_VERSION : versionOf(bundle.runContext.id, bundle.runContext.name),
+        replacing: !failed && checkpoints.has(mapped.runUuid),
+      });
     }
   }
   return { runs, unchanged: batch.length - todo.length };
@@ -46,4 +51,27 @@ export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[])
 export function combineVersion(mlmdVersion: string, run: KfpRunDetails | undefined): string {
   const rd = run ? `${run.state}|${run.finishedAtInSec}|${run.displayName}|${run.experimentNamespace ?? run.namespace}` : 'orphan';
   return createHash('sha256').update(`${mlmdVersion}|${rd}`).digest('hex').slice(0, 40);
+}
+
+/** A run whose records break the mapping must not stop the others: it becomes a RUN_FAILED reject, retried next time. */
+export function mapOrFail(bundle: RunBundle): RunMigration {
+  try {
+    return mapRun(bundle);
+  } catch (e) {
+    return failedRun(bundle.runContext.name, bundle.runContext.id, `mapping failed: ${errorText(e)}`);
+  }
+}
+
+/** A run that could not be migrated: no rows, one RUN_FAILED reject naming the error. */
+export function failedRun(runUuid: string, contextId: number, reason: string): RunMigration {
+  return { runUuid, contextId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: [runFailedReject(runUuid, contextId, reason)] };
+}
+
+export function runFailedReject(runUuid: string, contextId: number, reason: string): Reject {
+  return { code: 'RUN_FAILED', disposition: 'skipped', entity: 'run', mlmdId: contextId, runUuid, reason: `${reason}; nothing of this run was written, the next migrate tries it again` };
+}
+
+export function errorText(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  return `${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}`.slice(0, 2000);
 }

@@ -8,6 +8,7 @@
  * `mlmd_id_map` because allocation needs two unique keys — one id per row and one row per id —
  * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
  */
+import { STATE_KEYS } from '../load/bridge-tables.ts';
 import type { Db, Param } from '../db/connection.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { tableExists } from '../load/schema.ts';
@@ -206,7 +207,7 @@ export class ShimIdStore {
  * The `mlmd_bridge_state` entry under which a migration may record the highest MLMD id of each
  * sequence (JSON `{"execution":n,"artifact":n,"context":n,"type":n}`), covering records it did not map.
  */
-export const MLMD_MAX_IDS_STATE = 'mlmd_max_ids';
+export const MLMD_MAX_IDS_STATE = STATE_KEYS.mlmdMaxIds;
 
 function parseMaxima(text: string | null): Partial<Record<IdSequence, number>> {
   if (!text) return {};

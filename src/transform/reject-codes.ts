@@ -8,6 +8,7 @@ import type { Disposition } from './model.ts';
  *  - adjusted: migrated by a documented mapping rule that changes what the row says (not bad input).
  */
 export const REJECT_CODES = {
+  RUN_FAILED: { disposition: 'skipped', doc: 'the run could not be mapped or written (the reason holds the error, e.g. a value the KFP database refuses); nothing of it was written and the next migrate tries it again' },
   ORPHAN_RUN: { disposition: 'skipped', doc: 'run context with no run_details row (a deleted run); its executions and events are not migrated' },
   NON_KFP_CONTEXT: { disposition: 'skipped', doc: 'context of a non-KFP-v2 type (TFX pipeline_run, KFP v1 KfpRun, …); served from the archive by the shim' },
   NON_KFP_EXECUTION: { disposition: 'skipped', doc: 'execution associated with no KFP v2 run (TFX, KFP v1); served from the archive by the shim' },
