@@ -156,13 +156,15 @@ describe('status', () => {
 });
 
 describe('demo', () => {
-  it('seeds, migrates and summarises on SQLite files', async () => {
+  it('seeds, migrates and verifies on SQLite files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mb-demo-'));
     try {
       const r = await runCli(['demo', '--dir', dir, '--runs', '12']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Every record migrated');
+      expect(r.stdout).toContain('Every checked run matches');
+      expect(existsSync(join(dir, 'verify.xml'))).toBe(true);
       expect(existsSync(join(dir, 'kfp.db'))).toBe(true);
       expect(readFileSync(join(dir, 'rejects.ndjson'), 'utf8')).toContain('RUNNING_IN_FINISHED_RUN');
     } finally {

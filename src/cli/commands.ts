@@ -258,11 +258,18 @@ export async function demoCommand(o: { dir: string; runs: number; json?: boolean
   for (const f of ['mlmd.db', 'kfp.db']) for (const suffix of ['', '-wal', '-shm', '.mlmd-bridge.lock']) rmSync(join(dir, f + suffix), { force: true });
   const mlmdUrl = `sqlite:${join(dir, 'mlmd.db')}`;
   const kfpUrl = `sqlite:${join(dir, 'kfp.db')}`;
-  if (!o.json) out(`1/2  seeding ${o.runs} KFP 2.x runs into ${mlmdUrl} and ${kfpUrl}\n`);
+  if (!o.json) out(`1/3  seeding ${o.runs} KFP 2.x runs into ${mlmdUrl} and ${kfpUrl}\n`);
   await seedCommand({ mlmd: mlmdUrl, kfp: kfpUrl, runs: o.runs, seed: 1, schemaVersion: '10', json: false }, o.json ? () => undefined : (s) => out(`     ${s}`));
-  if (!o.json) out('2/2  migrating\n\n');
+  if (!o.json) out('2/3  migrating\n\n');
   await migrateCommand({ mlmd: mlmdUrl, kfp: kfpUrl, batchSize: 100, concurrency: 1, rejects: join(dir, 'rejects.ndjson'), json: o.json }, out, err);
-  if (!o.json) out(`\nTry: mlmd-bridge status --kfp ${kfpUrl}\n`);
+  const migrated = lastExitCode.value;
+  if (!o.json) out('\n3/3  verifying\n\n');
+  await verifyCommand({ mlmd: mlmdUrl, kfp: kfpUrl, batchSize: 100, report: join(dir, 'verify.xml'), json: o.json }, out);
+  lastExitCode.value = Math.max(migrated, lastExitCode.value);
+  if (!o.json) {
+    out(`\nFiles: ${dir}/{mlmd.db,kfp.db,rejects.ndjson,verify.xml}\n`);
+    out(`Try:   mlmd-bridge status --kfp ${kfpUrl}\n       mlmd-bridge shim --kfp ${kfpUrl} --mlmd ${mlmdUrl}\n`);
+  }
 }
 
 /** Serves until SIGTERM/SIGINT; the promise settles once the shim has shut down. */

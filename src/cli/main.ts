@@ -153,7 +153,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
 
   program
     .command('demo')
-    .description('seed, migrate and summarise on SQLite files under .demo/ (no database server needed)')
+    .description('seed, migrate and verify on SQLite files under .demo/ (no database server needed)')
     .option('--dir <dir>', 'where the SQLite files go', '.demo')
     .option('--runs <n>', 'number of runs to seed', nonNegativeInt('--runs'), 24)
     .option('--json', 'print one JSON document')

@@ -47,6 +47,8 @@ export interface RunVerdict {
   drift: Drift[];
   /** Documented lossy differences by code. */
   lossy: Record<string, number>;
+  /** The same differences by entity (execution, artifact, event, …). */
+  lossyByEntity?: Record<string, number>;
   seconds: number;
 }
 
@@ -153,11 +155,8 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
     else if (verdict.status === 'matched') report.runs.matched++;
     else report.runs.drifted++;
     for (const d of verdict.drift) count(d.entity, d.code);
-    for (const [code, n] of Object.entries(verdict.lossy)) {
-      const e = (report.byEntity.lossy ??= { drift: 0, lossy: 0 });
-      e.lossy += n;
-      report.byCode[code] = (report.byCode[code] ?? 0) + n;
-    }
+    for (const [code, n] of Object.entries(verdict.lossy)) report.byCode[code] = (report.byCode[code] ?? 0) + n;
+    for (const [entity, n] of Object.entries(verdict.lossyByEntity ?? {})) (report.byEntity[entity] ??= { drift: 0, lossy: 0 }).lossy += n;
     if (verdict.status === 'drifted') report.drifted.push(verdict);
     opts.onRun?.(verdict);
   }
@@ -198,8 +197,13 @@ export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedReje
   let next = -1;
   const view = reverseRun(found, () => next--);
   for (const d of compareRun(bundle, view, { rejects: expected.rejects })) {
-    if (d.code === 'DRIFT') verdict.drift.push(toDrift(d));
-    else verdict.lossy[d.code] = (verdict.lossy[d.code] ?? 0) + 1;
+    if (d.code === 'DRIFT') {
+      verdict.drift.push(toDrift(d));
+    } else {
+      verdict.lossy[d.code] = (verdict.lossy[d.code] ?? 0) + 1;
+      const byEntity = (verdict.lossyByEntity ??= {});
+      byEntity[d.entity] = (byEntity[d.entity] ?? 0) + 1;
+    }
   }
   if (verdict.drift.length > 0) verdict.status = 'drifted';
   return verdict;
