@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       log(`migrated ${migrated.targetRows} target rows in ${migrated.wallSeconds.toFixed(1)} s; loading the ceiling`);
       const ceiling = await measureCeiling(kfpDb, scratch.name(`ceil${runs}`));
       const verified = hasVerify ? await verify(urlOf(mlmdDb), urlOf(kfpDb), migrated.targetRows) : null;
-      const shim = args.shim ? await measureShim(urlOf(mlmdDb), urlOf(kfpDb), log) : null;
+      const shim = args.shim ? await measureShim(urlOf(kfpDb), kfpDb, log) : null;
       results.push({ runs, seeded, migrate: migrated, ceiling, ratio: migrated.rowsPerSecond / ceiling.rowsPerSecond, verify: verified, shim });
     }
   } finally {

@@ -62,3 +62,66 @@ export async function cliHasCommand(name: string): Promise<boolean> {
   const r = await runCliMeasured(['--help']);
   return new RegExp(`^\\s+${name}\\b`, 'm').test(r.stdout);
 }
+
+export interface LongRunningChild {
+  /** The capture groups of the line that said the command was ready. */
+  ready: RegExpExecArray;
+  /** Peak resident set so far, in MiB (null where /proc is not available). */
+  peakRssMiB(): number | null;
+  /** SIGTERM, then waits for the exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts a command that keeps running (the shim) and resolves once a line of its stdout matches
+ * `ready`. stderr (the shim's per-call log) is read and dropped, so the pipe never fills.
+ */
+export function startCli(args: string[], ready: RegExp, timeoutMs = 30_000): Promise<LongRunningChild> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let peakKiB: number | null = null;
+  const sample = () => {
+    const kib = child.pid === undefined ? null : highWaterMarkKiB(child.pid);
+    if (kib !== null) peakKiB = Math.max(peakKiB ?? 0, kib);
+  };
+  const timer = setInterval(sample, RSS_POLL_MS);
+  let stdout = '';
+  let stderrTail = '';
+  child.stderr.on('data', (d) => (stderrTail = (stderrTail + d).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    sample();
+    clearInterval(timer);
+    resolve(code);
+  }));
+  const handle = (match: RegExpExecArray): LongRunningChild => ({
+    ready: match,
+    peakRssMiB: () => (sample(), peakKiB === null ? null : peakKiB / 1024),
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (child.exitCode === null) child.kill('SIGTERM');
+      reject(new Error(`${why}; stderr: ${stderrTail.trim().slice(-1000)}`));
+    };
+    const deadline = setTimeout(() => fail(`mlmd-bridge ${args[0]} was not ready after ${timeoutMs} ms`), timeoutMs);
+    child.on('error', (e) => fail(e.message));
+    void exited.then((code) => fail(`mlmd-bridge ${args[0]} exited ${code} before it was ready`));
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = ready.exec(stdout);
+      if (m && !settled) {
+        settled = true;
+        clearTimeout(deadline);
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
+        resolve(handle(m));
+      }
+    });
+  });
+}

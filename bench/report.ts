@@ -2,7 +2,9 @@
 import { table } from '../src/cli/format.ts';
 import type { CeilingResult } from './ceiling.ts';
 import type { MachineFacts } from './scratch.ts';
+import type { Latency } from './load.ts';
 import type { ShimResult } from './shim.ts';
+import { WHOLE_RUN } from './whole-run.ts';
 import type { MigrateFigures, SeedFigures, VerifyFigures } from './workloads.ts';
 
 export interface SizeResult {
@@ -42,12 +44,23 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
 }
 
 function shimRows(results: SizeResult[]): string[][] {
-  const cell = (r: SizeResult, f: (s: Extract<ShimResult, { available: true }>) => string) =>
-    r.shim === null ? 'skipped' : r.shim.available ? f(r.shim) : `n/a (${r.shim.reason})`;
-  const lat = (x: { requestsPerSecond: number; p50Ms: number; p99Ms: number }) =>
-    `${n0(x.requestsPerSecond)} req/s, p50 ${x.p50Ms.toFixed(1)} ms, p99 ${x.p99Ms.toFixed(1)} ms`;
+  type Measured = Extract<ShimResult, { available: true }>;
+  const cell = (r: SizeResult, f: (s: Measured) => string) => (r.shim === null ? 'skipped' : r.shim.available ? f(r.shim) : `n/a (${r.shim.reason})`);
+  const lat = (x: Latency | undefined) => (x ? `${n0(x.requestsPerSecond)}/s, p50 ${x.p50Ms.toFixed(1)} ms, p99 ${x.p99Ms.toFixed(1)} ms` : 'n/a');
+  const rpcs = ['GetContextByTypeAndName', 'GetExecutionsByContext', 'GetArtifactsByContext', 'GetEventsByExecutionIDs', 'GetArtifactsByID'];
+  const statements = ['tasks', 'artifact_tasks', 'artifacts'];
   return [
-    ['shim: whole-run UI calls', ...results.map((r) => cell(r, (s) => `${lat(s.shim)} [${s.backend}]`))],
-    ['same SQL run directly', ...results.map((r) => cell(r, (s) => lat(s.direct)))],
+    row(results, 'shim: runs visited, clients', (r) => cell(r, (s) => `${n0(s.passes.shimCold.runs)} runs, ${s.clients} clients [${s.backend}]`)),
+    row(results, 'shim: whole run (5 calls), first visit', (r) => cell(r, (s) => lat(s.shim))),
+    ...rpcs.map((rpc) => row(results, `  ${rpc}`, (r) => cell(r, (s) => lat(s.passes.shimCold.calls[rpc])))),
+    row(results, 'shim: whole run, cached run', (r) => cell(r, (s) => lat(s.passes.shimWarm.calls[WHOLE_RUN]))),
+    row(results, 'shim peak RSS', (r) => cell(r, (s) => mib(s.shimPeakRssMiB))),
+    row(results, 'direct SQL: whole run (3 queries)', (r) => cell(r, (s) => lat(s.direct))),
+    ...statements.map((t) => row(results, `  SELECT … ${t}`, (r) => cell(r, (s) => lat(s.passes.direct.calls[t])))),
+    row(results, 'RATIO shim / direct SQL (whole runs/s)', (r) => cell(r, (s) => `${(s.ratio * 100).toFixed(1)} %`)),
   ];
+}
+
+function row(results: SizeResult[], label: string, f: (r: SizeResult) => string): string[] {
+  return [label, ...results.map(f)];
 }

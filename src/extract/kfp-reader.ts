@@ -75,31 +75,34 @@ export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDeta
   const out = new Map<string, KfpRunRows>();
   for (const [uuid, run] of runDetails) out.set(uuid, { run, tasks: [], links: [], artifacts: [], idMap: [] });
   const withIdMap = opts.withIdMap ?? true;
-  const typeRows = withIdMap ? (await kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'")).map(toIdMapRow) : [];
+  // The statements of a batch do not depend on each other: issued together, a pooled Db runs them on
+  // several connections at once (a single-connection Db simply queues them), so a batch costs about
+  // one round trip instead of one per statement.
+  const none = Promise.resolve([] as Row[]);
+  const [typeRowsRaw, pipelineRowsRaw] = await Promise.all([
+    withIdMap ? kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'") : none,
+    withIdMap ? kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context'") : none,
+  ]);
+  const typeRows = typeRowsRaw.map(toIdMapRow);
   const pipelineRows = new Map<number, IdMapRow>();
-  if (withIdMap) {
-    for (const r of await kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context'")) {
-      pipelineRows.set(num(r.mlmd_id), toIdMapRow(r));
-    }
-  }
+  for (const r of pipelineRowsRaw) pipelineRows.set(num(r.mlmd_id), toIdMapRow(r));
 
   for (const uuids of chunked([...runDetails.keys()])) {
     const ph = placeholders(uuids.length);
-    const tasks = await kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids);
-    const links = await kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids);
-    const artifacts = await kfp.all<Row>(
-      `SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`,
-      uuids,
-    );
+    const [tasks, links, artifacts, runMap, artifactMap] = await Promise.all([
+      kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids),
+      kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids),
+      kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`, uuids),
+      withIdMap ? kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : none,
+      withIdMap
+        ? kfp.all<Row>(
+            `SELECT m.kind, m.mlmd_id, m.kfp_uuid, m.run_uuid, m.extra FROM mlmd_id_map m WHERE m.kind = 'artifact' AND m.kfp_uuid IN ` +
+              `(SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`,
+            uuids,
+          )
+        : none,
+    ]);
     const artifactById = new Map(artifacts.map((a) => [str(a.UUID), toArtifactRow(a)]));
-    const runMap = withIdMap ? await kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : [];
-    const artifactMap = withIdMap
-      ? await kfp.all<Row>(
-          `SELECT m.kind, m.mlmd_id, m.kfp_uuid, m.run_uuid, m.extra FROM mlmd_id_map m WHERE m.kind = 'artifact' AND m.kfp_uuid IN ` +
-            `(SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`,
-          uuids,
-        )
-      : [];
     const artifactIdMap = new Map<string, IdMapRow[]>();
     for (const r of artifactMap.map(toIdMapRow)) artifactIdMap.set(r.kfpUuid, [...(artifactIdMap.get(r.kfpUuid) ?? []), r]);
 

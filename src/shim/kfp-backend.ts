@@ -109,10 +109,12 @@ export class KfpBackend implements ShimBackend {
   // ------------------------------------------------------------------ types
 
   async types(kind: NodeKind): Promise<TypeRecord[]> {
-    const mapped = (await this.mappedTypes()).filter((t) => t.kind === kind);
+    // The two tables sit behind different connections: asked at once, a call waits for one round trip, not two.
+    const [allMapped, allNative] = await Promise.all([this.mappedTypes(), this.ids.all('type')]);
+    const mapped = allMapped.filter((t) => t.kind === kind);
     const prefix = `${kind}:`;
     const seen = new Set(mapped.map((t) => t.id));
-    const native = (await this.ids.all('type'))
+    const native = allNative
       .filter((a) => a.key.startsWith(prefix) && !seen.has(a.mlmdId))
       .map((a) => typeRecord(a.mlmdId, kind, a.key.slice(prefix.length), null));
     return [...mapped, ...native].sort((a, b) => a.id - b.id);
@@ -261,10 +263,9 @@ export class KfpBackend implements ShimBackend {
   /** The runs of some execution ids (migrated executions and iterations, or native ones). */
   private async executionRuns(ids: number[]): Promise<Set<string>> {
     const runs = new Set<string>();
-    if (this.hasIdMap) {
-      for (const r of await this.mapped(['execution', 'iteration'], ids)) if (r.runUuid) runs.add(r.runUuid);
-    }
-    for (const a of await this.ids.byIds('execution', ids)) if (a.runUuid) runs.add(a.runUuid);
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['execution', 'iteration'], ids) : [], this.ids.byIds('execution', ids)]);
+    for (const r of mapped) if (r.runUuid) runs.add(r.runUuid);
+    for (const a of native) if (a.runUuid) runs.add(a.runUuid);
     return runs;
   }
 
@@ -274,8 +275,9 @@ export class KfpBackend implements ShimBackend {
    */
   private async artifactRuns(ids: number[], which: 'one' | 'all'): Promise<Map<string, string>> {
     const rowsOf = new Map<string, number>();
-    if (this.hasIdMap) for (const r of await this.mapped(['artifact'], ids)) rowsOf.set(r.kfpUuid, r.mlmdId);
-    for (const a of await this.ids.byIds('artifact', ids)) rowsOf.set(a.key, a.mlmdId);
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['artifact'], ids) : [], this.ids.byIds('artifact', ids)]);
+    for (const r of mapped) rowsOf.set(r.kfpUuid, r.mlmdId);
+    for (const a of native) rowsOf.set(a.key, a.mlmdId);
     const best = new Map<number, { run: string; output: boolean }>();
     const all = new Map<string, string>();
     for (const chunk of chunked([...rowsOf.keys()])) {
@@ -301,13 +303,12 @@ export class KfpBackend implements ShimBackend {
   private async contextOwners(ids: number[]): Promise<{ runs: Set<string>; pipelines: { id: number; name: string | null; run: string | null }[] }> {
     const runs = new Set<string>();
     const pipelines: { id: number; name: string | null; run: string | null }[] = [];
-    if (this.hasIdMap) {
-      for (const r of await this.mapped(['run_context', 'pipeline_context'], ids)) {
-        if (r.kind === 'run_context') runs.add(r.kfpUuid);
-        else pipelines.push({ id: r.mlmdId, name: stringField(r.extra, 'name'), run: null });
-      }
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['run_context', 'pipeline_context'], ids) : [], this.ids.byIds('context', ids)]);
+    for (const r of mapped) {
+      if (r.kind === 'run_context') runs.add(r.kfpUuid);
+      else pipelines.push({ id: r.mlmdId, name: stringField(r.extra, 'name'), run: null });
     }
-    for (const a of await this.ids.byIds('context', ids)) {
+    for (const a of native) {
       if (a.runUuid === a.key) runs.add(a.key);
       else if (!pipelines.some((p) => p.id === a.mlmdId)) pipelines.push({ id: a.mlmdId, name: null, run: a.runUuid });
     }
