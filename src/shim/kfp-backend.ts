@@ -17,7 +17,7 @@ import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
 import type { MlmdContext, MlmdEvent } from '../transform/model.ts';
 import { pipelineContextUuid, type MlmdView } from '../transform/reverse.ts';
-import { ARTIFACT_TYPE_BY_SCHEMA_TITLE, isOutputIoType, MLMD_EXECUTION_TYPE, PIPELINE_CONTEXT_TYPE, RUN_CONTEXT_TYPE } from '../transform/rules.ts';
+import { ARTIFACT_TYPE_BY_SCHEMA_TITLE, IO_TYPE, MLMD_EXECUTION_TYPE, PIPELINE_CONTEXT_TYPE, RUN_CONTEXT_TYPE } from '../transform/rules.ts';
 import {
   type AnyNode,
   type ContextLink,
@@ -278,25 +278,30 @@ export class KfpBackend implements ShimBackend {
     const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['artifact'], ids) : [], this.ids.byIds('artifact', ids)]);
     for (const r of mapped) rowsOf.set(r.kfpUuid, r.mlmdId);
     for (const a of native) rowsOf.set(a.key, a.mlmdId);
-    const best = new Map<number, { run: string; output: boolean }>();
-    const all = new Map<string, string>();
+    const out = new Map<string, string>();
     for (const chunk of chunked([...rowsOf.keys()])) {
       if (chunk.length === 0) continue;
-      const links = await this.db.all<Row>(
-        `SELECT DISTINCT ArtifactID, RunUUID, Type FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)})`,
+      const ph = placeholders(chunk.length);
+      if (which === 'all') {
+        for (const l of await this.db.all<Row>(`SELECT DISTINCT RunUUID FROM artifact_tasks WHERE ArtifactID IN (${ph})`, chunk)) {
+          out.set(String(l.RunUUID), String(l.RunUUID));
+        }
+        continue;
+      }
+      // One run per artifact, chosen by the server: the first (by UUID) run that produced it, else the first that linked it.
+      // An artifact shared by thousands of runs then costs one aggregated row instead of thousands of link rows.
+      const rows = await this.db.all<Row>(
+        `SELECT ArtifactID, MIN(CASE WHEN Type BETWEEN ${IO_TYPE.ITERATOR_OUTPUT} AND ${IO_TYPE.TASK_FINAL_STATUS_OUTPUT} THEN RunUUID END) AS out_run, ` +
+          'MIN(RunUUID) AS any_run ' +
+          `FROM artifact_tasks WHERE ArtifactID IN (${ph}) GROUP BY ArtifactID`,
         chunk,
       );
-      for (const l of links) {
-        const id = rowsOf.get(String(l.ArtifactID))!;
-        const run = String(l.RunUUID);
-        all.set(run, run);
-        const output = isOutputIoType(num(l.Type));
-        const prev = best.get(id);
-        if (!prev || (output && !prev.output) || (output === prev.output && run < prev.run)) best.set(id, { run, output });
+      for (const r of rows) {
+        const run = String(r.out_run ?? r.any_run);
+        out.set(run, run);
       }
     }
-    if (which === 'all') return all;
-    return new Map([...best.values()].map((b) => [b.run, b.run]));
+    return out;
   }
 
   /** Run contexts by their run; pipeline contexts (shared by many runs) by name. */
