@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../src/db/connection.ts';
+import { readStoredRejects } from '../src/migrate/migrator.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { runCli, startCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
@@ -78,6 +79,15 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
         expect(hit!.reason.length).toBeGreaterThan(10);
       }
       expect(lines.every((l) => ['skipped', 'degraded', 'adjusted'].includes(l.disposition))).toBe(true);
+    });
+
+    it('reads the stored rejects back page by page, each exactly once', async () => {
+      const all = readFileSync(rejectsPath, 'utf8').trim().split('\n');
+      const paged: string[] = [];
+      await withDb(kfp.url, async (db) => {
+        for await (const r of readStoredRejects(db, 2)) paged.push(JSON.stringify(r));
+      });
+      expect(paged).toEqual(all);
     });
 
     it('migrates every run that has a run_details row, and holds the structural invariants', async () => {

@@ -280,12 +280,15 @@ export function hasRejectedRecords(summary: Pick<MigrateSummary, 'rejects'>): bo
   return (summary.rejects.byDisposition.skipped ?? 0) + (summary.rejects.byDisposition.degraded ?? 0) > 0;
 }
 
-/** Every stored reject, run by run, for the rejects file. */
+/** Every stored reject, run by run, for the rejects file; keyset-paged, so millions of rows stream in bounded memory. */
 export async function* readStoredRejects(kfp: Db, pageSize = 5000): AsyncIterable<Reject> {
-  let offset = 0;
+  let after: { runKey: string; seq: number } | null = null;
   for (;;) {
-    const rows = await kfp.all<{ run_key: string; code: string; disposition: string; entity: string; mlmd_id: number; reason: string }>(
-      `SELECT run_key, code, disposition, entity, mlmd_id, reason FROM mlmd_bridge_rejects ORDER BY run_key, seq LIMIT ${pageSize} OFFSET ${offset}`,
+    const where: string = after ? 'WHERE run_key > ? OR (run_key = ? AND seq > ?) ' : '';
+    const params: (string | number)[] = after ? [after.runKey, after.runKey, after.seq] : [];
+    const rows: { run_key: string; seq: number; code: string; disposition: string; entity: string; mlmd_id: number; reason: string }[] = await kfp.all(
+      `SELECT run_key, seq, code, disposition, entity, mlmd_id, reason FROM mlmd_bridge_rejects ${where}ORDER BY run_key, seq LIMIT ${pageSize}`,
+      params,
     );
     for (const r of rows) {
       yield {
@@ -297,8 +300,9 @@ export async function* readStoredRejects(kfp: Db, pageSize = 5000): AsyncIterabl
         reason: r.reason,
       };
     }
-    if (rows.length < pageSize) return;
-    offset += pageSize;
+    const last = rows[rows.length - 1];
+    if (!last || rows.length < pageSize) return;
+    after = { runKey: last.run_key, seq: Number(last.seq) };
   }
 }
 
