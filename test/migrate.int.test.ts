@@ -2,12 +2,17 @@
  * The migration end to end, on real SQLite files and a real MariaDB: seed → migrate → the rows of
  * every shape, idempotence, a killed and resumed migration, the lock, rollback, hostile input.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import mysql from 'mysql2/promise';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../src/db/connection.ts';
-import { readStoredRejects } from '../src/migrate/migrator.ts';
+import { migrate, readStoredRejects } from '../src/migrate/migrator.ts';
+import { parseDbUrl } from '../src/db/url.ts';
+import { BridgeError } from '../src/errors.ts';
+import { lockNameFor } from '../src/load/lock.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { runCli, startCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
@@ -22,6 +27,21 @@ async function seed(mlmdUrl: string, kfpUrl: string, opts: { runs: number; seed?
     await mlmd.close();
     await kfp.close();
   }
+}
+
+/** Holds the migration lock as another mlmd-bridge process would: MySQL GET_LOCK on its own connection, or the SQLite lock file. */
+async function holdLock(kfpUrl: string): Promise<() => Promise<void>> {
+  const target = parseDbUrl(kfpUrl);
+  if (target.dialect === 'sqlite') {
+    const path = `${target.path}.mlmd-bridge.lock`;
+    writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname() }));
+    return async () => rmSync(path, { force: true });
+  }
+  const c = await mysql.createConnection({ host: target.host, port: target.port, user: target.user, password: target.password });
+  await c.query('SELECT GET_LOCK(?, 0)', [lockNameFor(target.database)]);
+  return async () => {
+    await c.end();
+  };
 }
 
 async function withDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
@@ -312,16 +332,37 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       expect(await dumpDatabase(kfp.url, TARGET)).toEqual(await dumpDatabase(reference.url, TARGET));
     });
 
-    it('a second concurrent migrate is refused with exit 3 while the first holds the lock', async () => {
+    it('a second concurrent migrate is refused (LOCK_HELD, exit 3) while the first holds the lock', async () => {
       const kfp = await freshKfp('locked');
       const first = startCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url, '--batch-size', '1', '--concurrency', '1']);
+      let firstDone = false;
+      void first.done.then(() => (firstDone = true));
       await waitFor(async () => (await checkpoints(kfp.url)) >= 5, 'the first migration to start');
-      const second = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url]);
-      expect(second.code).toBe(3);
-      expect(second.stderr).toContain('LOCK_HELD');
+      // In-process, so the attempt lands within milliseconds, while the first is certainly still running.
+      const refusal = await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(firstDone).toBe(false);
+      expect(refusal).toBeInstanceOf(BridgeError);
+      expect(refusal).toMatchObject({ code: 'LOCK_HELD', exitCode: 3 });
       const done = await first.done;
       expect(done.code).toBe(0);
       expect(await dumpDatabase(kfp.url, TARGET)).toEqual(await dumpDatabase(reference.url, TARGET));
+    });
+
+    it('the CLI exits 3 naming LOCK_HELD while another process holds the lock', async () => {
+      const kfp = await freshKfp('heldlock');
+      const release = await holdLock(kfp.url);
+      try {
+        const r = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url]);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain('LOCK_HELD');
+      } finally {
+        await release();
+      }
+      const after = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url]);
+      expect(after.code).toBe(0);
     });
   });
 });
