@@ -32,22 +32,11 @@ const MAX_PARAMS_PER_STATEMENT = 16_000;
 /** Statement text per statement: well under MySQL's default max_allowed_packet (16 MiB; 4 MiB before MySQL 8). */
 const MAX_BYTES_PER_STATEMENT = 2_000_000;
 
-export interface Checkpoint {
-  runUuid: string;
-  contextId: number;
-  sourceVersion: string;
-}
-
 /** One run to write, with the fingerprint of its source and whether an older copy of it is there to replace. */
 export interface RunWrite {
   mapped: RunMigration;
   sourceVersion: string;
   replacing: boolean;
-}
-
-export async function readCheckpoints(db: Queryable): Promise<Map<string, string>> {
-  const rows = await db.all<{ run_uuid: string; source_version: string }>('SELECT run_uuid, source_version FROM mlmd_bridge_runs');
-  return new Map(rows.map((r) => [r.run_uuid, r.source_version]));
 }
 
 /** The checkpoints of just these runs: memory stays bounded by the batch, not by the database. */
@@ -61,11 +50,6 @@ export async function readCheckpointsOf(db: Queryable, runUuids: readonly string
     for (const r of rows) out.set(r.run_uuid, r.source_version);
   }
   return out;
-}
-
-/** Writes a mapped run (or re-writes it after its source changed). Call inside a transaction. */
-export async function writeRun(tx: Queryable, m: RunMigration, sourceVersion: string, replacing: boolean): Promise<void> {
-  await writeRuns(tx, [{ mapped: m, sourceVersion, replacing }]);
 }
 
 /** Writes several whole runs, table by table. Call inside one transaction: the runs and their checkpoints commit together. */

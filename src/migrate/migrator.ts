@@ -19,7 +19,6 @@ import { MLMD_BRIDGE_NAMESPACE } from '../transform/identity.ts';
 import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
-import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { redact } from '../db/url.ts';
 
 export interface MigrateOptions {
@@ -306,4 +305,3 @@ export async function* readStoredRejects(kfp: Db, pageSize = 5000): AsyncIterabl
   }
 }
 
-export { REJECT_CODES };

@@ -4,7 +4,6 @@
  * and it lists what would stop a migration before one starts.
  */
 import { openDb, type Db } from '../db/connection.ts';
-import { BridgeError } from '../errors.ts';
 import { openMlmdSource, readRunDetails } from '../extract/index.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
@@ -94,8 +93,4 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     await source.close().catch(() => undefined);
     await kfp?.close().catch(() => undefined);
   }
-}
-
-export function assertNoBlockers(p: Plan): void {
-  if (p.blockers.length > 0) throw new BridgeError('TARGET_SCHEMA_MISMATCH', p.blockers.join('\n'));
 }
