@@ -5,40 +5,11 @@ import { mapRun } from '../src/transform/forward.ts';
 import { classifyDifference, type DifferenceContext, LOSSY_CODES } from '../src/transform/lossy-codes.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, MlmdExecution, MlmdValue, RunBundle, RunMigration, TaskRow } from '../src/transform/model.ts';
 import { type KfpRunRows, type MlmdView, pipelineContextUuid, reverseRun, runPipelineRoot, syntheticIterationKey, typeKey } from '../src/transform/reverse.ts';
+import { typeRows, withTypeIds } from './helpers/type-ids.ts';
 import { RunBuilder, dbl, int, str, struct } from './helpers/bundle.ts';
 import { sampleRun } from './helpers/sample-run.ts';
 
 // ------------------------------------------------------------------ scaffolding
-
-/** The builder gives every artifact type id 50; give each (kind, name) its own id, as MLMD does. */
-function withTypeIds(b: RunBundle): RunBundle {
-  const ids = new Map<string, number>();
-  const idOf = (kind: number, name: string | null, fallback: number) => {
-    if (name === null) return fallback;
-    const k = `${kind}:${name}`;
-    if (!ids.has(k)) ids.set(k, 10 + kind * 100 + ids.size);
-    return ids.get(k)!;
-  };
-  return {
-    ...b,
-    runContext: { ...b.runContext, typeId: idOf(2, b.runContext.type, b.runContext.typeId) },
-    pipelineContext: b.pipelineContext && { ...b.pipelineContext, typeId: idOf(2, b.pipelineContext.type, b.pipelineContext.typeId) },
-    executions: b.executions.map((e) => ({ ...e, typeId: idOf(0, e.type, e.typeId) })),
-    artifacts: b.artifacts.map((a) => ({ ...a, typeId: idOf(1, a.type, a.typeId) })),
-  };
-}
-
-/** The 'type' rows the migrator writes for every type it saw. */
-function typeRows(b: RunBundle): IdMapRow[] {
-  const rows = new Map<string, IdMapRow>();
-  const add = (typeId: number, name: string | null, typeKind: number) => {
-    if (name !== null) rows.set(`${typeKind}:${name}`, { kind: 'type', mlmdId: typeId, kfpUuid: `type-${typeId}`, runUuid: null, extra: JSON.stringify({ name, typeKind }) });
-  };
-  for (const e of b.executions) add(e.typeId, e.type, 0);
-  for (const a of b.artifacts) add(a.typeId, a.type, 1);
-  for (const c of [b.runContext, b.pipelineContext]) if (c) add(c.typeId, c.type, 2);
-  return [...rows.values()];
-}
 
 function rowsOf(b: RunBundle, m: RunMigration): KfpRunRows {
   return { run: b.runDetails!, tasks: m.tasks, links: m.links, artifacts: m.artifacts, idMap: [...m.idMap, ...typeRows(b)] };

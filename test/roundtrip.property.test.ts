@@ -12,6 +12,7 @@ import type { LossyCode } from '../src/transform/lossy-codes.ts';
 import type { IdMapRow, JsonObject, JsonValue, MlmdValue, Props, RunBundle } from '../src/transform/model.ts';
 import { type MlmdView, reverseRun } from '../src/transform/reverse.ts';
 import { RunBuilder, dbl, int, str, struct } from './helpers/bundle.ts';
+import { typeRows, withTypeIds } from './helpers/type-ids.ts';
 
 const C = 'system.ContainerExecution';
 const D = 'system.DAGExecution';
@@ -227,35 +228,7 @@ class RunGenerator {
   }
 }
 
-// ------------------------------------------------------------------ scaffolding (see also test/reverse.test.ts)
-
-function withTypeIds(b: RunBundle): RunBundle {
-  const ids = new Map<string, number>();
-  const idOf = (kind: number, name: string | null, fallback: number) => {
-    if (name === null) return fallback;
-    const k = `${kind}:${name}`;
-    if (!ids.has(k)) ids.set(k, 10 + kind * 100 + ids.size);
-    return ids.get(k)!;
-  };
-  return {
-    ...b,
-    runContext: { ...b.runContext, typeId: idOf(2, b.runContext.type, 0) },
-    pipelineContext: b.pipelineContext && { ...b.pipelineContext, typeId: idOf(2, b.pipelineContext.type, 0) },
-    executions: b.executions.map((e) => ({ ...e, typeId: idOf(0, e.type, 0) })),
-    artifacts: b.artifacts.map((a) => ({ ...a, typeId: idOf(1, a.type, 0) })),
-  };
-}
-
-function typeRows(b: RunBundle): IdMapRow[] {
-  const rows = new Map<string, IdMapRow>();
-  const add = (typeId: number, name: string | null, typeKind: number) => {
-    if (name !== null) rows.set(`${typeKind}:${name}`, { kind: 'type', mlmdId: typeId, kfpUuid: `type-${typeId}`, runUuid: null, extra: JSON.stringify({ name, typeKind }) });
-  };
-  for (const e of b.executions) add(e.typeId, e.type, 0);
-  for (const a of b.artifacts) add(a.typeId, a.type, 1);
-  for (const c of [b.runContext, b.pipelineContext]) if (c) add(c.typeId, c.type, 2);
-  return [...rows.values()];
-}
+// ------------------------------------------------------------------ scaffolding (type ids: test/helpers/type-ids.ts)
 
 /** A KFP 2.x run context, as the root driver writes it. */
 function withRunContextProps(b: RunBundle): RunBundle {
@@ -275,7 +248,7 @@ function withRunContextProps(b: RunBundle): RunBundle {
 }
 
 function roundTrip(seed: number, opts: Options): { source: RunBundle; view: MlmdView; diffs: Difference[] } {
-  const source = withRunContextProps(withTypeIds(new RunGenerator(new Prng(seed), opts).build()));
+  const source = withRunContextProps(withTypeIds(new RunGenerator(new Prng(seed), opts).build(), () => 0));
   const migration = mapRun(source);
   let next = 1_000_000;
   const view = reverseRun(
