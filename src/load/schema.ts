@@ -527,14 +527,26 @@ export async function ensureTargetTables(db: Queryable): Promise<{ created: Targ
     );
   }
 
+  const created: TargetTable[] = [];
   for (const name of missing) {
-    for (const sql of createTableStatements(name, db.dialect)) {
-      try {
-        await db.run(sql);
-      } catch (e) {
-        throw new BridgeError('INTERNAL', `creating the KFP 3 table ${name} failed: ${(e as Error).message}`, undefined, { cause: e });
-      }
+    try {
+      for (const sql of createTableStatements(name, db.dialect)) await db.run(sql);
+      created.push(name);
+    } catch (e) {
+      // Nothing half-made stays behind: the tables this call created go again, newest first.
+      for (const done of [name, ...created.reverse()]) await db.run(`DROP TABLE IF EXISTS ${done}`).catch(() => undefined);
+      const message = (e as Error).message;
+      const fk = /errno: 150|foreign key constraint is incorrectly formed|incompatible/i.test(message);
+      throw new BridgeError(
+        'TARGET_SCHEMA_MISMATCH',
+        `creating the KFP 3 table ${name} failed: ${message}`,
+        fk
+          ? 'its foreign keys point at run_details (and tasks), which must have the same character set and collation as ' +
+              'the new tables (the database default); check SHOW CREATE TABLE run_details and align the database default with it'
+          : 'check that the database user may create tables and that the database default character set is utf8mb4',
+        { cause: e },
+      );
     }
   }
-  return { created: missing, verified };
+  return { created, verified };
 }
