@@ -410,7 +410,8 @@ class LruMap<K, V> {
 
 // ------------------------------------------------------------------ properties
 
-async function readProperties(
+/** The properties of MLMD nodes, split into declared and custom, keyed by node id; also used by the shim's archive backend. */
+export async function readProperties(
   db: Db,
   catalog: ColumnCatalog,
   table: 'ArtifactProperty' | 'ExecutionProperty' | 'ContextProperty',

@@ -6,7 +6,7 @@
 import type { Param } from '../db/connection.ts';
 import { type MlmdSource, openMlmdSource } from '../extract/mlmd-reader.ts';
 import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from '../extract/sql.ts';
-import { type PropertyValueColumns, splitProperties } from '../extract/values.ts';
+import { readProperties } from '../extract/run-bundles.ts';
 import type { MlmdEvent, PathStep, Props } from '../transform/model.ts';
 import {
   type ContextLink,
@@ -29,7 +29,7 @@ const NODE_TABLE: Record<NodeKind, 'Artifact' | 'Execution' | 'Context'> = {
   execution: 'Execution',
   context: 'Context',
 };
-const PROPERTY_TABLE: Record<NodeKind, { table: string; owner: string }> = {
+const PROPERTY_TABLE: Record<NodeKind, { table: 'ArtifactProperty' | 'ExecutionProperty' | 'ContextProperty'; owner: string }> = {
   artifact: { table: 'ArtifactProperty', owner: 'artifact_id' },
   execution: { table: 'ExecutionProperty', owner: 'execution_id' },
   context: { table: 'ContextProperty', owner: 'context_id' },
@@ -61,9 +61,8 @@ export class MlmdBackend implements ShimBackend {
   }
 
   /** The highest id of each table: ids another backend hands out must stay above them. */
-  async maxIds(): Promise<Record<NodeKind | 'type', number>> {
-    const max = async (table: string) => num((await this.db.all<Row>(`SELECT COALESCE(MAX(\`id\`), 0) AS m FROM \`${table}\``))[0]?.m ?? 0);
-    return { execution: await max('Execution'), artifact: await max('Artifact'), context: await max('Context'), type: await max('Type') };
+  maxIds(): Promise<Record<NodeKind | 'type', number>> {
+    return this.source.maxIds();
   }
 
   async types(kind: NodeKind): Promise<TypeRecord[]> {
@@ -169,19 +168,9 @@ export class MlmdBackend implements ShimBackend {
     }) as NodeByKind[K][];
   }
 
-  private async properties(kind: NodeKind, ids: number[]): Promise<Map<number, { properties: Props; customProperties: Props }>> {
+  private properties(kind: NodeKind, ids: number[]): Promise<Map<number, { properties: Props; customProperties: Props }>> {
     const { table, owner } = PROPERTY_TABLE[kind];
-    const rows = await this.inChunks(
-      ids,
-      (p) =>
-        `SELECT p.\`${owner}\` AS owner_id, p.\`name\`, p.\`is_custom_property\`, p.\`int_value\`, p.\`double_value\`, ` +
-        `p.\`string_value\`, ${this.col('p', table, 'proto_value')}, ${this.col('p', table, 'bool_value')} ` +
-        `FROM \`${table}\` p WHERE p.\`${owner}\` IN (${p})`,
-    );
-    const out = new Map<number, { properties: Props; customProperties: Props }>();
-    type PropertyRow = PropertyValueColumns & { owner_id: unknown; name: unknown; is_custom_property: unknown };
-    for (const [id, group] of groupBy(rows as unknown as PropertyRow[], (r) => num(r.owner_id))) out.set(id, splitProperties(group));
-    return out;
+    return readProperties(this.db, this.source.catalog, table, owner, ids);
   }
 
   async events(side: EdgeSide, ids: readonly number[]): Promise<MlmdEvent[]> {
