@@ -365,4 +365,56 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       expect(after.code).toBe(0);
     });
   });
+
+  describe('row ids', () => {
+    let mlmd: TempDatabase;
+    let kfp: TempDatabase;
+
+    beforeAll(async () => {
+      mlmd = await make('ids_mlmd');
+      kfp = await make('ids_kfp');
+      await seed(mlmd.url, kfp.url, { runs: 12, seed: 5 });
+      expect((await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url])).code).toBe(0);
+    });
+
+    it('lead with the MLMD id they come from, so a batch writes on adjacent primary-key pages', async () => {
+      await withDb(kfp.url, async (db) => {
+        const mapped = await db.all<{ kind: string; mlmd_id: number; kfp_uuid: string }>(
+          "SELECT kind, mlmd_id, kfp_uuid FROM mlmd_id_map WHERE kind IN ('execution', 'artifact') ORDER BY kind, mlmd_id",
+        );
+        expect(mapped.length).toBeGreaterThan(50);
+        for (const m of mapped) {
+          expect(m.kfp_uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+          expect(parseInt(m.kfp_uuid.slice(0, 8), 16)).toBe(Number(m.mlmd_id));
+        }
+        // In execution-id order, the task ids ascend too.
+        const tasks = mapped.filter((m) => m.kind === 'execution').map((m) => m.kfp_uuid);
+        expect(tasks).toEqual([...tasks].sort());
+        const links = await db.all<{ UUID: string }>('SELECT UUID FROM artifact_tasks');
+        for (const l of links) expect(l.UUID.charAt(14)).toBe('8');
+      });
+    });
+
+    it('refuses (exit 3) to add to a database migrated with another id scheme, and writes nothing', async () => {
+      const before = await dumpDatabase(kfp.url, TARGET);
+      const rw = await openDb(kfp.url);
+      try {
+        // What an earlier mlmd-bridge left: migrated runs and no recorded scheme (it used UUIDv5).
+        await rw.run("DELETE FROM mlmd_bridge_state WHERE name = 'id_scheme'");
+      } finally {
+        await rw.close();
+      }
+      const r = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('TARGET_SCHEMA_MISMATCH');
+      expect(r.stderr).toContain('uuidv5');
+      expect(r.stderr).toContain('rollback');
+      expect(await dumpDatabase(kfp.url, TARGET)).toEqual(before);
+
+      // Rolled back, the database takes a migration again, under the current scheme.
+      expect((await runCli(['rollback', '--kfp', kfp.url])).code).toBe(0);
+      expect((await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url])).code).toBe(0);
+      expect(await dumpDatabase(kfp.url, TARGET)).toEqual(before);
+    });
+  });
 });

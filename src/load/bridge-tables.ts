@@ -25,6 +25,8 @@ export const STATE_KEYS = {
   sourceUrl: 'source_url',
   /** JSON {execution, artifact, context, type}: the highest MLMD ids, so the shim's ids for KFP-3-native rows stay above them. */
   mlmdMaxIds: 'mlmd_max_ids',
+  /** How the ids of migrated rows were derived (transform/identity.ts); a migration never mixes two schemes. */
+  idScheme: 'id_scheme',
 } as const;
 
 const MYSQL_DDL = [

@@ -4,7 +4,6 @@
  * tables and the bookkeeping tables), skips runs already migrated whose source has not changed,
  * and commits whole runs together with their checkpoints, a batch of runs per transaction.
  */
-import { v5 as uuidv5 } from 'uuid';
 import type { Db } from '../db/connection.ts';
 import { openDb } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
@@ -15,7 +14,7 @@ import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
-import { MLMD_BRIDGE_NAMESPACE } from '../transform/identity.ts';
+import { ID_SCHEME, ids } from '../transform/identity.ts';
 import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
@@ -74,6 +73,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   tell();
 
   await ensureBridgeTables(kfp);
+  await checkIdScheme(kfp);
   const v1Tasks = await moveV1TasksAside(kfp);
   const { created } = await ensureTargetTables(kfp);
   const previouslyCreated = JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[];
@@ -145,6 +145,25 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     rejects,
     seconds: (finished - started) / 1000,
   };
+}
+
+/**
+ * Rows already migrated keep the ids they were written with, and a re-run replaces a changed run
+ * under ids derived again: both must come from the same scheme, or a shared artifact would exist
+ * twice. Migrations by mlmd-bridge 0.1 before the scheme was recorded used UUIDv5 ids.
+ */
+async function checkIdScheme(kfp: Db): Promise<void> {
+  const stored = await getState(kfp, STATE_KEYS.idScheme);
+  const migrated = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM mlmd_bridge_runs');
+  const found = stored ?? (Number(migrated[0]?.n ?? 0) > 0 ? 'uuidv5' : undefined);
+  if (found !== undefined && found !== ID_SCHEME) {
+    throw new BridgeError(
+      'TARGET_SCHEMA_MISMATCH',
+      `${kfp.target.display} holds runs migrated with row ids of scheme "${found}"; this mlmd-bridge derives them with "${ID_SCHEME}", and mixing the two would duplicate shared artifacts`,
+      'run `mlmd-bridge rollback --kfp <url>` (it removes exactly what the earlier migration wrote), then migrate again',
+    );
+  }
+  if (stored === undefined) await setState(kfp, STATE_KEYS.idScheme, ID_SCHEME);
 }
 
 interface Tally {
@@ -238,7 +257,7 @@ function typeIdMapRows(types: MlmdType[]): IdMapRow[] {
   return types.map((t) => ({
     kind: 'type',
     mlmdId: t.id,
-    kfpUuid: uuidv5(`type:${t.typeKind}:${t.name}:${t.version ?? ''}`, MLMD_BRIDGE_NAMESPACE),
+    kfpUuid: ids.type(t.typeKind, t.name, t.version),
     runUuid: null,
     extra: JSON.stringify({ name: t.name, typeKind: t.typeKind, version: t.version }),
   }));

@@ -7,8 +7,7 @@ import { KFP_EXECUTION_TYPES } from './rules.ts';
 import { parsePipelineSpec } from './spec.ts';
 import { buildTaskTree } from './tasks.ts';
 import { propString, typedValue } from './values.ts';
-import { v5 as uuidv5 } from 'uuid';
-import { MLMD_BRIDGE_NAMESPACE } from './identity.ts';
+import { ids } from './identity.ts';
 
 /**
  * The forward mapping: the MLMD records of one KFP run → its KFP 3 rows, id-map entries and rejects.
@@ -67,7 +66,7 @@ export function mapRun(bundle: RunBundle): RunMigration {
     idMap.push({
       kind: 'pipeline_context',
       mlmdId: bundle.pipelineContext.id,
-      kfpUuid: uuidv5(`pipeline:${bundle.pipelineContext.name}`, MLMD_BRIDGE_NAMESPACE),
+      kfpUuid: ids.pipelineContext(bundle.pipelineContext.name),
       runUuid: null,
       extra: goJsonStringify({ name: bundle.pipelineContext.name }),
     });

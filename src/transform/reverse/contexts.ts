@@ -1,5 +1,4 @@
-import { v5 as uuidv5 } from 'uuid';
-import { MLMD_BRIDGE_NAMESPACE } from '../identity.ts';
+import { ids } from '../identity.ts';
 import type { JsonValue, KfpRunDetails, MlmdContext, Props } from '../model.ts';
 import { PIPELINE_CONTEXT_TYPE, RUN_CONTEXT_TYPE } from '../rules.ts';
 import { parsePipelineSpec } from '../spec.ts';
@@ -12,7 +11,7 @@ import { fromTypedValue, stringValue } from './values.ts';
  */
 
 /** The kfp_uuid the forward mapping records for a pipeline context, so native runs find the same id. */
-export const pipelineContextUuid = (name: string) => uuidv5(`pipeline:${name}`, MLMD_BRIDGE_NAMESPACE);
+export const pipelineContextUuid = ids.pipelineContext;
 
 /** KFP's GenerateOutputURI(root, [pipelineName, runUuid], preserveQuery = true). */
 export function runPipelineRoot(root: string, pipelineName: string, runUuid: string): string {
