@@ -8,7 +8,8 @@
  * Both directions go through one normaliser that turns a message into its canonical plain form:
  * lowerCamelCase keys, enums as value names, int64 as decimal strings, Timestamps as RFC 3339 UTC
  * strings, google.protobuf.Value as plain JSON, implicit-presence zero values dropped. Encoding is that
- * form written by `goJsonStringify`; decoding is that form itself.
+ * form as `goJsonStringify` writes it (each message is written as soon as its fields are normalised,
+ * since its fields fix its key order); decoding is that form itself.
  *
  * Encoding is strict because a bad input is a bug in the caller (an unknown field, an enum name or
  * number the proto does not define, a lone surrogate the Go side would refuse). Decoding follows what
@@ -67,29 +68,43 @@ function root(): Root {
   return loadedRoot;
 }
 
+// protobufjs walks its namespaces on every lookup, and every encode and decode starts with one.
+const typesByPath = new Map<string, Type>();
+const enumsByPath = new Map<string, Enum>();
+
 function messageType(name: KfpMessageName): Type {
   const path = MESSAGE_PATHS[name];
   if (path === undefined) throw new KfpJsonError(String(name), 'not a KFP JSON-column message');
-  return root().lookupType(`${PACKAGE}.${path}`);
+  let type = typesByPath.get(path);
+  if (!type) {
+    type = root().lookupType(`${PACKAGE}.${path}`);
+    typesByPath.set(path, type);
+  }
+  return type;
 }
 
 function enumType(name: KfpEnumName): Enum {
   const path = ENUM_PATHS[name];
   if (path === undefined) throw new KfpJsonError(String(name), 'not a KFP enum');
-  return root().lookupEnum(`${PACKAGE}.${path}`);
+  let type = enumsByPath.get(path);
+  if (!type) {
+    type = root().lookupEnum(`${PACKAGE}.${path}`);
+    enumsByPath.set(path, type);
+  }
+  return type;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Public API
 
 export function encodeKfpJson(name: KfpMessageName, value: Record<string, unknown>): string {
-  return goJsonStringify(normalizeMessage(messageType(name), value, 'encode', name));
+  return goJsonStringify(encodeMessage(messageType(name), value, [name]));
 }
 
 export function encodeKfpJsonList(name: KfpMessageName, values: Record<string, unknown>[]): string {
   const type = messageType(name);
   if (!Array.isArray(values)) throw new KfpJsonError(name, 'expected an array of messages');
-  return goJsonStringify(values.map((v, i) => normalizeMessage(type, v, 'encode', `${name}[${i}]`)));
+  return goJsonStringify(values.map((v, i) => encodeMessage(type, v, [name, i])));
 }
 
 /** For columns where the server stores the JSON literal `null` for an absent message (e.g. `TypeAttrs`). */
@@ -102,14 +117,14 @@ export function decodeKfpJson(name: KfpMessageName, text: string): Record<string
   if (parsed === null) {
     throw new KfpJsonError(name, 'column holds JSON null, not a message (use decodeKfpJsonOrNull where null is allowed)');
   }
-  return normalizeMessage(messageType(name), parsed, 'decode', name);
+  return normalizeMessage(messageType(name), parsed, [name]);
 }
 
 /** SQL NULL and the JSON literal `null` both read as null, as KFP's own readers treat them. */
 export function decodeKfpJsonOrNull(name: KfpMessageName, text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
   const parsed = parseJson(name, text);
-  return parsed === null ? null : normalizeMessage(messageType(name), parsed, 'decode', name);
+  return parsed === null ? null : normalizeMessage(messageType(name), parsed, [name]);
 }
 
 /** SQL NULL, `null` and `[]` all read as no messages: the server writes Go nil slices as `null`. */
@@ -119,7 +134,7 @@ export function decodeKfpJsonList(name: KfpMessageName, text: string | null): Re
   if (parsed === null) return [];
   if (!Array.isArray(parsed)) throw new KfpJsonError(name, 'expected a JSON array of messages');
   const type = messageType(name);
-  return parsed.map((v, i) => normalizeMessage(type, v, 'decode', `${name}[${i}]`));
+  return parsed.map((v, i) => normalizeMessage(type, v, [name, i]));
 }
 
 /** The number a `Type`/`State` column stores for an enum value name, from the proto. */
@@ -145,13 +160,62 @@ function parseJson(name: string, text: string): unknown {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Where a value sits, for error messages
+
+/**
+ * The root name, then field names and object keys (`.k`), indexes (`[i]`) and map keys (`["k"]`).
+ * Every value is visited with one and almost none is wrong, so the walk pushes and pops segments and
+ * only a failure turns them into text.
+ */
+type Path = (string | number | MapKey)[];
+
+class MapKey {
+  constructor(readonly key: string) {}
+}
+
+function pathText(path: Path): string {
+  let text = String(path[0]);
+  for (let i = 1; i < path.length; i++) {
+    const segment = path[i];
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else if (typeof segment === 'string') text += `.${segment}`;
+    else text += `[${JSON.stringify(segment!.key)}]`;
+  }
+  return text;
+}
+
+function errorAt(path: Path, message: string): KfpJsonError {
+  return new KfpJsonError(pathText(path), message);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Normalising a message to its canonical plain form
 
 type Mode = 'encode' | 'decode';
 
 const INT64_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
-const INT32_TYPES = new Set(['int32', 'sint32', 'sfixed32']);
-const UINT32_TYPES = new Set(['uint32', 'fixed32']);
+
+interface IntegerType {
+  min: bigint;
+  max: bigint;
+  /** The same bounds as numbers, to range-check a safe integer without making a bigint. */
+  minNumber: number;
+  maxNumber: number;
+  /** protojson writes 64-bit integers as decimal strings. */
+  int64: boolean;
+}
+
+const INTEGER_TYPES = new Map<string, IntegerType>();
+for (const [names, min, max] of [
+  [['int64', 'sint64', 'sfixed64'], -(2n ** 63n), 2n ** 63n - 1n],
+  [['uint64', 'fixed64'], 0n, 2n ** 64n - 1n],
+  [['int32', 'sint32', 'sfixed32'], -(2n ** 31n), 2n ** 31n - 1n],
+  [['uint32', 'fixed32'], 0n, 2n ** 32n - 1n],
+] as const) {
+  for (const name of names) {
+    INTEGER_TYPES.set(name, { min, max, minNumber: Number(min), maxNumber: Number(max), int64: INT64_TYPES.has(name) });
+  }
+}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
@@ -181,72 +245,193 @@ function fullName(t: Type | Enum): string {
   return t.fullName.replace(/^\./, '');
 }
 
-const fieldKeyCache: Record<Mode, WeakMap<Type, Map<string, Field>>> = { encode: new WeakMap(), decode: new WeakMap() };
+/** How one element of a field is normalised; the well-known message types have JSON forms of their own. */
+type ElementKind = 'scalar' | 'enum' | 'message' | 'value' | 'timestamp' | 'any';
 
-/** The keys a message's fields go by: JSON names only when encoding, proto names as well when decoding. */
-function fieldsByKey(type: Type, mode: Mode): Map<string, Field> {
-  let byKey = fieldKeyCache[mode].get(type);
-  if (!byKey) {
-    byKey = new Map();
-    for (const field of type.fieldsArray) {
-      byKey.set(field.jsonName, field);
-      if (mode === 'decode') byKey.set(field.protoName, field);
-    }
-    fieldKeyCache[mode].set(type, byKey);
-  }
-  return byKey;
+/** What normalising and writing a field need to know about it, worked out once per field instead of once per value. */
+interface FieldInfo {
+  field: Field;
+  jsonName: string;
+  kind: ElementKind;
+  presence: boolean;
+  /** protojson treats `null` as "not set" for every field except a singular google.protobuf.Value, where it is a value. */
+  nullIsValue: boolean;
+  /** Position among the message's fields in JSON-name order, the order Go writes them in. */
+  order: number;
+  quotedName: string;
+  /**
+   * The field's string form is made only of characters Go never escapes: enum value names are
+   * identifiers, int64s decimal digits, timestamps digits and `-:.TZ`. Skipping the escape check
+   * matters most for timestamps, which are built by concatenation and which a regex test would
+   * first have to flatten.
+   */
+  verbatim: boolean;
 }
 
-function normalizeMessage(type: Type, input: unknown, mode: Mode, path: string): Record<string, unknown> {
-  if (!isPlainObject(input)) throw new KfpJsonError(path, `expected an object for ${fullName(type)}`);
-  const byKey = fieldsByKey(type, mode);
+function fieldInfo(field: Field, order: number): FieldInfo {
+  const resolved = field.resolvedType;
+  let kind: ElementKind = 'scalar';
+  if (isEnumType(resolved)) kind = 'enum';
+  else if (isMessageType(resolved)) {
+    const name = fullName(resolved);
+    kind = name === 'google.protobuf.Value' ? 'value' : name === 'google.protobuf.Timestamp' ? 'timestamp' : name === 'google.protobuf.Any' ? 'any' : 'message';
+  }
+  const singular = !field.repeated && !field.map;
+  return {
+    field,
+    jsonName: field.jsonName,
+    kind,
+    presence: tracksPresence(field),
+    nullIsValue: kind === 'value' && singular,
+    order,
+    quotedName: goQuote(field.jsonName),
+    verbatim: singular && (kind === 'enum' || kind === 'timestamp' || (kind === 'scalar' && INT64_TYPES.has(field.type))),
+  };
+}
+
+interface MessageFields {
+  inJsonOrder: FieldInfo[];
+  /** The keys fields go by when encoding. */
+  byJsonName: Map<string, FieldInfo>;
+  /** The keys fields go by when decoding, which accepts proto names as well. */
+  byAnyName: Map<string, FieldInfo>;
+}
+
+const messageFieldsCache = new WeakMap<Type, MessageFields>();
+
+function messageFields(type: Type): MessageFields {
+  let fields = messageFieldsCache.get(type);
+  if (!fields) {
+    const inJsonOrder = [...type.fieldsArray].sort((a, b) => compareUtf8(a.jsonName, b.jsonName)).map(fieldInfo);
+    const infos = new Map(inJsonOrder.map((info) => [info.field, info]));
+    const byJsonName = new Map<string, FieldInfo>();
+    const byAnyName = new Map<string, FieldInfo>();
+    for (const field of type.fieldsArray) {
+      const info = infos.get(field)!;
+      byJsonName.set(field.jsonName, info);
+      byAnyName.set(field.jsonName, info);
+      byAnyName.set(field.protoName, info);
+    }
+    fields = { inJsonOrder, byJsonName, byAnyName };
+    messageFieldsCache.set(type, fields);
+  }
+  return fields;
+}
+
+function unknownField(type: Type, path: Path): KfpJsonError {
+  const known = type.fieldsArray.map((f) => f.jsonName).join(', ');
+  return errorAt(path, `unknown field of ${fullName(type)} (fields: ${known})`);
+}
+
+/** The canonical plain form of a message, which is what decoding returns; keys follow the input's order. */
+function normalizeMessage(type: Type, input: unknown, path: Path): Record<string, unknown> {
+  if (!isPlainObject(input)) throw errorAt(path, `expected an object for ${fullName(type)}`);
+  const byKey = messageFields(type).byAnyName;
   const out: Record<string, unknown> = {};
-  for (const [key, raw] of Object.entries(input)) {
-    const field = byKey.get(key);
-    const fieldPath = `${path}.${key}`;
-    if (!field) {
-      const known = type.fieldsArray.map((f) => f.jsonName).join(', ');
-      throw new KfpJsonError(fieldPath, `unknown field of ${fullName(type)} (fields: ${known})`);
+  // Object.keys and a read per key, not Object.entries, which costs V8 an array per entry.
+  for (const key of Object.keys(input)) {
+    const raw = input[key];
+    const info = byKey.get(key);
+    path.push(key);
+    if (!info) throw unknownField(type, path);
+    if (Object.prototype.hasOwnProperty.call(out, info.jsonName)) {
+      throw errorAt(path, 'field given twice (JSON name and proto name)');
     }
-    if (Object.prototype.hasOwnProperty.call(out, field.jsonName)) {
-      throw new KfpJsonError(fieldPath, 'field given twice (JSON name and proto name)');
-    }
-    const value = normalizeField(field, raw, mode, fieldPath);
-    if (value !== OMIT) out[field.jsonName] = value;
+    const value = normalizeField(info, raw, 'decode', path);
+    path.pop();
+    if (value !== OMIT) out[info.jsonName] = value;
   }
   return out;
 }
 
+/** A message already written as Go JSON, which `goJson` copies as it stands. */
+class GoJsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Encoding normalises each field as decoding does, with the encoder's strict rules, then writes the
+ * message at once instead of building its plain form for `goJsonStringify` to sort: the keys can only
+ * be the fields' JSON names, so their order and quoting are known ahead.
+ */
+function encodeMessage(type: Type, input: unknown, path: Path): GoJsonText | Record<string, unknown> {
+  if (!isPlainObject(input)) throw errorAt(path, `expected an object for ${fullName(type)}`);
+  const fields = messageFields(type);
+  // Each field's normalised value, in JSON-name order; JSON names are the only keys, so none comes twice.
+  const values: unknown[] = new Array(fields.inJsonOrder.length);
+  for (const key of Object.keys(input)) {
+    const raw = input[key];
+    const info = fields.byJsonName.get(key);
+    path.push(key);
+    if (!info) throw unknownField(type, path);
+    const value = normalizeField(info, raw, 'encode', path);
+    path.pop();
+    if (value !== OMIT) values[info.order] = value;
+  }
+  return writeMessage(fields.inJsonOrder, values);
+}
+
+/**
+ * Writes the fields set in `values`. The one value the writer can refuse here is a hole that a sparse
+ * input array left in a list; then the message is returned in its plain form instead, so that the
+ * final write meets the hole where it always has: after every other check, with the same path.
+ */
+function writeMessage(fields: FieldInfo[], values: unknown[]): GoJsonText | Record<string, unknown> {
+  let text = '';
+  try {
+    for (let i = 0; i < fields.length; i++) {
+      const value = values[i];
+      if (value === undefined) continue; // unset: a normalised value is never undefined
+      const info = fields[i]!;
+      const json = info.verbatim && typeof value === 'string' ? `"${value}"` : goJson(value, ['$'], []);
+      text += `${text === '' ? '' : ','}${info.quotedName}:${json}`;
+    }
+  } catch (e) {
+    if (!(e instanceof KfpJsonError)) throw e;
+    const message: Record<string, unknown> = {};
+    fields.forEach((info, i) => {
+      if (values[i] !== undefined) message[info.jsonName] = values[i];
+    });
+    return message;
+  }
+  return new GoJsonText(`{${text}}`);
+}
+
 const OMIT = Symbol('omit');
 
-function normalizeField(field: Field, raw: unknown, mode: Mode, path: string): unknown {
-  // protojson treats `null` as "not set" for every field except google.protobuf.Value, where it is a value.
-  const isValueField = isMessageType(field.resolvedType) && fullName(field.resolvedType) === 'google.protobuf.Value';
-  if (raw === undefined || (raw === null && !(isValueField && !field.repeated && !field.map))) return OMIT;
+function normalizeField(info: FieldInfo, raw: unknown, mode: Mode, path: Path): unknown {
+  if (raw === undefined || (raw === null && !info.nullIsValue)) return OMIT;
+  const field = info.field;
 
   if (field.map) {
-    if (!isPlainObject(raw)) throw new KfpJsonError(path, 'expected an object for a map field');
+    if (!isPlainObject(raw)) throw errorAt(path, 'expected an object for a map field');
     const keyType = (field as unknown as MapField).keyType;
-    if (keyType !== 'string') throw new KfpJsonError(path, `map key type ${keyType} is not supported`);
-    const entries = Object.entries(raw);
-    if (entries.length === 0) return OMIT;
+    if (keyType !== 'string') throw errorAt(path, `map key type ${keyType} is not supported`);
+    const keys = Object.keys(raw);
+    if (keys.length === 0) return OMIT;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of entries) {
-      const entryPath = `${path}[${JSON.stringify(k)}]`;
-      checkWellFormed(k, entryPath);
-      setOwn(out, k, normalizeSingular(field, v, mode, entryPath));
+    for (const k of keys) {
+      path.push(new MapKey(k));
+      checkWellFormed(k, path);
+      setOwn(out, k, normalizeSingular(info, raw[k], mode, path));
+      path.pop();
     }
     return out;
   }
 
   if (field.repeated) {
-    if (!Array.isArray(raw)) throw new KfpJsonError(path, 'expected an array for a repeated field');
+    if (!Array.isArray(raw)) throw errorAt(path, 'expected an array for a repeated field');
     if (raw.length === 0) return OMIT;
-    return raw.map((v, i) => normalizeSingular(field, v, mode, `${path}[${i}]`));
+    return raw.map((v, i) => {
+      path.push(i);
+      const value = normalizeSingular(info, v, mode, path);
+      path.pop();
+      return value;
+    });
   }
 
-  const value = normalizeSingular(field, raw, mode, path);
-  if (!tracksPresence(field) && isZeroFor(field, value)) return OMIT;
+  const value = normalizeSingular(info, raw, mode, path);
+  if (!info.presence && isZeroFor(field, value)) return OMIT;
   return value;
 }
 
@@ -266,18 +451,30 @@ function isZeroFor(field: Field, value: unknown): boolean {
   }
 }
 
-function normalizeSingular(field: Field, raw: unknown, mode: Mode, path: string): unknown {
-  const resolved = field.resolvedType;
-  if (isEnumType(resolved)) return normalizeEnum(resolved, raw, mode, path);
-  if (isMessageType(resolved)) return normalizeMessageValue(resolved, raw, mode, path);
-  return normalizeScalar(field.type, raw, mode, path);
+function normalizeSingular(info: FieldInfo, raw: unknown, mode: Mode, path: Path): unknown {
+  switch (info.kind) {
+    case 'scalar':
+      return normalizeScalar(info.field.type, raw, mode, path);
+    case 'enum':
+      return normalizeEnum(info.field.resolvedType as Enum, raw, mode, path);
+    case 'value':
+      return normalizeJsonValue(raw, path);
+    case 'timestamp':
+      return normalizeTimestamp(raw, mode, path);
+    case 'any':
+      return normalizeAny(raw, path);
+    case 'message': {
+      const type = info.field.resolvedType as Type;
+      return mode === 'encode' ? encodeMessage(type, raw, path) : normalizeMessage(type, raw, path);
+    }
+  }
 }
 
-function normalizeEnum(type: Enum, raw: unknown, mode: Mode, path: string): string | number {
+function normalizeEnum(type: Enum, raw: unknown, mode: Mode, path: Path): string | number {
   if (typeof raw === 'string') {
     const n = type.values[raw];
     if (n === undefined) {
-      throw new KfpJsonError(path, `unknown ${fullName(type)} value ${JSON.stringify(raw)} (values: ${Object.keys(type.values).join(', ')})`);
+      throw errorAt(path, `unknown ${fullName(type)} value ${JSON.stringify(raw)} (values: ${Object.keys(type.values).join(', ')})`);
     }
     return raw;
   }
@@ -286,91 +483,89 @@ function normalizeEnum(type: Enum, raw: unknown, mode: Mode, path: string): stri
     if (name !== undefined) return name;
     // protojson writes an enum number it has no name for as a number; reading keeps it, writing refuses it.
     if (mode === 'decode') return raw;
-    throw new KfpJsonError(path, `${raw} is not a value of ${fullName(type)}`);
+    throw errorAt(path, `${raw} is not a value of ${fullName(type)}`);
   }
-  throw new KfpJsonError(path, `expected a ${fullName(type)} value name or number`);
+  throw errorAt(path, `expected a ${fullName(type)} value name or number`);
 }
 
-function normalizeMessageValue(type: Type, raw: unknown, mode: Mode, path: string): unknown {
-  switch (fullName(type)) {
-    case 'google.protobuf.Value':
-      return normalizeJsonValue(raw, path);
-    case 'google.protobuf.Timestamp':
-      return formatTimestamp(parseTimestamp(raw, mode, path), path);
-    case 'google.protobuf.Any':
-      return normalizeAny(raw, path);
-    default:
-      return normalizeMessage(type, raw, mode, path);
-  }
-}
-
-function normalizeScalar(protoType: string, raw: unknown, mode: Mode, path: string): unknown {
+function normalizeScalar(protoType: string, raw: unknown, mode: Mode, path: Path): unknown {
   if (protoType === 'string') {
-    if (typeof raw !== 'string') throw new KfpJsonError(path, 'expected a string');
+    if (typeof raw !== 'string') throw errorAt(path, 'expected a string');
     checkWellFormed(raw, path);
     return raw;
   }
   if (protoType === 'bool') {
-    if (typeof raw !== 'boolean') throw new KfpJsonError(path, 'expected a boolean');
+    if (typeof raw !== 'boolean') throw errorAt(path, 'expected a boolean');
     return raw;
   }
-  if (INT64_TYPES.has(protoType)) {
-    const unsigned = protoType === 'uint64' || protoType === 'fixed64';
-    return parseInteger(raw, mode, path, unsigned ? 0n : -(2n ** 63n), unsigned ? 2n ** 64n - 1n : 2n ** 63n - 1n).toString();
-  }
-  if (INT32_TYPES.has(protoType) || UINT32_TYPES.has(protoType)) {
-    const unsigned = UINT32_TYPES.has(protoType);
-    return Number(parseInteger(raw, mode, path, unsigned ? 0n : -(2n ** 31n), unsigned ? 2n ** 32n - 1n : 2n ** 31n - 1n));
+  const integer = INTEGER_TYPES.get(protoType);
+  if (integer) {
+    // The common case, a safe integer in range, needs no bigint. BigInt has no -0, so neither does the result.
+    if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= integer.minNumber && raw <= integer.maxNumber) {
+      if (integer.int64) return String(raw);
+      return raw === 0 ? 0 : raw;
+    }
+    const n = parseInteger(raw, mode, path, integer.min, integer.max);
+    return integer.int64 ? n.toString() : Number(n);
   }
   if (protoType === 'double') {
     if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
-    throw new KfpJsonError(path, 'expected a finite number');
+    throw errorAt(path, 'expected a finite number');
   }
   // float and bytes would need their own protojson rules; none of the column messages uses them.
-  throw new KfpJsonError(path, `proto scalar type ${protoType} is not supported by this codec`);
+  throw errorAt(path, `proto scalar type ${protoType} is not supported by this codec`);
 }
 
 const DECIMAL = /^-?(0|[1-9][0-9]*)$/;
 const LENIENT_DECIMAL = /^-?[0-9]+$/;
 
-function parseInteger(raw: unknown, mode: Mode, path: string, min: bigint, max: bigint): bigint {
+function parseInteger(raw: unknown, mode: Mode, path: Path, min: bigint, max: bigint): bigint {
   let n: bigint;
   if (typeof raw === 'bigint' && mode === 'encode') {
     n = raw;
   } else if (typeof raw === 'number') {
-    if (!Number.isSafeInteger(raw)) throw new KfpJsonError(path, `${raw} is not a safe integer (pass a bigint or decimal string)`);
+    if (!Number.isSafeInteger(raw)) throw errorAt(path, `${raw} is not a safe integer (pass a bigint or decimal string)`);
     n = BigInt(raw);
   } else if (typeof raw === 'string' && (mode === 'decode' ? LENIENT_DECIMAL : DECIMAL).test(raw)) {
     n = BigInt(raw);
   } else {
-    throw new KfpJsonError(path, 'expected an integer (number, bigint or decimal string)');
+    throw errorAt(path, 'expected an integer (number, bigint or decimal string)');
   }
-  if (n < min || n > max) throw new KfpJsonError(path, `${n} is out of range`);
+  if (n < min || n > max) throw errorAt(path, `${n} is out of range`);
   return n;
 }
 
 /** google.protobuf.Value and everything inside it: plain JSON, numbers as float64. */
-function normalizeJsonValue(raw: unknown, path: string): unknown {
+function normalizeJsonValue(raw: unknown, path: Path): unknown {
   if (raw === null || typeof raw === 'boolean') return raw;
   if (typeof raw === 'number') {
     // protojson refuses NaN and infinities inside a Value.
-    if (!Number.isFinite(raw)) throw new KfpJsonError(path, `${raw} cannot be held by google.protobuf.Value`);
+    if (!Number.isFinite(raw)) throw errorAt(path, `${raw} cannot be held by google.protobuf.Value`);
     return raw;
   }
   if (typeof raw === 'string') {
     checkWellFormed(raw, path);
     return raw;
   }
-  if (Array.isArray(raw)) return raw.map((v, i) => normalizeJsonValue(v, `${path}[${i}]`));
+  if (Array.isArray(raw)) {
+    return raw.map((v, i) => {
+      path.push(i);
+      const value = normalizeJsonValue(v, path);
+      path.pop();
+      return value;
+    });
+  }
   if (isPlainObject(raw)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(raw)) {
+    for (const k of Object.keys(raw)) {
       checkWellFormed(k, path);
-      setOwn(out, k, normalizeJsonValue(v, `${path}.${k}`));
+      path.push(k);
+      setOwn(out, k, normalizeJsonValue(raw[k], path));
+      path.pop();
     }
     return out;
   }
-  throw new KfpJsonError(path, `a ${typeof raw} cannot be held by google.protobuf.Value`);
+  throw errorAt(path, `a ${typeof raw} cannot be held by google.protobuf.Value`);
 }
 
 /**
@@ -378,21 +573,22 @@ function normalizeJsonValue(raw: unknown, path: string): unknown {
  * registry of packed types, so it carries such objects through unchanged (the KFP server does not
  * put details into task errors today).
  */
-function normalizeAny(raw: unknown, path: string): unknown {
+function normalizeAny(raw: unknown, path: Path): unknown {
   if (!isPlainObject(raw) || typeof raw['@type'] !== 'string' || raw['@type'] === '') {
-    throw new KfpJsonError(path, 'expected an object with a non-empty "@type" for google.protobuf.Any');
+    throw errorAt(path, 'expected an object with a non-empty "@type" for google.protobuf.Any');
   }
   return normalizeJsonValue(raw, path);
 }
 
-/** Plain assignment would treat a "__proto__" key as the prototype, not as data. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // Plain assignment would treat a "__proto__" key as the prototype, not as data.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
-function checkWellFormed(s: string, path: string): void {
+function checkWellFormed(s: string, path: Path): void {
   // Go's protojson refuses strings that are not valid UTF-8; a lone surrogate cannot become UTF-8.
-  if (LONE_SURROGATE.test(s)) throw new KfpJsonError(path, 'string contains a lone UTF-16 surrogate (not valid UTF-8)');
+  if (LONE_SURROGATE.test(s)) throw errorAt(path, 'string contains a lone UTF-16 surrogate (not valid UTF-8)');
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -400,48 +596,63 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 // ---------------------------------------------------------------------------------------------
 // google.protobuf.Timestamp, as protojson reads and writes it
 
+/**
+ * Seconds as a number: every second in the range protojson accepts is exact as a double, and the
+ * conversion keeps any bigint outside that range outside it, so the range check stays exact.
+ */
 interface Instant {
-  seconds: bigint;
+  seconds: number;
   nanos: number;
 }
 
 // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the range protojson accepts.
-const MIN_SECONDS = -62135596800n;
-const MAX_SECONDS = 253402300799n;
+const MIN_SECONDS = -62135596800;
+const MAX_SECONDS = 253402300799;
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
-function parseTimestamp(raw: unknown, mode: Mode, path: string): Instant {
+function normalizeTimestamp(raw: unknown, mode: Mode, path: Path): string {
+  return formatTimestamp(parseTimestamp(raw, mode, path), path);
+}
+
+function parseTimestamp(raw: unknown, mode: Mode, path: Path): Instant {
   if (typeof raw === 'string') return parseRfc3339(raw, path);
-  if (mode === 'decode') throw new KfpJsonError(path, 'expected an RFC 3339 timestamp string');
+  if (mode === 'decode') throw errorAt(path, 'expected an RFC 3339 timestamp string');
   if (raw instanceof Date) {
     const ms = raw.getTime();
-    if (Number.isNaN(ms)) throw new KfpJsonError(path, 'invalid Date');
+    if (Number.isNaN(ms)) throw errorAt(path, 'invalid Date');
     return fromMillis(ms);
   }
   if (typeof raw === 'number') {
-    if (!Number.isSafeInteger(raw)) throw new KfpJsonError(path, 'a millisecond timestamp must be a safe integer');
+    if (!Number.isSafeInteger(raw)) throw errorAt(path, 'a millisecond timestamp must be a safe integer');
     return fromMillis(raw);
   }
   if (isPlainObject(raw)) {
     for (const k of Object.keys(raw)) {
-      if (k !== 'seconds' && k !== 'nanos') throw new KfpJsonError(`${path}.${k}`, 'unknown field of a { seconds, nanos } timestamp');
+      if (k !== 'seconds' && k !== 'nanos') {
+        path.push(k);
+        throw errorAt(path, 'unknown field of a { seconds, nanos } timestamp');
+      }
     }
-    const seconds = parseInteger(raw['seconds'] ?? 0, 'encode', `${path}.seconds`, -(2n ** 63n), 2n ** 63n - 1n);
-    const nanos = Number(parseInteger(raw['nanos'] ?? 0, 'encode', `${path}.nanos`, 0n, 999_999_999n));
+    path.push('seconds');
+    const seconds = Number(parseInteger(raw['seconds'] ?? 0, 'encode', path, -(2n ** 63n), 2n ** 63n - 1n));
+    path.pop();
+    path.push('nanos');
+    const nanos = Number(parseInteger(raw['nanos'] ?? 0, 'encode', path, 0n, 999_999_999n));
+    path.pop();
     return { seconds, nanos };
   }
-  throw new KfpJsonError(path, 'expected an RFC 3339 string, { seconds, nanos }, a Date or epoch milliseconds');
+  throw errorAt(path, 'expected an RFC 3339 string, { seconds, nanos }, a Date or epoch milliseconds');
 }
 
 function fromMillis(ms: number): Instant {
   const seconds = Math.floor(ms / 1000);
-  return { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
 }
 
-function parseRfc3339(s: string, path: string): Instant {
+function parseRfc3339(s: string, path: Path): Instant {
   const m = RFC3339.exec(s);
-  if (!m) throw new KfpJsonError(path, `${JSON.stringify(s)} is not an RFC 3339 timestamp`);
+  if (!m) throw errorAt(path, `${JSON.stringify(s)} is not an RFC 3339 timestamp`);
   const [, y, mo, d, h, mi, sec, frac, zone] = m as unknown as [string, string, string, string, string, string, string, string | undefined, string];
   const fields = [y, mo, d, h, mi, sec].map(Number) as [number, number, number, number, number, number];
   const [year, month, day, hour, minute, second] = fields;
@@ -453,31 +664,66 @@ function parseRfc3339(s: string, path: string): Instant {
     date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day ||
     date.getUTCHours() !== hour || date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second
   ) {
-    throw new KfpJsonError(path, `${JSON.stringify(s)} is not a valid date and time`);
+    throw errorAt(path, `${JSON.stringify(s)} is not a valid date and time`);
   }
-  let seconds = BigInt(date.getTime() / 1000);
+  let seconds = date.getTime() / 1000;
   if (zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const offH = Number(zone.slice(1, 3));
     const offM = Number(zone.slice(4, 6));
-    if (offH > 23 || offM > 59) throw new KfpJsonError(path, `${JSON.stringify(s)} has an invalid UTC offset`);
-    seconds -= BigInt(sign * (offH * 3600 + offM * 60));
+    if (offH > 23 || offM > 59) throw errorAt(path, `${JSON.stringify(s)} has an invalid UTC offset`);
+    seconds -= sign * (offH * 3600 + offM * 60);
   }
   const nanos = frac === undefined ? 0 : Number(frac.padEnd(9, '0'));
   return { seconds, nanos };
 }
 
-function formatTimestamp(t: Instant, path: string): string {
+function formatTimestamp(t: Instant, path: Path): string {
   if (t.seconds < MIN_SECONDS || t.seconds > MAX_SECONDS) {
-    throw new KfpJsonError(path, 'timestamp outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z');
+    throw errorAt(path, 'timestamp outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z');
   }
-  const base = new Date(Number(t.seconds) * 1000).toISOString().slice(0, 19);
-  if (t.nanos === 0) return `${base}Z`;
+  const days = Math.floor(t.seconds / 86400);
+  const base = `${utcDate(days)}T${utcTime(t.seconds - days * 86400)}`;
+  const nanos = t.nanos;
+  if (nanos === 0) return `${base}Z`;
   // protojson writes the shortest of 3, 6 or 9 fractional digits that loses nothing.
-  let frac = String(t.nanos).padStart(9, '0');
-  if (frac.endsWith('000')) frac = frac.slice(0, 6);
-  if (frac.endsWith('000')) frac = frac.slice(0, 3);
-  return `${base}.${frac}Z`;
+  if (nanos % 1_000_000 === 0) return `${base}.${String(nanos / 1_000_000).padStart(3, '0')}Z`;
+  if (nanos % 1000 === 0) return `${base}.${String(nanos / 1000).padStart(6, '0')}Z`;
+  return `${base}.${String(nanos).padStart(9, '0')}Z`;
+}
+
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+// Consecutive timestamps mostly fall on the same day.
+let lastDays = Number.NaN;
+let lastDate = '';
+
+/**
+ * `YYYY-MM-DD` of a day counted from 1970-01-01 in the proleptic Gregorian calendar, as
+ * `Date#toISOString` writes it for years 1..9999, by H. Hinnant's civil_from_days: integer arithmetic
+ * is several times cheaper than a Date per timestamp.
+ */
+function utcDate(days: number): string {
+  if (days === lastDays) return lastDate;
+  const z = days + 719468; // days since 0000-03-01, non-negative from year 1 on
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100)); // from March 1
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153); // 0 is March
+  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
+  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
+  const year = era * 400 + yearOfEra + (month <= 2 ? 1 : 0);
+  lastDays = days;
+  lastDate = `${String(year).padStart(4, '0')}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}`;
+  return lastDate;
+}
+
+/** `HH:MM:SS` of a second of the day. */
+function utcTime(second: number): string {
+  const hour = Math.floor(second / 3600);
+  const minute = Math.floor((second - hour * 3600) / 60);
+  return `${TWO_DIGITS[hour]}:${TWO_DIGITS[minute]}:${TWO_DIGITS[second - hour * 3600 - minute * 60]}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -490,46 +736,55 @@ function formatTimestamp(t: Instant, path: string): string {
  * anything else (undefined, NaN, class instances, cycles) throws, as a value Go could not have held.
  */
 export function goJsonStringify(value: unknown): string {
-  const parts: string[] = [];
-  writeGoJson(value, parts, '$', new Set());
-  return parts.join('');
+  return goJson(value, ['$'], []);
 }
 
-function writeGoJson(value: unknown, out: string[], path: string, ancestors: Set<object>): void {
-  if (value === null) {
-    out.push('null');
-  } else if (typeof value === 'boolean') {
-    out.push(value ? 'true' : 'false');
-  } else if (typeof value === 'number') {
-    out.push(goFloat64(value, path));
-  } else if (typeof value === 'bigint') {
-    out.push(value.toString());
-  } else if (typeof value === 'string') {
-    out.push(goQuote(value));
-  } else if (Array.isArray(value) || isPlainObject(value)) {
-    if (ancestors.has(value)) throw new KfpJsonError(path, 'cyclic structure');
-    ancestors.add(value);
-    if (Array.isArray(value)) {
-      out.push('[');
-      for (let i = 0; i < value.length; i++) {
-        if (i > 0) out.push(',');
-        writeGoJson(value[i], out, `${path}[${i}]`, ancestors);
-      }
-      out.push(']');
-    } else {
-      const keys = Object.keys(value).sort(compareUtf8);
-      out.push('{');
-      keys.forEach((k, i) => {
-        if (i > 0) out.push(',');
-        out.push(goQuote(k), ':');
-        writeGoJson(value[k], out, `${path}.${k}`, ancestors);
-      });
-      out.push('}');
-    }
-    ancestors.delete(value);
-  } else {
-    throw new KfpJsonError(path, `${value === undefined ? 'undefined' : typeof value} has no Go JSON form`);
+/** `ancestors` are the arrays and objects that hold `value`: meeting one again means a cycle. */
+function goJson(value: unknown, path: Path, ancestors: object[]): string {
+  if (typeof value === 'string') return goQuote(value);
+  if (typeof value === 'number') return goFloat64(value, path);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (value === null) return 'null';
+  if (typeof value === 'bigint') return value.toString();
+  const isArray = Array.isArray(value);
+  if (!isArray && !isPlainObject(value)) {
+    if (value instanceof GoJsonText) return value.text;
+    throw errorAt(path, `${value === undefined ? 'undefined' : typeof value} has no Go JSON form`);
   }
+  // JSON values are shallow, so scanning the ancestors is cheaper than keeping a Set of them.
+  if (ancestors.includes(value as object)) throw errorAt(path, 'cyclic structure');
+  ancestors.push(value as object);
+  let text: string;
+  if (isArray) {
+    const array = value as unknown[];
+    text = '[';
+    for (let i = 0; i < array.length; i++) {
+      path.push(i);
+      text += (i > 0 ? ',' : '') + goJson(array[i], path, ancestors);
+      path.pop();
+    }
+    text += ']';
+  } else {
+    const object = value as Record<string, unknown>;
+    const keys = Object.keys(object);
+    // A key that needs no escaping has no surrogates either, and then UTF-16 order is UTF-8 order.
+    let plainKeys = true;
+    for (let i = 0; i < keys.length && plainKeys; i++) plainKeys = !NEEDS_ESCAPE.test(keys[i]!);
+    if (plainKeys) sortStrings(keys);
+    else keys.sort(compareUtf8);
+    text = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (i > 0) text += ',';
+      text += plainKeys ? `"${k}":` : `${goQuote(k)}:`;
+      path.push(k);
+      text += goJson(object[k], path, ancestors);
+      path.pop();
+    }
+    text += '}';
+  }
+  ancestors.pop();
+  return text;
 }
 
 /**
@@ -537,8 +792,8 @@ function writeGoJson(value: unknown, out: string[], path: string, ancestors: Set
  * 1e21 on, and strips one leading zero of a negative exponent. For finite non-zero numbers that is
  * exactly JavaScript's Number-to-String; the one difference is negative zero, which Go keeps.
  */
-function goFloat64(n: number, path: string): string {
-  if (!Number.isFinite(n)) throw new KfpJsonError(path, `${n} has no JSON form (Go refuses it)`);
+function goFloat64(n: number, path: Path): string {
+  if (!Number.isFinite(n)) throw errorAt(path, `${n} has no JSON form (Go refuses it)`);
   if (Object.is(n, -0)) return '-0';
   return String(n);
 }
@@ -555,8 +810,11 @@ const SHORT_ESCAPES: Record<string, string> = {
   '\t': '\\t',
 };
 
+/** What GO_ESCAPES may match, tested without a global regex or a replacement: most strings need no escaping. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+
 function goQuote(s: string): string {
-  return `"${s.replace(GO_ESCAPES, goEscape)}"`;
+  return NEEDS_ESCAPE.test(s) ? `"${s.replace(GO_ESCAPES, goEscape)}"` : `"${s}"`;
 }
 
 function goEscape(ch: string): string {
@@ -566,6 +824,23 @@ function goEscape(ch: string): string {
   // A lone surrogate is what invalid UTF-8 becomes in JS; Go writes invalid bytes as U+FFFD.
   if (code >= 0xd800 && code <= 0xdfff) return '\\ufffd';
   return `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Sorts distinct strings in UTF-16 order, in place. Objects have few keys, often sorted already, and
+ * for those an insertion sort is several times faster than V8's general-purpose `sort`.
+ */
+function sortStrings(strings: string[]): void {
+  if (strings.length > 32) {
+    strings.sort();
+    return;
+  }
+  for (let i = 1; i < strings.length; i++) {
+    const s = strings[i]!;
+    let j = i - 1;
+    for (; j >= 0 && strings[j]! > s; j--) strings[j + 1] = strings[j]!;
+    strings[j + 1] = s;
+  }
 }
 
 /**
