@@ -19,6 +19,7 @@ import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
 import { redact } from '../db/url.ts';
+import pLimit from 'p-limit';
 
 export interface MigrateOptions {
   mlmdUrl: string;
@@ -166,15 +167,21 @@ async function checkIdScheme(kfp: Db): Promise<void> {
   if (stored === undefined) await setState(kfp, STATE_KEYS.idScheme, ID_SCHEME);
 }
 
+/** Batches written at once (see migrateRuns). */
+const WRITERS = 2;
+
 interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
   rows: MigrateSummary['rows'];
 }
 
 /**
- * Reading and mapping of up to `concurrency` batches overlap; writing is one batch at a time, in
- * order, each batch in one transaction with its runs' checkpoints. A batch holds its slot until it
- * is written, so memory is bounded by `concurrency × batchSize` runs however large the source is.
+ * Up to `concurrency` batches are in flight: being read and mapped, or written, each batch in one
+ * transaction with its runs' checkpoints. Up to WRITERS batches are written at once, on their own
+ * connections: a batch's write is a chain of round trips, and one writer alone leaves the server idle
+ * between them. Batches may commit out of order; each is whole, so a resumed migration still finds
+ * every run either written with its checkpoint or not at all. A batch holds its slot until it is
+ * written, so memory is bounded by `concurrency × batchSize` runs however large the source is.
  */
 async function migrateRuns(
   pages: AsyncIterable<RunRef[]>,
@@ -185,37 +192,37 @@ async function migrateRuns(
 ): Promise<Tally> {
   const counts = { total: 0, migrated: 0, unchanged: 0 };
   const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0, mlmd_id_map: 0 };
-  let writes: Promise<void> = Promise.resolve();
-  const pending: Promise<void>[] = [];
+  const writeSlot = pLimit(WRITERS);
+  const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
   for await (const batch of pages) {
     if (failure) break;
     counts.total += batch.length;
     const prepared = preparer.prepare(batch);
-    prepared.catch(() => undefined); // awaited below unless an earlier batch already failed
-    writes = writes
-      .then(async () => {
-        if (failure) return; // nothing is written past a failed batch
-        const work = await prepared;
-        await writeBatch(kfp, work.runs);
-        counts.unchanged += work.unchanged;
-        for (const { mapped } of work.runs) {
-          counts.migrated++;
-          rows.tasks += mapped.tasks.length;
-          rows.artifacts += mapped.artifacts.length;
-          rows.artifact_tasks += mapped.links.length;
-          rows.mlmd_id_map += mapped.idMap.length;
-        }
-        onWritten(batch.length, work.runs);
-      })
+    const done: Promise<void> = prepared
+      .then((work) =>
+        writeSlot(async () => {
+          if (failure) return; // nothing more is written once a batch failed
+          await writeBatch(kfp, work.runs);
+          counts.unchanged += work.unchanged;
+          for (const { mapped } of work.runs) {
+            counts.migrated++;
+            rows.tasks += mapped.tasks.length;
+            rows.artifacts += mapped.artifacts.length;
+            rows.artifact_tasks += mapped.links.length;
+            rows.mlmd_id_map += mapped.idMap.length;
+          }
+          onWritten(batch.length, work.runs);
+        }),
+      )
       .catch((error: unknown) => {
         failure ??= { error };
-      });
-    pending.push(writes);
-    // Batches are written in order, so the oldest pending one settles first.
-    while (pending.length >= concurrency) await pending.shift();
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
   }
-  await writes;
+  await Promise.all(inFlight);
   if (failure) throw failure.error;
   return { counts, rows };
 }
