@@ -423,7 +423,8 @@ export async function readProperties(
     db.all<PropertyRow>(
       `SELECT p.\`${ownerColumn}\` AS owner_id, p.\`name\`, p.\`is_custom_property\`, p.\`int_value\`, p.\`double_value\`, p.\`string_value\`, ` +
         `${catalog.select('p', table, 'proto_value')}, ${catalog.select('p', table, 'bool_value')} FROM \`${table}\` p ` +
-        `WHERE p.\`${ownerColumn}\` IN (${inList}) ORDER BY p.\`${ownerColumn}\`, p.\`is_custom_property\`, p.\`name\``,
+        // The primary key's own order (owner, name, is_custom_property): no sort. Each of the two maps is in name order either way.
+        `WHERE p.\`${ownerColumn}\` IN (${inList}) ORDER BY p.\`${ownerColumn}\`, p.\`name\`, p.\`is_custom_property\``,
       params,
     ),
   );

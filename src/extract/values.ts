@@ -161,5 +161,7 @@ function toValueObject(v: JsonValue): unknown {
 
 /** Plain assignment would treat a key named `__proto__` as the prototype; user data may hold one. */
 function defineKey<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // defineProperty costs ten times an assignment, and only that one key needs it.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
