@@ -2,25 +2,24 @@
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { openDb } from '../db/connection.ts';
 import { EXIT } from '../errors.ts';
-import { hasRejectedRecords, migrate, readStoredRejects, type MigrateSummary } from '../migrate/migrator.ts';
-import { plan, type Plan } from '../migrate/planner.ts';
-import { rollback } from '../migrate/rollback.ts';
-import { status } from '../migrate/status.ts';
-import { seedDatabases } from '../seed/index.ts';
+import type { MigrateSummary } from '../migrate/migrator.ts';
+import type { Plan } from '../migrate/planner.ts';
+import type { VerifyReport } from '../verify/verifier.ts';
 import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { fmtInt, fmtSeconds, table } from './format.ts';
 import { lastExitCode } from './exit.ts';
 import { Progress } from './progress.ts';
-import { JUnitReport } from '../verify/junit.ts';
-import { verify, type VerifyReport } from '../verify/verifier.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
+
+// Each command loads only the modules it runs: start-up time counts in every short command and in
+// the wall time of a migration.
 
 type Out = (s: string) => void;
 const json = (out: Out, v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
 
 export async function planCommand(o: { mlmd: string; kfp: string; batchSize: number; json?: boolean }, out: Out): Promise<void> {
+  const { plan } = await import('../migrate/planner.ts');
   const bar = new Progress('planning', { enabled: !o.json });
   const p = await plan({ mlmdUrl: o.mlmd, kfpUrl: o.kfp, batchSize: o.batchSize, onProgress: (d, t) => bar.update(d, t) });
   bar.stop();
@@ -69,6 +68,7 @@ export async function migrateCommand(
   out: Out,
   err: Out,
 ): Promise<void> {
+  const { hasRejectedRecords, migrate } = await import('../migrate/migrator.ts');
   const bar = new Progress('migrating', { enabled: !o.json });
   let summary: MigrateSummary;
   try {
@@ -126,6 +126,7 @@ export function renderMigrate(s: MigrateSummary, rejectsFile?: string): string {
 
 /** The rejects file is written from what the KFP database recorded, so it is complete even after a resumed migration. */
 async function writeRejectsFile(kfpUrl: string, path: string): Promise<void> {
+  const [{ openDb }, { readStoredRejects }] = await Promise.all([import('../db/connection.ts'), import('../migrate/migrator.ts')]);
   const kfp = await openDb(kfpUrl, { readOnly: true, role: 'KFP database' });
   const tmp = `${path}.tmp-${process.pid}`;
   try {
@@ -146,6 +147,7 @@ export async function verifyCommand(
   o: { mlmd: string; kfp: string; runs?: string[]; sample?: number; batchSize: number; report?: string; json?: boolean },
   out: Out,
 ): Promise<void> {
+  const [{ verify }, { JUnitReport }] = await Promise.all([import('../verify/verifier.ts'), import('../verify/junit.ts')]);
   const bar = new Progress('verifying', { enabled: !o.json });
   const junit = o.report ? new JUnitReport(o.report) : null;
   let report: VerifyReport;
@@ -203,6 +205,7 @@ export function renderVerify(r: VerifyReport, reportFile?: string): string {
 }
 
 export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out): Promise<void> {
+  const { status } = await import('../migrate/status.ts');
   const s = await status(o.kfp);
   if (o.json) return json(out, s);
   const lines = [
@@ -228,6 +231,7 @@ export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out
 }
 
 export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: Out): Promise<void> {
+  const { rollback } = await import('../migrate/rollback.ts');
   const r = await rollback(o.kfp);
   if (o.json) return json(out, r);
   out(
@@ -237,6 +241,7 @@ export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: O
 }
 
 export async function seedCommand(o: { mlmd: string; kfp: string; runs: number; seed: number; schemaVersion: string; hostile?: boolean; json?: boolean }, out: Out): Promise<void> {
+  const [{ openDb }, { seedDatabases }] = await Promise.all([import('../db/connection.ts'), import('../seed/index.ts')]);
   const mlmd = await openDb(o.mlmd, { create: true, role: 'MLMD database' });
   try {
     const kfp = await openDb(o.kfp, { create: true, role: 'KFP database' });

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
-import { DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT, DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT, DEFAULT_HOST as DEFAULT_SHIM_HOST } from '../shim/server.ts';
+import { DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT, DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT, DEFAULT_HOST as DEFAULT_SHIM_HOST } from '../shim/defaults.ts';
 import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
 
 const HELP_FOOTER = `

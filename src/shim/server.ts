@@ -13,9 +13,9 @@ import { LayeredBackend } from './layered-backend.ts';
 import { openMlmdBackend } from './mlmd-backend.ts';
 import { mlmdHandlers, shimServiceDefinition } from './service.ts';
 
-export const DEFAULT_GRPC_PORT = 8080;
-export const DEFAULT_GRPC_WEB_PORT = 9090;
-export const DEFAULT_HOST = '0.0.0.0';
+import { DEFAULT_GRPC_PORT, DEFAULT_GRPC_WEB_PORT, DEFAULT_HOST } from './defaults.ts';
+
+export { DEFAULT_GRPC_PORT, DEFAULT_GRPC_WEB_PORT, DEFAULT_HOST };
 /** How long in-flight calls may run after close() before connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 

@@ -1,0 +1,4 @@
+/** The shim's default listen address and ports; apart from server.ts so the CLI can show them without loading gRPC. */
+export const DEFAULT_GRPC_PORT = 8080;
+export const DEFAULT_GRPC_WEB_PORT = 9090;
+export const DEFAULT_HOST = '0.0.0.0';
