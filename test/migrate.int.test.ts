@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../src/db/connection.ts';
 import { migrate, readStoredRejects } from '../src/migrate/migrator.ts';
+import { verify } from '../src/verify/verifier.ts';
 import { parseDbUrl } from '../src/db/url.ts';
 import { BridgeError } from '../src/errors.ts';
 import { lockNameFor } from '../src/load/lock.ts';
@@ -415,6 +416,33 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       expect((await runCli(['rollback', '--kfp', kfp.url])).code).toBe(0);
       expect((await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url])).code).toBe(0);
       expect(await dumpDatabase(kfp.url, TARGET)).toEqual(before);
+    });
+  });
+
+  describe('worker threads (MLMD_BRIDGE_WORKERS)', () => {
+    it('migrate and verify give the same rows and verdicts with workers as without', async () => {
+      const mlmd = await make('wk_mlmd');
+      const plain = await make('wk_plain');
+      const threaded = await make('wk_threaded');
+      await seed(mlmd.url, plain.url, { runs: 30, seed: 9, hostile: true });
+      const scratch = await make('wk_scratch');
+      await seed(scratch.url, threaded.url, { runs: 30, seed: 9, hostile: true });
+      const before = process.env.MLMD_BRIDGE_WORKERS;
+      try {
+        process.env.MLMD_BRIDGE_WORKERS = '0';
+        await migrate({ mlmdUrl: mlmd.url, kfpUrl: plain.url, batchSize: 4 });
+        const v0 = await verify({ mlmdUrl: mlmd.url, kfpUrl: plain.url, batchSize: 4 });
+        process.env.MLMD_BRIDGE_WORKERS = '2';
+        await migrate({ mlmdUrl: mlmd.url, kfpUrl: threaded.url, batchSize: 4, concurrency: 3 });
+        const v2 = await verify({ mlmdUrl: mlmd.url, kfpUrl: threaded.url, batchSize: 4 });
+        expect(await dumpDatabase(threaded.url, TARGET)).toEqual(await dumpDatabase(plain.url, TARGET));
+        const strip = (r: typeof v0) => ({ ...r, target: '', seconds: 0, drifted: r.drifted.map((d) => ({ ...d, seconds: 0 })) });
+        expect(strip(v2)).toEqual(strip(v0));
+        expect(v0.runs.checked).toBe(v0.runs.total);
+      } finally {
+        if (before === undefined) delete process.env.MLMD_BRIDGE_WORKERS;
+        else process.env.MLMD_BRIDGE_WORKERS = before;
+      }
     });
   });
 });

@@ -3,7 +3,7 @@
  * (design.md §1). Every difference is named by the lossy-code rule it matches, or is `DRIFT`.
  * `verify` reports these; the round-trip tests assert that no drift appears.
  */
-import { canonicalJson, classifyDifference, type DifferenceContext, type DifferenceEntity, type LossyCode } from './lossy-codes.ts';
+import { canonicalEqual, classifyDifference, type DifferenceContext, type DifferenceEntity, type LossyCode } from './lossy-codes.ts';
 import type { MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution, Props, Reject, RunBundle } from './model.ts';
 import type { MlmdView } from './reverse.ts';
 
@@ -41,7 +41,7 @@ export function compareRun(source: RunBundle, reversed: MlmdView, options: Compa
   };
   const out: Difference[] = [];
   const diff = (entity: DifferenceEntity, mlmdId: number, field: string, expected: unknown, found: unknown, ctx: Partial<DifferenceContext> = {}) => {
-    if (canonicalJson(expected) === canonicalJson(found)) return;
+    if (canonicalEqual(expected, found)) return;
     const full: DifferenceContext = { ...base, entity, ...ctx };
     out.push({ entity, mlmdId, field, expected, found, code: classifyDifference(field, expected, found, full) ?? 'DRIFT' });
   };
@@ -96,23 +96,35 @@ function compareRecords<T extends AnyRecord>(entity: DifferenceEntity, source: T
 function compareProps(entity: DifferenceEntity, id: number, prefix: string, s: Props, r: Props, ctx: Partial<DifferenceContext>, diff: Diff): void {
   // An undecodable value is its raw text; the reason it could not be read is not data.
   const norm = (v: Props[string] | undefined) => (v?.kind === 'corrupt' ? { kind: 'corrupt', raw: v.raw } : v);
-  for (const k of [...new Set([...Object.keys(s), ...Object.keys(r)])].sort()) diff(entity, id, `${prefix}.${k}`, norm(s[k]), norm(r[k]), ctx);
+  // Almost every property matches: only the ones that differ are named, sorted and reported.
+  const differing: string[] = [];
+  for (const k of Object.keys(s)) if (!canonicalEqual(norm(s[k]), norm(Object.hasOwn(r, k) ? r[k] : undefined))) differing.push(k);
+  for (const k of Object.keys(r)) if (!Object.hasOwn(s, k) && !canonicalEqual(undefined, norm(r[k]))) differing.push(k);
+  for (const k of differing.sort()) diff(entity, id, `${prefix}.${k}`, norm(Object.hasOwn(s, k) ? s[k] : undefined), norm(Object.hasOwn(r, k) ? r[k] : undefined), ctx);
 }
 
 /** MLMD knows an event by (artifact, execution, type); a coerced type is matched by its direction instead. */
 function compareEvents(source: MlmdEvent[], reversed: MlmdEvent[], diff: Diff): void {
   const dir = (t: number) => ([1, 4, 6, 7].includes(t) ? 'out' : 'in');
   const left = new Set(reversed);
+  // Candidates by (artifact, execution), in reversed order: a run has thousands of events, each pair a few.
+  const byPair = new Map<string, MlmdEvent[]>();
+  for (const r of reversed) {
+    const k = `${r.artifactId}|${r.executionId}`;
+    const list = byPair.get(k);
+    if (list) list.push(r);
+    else byPair.set(k, [r]);
+  }
   const matched: [MlmdEvent, MlmdEvent | undefined][] = [];
-  const take = (pred: (r: MlmdEvent) => boolean) => {
-    const r = [...left].find(pred);
+  const take = (s: MlmdEvent, pred: (r: MlmdEvent) => boolean) => {
+    const r = byPair.get(`${s.artifactId}|${s.executionId}`)?.find((x) => left.has(x) && pred(x));
     if (r) left.delete(r);
     return r;
   };
-  for (const s of source) matched.push([s, take((r) => r.artifactId === s.artifactId && r.executionId === s.executionId && r.type === s.type)]);
+  for (const s of source) matched.push([s, take(s, (r) => r.type === s.type)]);
   for (const m of matched) {
     const s = m[0];
-    if (!m[1]) m[1] = take((r) => r.artifactId === s.artifactId && r.executionId === s.executionId && dir(r.type) === dir(s.type));
+    if (!m[1]) m[1] = take(s, (r) => dir(r.type) === dir(s.type));
   }
   for (const [s, r] of matched) {
     if (!r) {

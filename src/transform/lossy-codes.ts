@@ -97,6 +97,44 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
+/**
+ * `canonicalJson(a) === canonicalJson(b)` without writing either: verify compares every field of
+ * every record, and building the two strings was a fifth of its time. Numbers JSON cannot hold read
+ * as null and -0 as 0, keys holding undefined do not count, and undefined, functions and symbols are
+ * all alike — exactly as in the strings.
+ */
+export function canonicalEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const x = jsonAtom(a);
+  const y = jsonAtom(b);
+  if (x === y) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  const xa = Array.isArray(x);
+  if (xa !== Array.isArray(y)) return false;
+  if (xa) {
+    const ya = y as unknown[];
+    if ((x as unknown[]).length !== ya.length) return false;
+    return (x as unknown[]).every((v, i) => canonicalEqual(v, ya[i]));
+  }
+  const xo = x as Record<string, unknown>;
+  const yo = y as Record<string, unknown>;
+  let defined = 0;
+  for (const k of Object.keys(xo)) {
+    if (xo[k] === undefined) continue;
+    defined++;
+    if (!Object.hasOwn(yo, k) || yo[k] === undefined || !canonicalEqual(xo[k], yo[k])) return false;
+  }
+  for (const k of Object.keys(yo)) if (yo[k] !== undefined) defined--;
+  return defined === 0;
+}
+
+/** What a value is for canonicalJson's equality: non-finite numbers are null, the unwritable are one `undefined`. */
+function jsonAtom(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'function' || typeof v === 'symbol') return undefined;
+  return v;
+}
+
 /** Equal up to the last digits of every number (DOUBLE_PRECISION); structure and strings must match. */
 function nearlyEqual(a: unknown, b: unknown): boolean {
   if (typeof a === 'number' && typeof b === 'number') return a === b || Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
@@ -104,7 +142,7 @@ function nearlyEqual(a: unknown, b: unknown): boolean {
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a) && !Array.isArray(b)) {
     const ka = Object.keys(a).sort();
     const kb = Object.keys(b).sort();
-    return canonicalJson(ka) === canonicalJson(kb) && ka.every((k) => nearlyEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    return canonicalEqual(ka, kb) && ka.every((k) => nearlyEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
   }
   return a === b;
 }

@@ -1,19 +1,5 @@
-/** The messages between the migrator and its prepare workers, and errors made fit to cross threads. */
+/** Errors made fit to cross threads: structured clone would keep only the message and stack. */
 import { BridgeError, type BridgeErrorCode } from '../errors.ts';
-import type { PreparedBatch, RunRef } from './prepare.ts';
-
-export interface WorkerSetup {
-  mlmdUrl: string;
-  kfpUrl: string;
-}
-
-export type ToWorker = { type: 'prepare'; id: number; batch: RunRef[] } | { type: 'close' };
-
-export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'done'; id: number; result: PreparedBatch }
-  /** id -1: the worker could not start. */
-  | { type: 'failed'; id: number; error: SerializedError };
 
 /** Structured clone keeps only an Error's message and stack; the code, hint and driver errno matter here. */
 export interface SerializedError {
