@@ -129,7 +129,7 @@ async function readChunk(db: Db, catalog: ColumnCatalog, scope: ChunkScope, runD
     scope.params(1),
   );
   const executions = await readExecutions(db, catalog, uniqueSorted(associations.filter((a) => a.found != null).map((a) => num(a.id))));
-  const events = await readEvents(db, [...executions.keys()]);
+  const events = await readEvents(db, 'execution_id', [...executions.keys()]);
   const artifacts = await readArtifacts(db, catalog, uniqueSorted(events.map((e) => e.artifactId)));
   const origins = await readOrigins(db, new Set(artifacts.keys()));
 
@@ -244,11 +244,12 @@ async function readExecutions(db: Db, catalog: ColumnCatalog, ids: number[]): Pr
 
 // ------------------------------------------------------------------ events and paths
 
-async function readEvents(db: Db, executionIds: number[]): Promise<MlmdEvent[]> {
-  const rows = await byIdChunks(executionIds, (inList, params) =>
+/** The events (with their paths) of these executions or artifacts, in id order; also used by the shim's archive backend. */
+export async function readEvents(db: Db, by: 'execution_id' | 'artifact_id', ids: readonly number[]): Promise<MlmdEvent[]> {
+  const rows = await byIdChunks(ids, (inList, params) =>
     db.all<Row>(
       'SELECT ev.`id`, ev.`artifact_id`, ev.`execution_id`, ev.`type`, ev.`milliseconds_since_epoch` FROM `Event` ev ' +
-        `WHERE ev.\`execution_id\` IN (${inList}) ORDER BY ev.\`id\``,
+        `WHERE ev.\`${by}\` IN (${inList}) ORDER BY ev.\`id\``,
       params,
     ),
   );

@@ -6,8 +6,8 @@
 import type { Param } from '../db/connection.ts';
 import { type MlmdSource, openMlmdSource } from '../extract/mlmd-reader.ts';
 import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from '../extract/sql.ts';
-import { readProperties } from '../extract/run-bundles.ts';
-import type { MlmdEvent, PathStep, Props } from '../transform/model.ts';
+import { readEvents, readProperties } from '../extract/run-bundles.ts';
+import type { MlmdEvent, Props } from '../transform/model.ts';
 import {
   type ContextLink,
   type EdgeSide,
@@ -176,39 +176,7 @@ export class MlmdBackend implements ShimBackend {
   async events(side: EdgeSide, ids: readonly number[]): Promise<MlmdEvent[]> {
     const unique = [...new Set(ids)];
     if (unique.length === 0) return [];
-    const column = side === 'artifact' ? 'artifact_id' : 'execution_id';
-    const rows = await this.inChunks(
-      unique,
-      (p) =>
-        'SELECT e.`id`, e.`artifact_id`, e.`execution_id`, e.`type`, e.`milliseconds_since_epoch` FROM `Event` e ' +
-        `WHERE e.\`${column}\` IN (${p})`,
-    );
-    // EventPath has no ordering column: SQLite's rowid is insertion order; on InnoDB a key-less
-    // table is clustered on a hidden increasing row id, so the unordered read is in step order.
-    const order = this.db.dialect === 'sqlite' ? ' ORDER BY p.`event_id`, p.rowid' : '';
-    const paths = await this.inChunks(
-      unique,
-      (p) =>
-        'SELECT p.`event_id`, p.`is_index_step`, p.`step_index`, p.`step_key` FROM `EventPath` p ' +
-        `WHERE p.\`event_id\` IN (SELECT e.\`id\` FROM \`Event\` e WHERE e.\`${column}\` IN (${p}))${order}`,
-    );
-    const stepsByEvent = groupBy(paths, (r) => num(r.event_id));
-    return rows
-      .map((r) => {
-        const id = num(r.id);
-        const path = (stepsByEvent.get(id) ?? []).map(
-          (s): PathStep => (num(s.is_index_step) !== 0 ? { index: num(s.step_index ?? 0) } : { key: textOrNull(s.step_key) ?? '' }),
-        );
-        return {
-          id,
-          artifactId: num(r.artifact_id),
-          executionId: num(r.execution_id),
-          type: num(r.type),
-          ms: numOrNull(r.milliseconds_since_epoch),
-          path,
-        };
-      })
-      .sort((a, b) => a.id - b.id);
+    return readEvents(this.db, side === 'artifact' ? 'artifact_id' : 'execution_id', unique);
   }
 
   async contextLinks(side: EdgeSide, by: 'node' | 'context', ids: readonly number[]): Promise<ContextLink[]> {
