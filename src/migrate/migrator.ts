@@ -4,6 +4,7 @@
  * tables and the bookkeeping tables), skips runs already migrated whose source has not changed,
  * and commits whole runs together with their checkpoints, a batch of runs per transaction.
  */
+import pLimit from 'p-limit';
 import type { Db } from '../db/connection.ts';
 import { openDb } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
@@ -19,7 +20,6 @@ import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
 import { redact } from '../db/url.ts';
-import pLimit from 'p-limit';
 
 export interface MigrateOptions {
   mlmdUrl: string;

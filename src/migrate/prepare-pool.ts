@@ -7,7 +7,7 @@ import type { Db } from '../db/connection.ts';
 import type { MlmdSource } from '../extract/index.ts';
 import { startWorkerPool, workerCount as poolWorkerCount } from '../workers/pool.ts';
 import { prepareBatch, type PreparedBatch, type RunRef } from './prepare.ts';
-import type { PrepareSetup } from './prepare-worker.ts';
+import type { ReaderSetup } from '../workers/readers.ts';
 
 export interface Preparer {
   prepare(batch: RunRef[]): Promise<PreparedBatch>;
@@ -28,7 +28,7 @@ export function inThreadPreparer(source: MlmdSource, kfp: Db): Preparer {
   return { workers: 0, prepare: (batch) => prepareBatch(source, kfp, batch), close: async () => undefined };
 }
 
-export async function startWorkerPreparers(setup: PrepareSetup, count: number): Promise<Preparer> {
-  const pool = await startWorkerPool<PrepareSetup, RunRef[], PreparedBatch>(new URL('./prepare-worker.ts', import.meta.url), setup, count);
+export async function startWorkerPreparers(setup: ReaderSetup, count: number): Promise<Preparer> {
+  const pool = await startWorkerPool<ReaderSetup, RunRef[], PreparedBatch>(new URL('./prepare-worker.ts', import.meta.url), setup, count);
   return { workers: pool.workers, prepare: (batch) => pool.run(batch), close: () => pool.close() };
 }

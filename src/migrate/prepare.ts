@@ -8,6 +8,7 @@ import type { Db } from '../db/connection.ts';
 import { readRunDetails, readRunVersions, type MlmdSource } from '../extract/index.ts';
 import { FAILED_VERSION, readCheckpointsOf, type RunWrite } from '../load/writer.ts';
 import { mapRun } from '../transform/forward.ts';
+import { giveWay } from '../workers/give-way.ts';
 import type { KfpRunDetails, Reject, RunBundle, RunMigration } from '../transform/model.ts';
 
 export interface RunRef {
@@ -28,7 +29,7 @@ export interface PreparedBatch {
  * between round trips, so mapping gives way every few milliseconds: the write of the previous batch
  * (the migration's critical path) then never waits for the mapping of the next one.
  */
-const YIELD_AFTER_MS = 2;
+const GIVE_WAY_AFTER_MS = 2;
 
 export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[]): Promise<PreparedBatch> {
   const names = batch.map((c) => c.name);
@@ -41,12 +42,9 @@ export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[])
   const todo = batch.filter((c) => checkpoints.get(c.name) !== versionOf(c.id, c.name));
   const runs: RunWrite[] = [];
   if (todo.length > 0) {
-    let slice = performance.now();
+    const pause = giveWay(GIVE_WAY_AFTER_MS);
     for (const bundle of await source.readRunBundles(todo.map((c) => c.id), details)) {
-      if (performance.now() - slice > YIELD_AFTER_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        slice = performance.now();
-      }
+      await pause();
       const mapped = mapOrFail(bundle);
       const failed = mapped.rejects.some((r) => r.code === 'RUN_FAILED');
       runs.push({

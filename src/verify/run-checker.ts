@@ -8,6 +8,7 @@ import { compareRun, type Difference } from '../transform/compare.ts';
 import { mapRun } from '../transform/forward.ts';
 import type { RunBundle } from '../transform/model.ts';
 import { reverseRun, type KfpRunRows } from '../transform/reverse.ts';
+import { giveWay } from '../workers/give-way.ts';
 import type { Drift, RunVerdict } from './verifier.ts';
 
 /** A run to check: its `system.PipelineRun` context. */
@@ -23,7 +24,7 @@ export interface BatchVerdicts {
 }
 
 /** How long comparing may hold the event loop before pending reads get a turn. */
-const YIELD_AFTER_MS = 5;
+const GIVE_WAY_AFTER_MS = 5;
 
 export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextRef[]): Promise<BatchVerdicts> {
   const details = await readRunDetails(kfp, batch.map((c) => c.name));
@@ -33,12 +34,9 @@ export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextR
     storedRejectCodes(kfp, batch.map((c) => c.name)),
   ]);
   const out: BatchVerdicts = { verdicts: [], rowsCompared: 0 };
-  let slice = performance.now();
+  const pause = giveWay(GIVE_WAY_AFTER_MS);
   for (const bundle of bundles) {
-    if (performance.now() - slice > YIELD_AFTER_MS) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      slice = performance.now();
-    }
+    await pause();
     const t0 = Date.now();
     const verdict = verifyRun(bundle, rowsByRun.get(bundle.runContext.name) ?? null, stored.get(bundle.runContext.name) ?? []);
     verdict.seconds = (Date.now() - t0) / 1000;

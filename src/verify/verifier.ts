@@ -11,7 +11,7 @@ import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { tableExists } from '../load/schema.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { startWorkerPool, workerCount } from '../workers/pool.ts';
-import type { CheckSetup } from './check-worker.ts';
+import type { ReaderSetup } from '../workers/readers.ts';
 import { checkBatch, type BatchVerdicts, type RunContextRef } from './run-checker.ts';
 import { structuralFindings, type Finding } from './structural.ts';
 
@@ -128,7 +128,7 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   // in order. Workers only where a core is left beside the main thread and a local database server:
   // on 2 cores a worker measured no faster and a third heavier.
   const workers = batches.length > 1 ? workerCount(batches.length - 1, 2) : 0;
-  const pool = workers > 0 ? await startWorkerPool<CheckSetup, RunContextRef[], BatchVerdicts>(new URL('./check-worker.ts', import.meta.url), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : null;
+  const pool = workers > 0 ? await startWorkerPool<ReaderSetup, RunContextRef[], BatchVerdicts>(new URL('./check-worker.ts', import.meta.url), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : null;
   try {
     const lanes = 1 + workers;
     const pending: Promise<BatchVerdicts>[] = [];

@@ -1,7 +1,7 @@
 /** Errors made fit to cross threads: structured clone would keep only the message and stack. */
 import { BridgeError, type BridgeErrorCode } from '../errors.ts';
 
-/** Structured clone keeps only an Error's message and stack; the code, hint and driver errno matter here. */
+/** An error as it crosses: the code, hint and driver errno matter to the receiving side. */
 export interface SerializedError {
   name: string;
   message: string;
