@@ -3,7 +3,7 @@ import { encodeKfpJson, encodeKfpJsonList } from '../src/proto/kfp-json.ts';
 import { compareRun } from '../src/transform/compare.ts';
 import { mapRun } from '../src/transform/forward.ts';
 import { classifyDifference, type DifferenceContext, LOSSY_CODES } from '../src/transform/lossy-codes.ts';
-import type { ArtifactRow, ArtifactTaskRow, IdMapRow, MlmdExecution, MlmdValue, RunBundle, RunMigration, TaskRow } from '../src/transform/model.ts';
+import type { ArtifactRow, ArtifactTaskRow, MlmdExecution, MlmdValue, RunBundle, RunMigration, TaskRow } from '../src/transform/model.ts';
 import { type KfpRunRows, type MlmdView, pipelineContextUuid, reverseRun, runPipelineRoot, syntheticIterationKey, typeKey } from '../src/transform/reverse.ts';
 import { typeRows, withTypeIds } from './helpers/type-ids.ts';
 import { RunBuilder, dbl, int, str, struct } from './helpers/bundle.ts';

@@ -9,7 +9,7 @@ import { Prng } from '../src/seed/prng.ts';
 import { compareRun, type Difference } from '../src/transform/compare.ts';
 import { mapRun } from '../src/transform/forward.ts';
 import type { LossyCode } from '../src/transform/lossy-codes.ts';
-import type { IdMapRow, JsonObject, JsonValue, MlmdValue, Props, RunBundle } from '../src/transform/model.ts';
+import type { JsonObject, JsonValue, MlmdValue, Props, RunBundle } from '../src/transform/model.ts';
 import { type MlmdView, reverseRun } from '../src/transform/reverse.ts';
 import { RunBuilder, dbl, int, str, struct } from './helpers/bundle.ts';
 import { typeRows, withTypeIds } from './helpers/type-ids.ts';

@@ -6,7 +6,7 @@ import type { NodeKind, NodeScope, ShimBackend, TypeRecord } from './backend.ts'
 import { listNodes } from './listing.ts';
 import { nodeMessage, typeMessage } from './messages.ts';
 import type { ListOptionsMessage } from './paging.ts';
-import { ids, int64, type Request, type RpcHandlers } from './rpc.ts';
+import { ids, int64, type RpcHandlers } from './rpc.ts';
 import { invalidArgument, notFound } from './status.ts';
 import { findType, requestedVersion } from './type-reads.ts';
 

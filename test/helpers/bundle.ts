@@ -23,7 +23,6 @@ export class RunBuilder {
   readonly artifacts: MlmdArtifact[] = [];
   readonly events: MlmdEvent[] = [];
   run: KfpRunDetails;
-  private spec: unknown = null;
 
   constructor(readonly runUuid = 'run-1', opts: Partial<KfpRunDetails> & { firstId?: number } = {}) {
     this.nextId = opts.firstId ?? 100;
@@ -45,7 +44,6 @@ export class RunBuilder {
   }
 
   withSpec(spec: unknown): this {
-    this.spec = spec;
     this.run.pipelineSpecManifest = stringify(spec);
     return this;
   }
