@@ -10,6 +10,7 @@
  * (parents before children for tasks), which keeps InnoDB's page splits local.
  */
 import type { Param, Queryable } from '../db/connection.ts';
+import { insertMany } from '../db/insert.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
 
@@ -27,10 +28,6 @@ const ID_MAP_COLUMNS = ['kind', 'mlmd_id', 'kfp_uuid', 'run_uuid', 'extra'];
 const REJECT_COLUMNS = ['run_key', 'seq', 'code', 'disposition', 'entity', 'mlmd_id', 'reason'];
 const CHECKPOINT_COLUMNS = ['run_uuid', 'context_id', 'source_version', 'tasks', 'artifacts', 'links', 'rejects', 'migrated_at', 'tool_version'];
 
-/** Placeholders per statement: well under MySQL's 65,535 and SQLite's 32,766. */
-const MAX_PARAMS_PER_STATEMENT = 16_000;
-/** Statement text per statement: well under MySQL's default max_allowed_packet (16 MiB; 4 MiB before MySQL 8). */
-const MAX_BYTES_PER_STATEMENT = 2_000_000;
 
 /** One run to write, with the fingerprint of its source and whether an older copy of it is there to replace. */
 export interface RunWrite {
@@ -198,44 +195,8 @@ function byKey<T>(key: (r: T) => string): (a: T, b: T) => number {
 
 type RowLike = object;
 
-function approxBytes(v: unknown): number {
-  if (typeof v === 'string') return v.length * 2 + 4;
-  if (Buffer.isBuffer(v)) return v.length * 2 + 4;
-  return 24;
-}
-
-/** Multi-row INSERT … ON DUPLICATE KEY UPDATE (MySQL) / ON CONFLICT DO UPDATE (SQLite), in statements bounded by placeholders and bytes. */
+/** Upsert of row objects: their `columns` in order, through the one multi-row INSERT builder. */
 async function upsert(tx: Queryable, table: string, columns: string[], rows: RowLike[], key: string[] | null): Promise<void> {
-  if (rows.length === 0) return;
-  const q = (c: string) => (tx.dialect === 'mysql' ? `\`${c}\`` : `"${c}"`);
-  const head = `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES `;
-  const rowPh = `(${columns.map(() => '?').join(', ')})`;
-  const nonKey = key ? columns.filter((c) => !key.includes(c)) : [];
-  let tail = '';
-  if (key && nonKey.length > 0) {
-    tail =
-      tx.dialect === 'mysql'
-        ? ` ON DUPLICATE KEY UPDATE ${nonKey.map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`
-        : ` ON CONFLICT(${key.map(q).join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`;
-  }
-  const maxRows = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns.length));
-  let params: Param[] = [];
-  let count = 0;
-  let bytes = 0;
-  const flush = async () => {
-    if (count === 0) return;
-    await tx.run(`${head}${Array.from({ length: count }, () => rowPh).join(', ')}${tail}`, params);
-    params = [];
-    count = 0;
-    bytes = 0;
-  };
-  for (const r of rows) {
-    const values = columns.map((c) => ((r as Record<string, unknown>)[c] ?? null) as Param);
-    const rowBytes = values.reduce<number>((n, v) => n + approxBytes(v), 0);
-    if (count >= maxRows || (count > 0 && bytes + rowBytes > MAX_BYTES_PER_STATEMENT)) await flush();
-    params.push(...values);
-    count += 1;
-    bytes += rowBytes;
-  }
-  await flush();
+  const values = rows.map((r) => columns.map((c) => ((r as Record<string, unknown>)[c] ?? null) as Param));
+  await insertMany(tx, table, columns, values, key);
 }

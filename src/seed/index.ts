@@ -37,7 +37,7 @@ import { type HostileRecord, plantHostile } from './hostile.ts';
 import { createMlmdSchema } from './mlmd-ddl.ts';
 import { MlmdStore } from './mlmd-store.ts';
 import { Prng } from './prng.ts';
-import { insertRows } from './sql-batch.ts';
+import { insertMany } from '../db/insert.ts';
 import { DEFAULT_PIPELINE_ROOT, RunBuilder, type SeedWorld } from './run-builder.ts';
 import { LEGACY_TRAINING, type RunState, SHAPES, type Shape } from './shapes.ts';
 
@@ -192,8 +192,8 @@ export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promi
   const flush = async () => {
     await mlmd.transaction((q) => world.store.flush(q));
     await kfp.transaction(async (q) => {
-      await insertRows(q, 'run_details', RUN_DETAILS_COLUMN_NAMES, world.kfp.runDetails);
-      await insertRows(q, 'tasks', V1_TASK_COLUMN_NAMES, world.kfp.v1Tasks);
+      await insertMany(q, 'run_details', RUN_DETAILS_COLUMN_NAMES, world.kfp.runDetails);
+      await insertMany(q, 'tasks', V1_TASK_COLUMN_NAMES, world.kfp.v1Tasks);
     });
     world.kfp.runDetails = [];
     world.kfp.v1Tasks = [];
@@ -214,7 +214,7 @@ export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promi
   }
   await flush();
   await kfp.transaction((q) =>
-    insertRows(
+    insertMany(
       q,
       'experiments',
       EXPERIMENT_COLUMN_NAMES,

@@ -5,7 +5,7 @@
  */
 import type { Param, Queryable } from '../db/connection.ts';
 import type { JsonObject } from '../transform/model.ts';
-import { insertRows } from './sql-batch.ts';
+import { insertMany } from '../db/insert.ts';
 import { mlmdStruct } from './struct-value.ts';
 
 export type PropValue =
@@ -199,50 +199,50 @@ export class MlmdStore {
   /** Writes every pending row in one transaction-sized pass and forgets them. */
   async flush(q: Queryable): Promise<void> {
     const typeId = (kind: TypeKind, name: string) => this.typeId(kind, name);
-    await insertRows(q, 'Type', ['id', 'name', 'type_kind'], this.newTypes.map((t) => [t.id, t.name, t.kind]));
-    await insertRows(
+    await insertMany(q, 'Type', ['id', 'name', 'type_kind'], this.newTypes.map((t) => [t.id, t.name, t.kind]));
+    await insertMany(
       q,
       'TypeProperty',
       ['type_id', 'name', 'data_type'],
       this.newTypes.flatMap((t) => Object.entries(t.declared).map(([n, d]) => [t.id, n, d])),
     );
-    await insertRows(
+    await insertMany(
       q,
       'Context',
       ['id', 'type_id', 'name', 'create_time_since_epoch', 'last_update_time_since_epoch'],
       this.contexts.map((c) => [c.id, typeId('context', c.typeName), c.name, c.createMs, c.updateMs]),
     );
-    await insertRows(q, 'ContextProperty', PROPERTY_COLUMNS('context_id'), this.contexts.flatMap((c) => propertyRows(c.id, c.custom, c.declared)));
-    await insertRows(q, 'ParentContext', ['context_id', 'parent_context_id'], this.parentContexts);
-    await insertRows(
+    await insertMany(q, 'ContextProperty', PROPERTY_COLUMNS('context_id'), this.contexts.flatMap((c) => propertyRows(c.id, c.custom, c.declared)));
+    await insertMany(q, 'ParentContext', ['context_id', 'parent_context_id'], this.parentContexts);
+    await insertMany(
       q,
       'Execution',
       ['id', 'type_id', 'last_known_state', 'name', 'create_time_since_epoch', 'last_update_time_since_epoch'],
       this.executions.map((e) => [e.id, typeId('execution', e.typeName), e.state, e.name, e.createMs, e.updateMs]),
     );
-    await insertRows(q, 'ExecutionProperty', PROPERTY_COLUMNS('execution_id'), this.executions.flatMap((e) => propertyRows(e.id, e.custom, e.declared)));
-    await insertRows(
+    await insertMany(q, 'ExecutionProperty', PROPERTY_COLUMNS('execution_id'), this.executions.flatMap((e) => propertyRows(e.id, e.custom, e.declared)));
+    await insertMany(
       q,
       'Artifact',
       ['id', 'type_id', 'uri', 'state', 'name', 'create_time_since_epoch', 'last_update_time_since_epoch'],
       // KFP never names artifacts and always publishes them LIVE (2).
       this.artifacts.map((a) => [a.id, typeId('artifact', a.typeName), a.uri, 2, null, a.createMs, a.updateMs]),
     );
-    await insertRows(q, 'ArtifactProperty', PROPERTY_COLUMNS('artifact_id'), this.artifacts.flatMap((a) => propertyRows(a.id, a.custom, a.declared)));
-    await insertRows(
+    await insertMany(q, 'ArtifactProperty', PROPERTY_COLUMNS('artifact_id'), this.artifacts.flatMap((a) => propertyRows(a.id, a.custom, a.declared)));
+    await insertMany(
       q,
       'Event',
       ['id', 'artifact_id', 'execution_id', 'type', 'milliseconds_since_epoch'],
       this.events.map((e) => [e.id, e.artifactId, e.executionId, e.type, e.ms]),
     );
-    await insertRows(
+    await insertMany(
       q,
       'EventPath',
       ['event_id', 'is_index_step', 'step_index', 'step_key'],
       this.events.flatMap((e) => e.keys.map((k): Param[] => [e.id, 0, null, k])),
     );
-    await insertRows(q, 'Association', ['id', 'context_id', 'execution_id'], this.associations);
-    await insertRows(q, 'Attribution', ['id', 'context_id', 'artifact_id'], this.attributions);
+    await insertMany(q, 'Association', ['id', 'context_id', 'execution_id'], this.associations);
+    await insertMany(q, 'Attribution', ['id', 'context_id', 'artifact_id'], this.attributions);
     this.newTypes = [];
     this.contexts = [];
     this.parentContexts = [];

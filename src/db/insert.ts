@@ -1,0 +1,57 @@
+/**
+ * Multi-row INSERT in statements bounded by placeholders and bytes, optionally as an upsert on a
+ * key: INSERT … ON DUPLICATE KEY UPDATE (MySQL) or ON CONFLICT DO UPDATE (SQLite). Per-statement
+ * costs, not row counts, dominate a row-at-a-time load, so every bulk write goes through here.
+ */
+import type { Param, Queryable } from './connection.ts';
+
+/** Placeholders per statement: well under MySQL's 65,535 and SQLite's 32,766. */
+const MAX_PARAMS_PER_STATEMENT = 16_000;
+/** Statement text per statement: well under MySQL's default max_allowed_packet (16 MiB; 4 MiB before MySQL 8). */
+const MAX_BYTES_PER_STATEMENT = 2_000_000;
+
+/** An upper bound of a value's bytes in the statement: a UTF-16 unit takes up to 3 bytes of UTF-8, escaped binary 2. */
+function approxBytes(v: Param): number {
+  if (typeof v === 'string') return v.length * 3 + 4;
+  if (Buffer.isBuffer(v)) return v.length * 2 + 4;
+  return 24;
+}
+
+/**
+ * Inserts `rows` (values in `columns` order). With a `key`, a row whose key exists updates the other
+ * columns; without one, a duplicate is an error.
+ */
+export async function insertMany(q: Queryable, table: string, columns: readonly string[], rows: readonly (readonly Param[])[], key: readonly string[] | null = null): Promise<void> {
+  if (rows.length === 0) return;
+  const quote = (c: string) => (q.dialect === 'mysql' ? `\`${c}\`` : `"${c}"`);
+  const head = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES `;
+  const rowPh = `(${columns.map(() => '?').join(', ')})`;
+  const nonKey = key ? columns.filter((c) => !key.includes(c)) : [];
+  let tail = '';
+  if (key && nonKey.length > 0) {
+    tail =
+      q.dialect === 'mysql'
+        ? ` ON DUPLICATE KEY UPDATE ${nonKey.map((c) => `${quote(c)} = VALUES(${quote(c)})`).join(', ')}`
+        : ` ON CONFLICT(${key.map(quote).join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`;
+  }
+  const maxRows = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns.length));
+  let params: Param[] = [];
+  let count = 0;
+  let bytes = 0;
+  const flush = async () => {
+    if (count === 0) return;
+    await q.run(`${head}${Array.from({ length: count }, () => rowPh).join(', ')}${tail}`, params);
+    params = [];
+    count = 0;
+    bytes = 0;
+  };
+  for (const row of rows) {
+    if (row.length !== columns.length) throw new Error(`insertMany(${table}): a row has ${row.length} values for ${columns.length} columns`);
+    const rowBytes = row.reduce<number>((n, v) => n + approxBytes(v), 0);
+    if (count >= maxRows || (count > 0 && bytes + rowBytes > MAX_BYTES_PER_STATEMENT)) await flush();
+    params.push(...row);
+    count += 1;
+    bytes += rowBytes;
+  }
+  await flush();
+}
