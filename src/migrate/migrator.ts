@@ -155,8 +155,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
  */
 async function checkIdScheme(kfp: Db): Promise<void> {
   const stored = await getState(kfp, STATE_KEYS.idScheme);
-  const migrated = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM mlmd_bridge_runs');
-  const found = stored ?? (Number(migrated[0]?.n ?? 0) > 0 ? 'uuidv5' : undefined);
+  // Only a database without a recorded scheme is looked into, and one checkpoint row is enough.
+  const found = stored ?? ((await kfp.all('SELECT 1 FROM mlmd_bridge_runs LIMIT 1')).length > 0 ? 'uuidv5' : undefined);
   if (found !== undefined && found !== ID_SCHEME) {
     throw new BridgeError(
       'TARGET_SCHEMA_MISMATCH',
