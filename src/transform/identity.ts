@@ -39,7 +39,7 @@ const VARIANT_NIBBLE: Record<number, string> = Object.fromEntries(
 );
 
 /** A UUIDv5 under the project namespace: for ids that are not rows of the three KFP tables (types, pipeline contexts). */
-export const nameUuid = (name: string) => uuidv5(name, MLMD_BRIDGE_NAMESPACE);
+const nameUuid = (name: string) => uuidv5(name, MLMD_BRIDGE_NAMESPACE);
 
 export const ids = {
   task: (executionId: number) => orderedUuid(executionId, `execution:${executionId}`),
@@ -54,7 +54,6 @@ export const ids = {
   pipelineContext: (name: string) => nameUuid(`pipeline:${name}`),
   type: (typeKind: number, name: string, version: string | null) => nameUuid(`type:${typeKind}:${name}:${version ?? ''}`),
 };
-
 
 /** `URIHash`: sha256 hex of the URI bytes, `""` when the URI is empty or NULL. */
 export function uriHash(uri: string | null): string {
