@@ -204,6 +204,25 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     expect(Number(suite.failures)).toBe(2);
   });
 
+  it('whole-database findings join their run\'s verdict, in run order, however long the whole-database checks take', async () => {
+    const kfp = await migratedCopy('held');
+    const task = await one<{ UUID: string; RunUUID: string }>(kfp.url, 'SELECT UUID, RunUUID FROM tasks WHERE Type = 2 ORDER BY RunUUID DESC, UUID LIMIT 1');
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET Type = 0 WHERE UUID = ?', [task.UUID]).then(() => undefined));
+    // holdVerdicts 1: each batch's verdicts wait for the whole-database checks; the default lets them run ahead.
+    for (const holdVerdicts of [1, undefined]) {
+      const order: string[] = [];
+      const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url, batchSize: 1, holdVerdicts, onRun: (v) => order.push(v.runUuid) });
+      expect(r.runs).toMatchObject({ checked: RUNS, drifted: 1, matched: RUNS - 1 });
+      expect(order).toHaveLength(RUNS);
+      expect(new Set(order).size).toBe(RUNS);
+      expect(r.structural.filter((f) => f.runUuid === task.RunUUID).map((f) => f.check)).toContain('TASK_TYPE_SET');
+      // The finding is part of the run's own verdict, not a verdict of its own.
+      expect(r.drifted).toHaveLength(1);
+      expect(r.drifted[0]!.runUuid).toBe(task.RunUUID);
+      expect(r.drifted[0]!.drift.map((d) => d.code)).toContain('TASK_TYPE_SET');
+    }
+  });
+
   it('--runs checks only the named runs; --sample N checks N', async () => {
     const kfp = await migratedCopy('subset');
     const [a, b] = await (async () => {

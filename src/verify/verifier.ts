@@ -13,6 +13,7 @@ import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { startWorkerPool, workerCount } from '../workers/pool.ts';
 import type { ReaderSetup } from '../workers/readers.ts';
 import { checkBatch, type BatchVerdicts, type RunContextRef } from './run-checker.ts';
+import { HeldResults } from './held-results.ts';
 import { structuralFindings, type Finding } from './structural.ts';
 
 export interface VerifyOptions {
@@ -24,6 +25,8 @@ export interface VerifyOptions {
   sample?: number;
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** How many run verdicts may wait for the whole-database checks before the run checks pause (default 20,000). */
+  holdVerdicts?: number;
   /** Called once per checked run, in order: lets the JUnit report stream. */
   onRun?: (v: RunVerdict) => void;
 }
@@ -114,11 +117,17 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
     report.byCode[code] = (report.byCode[code] ?? 0) + 1;
   };
 
-  // Whole-database invariants first, so each finding joins its run's verdict as that run streams by.
+  // Whole-database invariants are a few long queries on the KFP tables: they run beside the run
+  // checks (on 2 cores they otherwise left Node idle for a quarter of the run). Their findings join
+  // each run's verdict, so verdicts wait for them — at most HELD_VERDICTS of them; beyond that the
+  // checks wait.
   const selected = contexts.length === total ? null : new Set(contexts.map((c) => c.name));
-  report.structural = await structuralFindings(kfp, selected);
   const findingsByRun = new Map<string, Finding[]>();
-  for (const f of report.structural) findingsByRun.set(f.runUuid ?? '', [...(findingsByRun.get(f.runUuid ?? '') ?? []), f]);
+  const structural = structuralFindings(kfp, selected).then((findings) => {
+    report.structural = findings;
+    for (const f of findings) findingsByRun.set(f.runUuid ?? '', [...(findingsByRun.get(f.runUuid ?? '') ?? []), f]);
+  });
+  structural.catch(() => undefined); // awaited below
   const asDrift = (f: Finding): Drift => ({ entity: 'structural', mlmdId: f.id, field: f.field, expected: f.expected, found: f.found, code: f.check });
 
   const batchSize = Math.max(1, opts.batchSize ?? 100);
@@ -133,7 +142,7 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
     const lanes = 1 + workers;
     const pending: Promise<BatchVerdicts>[] = [];
     let done = 0;
-    const consume = (result: BatchVerdicts) => {
+    const settle = (result: BatchVerdicts) => {
       for (const verdict of result.verdicts) {
         const findings = findingsByRun.get(verdict.runUuid) ?? [];
         findingsByRun.delete(verdict.runUuid);
@@ -145,8 +154,12 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
         record(verdict);
       }
       report.rowsCompared += result.rowsCompared;
+    };
+    const held = new HeldResults<BatchVerdicts>(structural, opts.holdVerdicts ?? HELD_VERDICTS, (r) => r.verdicts.length, settle);
+    const consume = async (result: BatchVerdicts) => {
       done += 1;
       opts.onProgress?.(Math.min(done * batchSize, contexts.length), contexts.length);
+      await held.push(result);
     };
     for (let b = 0; b < batches.length; b++) {
       const batch = batches[b]!;
@@ -154,9 +167,10 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
       result.catch(() => undefined); // awaited in order below
       pending.push(result);
       // Two batches more than lanes: the main thread reads the next ones while it compares one.
-      while (pending.length > lanes + 1) consume(await pending.shift()!);
+      while (pending.length > lanes + 1) await consume(await pending.shift()!);
     }
-    while (pending.length > 0) consume(await pending.shift()!);
+    while (pending.length > 0) await consume(await pending.shift()!);
+    await held.drain();
   } finally {
     await pool?.close();
   }
@@ -178,6 +192,9 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   report.seconds = (Date.now() - started) / 1000;
   return report;
 }
+
+/** Verdicts kept back while the whole-database checks still run: bounds the memory they take. */
+const HELD_VERDICTS = 20_000;
 
 /** Documented losses are not drift; everything else (DRIFT, count and reject mismatches, failed invariants) is. */
 function isLossy(code: string): boolean {
