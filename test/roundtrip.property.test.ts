@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../src/seed/prng.ts';
 import { compareRun, type Difference } from '../src/transform/compare.ts';
-import { mapRun } from '../src/transform/forward.ts';
+import { mapRun, outlineRun } from '../src/transform/forward.ts';
 import type { LossyCode } from '../src/transform/lossy-codes.ts';
 import type { JsonObject, JsonValue, MlmdValue, Props, RunBundle } from '../src/transform/model.ts';
 import { type MlmdView, reverseRun } from '../src/transform/reverse.ts';
@@ -319,6 +319,25 @@ describe('reverse(forward(run)) == run, modulo documented losses', () => {
       }),
       { numRuns: 50 },
     );
+  });
+
+  it('outlineRun counts exactly what mapRun writes, with the same rejects', () => {
+    const codes = new Set<string>();
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.boolean(), (seed, odd) => {
+        const source = withRunContextProps(withTypeIds(new RunGenerator(new Prng(seed), { odd }).build(), () => 0));
+        const full = mapRun(source);
+        const outline = outlineRun(source);
+        expect(outline.tasks).toBe(full.tasks.length);
+        expect(outline.links).toBe(full.links.length);
+        expect(outline.artifactUuids).toEqual(full.artifacts.map((a) => a.UUID));
+        expect(outline.rejects).toEqual(full.rejects);
+        for (const r of full.rejects) codes.add(r.code);
+      }),
+      { numRuns: 200 },
+    );
+    // The runs above must have exercised rejects, or the equality says little.
+    expect(codes.size).toBeGreaterThanOrEqual(3);
   });
 
   it('the differ is not blind: a perturbed view always shows drift', () => {

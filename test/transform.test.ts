@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { mapRun } from '../src/transform/forward.ts';
+import { mapRun as mapRunOnly, outlineRun } from '../src/transform/forward.ts';
 import { ids as uuid, logicalKey, uriHash } from '../src/transform/identity.ts';
-import type { RunMigration, TaskRow } from '../src/transform/model.ts';
+import type { RunBundle, RunMigration, TaskRow } from '../src/transform/model.ts';
 import { RunBuilder, int, str, struct } from './helpers/bundle.ts';
 import { sampleRun } from './helpers/sample-run.ts';
+
+/** mapRun, and every bundle of these tests also checks that outlineRun (verify's and plan's counting) agrees with it. */
+function mapRun(bundle: RunBundle): RunMigration {
+  const m = mapRunOnly(bundle);
+  const o = outlineRun(bundle);
+  expect([o.tasks, o.links, o.artifactUuids, o.rejects]).toEqual([m.tasks.length, m.links.length, m.artifacts.map((a) => a.UUID), m.rejects]);
+  return m;
+}
 
 const sample = sampleRun();
 const out = mapRun(sample.builder.build());

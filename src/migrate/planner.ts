@@ -8,7 +8,7 @@ import { openMlmdSource, readRunDetails } from '../extract/index.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
-import { mapRun } from '../transform/forward.ts';
+import { outlineRun } from '../transform/forward.ts';
 
 export interface Plan {
   source: { url: string; schemaVersion: number; executions: number; artifacts: number; events: number; contexts: number };
@@ -59,12 +59,12 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
       const batch = contexts.slice(i, i + batchSize);
       const details = kfpOk ? await readRunDetails(kfp, batch.map((c) => c.name)) : new Map();
       for (const bundle of await source.readRunBundles(batch.map((c) => c.id), details)) {
-        const m = mapRun(bundle);
+        const m = outlineRun(bundle);
         if (!bundle.runDetails) orphan++;
         else if (['RUNNING', 'PENDING', 'PAUSED', 'CANCELING'].includes(bundle.runDetails.state ?? '')) inFlight++;
-        rows.tasks += m.tasks.length;
-        rows.artifact_tasks += m.links.length;
-        for (const a of m.artifacts) artifactRows.add(a.UUID);
+        rows.tasks += m.tasks;
+        rows.artifact_tasks += m.links;
+        for (const uuid of m.artifactUuids) artifactRows.add(uuid);
         for (const r of m.rejects) rejects[r.code] = (rejects[r.code] ?? 0) + 1;
       }
       opts.onProgress?.(Math.min(i + batchSize, contexts.length), contexts.length);

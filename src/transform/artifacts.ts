@@ -29,7 +29,11 @@ export function toArtifactRows(
   origin: ArtifactOrigin | undefined,
   namespace: string,
   rejects: RejectLog,
+  /** Rows for counting only (see `outlineRun`): ids, types, names and every reject; no Metadata or URIHash. */
+  outline = false,
 ): MappedArtifact | null {
+  const json = outline ? () => '' : goJsonStringify;
+  const hashOf = outline ? () => '' : uriHash;
   if (a.uri !== null && a.uri.length > LIMITS.uri) {
     rejects.add('URI_TOO_LONG', 'artifact', a.id, `URI is ${a.uri.length} characters (limit ${LIMITS.uri}); artifact and its links not migrated`);
     return null;
@@ -53,7 +57,7 @@ export function toArtifactRows(
     return {
       artifact: a,
       metricKeys: [],
-      rows: [{ ...base, UUID: ids.artifact(a.id, namespace), Type: type, URI: uri, URIHash: uriHash(uri), Name: name, Metadata: goJsonStringify(metadata), NumberValue: null }],
+      rows: [{ ...base, UUID: ids.artifact(a.id, namespace), Type: type, URI: uri, URIHash: hashOf(uri), Name: name, Metadata: json(metadata), NumberValue: null }],
     };
   }
 
@@ -62,7 +66,7 @@ export function toArtifactRows(
   const rest: JsonObject = {};
   for (const [key, value] of Object.entries(metadata).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
     if (typeof value === 'number') {
-      rows.push({ ...base, UUID: ids.metricRow(a.id, namespace, key), Type: ARTIFACT_TYPE.Metric, URI: null, URIHash: '', Name: truncateName(key, a, rejects), Metadata: goJsonStringify({ [key]: value }), NumberValue: value });
+      rows.push({ ...base, UUID: ids.metricRow(a.id, namespace, key), Type: ARTIFACT_TYPE.Metric, URI: null, URIHash: '', Name: truncateName(key, a, rejects), Metadata: json({ [key]: value }), NumberValue: value });
       metricKeys.push(key);
     } else {
       rest[key] = value;
@@ -75,7 +79,7 @@ export function toArtifactRows(
       rejects.add('NON_NUMERIC_METRIC', 'artifact', a.id, `non-numeric metrics entries (${Object.keys(rest).join(', ')}) kept on a Type 1 sidecar row`);
     }
     rest[SCHEMA_TITLE_KEY] = title;
-    rows.push({ ...base, UUID: ids.metricSidecar(a.id, namespace), Type: ARTIFACT_TYPE.Artifact, URI: a.uri, URIHash: uriHash(a.uri), Name: name, Metadata: goJsonStringify(rest), NumberValue: null });
+    rows.push({ ...base, UUID: ids.metricSidecar(a.id, namespace), Type: ARTIFACT_TYPE.Artifact, URI: a.uri, URIHash: hashOf(a.uri), Name: name, Metadata: json(rest), NumberValue: null });
   }
   return { artifact: a, rows, metricKeys };
 }

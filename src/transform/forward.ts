@@ -1,11 +1,11 @@
 import { goJsonStringify } from '../proto/kfp-json.ts';
 import { artifactIdMapRows, type MappedArtifact, toArtifactRows } from './artifacts.ts';
 import { toLinkRows } from './links.ts';
-import type { IdMapRow, MlmdExecution, RunBundle, RunMigration } from './model.ts';
+import type { IdMapRow, MlmdExecution, Reject, RunBundle, RunMigration } from './model.ts';
 import { RejectLog } from './rejects.ts';
 import { KFP_EXECUTION_TYPES } from './rules.ts';
 import { parsePipelineSpec } from './spec.ts';
-import { buildTaskTree } from './tasks.ts';
+import { buildTaskTree, type TaskTree } from './tasks.ts';
 import { propString, typedValue } from './values.ts';
 import { ids } from './identity.ts';
 
@@ -14,6 +14,29 @@ import { ids } from './identity.ts';
  * Pure: the same bundle always gives the same rows, byte for byte.
  */
 export function mapRun(bundle: RunBundle): RunMigration {
+  return forward(bundle, false);
+}
+
+/** What the forward mapping would write for a run, counted, and its rejects: what `verify` and `plan` check against. */
+export interface RunOutline {
+  runUuid: string;
+  tasks: number;
+  links: number;
+  /** The `artifacts` rows (a run's artifact may share its row with other runs). */
+  artifactUuids: string[];
+  rejects: Reject[];
+}
+
+/**
+ * `mapRun` without rendering what it would write: the same tree, ids and rejects, but no JSON
+ * columns, hashes or id map, so counting a run costs a fraction of mapping it.
+ */
+export function outlineRun(bundle: RunBundle): RunOutline {
+  const m = forward(bundle, true);
+  return { runUuid: m.runUuid, tasks: m.tasks.length, links: m.links.length, artifactUuids: m.artifacts.map((a) => a.UUID), rejects: m.rejects };
+}
+
+function forward(bundle: RunBundle, outline: boolean): RunMigration {
   const ctxId = bundle.runContext.id;
   const runUuid = bundle.runContext.name;
   const rejects = new RejectLog(runUuid);
@@ -47,16 +70,34 @@ export function mapRun(bundle: RunBundle): RunMigration {
     }
   }
 
-  const tree = buildTaskTree(executions, { runUuid, namespace, run, spec, rejects });
+  const tree = buildTaskTree(executions, { runUuid, namespace, run, spec, rejects, outline });
 
   const artifacts = new Map<number, MappedArtifact>();
   for (const a of bundle.artifacts) {
-    const mapped = toArtifactRows(a, bundle.artifactOrigins[a.id], namespace, rejects);
+    const mapped = toArtifactRows(a, bundle.artifactOrigins[a.id], namespace, rejects, outline);
     if (mapped) artifacts.set(a.id, mapped);
   }
   const known = new Set(bundle.artifacts.map((a) => a.id));
-  const links = toLinkRows(bundle.events, tree, artifacts, known, runUuid, rejects);
+  const links = toLinkRows(bundle.events, tree, artifacts, known, runUuid, rejects, outline);
 
+  const idMap = outline ? [] : idMapOf(bundle, tree, artifacts);
+
+  return {
+    runUuid,
+    contextId: ctxId,
+    namespace,
+    tasks: tree.tasks.map((t) => t.row),
+    artifacts: [...artifacts.values()].flatMap((m) => m.rows),
+    links,
+    idMap,
+    rejects: rejects.items,
+  };
+}
+
+/** Which KFP row stands for which MLMD record, and what the rows cannot hold (iteration DAGs, context properties). */
+function idMapOf(bundle: RunBundle, tree: TaskTree, artifacts: Map<number, MappedArtifact>): IdMapRow[] {
+  const ctxId = bundle.runContext.id;
+  const runUuid = bundle.runContext.name;
   // The run context names its pipeline context, which is shared by many runs and so has no run of its own.
   const runCtxProps: Record<string, ReturnType<typeof typedValue>> = {};
   for (const [k, v] of Object.entries(bundle.runContext.customProperties)) runCtxProps[k] = typedValue(v);
@@ -98,15 +139,6 @@ export function mapRun(bundle: RunBundle): RunMigration {
     });
   }
   for (const m of artifacts.values()) idMap.push(...artifactIdMapRows(m));
+  return idMap;
 
-  return {
-    runUuid,
-    contextId: ctxId,
-    namespace,
-    tasks: tree.tasks.map((t) => t.row),
-    artifacts: [...artifacts.values()].flatMap((m) => m.rows),
-    links,
-    idMap,
-    rejects: rejects.items,
-  };
 }

@@ -30,6 +30,8 @@ export function toLinkRows(
   knownArtifactIds: Set<number>,
   runUuid: string,
   rejects: RejectLog,
+  /** Rows for counting only (see `outlineRun`): no UUID or Producer. */
+  outline = false,
 ): ArtifactTaskRow[] {
   // Which task produced an artifact in this run: for inputs whose wiring the spec does not say.
   const producers = new Map<number, TaskNode[]>();
@@ -79,13 +81,13 @@ export function toLinkRows(
       if (seen.has(unique)) continue; // two events collapsed onto one link (iterations of one loop)
       seen.add(unique);
       rows.push({
-        UUID: ids.link(ev.id, row.UUID, owner.uuid),
+        UUID: outline ? '' : ids.link(ev.id, row.UUID, owner.uuid),
         ArtifactID: row.UUID,
         TaskID: owner.uuid,
         Type: wiring.type,
         Iteration: iterationNo,
         RunUUID: runUuid,
-        Producer: encodeKfpJson('IOProducer', wiring.producer),
+        Producer: outline ? '' : encodeKfpJson('IOProducer', wiring.producer),
         ArtifactKey: firstKey,
       });
     }

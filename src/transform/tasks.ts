@@ -65,6 +65,8 @@ interface Ctx {
   run: KfpRunDetails;
   spec: PipelineSpecIndex | null;
   rejects: RejectLog;
+  /** Rows for counting only (see `outlineRun`): ids, names and the tree, every reject, no JSON columns. */
+  outline?: boolean;
 }
 
 const isDagExec = (e: MlmdExecution) => e.type === MLMD_EXECUTION_TYPE.DAG;
@@ -128,7 +130,7 @@ export function buildTaskTree(executions: MlmdExecution[], ctx: Ctx): TaskTree {
   visit(root, childrenOf.get(null) ?? [], ctx.spec?.root, null);
 
   finishStates(tree, ctx);
-  for (const t of tree.tasks) t.row = renderRow(t, tree, ctx);
+  for (const t of tree.tasks) t.row = ctx.outline ? outlineRow(t, ctx) : renderRow(t, tree, ctx);
   assignLogicalKeys(tree, ctx);
   return tree;
 }
@@ -257,13 +259,47 @@ function truncate(s: string, max: number, what: string, e: MlmdExecution | null,
   return [...s].slice(0, max).join('');
 }
 
+/** The Name and DisplayName columns, truncated to fit (each truncation is a reject). */
+function namesOf(t: TaskNode, ctx: Ctx): { name: string; displayName: string; displayNameProp: string | null } {
+  const e = t.exec;
+  const displayNameProp = propString(e?.customProperties ?? {}, 'display_name');
+  const displayName = truncate(t.fixedDisplayName ?? (displayNameProp || t.specTask?.displayName || t.name), LIMITS.taskDisplayName, 'display_name', e, ctx);
+  const name = t.type === TASK_TYPE.ROOT ? t.name : truncate(t.name, LIMITS.taskName, 'task_name', e, ctx);
+  return { name, displayName, displayNameProp };
+}
+
+/** What counting and LogicalKeys need of a row; the rest stays empty. Rejects as `renderRow` would add them. */
+function outlineRow(t: TaskNode, ctx: Ctx): TaskRow {
+  const { name, displayName } = namesOf(t, ctx);
+  return {
+    UUID: t.uuid,
+    Namespace: ctx.namespace,
+    RunUUID: ctx.runUuid,
+    pods: '',
+    CreatedAtInSec: 0,
+    StartedInSec: 0,
+    FinishedInSec: 0,
+    Fingerprint: '',
+    Name: name,
+    DisplayName: displayName,
+    ParentTaskUUID: t.parent?.uuid ?? null,
+    State: t.state,
+    StatusMetadata: null,
+    StateHistory: null,
+    InputParameters: null,
+    OutputParameters: null,
+    Type: t.type,
+    TypeAttrs: '',
+    ScopePath: t.scopePath,
+    LogicalKey: null,
+  };
+}
+
 function renderRow(t: TaskNode, tree: TaskTree, ctx: Ctx): TaskRow {
   const e = t.exec;
   const props = e?.customProperties ?? {};
   const isRoot = t.type === TASK_TYPE.ROOT;
-  const displayNameProp = propString(props, 'display_name');
-  const displayName = truncate(t.fixedDisplayName ?? (displayNameProp || t.specTask?.displayName || t.name), LIMITS.taskDisplayName, 'display_name', e, ctx);
-  const name = isRoot ? t.name : truncate(t.name, LIMITS.taskName, 'task_name', e, ctx);
+  const { name, displayName, displayNameProp } = namesOf(t, ctx);
 
   let created = e ? floorSec(e.createMs) : ctx.run.createdAtInSec;
   if (isRoot && ctx.run.createdAtInSec > 0 && ctx.run.createdAtInSec < created) created = ctx.run.createdAtInSec;

@@ -5,7 +5,7 @@
 import type { Db } from '../db/connection.ts';
 import { readKfpRunRows, readRunDetails, type MlmdSource } from '../extract/index.ts';
 import { compareRun, type Difference } from '../transform/compare.ts';
-import { mapRun } from '../transform/forward.ts';
+import { outlineRun } from '../transform/forward.ts';
 import type { RunBundle } from '../transform/model.ts';
 import { reverseRun, type KfpRunRows } from '../transform/reverse.ts';
 import { giveWay } from '../workers/give-way.ts';
@@ -46,11 +46,11 @@ export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextR
   return out;
 }
 
-/** One run: forward(source) tells what must be there; reverse(KFP rows) must give the source back. */
+/** One run: forward(source) tells what must be there (counted, not rendered); reverse(KFP rows) must give the source back. */
 export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedRejects: string[]): RunVerdict {
   const runUuid = bundle.runContext.name;
   const verdict: RunVerdict = { runUuid, contextId: bundle.runContext.id, pipeline: bundle.pipelineContext?.name ?? null, status: 'matched', drift: [], lossy: {}, seconds: 0 };
-  const expected = mapRun(bundle);
+  const expected = outlineRun(bundle);
   if (!bundle.runDetails) {
     verdict.status = 'orphan';
     return verdict;
@@ -61,9 +61,9 @@ export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedReje
   const countDrift = (field: string, want: number, got: number) => {
     if (want !== got) verdict.drift.push({ entity: 'run', mlmdId: bundle.runContext.id, field, expected: want, found: got, code: 'COUNT_MISMATCH' });
   };
-  countDrift('tasks', expected.tasks.length, found.tasks.length);
-  countDrift('artifact_tasks', expected.links.length, found.links.length);
-  countDrift('artifacts', new Set(expected.artifacts.map((a) => a.UUID)).size, found.artifacts.length);
+  countDrift('tasks', expected.tasks, found.tasks.length);
+  countDrift('artifact_tasks', expected.links, found.links.length);
+  countDrift('artifacts', new Set(expected.artifactUuids).size, found.artifacts.length);
   const want = expected.rejects.map((r) => r.code).sort();
   const got = [...storedRejects].sort();
   if (want.join(',') !== got.join(',')) {
