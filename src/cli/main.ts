@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
+import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
 import { DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT, DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT, DEFAULT_HOST as DEFAULT_SHIM_HOST } from '../shim/defaults.ts';
 import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
 
@@ -67,7 +68,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .addOption(mlmdOption().makeOptionMandatory())
     .addOption(kfpOption().makeOptionMandatory())
     .option('--batch-size <n>', 'runs read and mapped per batch', positiveInt('--batch-size'), 100)
-    .option('--concurrency <n>', 'batches in flight at once', positiveInt('--concurrency'), 2)
+    .option('--concurrency <n>', 'batches in flight at once (two are written at once, the others read and mapped)', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
     .option('--rejects <file>', 'write every skipped, degraded or adjusted record (MLMD id, reason code) as NDJSON to this file')
     .option('--json', 'print one JSON document (the summary)')
     .addHelpText(

@@ -17,6 +17,7 @@ import { moveV1TasksAside } from '../load/v1-tasks.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
 import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
+import { DEFAULT_CONCURRENCY, WRITERS } from './defaults.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
 import { redact } from '../db/url.ts';
@@ -26,7 +27,7 @@ export interface MigrateOptions {
   kfpUrl: string;
   /** Runs read and mapped per batch. */
   batchSize?: number;
-  /** Batches in flight at once. */
+  /** Batches in flight at once (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
   onProgress?: (p: MigrateProgress) => void;
 }
@@ -52,7 +53,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openDb(opts.kfpUrl, { role: 'KFP database', poolSize: Math.max(2, (opts.concurrency ?? 2) + 1) });
+    kfp = await openDb(opts.kfpUrl, { role: 'KFP database', poolSize: Math.max(2, (opts.concurrency ?? DEFAULT_CONCURRENCY) + 1) });
     const target = kfp;
     if (!(await isKfpDatabase(target))) {
       throw new BridgeError(
@@ -91,7 +92,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   tell();
 
   const batchSize = Math.max(1, opts.batchSize ?? 100);
-  const concurrency = Math.max(1, opts.concurrency ?? 2);
+  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const workers = workerCount(concurrency);
   const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : inThreadPreparer(source, kfp);
   let tally: Tally;
@@ -167,8 +168,7 @@ async function checkIdScheme(kfp: Db): Promise<void> {
   if (stored === undefined) await setState(kfp, STATE_KEYS.idScheme, ID_SCHEME);
 }
 
-/** Batches written at once (see migrateRuns). */
-const WRITERS = 2;
+
 
 interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
