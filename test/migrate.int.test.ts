@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../src/db/connection.ts';
+import { openMlmdSource, readRunVersions, versionOfBundle } from '../src/extract/index.ts';
 import { migrate, readStoredRejects } from '../src/migrate/migrator.ts';
 import { verify } from '../src/verify/verifier.ts';
 import { parseDbUrl } from '../src/db/url.ts';
@@ -247,6 +248,21 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
         );
         expect(multi.length).toBeGreaterThan(0);
       });
+    });
+
+    it('fingerprints a run from its bundle exactly as the fingerprint queries do (a first migration uses the former)', async () => {
+      const source = await openMlmdSource(mlmd.url);
+      try {
+        const contexts = await source.listRunContexts();
+        const bundles = await source.readRunBundles(contexts.map((c) => c.id), new Map());
+        const queried = await readRunVersions(source.db, contexts.map((c) => c.id));
+        expect(bundles).toHaveLength(contexts.length);
+        for (const b of bundles) expect(versionOfBundle(b), `run context ${b.runContext.id}`).toBe(queried.get(b.runContext.id));
+        // Not one fingerprint for all: they tell runs apart.
+        expect(new Set(queried.values()).size).toBeGreaterThan(contexts.length / 2);
+      } finally {
+        await source.close();
+      }
     });
 
     it('a second migrate changes nothing: byte-identical tables, same exit code', async () => {

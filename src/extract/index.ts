@@ -5,5 +5,5 @@ export { decodeValue, encodeStructValue, decodeStructText, splitProperties, STRU
 export { SUPPORTED_SCHEMA_VERSIONS, type SupportedSchemaVersion, ColumnCatalog } from './schema-version.ts';
 export type { SourceCounts, NonKfpRecord } from './source-census.ts';
 export { PIPELINE_RUN_TYPE, PIPELINE_TYPE } from './run-bundles.ts';
-export { readRunVersions } from './run-versions.ts';
+export { readRunVersions, versionOfBundle } from './run-versions.ts';
 export { readKfpRunRows, toTaskRow, toArtifactRow, toLinkRow, toIdMapRow } from './kfp-reader.ts';

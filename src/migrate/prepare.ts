@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
-import { readRunDetails, readRunVersions, type MlmdSource } from '../extract/index.ts';
+import { readRunDetails, readRunVersions, versionOfBundle, type MlmdSource } from '../extract/index.ts';
 import { FAILED_VERSION, readCheckpointsOf, type RunWrite } from '../load/writer.ts';
 import { mapRun } from '../transform/forward.ts';
 import { giveWay } from '../workers/give-way.ts';
@@ -33,13 +33,11 @@ const GIVE_WAY_AFTER_MS = 2;
 
 export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[]): Promise<PreparedBatch> {
   const names = batch.map((c) => c.name);
-  const [details, versions, checkpoints] = await Promise.all([
-    readRunDetails(kfp, names),
-    readRunVersions(source.db, batch.map((c) => c.id)),
-    readCheckpointsOf(kfp, names),
-  ]);
-  const versionOf = (ctxId: number, name: string) => combineVersion(versions.get(ctxId) ?? '', details.get(name));
-  const todo = batch.filter((c) => checkpoints.get(c.name) !== versionOf(c.id, c.name));
+  const [details, checkpoints] = await Promise.all([readRunDetails(kfp, names), readCheckpointsOf(kfp, names)]);
+  // Only a run migrated before has a checkpoint to compare: a batch of new runs (a first migration)
+  // skips the fingerprint queries and fingerprints each run from the records it reads anyway.
+  const versions = checkpoints.size > 0 ? await readRunVersions(source.db, batch.map((c) => c.id)) : null;
+  const todo = versions ? batch.filter((c) => checkpoints.get(c.name) !== combineVersion(versions.get(c.id) ?? '', details.get(c.name))) : batch;
   const runs: RunWrite[] = [];
   if (todo.length > 0) {
     const pause = giveWay(GIVE_WAY_AFTER_MS);
@@ -47,9 +45,10 @@ export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[])
       await pause();
       const mapped = mapOrFail(bundle);
       const failed = mapped.rejects.some((r) => r.code === 'RUN_FAILED');
+      const mlmdVersion = versions ? (versions.get(bundle.runContext.id) ?? '') : versionOfBundle(bundle);
       runs.push({
         mapped,
-        sourceVersion: failed ? FAILED_VERSION : versionOf(bundle.runContext.id, bundle.runContext.name),
+        sourceVersion: failed ? FAILED_VERSION : combineVersion(mlmdVersion, details.get(bundle.runContext.name)),
         replacing: !failed && checkpoints.has(mapped.runUuid),
       });
     }
