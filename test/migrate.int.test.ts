@@ -435,6 +435,55 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
     });
   });
 
+  describe('artifacts shared by many runs', () => {
+    it('a changed artifact reaches its row when a run using it is migrated again; unchanged ones are left as they are', async () => {
+      const mlmd = await make('sh_mlmd');
+      const kfp = await make('sh_kfp');
+      await seed(mlmd.url, kfp.url, { runs: 10, seed: 11 });
+      expect((await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url])).code).toBe(0);
+      // An artifact with a custom property that lands in Metadata, read by an execution of a run.
+      const rw = await openDb(mlmd.url);
+      let artifactId: number;
+      let property: string;
+      try {
+        const [hit] = await rw.all<{ artifact_id: number; execution_id: number; name: string }>(
+          'SELECT ev.artifact_id, ev.execution_id, p.name FROM Event ev JOIN ArtifactProperty p ON p.artifact_id = ev.artifact_id ' +
+            "WHERE p.is_custom_property = 1 AND p.string_value IS NOT NULL AND p.name NOT IN ('display_name', 'store_session_info') ORDER BY ev.artifact_id, p.name LIMIT 1",
+        );
+        expect(hit).toBeDefined();
+        artifactId = Number(hit!.artifact_id);
+        property = hit!.name;
+        await rw.run('UPDATE ArtifactProperty SET string_value = ? WHERE artifact_id = ? AND name = ? AND is_custom_property = 1', ['changed-by-test', artifactId, property]);
+        // KFP re-puts an execution whenever it changes, stamping it now: that is what marks its run as changed.
+        await rw.run('UPDATE Execution SET last_update_time_since_epoch = ? WHERE id = ?', [Date.now(), hit!.execution_id]);
+      } finally {
+        await rw.close();
+      }
+      const untouched = await withDb(kfp.url, (db) =>
+        db.all<{ UUID: string; Metadata: string }>(
+          "SELECT a.UUID, a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE m.mlmd_id <> ? ORDER BY a.UUID",
+          [artifactId],
+        ),
+      );
+      const again = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url, '--json']);
+      expect(again.code).toBe(0);
+      expect((JSON.parse(again.stdout) as { runs: { migrated: number } }).runs.migrated).toBeGreaterThanOrEqual(1);
+      await withDb(kfp.url, async (db) => {
+        const rows = await db.all<{ Metadata: string }>(
+          "SELECT a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE m.mlmd_id = ?",
+          [artifactId],
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        for (const r of rows) expect((JSON.parse(r.Metadata) as Record<string, unknown>)[property]).toBe('changed-by-test');
+        expect(
+          await db.all("SELECT a.UUID, a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE m.mlmd_id <> ? ORDER BY a.UUID", [artifactId]),
+        ).toEqual(untouched);
+      });
+      // And the re-migrated database still verifies clean.
+      expect((await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url])).code).toBe(0);
+    });
+  });
+
   describe('worker threads (MLMD_BRIDGE_WORKERS)', () => {
     it('migrate and verify give the same rows and verdicts with workers as without', async () => {
       const mlmd = await make('wk_mlmd');
