@@ -4,6 +4,7 @@
  * costs, not row counts, dominate a row-at-a-time load, so every bulk write goes through here.
  */
 import type { Param, Queryable } from './connection.ts';
+import { quoteIdent } from './dialect.ts';
 
 /** Placeholders per statement: well under MySQL's 65,535 and SQLite's 32,766. */
 const MAX_PARAMS_PER_STATEMENT = 16_000;
@@ -23,7 +24,7 @@ function approxBytes(v: Param): number {
  */
 export async function insertMany(q: Queryable, table: string, columns: readonly string[], rows: readonly (readonly Param[])[], key: readonly string[] | null = null): Promise<void> {
   if (rows.length === 0) return;
-  const quote = (c: string) => (q.dialect === 'mysql' ? `\`${c}\`` : `"${c}"`);
+  const quote = (c: string) => quoteIdent(q, c);
   const head = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES `;
   const rowPh = `(${columns.map(() => '?').join(', ')})`;
   const nonKey = key ? columns.filter((c) => !key.includes(c)) : [];

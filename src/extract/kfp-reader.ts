@@ -2,6 +2,7 @@
  * Reads migrated KFP 3 rows back, a batch of runs at a time, in the shape the reverse mapping takes
  * (`KfpRunRows`). Used by `verify` and the shim; a fixed number of queries per batch.
  */
+import { forceIndex } from '../db/dialect.ts';
 import type { Db } from '../db/connection.ts';
 import type { KfpRunRows } from '../transform/reverse.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, IdKind, KfpRunDetails, TaskRow } from '../transform/model.ts';
@@ -89,19 +90,23 @@ export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDeta
 
   for (const uuids of chunked([...runDetails.keys()])) {
     const ph = placeholders(uuids.length);
-    const [tasks, links, artifacts, runMap, artifactMap] = await Promise.all([
+    const [tasks, links, artifacts, runMap] = await Promise.all([
       kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids),
       kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids),
       kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`, uuids),
       withIdMap ? kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : none,
-      withIdMap
-        ? kfp.all<Row>(
-            `SELECT m.kind, m.mlmd_id, m.kfp_uuid, m.run_uuid, m.extra FROM mlmd_id_map m WHERE m.kind = 'artifact' AND m.kfp_uuid IN ` +
-              `(SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`,
-            uuids,
-          )
-        : none,
     ]);
+    // By the artifacts' own ids, once they are known: asked as a semi-join on the links, MySQL
+    // scanned every artifact entry of the map for each batch.
+    const artifactMap: Row[] = [];
+    if (withIdMap) {
+      for (const ids of chunked(artifacts.map((a) => str(a.UUID)))) {
+        const byUuid = forceIndex(kfp, 'idx_mlmd_id_map_kfp_uuid');
+        artifactMap.push(
+          ...(await kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map${byUuid} WHERE kind = 'artifact' AND kfp_uuid IN (${placeholders(ids.length)})`, ids)),
+        );
+      }
+    }
     const artifactById = new Map(artifacts.map((a) => [str(a.UUID), toArtifactRow(a)]));
     const artifactIdMap = new Map<string, IdMapRow[]>();
     for (const r of artifactMap.map(toIdMapRow)) artifactIdMap.set(r.kfpUuid, [...(artifactIdMap.get(r.kfpUuid) ?? []), r]);

@@ -11,6 +11,7 @@
  * no foreign keys, and a migration must degrade rather than fail on them.
  */
 import type { Db, Param } from '../db/connection.ts';
+import { forceIndex } from '../db/dialect.ts';
 import type {
   ArtifactOrigin,
   KfpRunDetails,
@@ -78,7 +79,7 @@ export async function* runContextPages(db: Db, pageSize: number): AsyncIterable<
   if (typeIds.length === 0) return;
   // Walking the primary key keeps every page O(page) however many runs precede it; the (type_id, name)
   // index would make the server sort all remaining runs of the type for each page.
-  const byId = db.dialect === 'mysql' ? ' FORCE INDEX (PRIMARY)' : '';
+  const byId = forceIndex(db, 'PRIMARY');
   let after = -1;
   for (;;) {
     const rows = await db.all<Row>(

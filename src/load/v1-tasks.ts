@@ -7,6 +7,7 @@
  * restore can re-add them and leave SHOW CREATE TABLE exactly as it was.
  */
 import type { Queryable } from '../db/connection.ts';
+import { quoteIdent as q } from '../db/dialect.ts';
 import { BridgeError } from '../errors.ts';
 import { deleteState, ensureBridgeTables, getState, setState, STATE_KEYS } from './bridge-tables.ts';
 import { isV1TasksTable, tableExists } from './schema.ts';
@@ -121,8 +122,6 @@ async function recordedForeignKeys(db: Queryable): Promise<RecordedForeignKey[] 
   const raw = await getState(db, STATE_KEYS.v1TasksForeignKeys);
   return raw === undefined ? undefined : (JSON.parse(raw) as RecordedForeignKey[]);
 }
-
-const q = (db: Queryable, name: string) => (db.dialect === 'mysql' ? `\`${name}\`` : `"${name}"`);
 
 async function renameTable(db: Queryable, from: string, to: string): Promise<void> {
   await db.run(db.dialect === 'mysql' ? `RENAME TABLE ${q(db, from)} TO ${q(db, to)}` : `ALTER TABLE ${q(db, from)} RENAME TO ${q(db, to)}`);

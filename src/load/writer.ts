@@ -10,6 +10,7 @@
  * (parents before children for tasks), which keeps InnoDB's page splits local.
  */
 import type { Param, Queryable } from '../db/connection.ts';
+import { forceIndex, quoteIdent } from '../db/dialect.ts';
 import { insertMany } from '../db/insert.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
@@ -113,8 +114,7 @@ export async function writeIdMap(tx: Queryable, rows: IdMapRow[]): Promise<void>
  * each other: 15,000 runs measured 140 such lock waits, 11 s of the two writers' time. A
  * non-locking read finds the rows that would not change; only the others are written. (Two batches
  * writing the same new row still meet on it, once.) `lookup` names the column to find rows by and the
- * index over it: past 200 values in an IN list MySQL estimates from index statistics, which a bulk
- * load leaves stale, and it chose full scans of mlmd_id_map.
+ * index over it, which the read is pinned to (see forceIndex: it scanned mlmd_id_map otherwise).
  */
 async function notAlreadyThere<T extends object>(
   tx: Queryable,
@@ -125,9 +125,8 @@ async function notAlreadyThere<T extends object>(
   key: (r: Record<string, unknown>) => string,
 ): Promise<T[]> {
   if (rows.length === 0) return rows;
-  const quote = (c: string) => (tx.dialect === 'mysql' ? `\`${c}\`` : `"${c}"`);
-  const force = tx.dialect === 'mysql' ? ` FORCE INDEX (${lookup.index === 'PRIMARY' ? 'PRIMARY' : quote(lookup.index)})` : '';
-  const select = `SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)}${force} WHERE ${quote(lookup.column)} IN `;
+  const quote = (c: string) => quoteIdent(tx, c);
+  const select = `SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)}${forceIndex(tx, lookup.index)} WHERE ${quote(lookup.column)} IN `;
   const stored = new Map<string, Record<string, unknown>>();
   const values = [...new Set(rows.map((r) => (r as Record<string, unknown>)[lookup.column] as string))];
   for (const ids of chunked(values)) {
