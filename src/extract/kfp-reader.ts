@@ -100,8 +100,8 @@ export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDeta
     // scanned every artifact entry of the map for each batch.
     const artifactMap: Row[] = [];
     if (withIdMap) {
+      const byUuid = forceIndex(kfp, 'idx_mlmd_id_map_kfp_uuid');
       for (const ids of chunked(artifacts.map((a) => str(a.UUID)))) {
-        const byUuid = forceIndex(kfp, 'idx_mlmd_id_map_kfp_uuid');
         artifactMap.push(
           ...(await kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map${byUuid} WHERE kind = 'artifact' AND kfp_uuid IN (${placeholders(ids.length)})`, ids)),
         );
