@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './cpu.ts';
 
 export const CLI = fileURLToPath(new URL('../bin/mlmd-bridge.js', import.meta.url));
 
@@ -18,6 +19,8 @@ export interface ChildResult {
   wallSeconds: number;
   /** Peak resident set (VmHWM) in MiB; null where /proc is not available. */
   peakRssMiB: number | null;
+  /** User + system CPU seconds of the command, as last sampled (at most RSS_POLL_MS before it ended); null without /proc. */
+  cpuSeconds: number | null;
 }
 
 function highWaterMarkKiB(pid: number): number | null {
@@ -35,11 +38,14 @@ export function runCliMeasured(args: string[]): Promise<ChildResult> {
   let stdout = '';
   let stderr = '';
   let peakKiB: number | null = null;
+  let cpuSeconds: number | null = null;
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
   const sample = () => {
     const kib = child.pid === undefined ? null : highWaterMarkKiB(child.pid);
     if (kib !== null) peakKiB = Math.max(peakKiB ?? 0, kib);
+    const cpu = child.pid === undefined ? null : processCpuSeconds(child.pid);
+    if (cpu !== null) cpuSeconds = cpu;
   };
   const timer = setInterval(sample, RSS_POLL_MS);
   // 'exit' fires while the process may still be a zombie whose /proc entry is readable; sample once more there.
@@ -52,7 +58,7 @@ export function runCliMeasured(args: string[]): Promise<ChildResult> {
     child.on('close', (code) => {
       clearInterval(timer);
       const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      resolve({ code, stdout, stderr, wallSeconds, peakRssMiB: peakKiB === null ? null : peakKiB / 1024 });
+      resolve({ code, stdout, stderr, wallSeconds, peakRssMiB: peakKiB === null ? null : peakKiB / 1024, cpuSeconds });
     });
   });
 }

@@ -5,7 +5,7 @@ import type { MachineFacts } from './scratch.ts';
 import type { Latency } from './load.ts';
 import type { ShimResult } from './shim.ts';
 import { WHOLE_RUN } from './whole-run.ts';
-import type { MigrateFigures, SeedFigures, VerifyFigures } from './workloads.ts';
+import type { CpuSplit, MigrateFigures, SeedFigures, VerifyFigures } from './workloads.ts';
 
 export interface SizeResult {
   runs: number;
@@ -20,6 +20,8 @@ export interface SizeResult {
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const mib = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(0)} MiB`);
+const secs = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} s`);
+const cpuSplit = (c: CpuSplit) => `${secs(c.command)} / ${secs(c.server)}`;
 
 export function renderTable(m: MachineFacts, results: SizeResult[]): string {
   const head = ['', ...results.map((r) => `${n0(r.runs)} runs`)];
@@ -30,11 +32,13 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     row('migrate wall time', (r) => `${r.migrate.wallSeconds.toFixed(2)} s`),
     row('migrate rows/s (wall)', (r) => n0(r.migrate.rowsPerSecond)),
     row('migrate peak RSS', (r) => mib(r.migrate.peakRssMiB)),
+    row('migrate CPU: mlmd-bridge / database server', (r) => cpuSplit(r.migrate.cpu)),
     row('ceiling: LOAD DATA rows/s (FK checks off)', (r) => n0(r.ceiling.rowsPerSecond)),
     row('ceiling load time', (r) => `${r.ceiling.loadSeconds.toFixed(2)} s`),
     row('RATIO migrate / ceiling', (r) => `${(r.ratio * 100).toFixed(1)} %`),
     row('verify rows/s', (r) => (r.verify ? `${n0(r.verify.rowsPerSecond)} (exit ${r.verify.exitCode})` : 'n/a (no verify command yet)')),
     row('verify peak RSS', (r) => (r.verify ? mib(r.verify.peakRssMiB) : 'n/a')),
+    row('verify CPU: mlmd-bridge / database server', (r) => (r.verify ? cpuSplit(r.verify.cpu) : 'n/a')),
     ...shimRows(results),
   ];
   const facts =

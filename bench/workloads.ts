@@ -3,6 +3,7 @@ import { openDb } from '../src/db/connection.ts';
 import { seedDatabases } from '../src/seed/index.ts';
 import { TARGET_TABLES } from '../src/load/schema.ts';
 import { runCliMeasured } from './child.ts';
+import { withServerCpu } from './cpu.ts';
 import { serverConnection, urlOf } from './scratch.ts';
 
 export interface SeedFigures {
@@ -36,6 +37,13 @@ export interface MigrateFigures {
   innerSeconds: number;
   rowsPerSecond: number;
   peakRssMiB: number | null;
+  /** CPU seconds of migrate's process and of the local database server meanwhile (null when not measurable). */
+  cpu: CpuSplit;
+}
+
+export interface CpuSplit {
+  command: number | null;
+  server: number | null;
 }
 
 export async function migrate(mlmdUrl: string, kfpDb: string, opts: { batchSize?: number; concurrency?: number }): Promise<MigrateFigures> {
@@ -43,7 +51,7 @@ export async function migrate(mlmdUrl: string, kfpDb: string, opts: { batchSize?
     ...(opts.batchSize ? ['--batch-size', String(opts.batchSize)] : []),
     ...(opts.concurrency ? ['--concurrency', String(opts.concurrency)] : []),
   ];
-  const r = await runCliMeasured(['migrate', '--mlmd', mlmdUrl, '--kfp', urlOf(kfpDb), '--json', ...extra]);
+  const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(['migrate', '--mlmd', mlmdUrl, '--kfp', urlOf(kfpDb), '--json', ...extra]));
   if (r.code !== 0) throw new Error(`migrate exited ${r.code}: ${r.stderr.trim() || r.stdout.slice(0, 2000)}`);
   const summary = JSON.parse(r.stdout) as { rows: MigrateFigures['rows']; seconds: number; runs: { migrated: number } };
   const targetRows = await countTargetRows(kfpDb);
@@ -54,6 +62,7 @@ export async function migrate(mlmdUrl: string, kfpDb: string, opts: { batchSize?
     innerSeconds: summary.seconds,
     rowsPerSecond: targetRows / r.wallSeconds,
     peakRssMiB: r.peakRssMiB,
+    cpu: { command: r.cpuSeconds, server: serverCpuSeconds },
   };
 }
 
@@ -62,13 +71,20 @@ export interface VerifyFigures {
   wallSeconds: number;
   rowsPerSecond: number;
   peakRssMiB: number | null;
+  cpu: CpuSplit;
 }
 
 /** Rows per second over the same target rows migrate wrote; verify exits 1 on drift, which is reported, not hidden. */
 export async function verify(mlmdUrl: string, kfpUrl: string, targetRows: number): Promise<VerifyFigures> {
-  const r = await runCliMeasured(['verify', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json']);
+  const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(['verify', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json']));
   if (r.code !== 0 && r.code !== 1) throw new Error(`verify exited ${r.code}: ${r.stderr.trim()}`);
-  return { exitCode: r.code, wallSeconds: r.wallSeconds, rowsPerSecond: targetRows / r.wallSeconds, peakRssMiB: r.peakRssMiB };
+  return {
+    exitCode: r.code,
+    wallSeconds: r.wallSeconds,
+    rowsPerSecond: targetRows / r.wallSeconds,
+    peakRssMiB: r.peakRssMiB,
+    cpu: { command: r.cpuSeconds, server: serverCpuSeconds },
+  };
 }
 
 async function countTargetRows(database: string): Promise<number> {
