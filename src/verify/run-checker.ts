@@ -4,6 +4,7 @@
  */
 import type { Db } from '../db/connection.ts';
 import { readKfpRunRows, readRunDetails, type MlmdSource } from '../extract/index.ts';
+import { chunked, placeholders } from '../extract/sql.ts';
 import { compareRun, type Difference } from '../transform/compare.ts';
 import { outlineRun } from '../transform/forward.ts';
 import type { RunBundle } from '../transform/model.ts';
@@ -50,11 +51,11 @@ export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextR
 export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedRejects: string[]): RunVerdict {
   const runUuid = bundle.runContext.name;
   const verdict: RunVerdict = { runUuid, contextId: bundle.runContext.id, pipeline: bundle.pipelineContext?.name ?? null, status: 'matched', drift: [], lossy: {}, seconds: 0 };
-  const expected = outlineRun(bundle);
   if (!bundle.runDetails) {
     verdict.status = 'orphan';
     return verdict;
   }
+  const expected = outlineRun(bundle);
   const found = rows ?? { run: bundle.runDetails, tasks: [], links: [], artifacts: [], idMap: [] };
 
   // Row counts reconcile with what the forward mapping writes and rejects.
@@ -92,11 +93,9 @@ function toDrift(d: Difference): Drift {
 
 async function storedRejectCodes(kfp: Db, runs: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  if (runs.length === 0) return out;
-  const rows = await kfp.all<{ run_key: string; code: string }>(
-    `SELECT run_key, code FROM mlmd_bridge_rejects WHERE run_key IN (${runs.map(() => '?').join(', ')})`,
-    runs,
-  );
-  for (const r of rows) out.set(r.run_key, [...(out.get(r.run_key) ?? []), r.code]);
+  for (const keys of chunked(runs)) {
+    const rows = await kfp.all<{ run_key: string; code: string }>(`SELECT run_key, code FROM mlmd_bridge_rejects WHERE run_key IN (${placeholders(keys.length)})`, keys);
+    for (const r of rows) out.set(r.run_key, [...(out.get(r.run_key) ?? []), r.code]);
+  }
   return out;
 }
