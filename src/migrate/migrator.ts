@@ -168,8 +168,6 @@ async function checkIdScheme(kfp: Db): Promise<void> {
   if (stored === undefined) await setState(kfp, STATE_KEYS.idScheme, ID_SCHEME);
 }
 
-
-
 interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
   rows: MigrateSummary['rows'];

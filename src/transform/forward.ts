@@ -140,5 +140,4 @@ function idMapOf(bundle: RunBundle, tree: TaskTree, artifacts: Map<number, Mappe
   }
   for (const m of artifacts.values()) idMap.push(...artifactIdMapRows(m));
   return idMap;
-
 }
