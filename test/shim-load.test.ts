@@ -5,7 +5,8 @@
 import * as grpc from '@grpc/grpc-js';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Param, type Queryable } from '../src/db/connection.ts';
+import { openDb, type Param } from '../src/db/connection.ts';
+import { insertMany } from '../src/db/insert.ts';
 import { openMlmdSource } from '../src/extract/mlmd-reader.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
 import { silentLogger } from '../src/shim/logger.ts';
@@ -18,17 +19,6 @@ import { mlmdClient, type Msg } from './helpers/grpc-client.ts';
 const ARTIFACTS = 1000;
 const EXECUTIONS = 400;
 const RUN_CONTEXT = 1;
-
-async function insertMany(q: Queryable, table: string, columns: string[], rows: Param[][]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 200) {
-    const batch = rows.slice(i, i + 200);
-    const tuple = `(${columns.map(() => '?').join(', ')})`;
-    await q.run(
-      `INSERT INTO \`${table}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES ${batch.map(() => tuple).join(', ')}`,
-      batch.flat(),
-    );
-  }
-}
 
 /** One big run: 1,000 artifacts and 400 executions in one context, two events per execution. */
 async function buildBigArchive(url: string): Promise<void> {

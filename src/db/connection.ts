@@ -120,6 +120,9 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
     dateStrings: true,
     multipleStatements: false,
     charset: 'utf8mb4_unicode_ci',
+    // A statement without values (insertMany's bulk inserts, whose values are literals) goes as it
+    // is: mysql2 would scan each of its megabytes for placeholders to fill.
+    queryFormat: (sql: string, values: unknown): string => (values === undefined || (Array.isArray(values) && values.length === 0) ? sql : mysql.format(sql, values as mysql.SqlValue[])),
   } as const;
   if (options.create) {
     try {

@@ -4,7 +4,7 @@
  * costs, not row counts, dominate a row-at-a-time load, so every bulk write goes through here.
  */
 import type { Param, Queryable } from './connection.ts';
-import { quoteIdent } from './dialect.ts';
+import { mysqlLiteral, quoteIdent } from './dialect.ts';
 
 /** Placeholders per statement: well under MySQL's 65,535 and SQLite's 32,766. */
 const MAX_PARAMS_PER_STATEMENT = 16_000;
@@ -36,22 +36,26 @@ export async function insertMany(q: Queryable, table: string, columns: readonly 
         : ` ON CONFLICT(${key.map(quote).join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`;
   }
   const maxRows = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns.length));
+  // MySQL gets the values as literals: mysql2 would otherwise format every placeholder of a
+  // multi-megabyte statement through its general escaper. SQLite binds them.
+  const literal = q.dialect === 'mysql';
+  let tuples: string[] = [];
   let params: Param[] = [];
-  let count = 0;
   let bytes = 0;
   const flush = async () => {
-    if (count === 0) return;
-    await q.run(`${head}${Array.from({ length: count }, () => rowPh).join(', ')}${tail}`, params);
+    if (tuples.length === 0) return;
+    await q.run(`${head}${tuples.join(', ')}${tail}`, params);
+    tuples = [];
     params = [];
-    count = 0;
     bytes = 0;
   };
   for (const row of rows) {
     if (row.length !== columns.length) throw new Error(`insertMany(${table}): a row has ${row.length} values for ${columns.length} columns`);
-    const rowBytes = row.reduce<number>((n, v) => n + approxBytes(v), 0);
-    if (count >= maxRows || (count > 0 && bytes + rowBytes > MAX_BYTES_PER_STATEMENT)) await flush();
-    params.push(...row);
-    count += 1;
+    const tuple = literal ? `(${row.map(mysqlLiteral).join(', ')})` : rowPh;
+    const rowBytes = literal ? tuple.length * 3 : row.reduce<number>((n, v) => n + approxBytes(v), 0);
+    if (tuples.length >= maxRows || (tuples.length > 0 && bytes + rowBytes > MAX_BYTES_PER_STATEMENT)) await flush();
+    tuples.push(tuple);
+    if (!literal) params.push(...row);
     bytes += rowBytes;
   }
   await flush();
