@@ -331,6 +331,8 @@ describe('reverse(forward(run)) == run, modulo documented losses', () => {
         expect(outline.tasks).toBe(full.tasks.length);
         expect(outline.links).toBe(full.links.length);
         expect(outline.artifactUuids).toEqual(full.artifacts.map((a) => a.UUID));
+        expect(outline.namespace).toBe(full.namespace);
+        expect(outline.artifactRows.reduce((n, a) => n + a.rows, 0)).toBe(full.artifacts.length);
         expect(outline.rejects).toEqual(full.rejects);
         for (const r of full.rejects) codes.add(r.code);
       }),

@@ -10,6 +10,10 @@ function mapRun(bundle: RunBundle): RunMigration {
   const m = mapRunOnly(bundle);
   const o = outlineRun(bundle);
   expect([o.tasks, o.links, o.artifactUuids, o.rejects]).toEqual([m.tasks.length, m.links.length, m.artifacts.map((a) => a.UUID), m.rejects]);
+  // plan counts shared artifacts by (namespace, MLMD id): the rows it attributes to them are the rows written.
+  expect(o.namespace).toBe(m.namespace);
+  expect(o.artifactRows.reduce((n, a) => n + a.rows, 0)).toBe(m.artifacts.length);
+  expect(new Set(o.artifactRows.map((a) => a.mlmdId)).size).toBe(o.artifactRows.length);
   return m;
 }
 

@@ -9,6 +9,7 @@ import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
 import { outlineRun } from '../transform/forward.ts';
+import { IdSet } from './id-set.ts';
 
 export interface Plan {
   source: { url: string; schemaVersion: number; executions: number; artifacts: number; events: number; contexts: number };
@@ -51,7 +52,8 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     const contexts = await source.listRunContexts();
     const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0 };
     const rejects: Record<string, number> = {};
-    const artifactRows = new Set<string>();
+    // Artifacts are shared between runs: each (namespace, artifact) is counted once, in bits.
+    const countedArtifacts = new Map<string, IdSet>();
     let orphan = 0;
     let inFlight = 0;
     const batchSize = Math.max(1, opts.batchSize ?? 100);
@@ -64,12 +66,13 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
         else if (['RUNNING', 'PENDING', 'PAUSED', 'CANCELING'].includes(bundle.runDetails.state ?? '')) inFlight++;
         rows.tasks += m.tasks;
         rows.artifact_tasks += m.links;
-        for (const uuid of m.artifactUuids) artifactRows.add(uuid);
+        let counted = countedArtifacts.get(m.namespace);
+        if (!counted) countedArtifacts.set(m.namespace, (counted = new IdSet()));
+        for (const a of m.artifactRows) if (counted.add(a.mlmdId)) rows.artifacts += a.rows;
         for (const r of m.rejects) rejects[r.code] = (rejects[r.code] ?? 0) + 1;
       }
       opts.onProgress?.(Math.min(i + batchSize, contexts.length), contexts.length);
     }
-    rows.artifacts = artifactRows.size;
     const nonKfp = counts.byType.filter((t) => !t.kfp).map((t) => ({ kind: t.kind, type: t.type, count: t.count }));
     for (const t of nonKfp) {
       if (t.kind === 'context') rejects.NON_KFP_CONTEXT = (rejects.NON_KFP_CONTEXT ?? 0) + t.count;

@@ -14,7 +14,8 @@ import { ids } from './identity.ts';
  * Pure: the same bundle always gives the same rows, byte for byte.
  */
 export function mapRun(bundle: RunBundle): RunMigration {
-  return forward(bundle, false);
+  const { mappedArtifacts: _, ...migration } = forward(bundle, false);
+  return migration;
 }
 
 /** What the forward mapping would write for a run, counted, and its rejects: what `verify` and `plan` check against. */
@@ -24,6 +25,12 @@ export interface RunOutline {
   links: number;
   /** The `artifacts` rows (a run's artifact may share its row with other runs). */
   artifactUuids: string[];
+  /**
+   * The same rows by MLMD artifact: an artifact's rows depend only on the artifact and the run's
+   * namespace, so (namespace, artifact id) tells rows shared between runs apart without their UUIDs.
+   */
+  namespace: string;
+  artifactRows: { mlmdId: number; rows: number }[];
   rejects: Reject[];
 }
 
@@ -33,10 +40,18 @@ export interface RunOutline {
  */
 export function outlineRun(bundle: RunBundle): RunOutline {
   const m = forward(bundle, true);
-  return { runUuid: m.runUuid, tasks: m.tasks.length, links: m.links.length, artifactUuids: m.artifacts.map((a) => a.UUID), rejects: m.rejects };
+  return {
+    runUuid: m.runUuid,
+    tasks: m.tasks.length,
+    links: m.links.length,
+    artifactUuids: m.artifacts.map((a) => a.UUID),
+    namespace: m.namespace,
+    artifactRows: [...m.mappedArtifacts.values()].map((a) => ({ mlmdId: a.artifact.id, rows: a.rows.length })),
+    rejects: m.rejects,
+  };
 }
 
-function forward(bundle: RunBundle, outline: boolean): RunMigration {
+function forward(bundle: RunBundle, outline: boolean): RunMigration & { mappedArtifacts: Map<number, MappedArtifact> } {
   const ctxId = bundle.runContext.id;
   const runUuid = bundle.runContext.name;
   const rejects = new RejectLog(runUuid);
@@ -48,7 +63,7 @@ function forward(bundle: RunBundle, outline: boolean): RunMigration {
       ctxId,
       `run context "${runUuid}" has no run_details row (deleted run); its ${bundle.executions.length} executions and ${bundle.events.length} events are not migrated`,
     );
-    return { runUuid, contextId: ctxId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: rejects.items };
+    return { runUuid, contextId: ctxId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: rejects.items, mappedArtifacts: new Map() };
   }
 
   const namespace = run.experimentNamespace ?? (run.namespace || propString(bundle.runContext.customProperties, 'namespace') || '');
@@ -91,6 +106,7 @@ function forward(bundle: RunBundle, outline: boolean): RunMigration {
     links,
     idMap,
     rejects: rejects.items,
+    mappedArtifacts: artifacts,
   };
 }
 
