@@ -43,13 +43,24 @@ export function toArtifactRows(
   const metadata = metadataOf(a, rejects);
   if (type === ARTIFACT_TYPE.Artifact && title !== 'system.Artifact' && title !== '') metadata[SCHEMA_TITLE_KEY] = title;
 
-  const base = {
+  // Every row of the artifact in one shape, built field by field: spreading a shared base into each
+  // row took a generic copy per row, a large part of mapping an artifact.
+  const createdAt = Math.floor(a.createMs / 1000);
+  const updatedAt = Math.floor(a.updateMs / 1000);
+  const row = (UUID: string, Type: number, URI: string | null, URIHash: string, Name: string | null, Metadata: string, NumberValue: number | null): ArtifactRow => ({
+    UUID,
     Namespace: namespace,
+    Type,
+    URI,
+    URIHash,
+    Name,
     Description: '',
-    CreatedAtInSec: Math.floor(a.createMs / 1000),
-    LastUpdateInSec: Math.floor(a.updateMs / 1000),
+    CreatedAtInSec: createdAt,
+    LastUpdateInSec: updatedAt,
+    Metadata,
+    NumberValue,
     IdentityKey: null,
-  };
+  });
   const name = truncateName(artifactName(a, origin), a, rejects);
 
   if (type !== ARTIFACT_TYPE.Metric) {
@@ -57,7 +68,7 @@ export function toArtifactRows(
     return {
       artifact: a,
       metricKeys: [],
-      rows: [{ ...base, UUID: ids.artifact(a.id, namespace), Type: type, URI: uri, URIHash: hashOf(uri), Name: name, Metadata: json(metadata), NumberValue: null }],
+      rows: [row(ids.artifact(a.id, namespace), type, uri, hashOf(uri), name, json(metadata), null)],
     };
   }
 
@@ -66,7 +77,7 @@ export function toArtifactRows(
   const rest: JsonObject = {};
   for (const [key, value] of Object.entries(metadata).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
     if (typeof value === 'number') {
-      rows.push({ ...base, UUID: ids.metricRow(a.id, namespace, key), Type: ARTIFACT_TYPE.Metric, URI: null, URIHash: '', Name: truncateName(key, a, rejects), Metadata: json({ [key]: value }), NumberValue: value });
+      rows.push(row(ids.metricRow(a.id, namespace, key), ARTIFACT_TYPE.Metric, null, '', truncateName(key, a, rejects), json({ [key]: value }), value));
       metricKeys.push(key);
     } else {
       rest[key] = value;
@@ -79,7 +90,7 @@ export function toArtifactRows(
       rejects.add('NON_NUMERIC_METRIC', 'artifact', a.id, `non-numeric metrics entries (${Object.keys(rest).join(', ')}) kept on a Type 1 sidecar row`);
     }
     rest[SCHEMA_TITLE_KEY] = title;
-    rows.push({ ...base, UUID: ids.metricSidecar(a.id, namespace), Type: ARTIFACT_TYPE.Artifact, URI: a.uri, URIHash: hashOf(a.uri), Name: name, Metadata: json(rest), NumberValue: null });
+    rows.push(row(ids.metricSidecar(a.id, namespace), ARTIFACT_TYPE.Artifact, a.uri, hashOf(a.uri), name, json(rest), null));
   }
   return { artifact: a, rows, metricKeys };
 }
