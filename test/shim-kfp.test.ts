@@ -7,7 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../src/db/connection.ts';
+import { openDb, type Db, type Param } from '../src/db/connection.ts';
+import { insertMany } from '../src/db/insert.ts';
 import { readRunDetails } from '../src/extract/run-details.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
@@ -18,6 +19,7 @@ import { type RunningShim, startShim } from '../src/shim/server.ts';
 import { compareRun, type Difference } from '../src/transform/compare.ts';
 import type { MlmdType, Reject, RunBundle } from '../src/transform/model.ts';
 import type { MlmdView } from '../src/transform/reverse.ts';
+import { IO_TYPE } from '../src/transform/rules.ts';
 import { runCli, startCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { artifactOf, contextOf, eventOf, executionOf, type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
@@ -564,6 +566,60 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
       const byContext = await cost(() => backend.nodeKeys('execution', { by: 'context', contextId: Number(runContext!.mlmd_id) }));
       expect(byContext).toBeLessThan(20);
     } finally {
+      await backend.close();
+    }
+  });
+
+  it("remembers the run it shows a shared artifact from, and asks again once that run no longer links it", async () => {
+    // An artifact that more than one run links (a cached output), with its MLMD id.
+    const [shared] = await kfpDb.all<{ ArtifactID: string; mlmd_id: unknown }>(
+      "SELECT l.ArtifactID, m.mlmd_id FROM artifact_tasks l JOIN mlmd_id_map m ON m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID " +
+        'GROUP BY l.ArtifactID, m.mlmd_id HAVING COUNT(DISTINCT l.RunUUID) > 1 ORDER BY l.ArtifactID',
+    );
+    expect(shared, 'the hostile seed has an artifact linked by two runs').toBeDefined();
+    const artifactId = Number(shared!.mlmd_id);
+    const counted = await openDb(kfp.url, { readOnly: true });
+    const writer = await openDb(kfp.url);
+    const homeQueries: string[] = [];
+    const counting = new Proxy(counted, {
+      get(target, prop, receiver) {
+        if (prop === 'all')
+          return (sql: string, params?: never) => {
+            if (sql.includes('GROUP BY ArtifactID')) homeQueries.push(sql);
+            return target.all(sql, params);
+          };
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const backend = new KfpBackend(counting, writer, await ShimIdStore.open(writer), true);
+    const saved = await kfpDb.all<Record<string, unknown>>('SELECT * FROM artifact_tasks WHERE ArtifactID = ?', [shared!.ArtifactID]);
+    try {
+      const first = await backend.nodes('artifact', [artifactId]);
+      expect(first.map((a) => a.id)).toEqual([artifactId]);
+      expect(homeQueries).toHaveLength(1);
+      backend.runs.clear();
+      const again = await backend.nodes('artifact', [artifactId]);
+      expect(again).toEqual(first);
+      expect(homeQueries, 'the second call is answered from memory').toHaveLength(1);
+
+      // The remembered run loses its links to the artifact: the backend must find another run.
+      const [home] = await kfpDb.all<{ RunUUID: string }>(
+        'SELECT MIN(RunUUID) AS RunUUID FROM artifact_tasks WHERE ArtifactID = ?',
+        [shared!.ArtifactID],
+      );
+      const produced = await kfpDb.all<{ RunUUID: string }>(
+        `SELECT RunUUID FROM artifact_tasks WHERE ArtifactID = ? AND Type BETWEEN ${IO_TYPE.ITERATOR_OUTPUT} AND ${IO_TYPE.TASK_FINAL_STATUS_OUTPUT} ORDER BY RunUUID`,
+        [shared!.ArtifactID],
+      );
+      const remembered = produced[0]?.RunUUID ?? home!.RunUUID;
+      await writer.run('DELETE FROM artifact_tasks WHERE ArtifactID = ? AND RunUUID = ?', [shared!.ArtifactID, remembered]);
+      backend.runs.clear();
+      const moved = await backend.nodes('artifact', [artifactId]);
+      expect(moved.map((a) => a.id)).toEqual([artifactId]);
+      expect(homeQueries, 'asked again once, for the artifact its remembered run no longer shows').toHaveLength(2);
+    } finally {
+      await writer.run('DELETE FROM artifact_tasks WHERE ArtifactID = ?', [shared!.ArtifactID]);
+      await insertMany(writer, 'artifact_tasks', Object.keys(saved[0]!), saved.map((r) => Object.values(r) as Param[]));
       await backend.close();
     }
   });

@@ -32,6 +32,7 @@ import {
   type TypeRecord,
 } from './backend.ts';
 import { type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
+import { HomeRuns } from './home-runs.ts';
 import { KfpRunCache, type RunCacheOptions, typeStoreKey } from './kfp-runs.ts';
 
 type Row = Record<string, unknown>;
@@ -84,6 +85,7 @@ export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}):
 export class KfpBackend implements ShimBackend {
   readonly name = 'kfp';
   readonly runs: KfpRunCache;
+  readonly homeRuns: HomeRuns;
 
   constructor(
     private readonly db: Db,
@@ -93,6 +95,8 @@ export class KfpBackend implements ShimBackend {
     opts: RunCacheOptions = {},
   ) {
     this.runs = new KfpRunCache(db, ids, opts);
+    // Trusted as long as a finished run's view is: what the shim shows of an artifact never outlives that.
+    this.homeRuns = new HomeRuns(opts.finishedTtlMs === undefined ? {} : { ttlMs: opts.finishedTtlMs });
   }
 
   async close(): Promise<void> {
@@ -140,8 +144,14 @@ export class KfpBackend implements ShimBackend {
     if (wanted.size === 0) return [];
     const out = new Map<number, AnyNode>();
     if (kind === 'artifact') {
-      const views = await this.runs.views((await this.artifactRuns([...wanted], 'one')).values());
-      for (const view of views.values()) for (const a of view.artifacts) if (wanted.has(a.id) && !out.has(a.id)) out.set(a.id, a);
+      const collect = async (runs: Iterable<string>) => {
+        for (const view of (await this.runs.views(runs)).values()) for (const a of view.artifacts) if (wanted.has(a.id) && !out.has(a.id)) out.set(a.id, a);
+      };
+      const homes = await this.artifactHomeRuns([...wanted], false);
+      await collect(homes.runs);
+      // A remembered run that no longer shows its artifact is asked about again.
+      const stale = [...homes.remembered].filter((id) => !out.has(id));
+      if (stale.length > 0) await collect((await this.artifactHomeRuns(stale, true)).runs);
     } else if (kind === 'execution') {
       const views = await this.runs.views(await this.executionRuns([...wanted]));
       for (const view of views.values()) for (const e of view.executions) if (wanted.has(e.id)) out.set(e.id, e);
@@ -211,7 +221,7 @@ export class KfpBackend implements ShimBackend {
   async events(side: EdgeSide, ids: readonly number[]): Promise<MlmdEvent[]> {
     const wanted = new Set(ids);
     if (wanted.size === 0) return [];
-    const runs = side === 'execution' ? await this.executionRuns([...wanted]) : (await this.artifactRuns([...wanted], 'all')).values();
+    const runs = side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]);
     const out: MlmdEvent[] = [];
     const seen = new Set<string>();
     for (const view of (await this.runs.views(runs)).values()) {
@@ -232,7 +242,7 @@ export class KfpBackend implements ShimBackend {
     if (wanted.size === 0) return [];
     let views: Iterable<MlmdView>;
     if (by === 'node') {
-      const runs = side === 'execution' ? await this.executionRuns([...wanted]) : (await this.artifactRuns([...wanted], 'all')).values();
+      const runs = side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]);
       views = (await this.runs.views(runs)).values();
     } else {
       views = await this.viewsOfContexts([...wanted]);
@@ -269,39 +279,59 @@ export class KfpBackend implements ShimBackend {
     return runs;
   }
 
-  /**
-   * The runs that link some artifacts: with `one`, a single run per artifact (the one that produced
-   * it, if any), enough to show the artifact; with `all`, every run, as its events need.
-   */
-  private async artifactRuns(ids: number[], which: 'one' | 'all'): Promise<Map<string, string>> {
+  /** The artifact rows behind some MLMD artifact ids (migrated ones through the map, native ones through the shim's ids). */
+  private async artifactRows(ids: number[]): Promise<Map<string, number>> {
     const rowsOf = new Map<string, number>();
     const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['artifact'], ids) : [], this.ids.byIds('artifact', ids)]);
     for (const r of mapped) rowsOf.set(r.kfpUuid, r.mlmdId);
     for (const a of native) rowsOf.set(a.key, a.mlmdId);
-    const out = new Map<string, string>();
-    for (const chunk of chunked([...rowsOf.keys()])) {
+    return rowsOf;
+  }
+
+  /** Every run that links some artifacts, as their events need. */
+  private async artifactRuns(ids: number[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const chunk of chunked([...(await this.artifactRows(ids)).keys()])) {
       if (chunk.length === 0) continue;
-      const ph = placeholders(chunk.length);
-      if (which === 'all') {
-        for (const l of await this.db.all<Row>(`SELECT DISTINCT RunUUID FROM artifact_tasks WHERE ArtifactID IN (${ph})`, chunk)) {
-          out.set(String(l.RunUUID), String(l.RunUUID));
-        }
-        continue;
+      for (const l of await this.db.all<Row>(`SELECT DISTINCT RunUUID FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)})`, chunk)) out.add(String(l.RunUUID));
+    }
+    return out;
+  }
+
+  /**
+   * One run per artifact, enough to show it: the first (by UUID) run that produced it, else the first
+   * that linked it. Answers are remembered (home-runs.ts) unless `fresh`; `remembered` names the
+   * artifacts answered from memory, which the caller checks.
+   */
+  private async artifactHomeRuns(ids: number[], fresh: boolean): Promise<{ runs: Set<string>; remembered: Set<number> }> {
+    const runs = new Set<string>();
+    const remembered = new Set<number>();
+    const ask: string[] = [];
+    for (const [uuid, mlmdId] of await this.artifactRows(ids)) {
+      const run = fresh ? undefined : this.homeRuns.get(uuid);
+      if (run === undefined) {
+        ask.push(uuid);
+      } else {
+        runs.add(run);
+        remembered.add(mlmdId);
       }
-      // One run per artifact, chosen by the server: the first (by UUID) run that produced it, else the first that linked it.
-      // An artifact shared by thousands of runs then costs one aggregated row instead of thousands of link rows.
+    }
+    for (const chunk of chunked(ask)) {
+      if (chunk.length === 0) continue;
+      // An artifact shared by thousands of runs costs one aggregated row instead of thousands of link rows.
       const rows = await this.db.all<Row>(
         `SELECT ArtifactID, MIN(CASE WHEN Type BETWEEN ${IO_TYPE.ITERATOR_OUTPUT} AND ${IO_TYPE.TASK_FINAL_STATUS_OUTPUT} THEN RunUUID END) AS out_run, ` +
           'MIN(RunUUID) AS any_run ' +
-          `FROM artifact_tasks WHERE ArtifactID IN (${ph}) GROUP BY ArtifactID`,
+          `FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)}) GROUP BY ArtifactID`,
         chunk,
       );
       for (const r of rows) {
         const run = String(r.out_run ?? r.any_run);
-        out.set(run, run);
+        runs.add(run);
+        this.homeRuns.set(String(r.ArtifactID), run);
       }
     }
-    return out;
+    return { runs, remembered };
   }
 
   /** Run contexts by their run; pipeline contexts (shared by many runs) by name. */
