@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openDb, type Param } from '../src/db/connection.ts';
 import { mysqlLiteral, quoteIdent } from '../src/db/dialect.ts';
 import { insertMany } from '../src/db/insert.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { DIALECTS, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
 
 const COLUMNS = ['id', 's', 'n', 'b', 'blob', 'flag'] as const;
 
@@ -109,10 +109,38 @@ describe.each(DIALECTS)('insertMany on $dialect', ({ dialect, temp }) => {
   });
 });
 
+describe('insertMany on a MySQL session with NO_BACKSLASH_ESCAPES', () => {
+  it('stores the same values as under the default sql_mode', async () => {
+    const tmp = await tempMariaDb('insert_many_nbe');
+    const db = await openDb(tmp.url, { create: true });
+    try {
+      await db.run(tableDdl('mysql'));
+      const strings = [...HOSTILE_STRINGS, longMix(10_000)];
+      const rows: Param[][] = strings.map((s, i) => [i, s, null, null, null, null]);
+      const back = await db.session(async (s) => {
+        const [mode] = await s.all<{ m: string }>('SELECT @@SESSION.sql_mode AS m');
+        await s.run("SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')");
+        try {
+          await insertMany(s, 't', COLUMNS, rows);
+          return await s.all<{ id: number; s: string }>('SELECT id, s FROM t ORDER BY id');
+        } finally {
+          await s.run('SET SESSION sql_mode = ?', [mode!.m]);
+        }
+      });
+      expect(back.map((r) => r.s)).toEqual(strings);
+    } finally {
+      await db.close();
+      await tmp.drop();
+    }
+  });
+});
+
 describe('mysqlLiteral', () => {
-  it('escapes only NUL, the single quote and the backslash', () => {
+  it('doubles quotes, leaves every other character as it is, and sends strings with a backslash or NUL as hex', () => {
     expect(mysqlLiteral('a"b\n')).toBe("'a\"b\n'");
-    expect(mysqlLiteral("it's \\ \0")).toBe("'it\\'s \\\\ \\0'");
+    expect(mysqlLiteral("it's")).toBe("'it''s'");
+    expect(mysqlLiteral('a\\b')).toBe("_utf8mb4 X'615c62'");
+    expect(mysqlLiteral('\0é')).toBe("_utf8mb4 X'00c3a9'");
     expect(mysqlLiteral(null)).toBe('NULL');
     expect(mysqlLiteral(-1.5)).toBe('-1.5');
     expect(mysqlLiteral(12n)).toBe('12');

@@ -17,23 +17,24 @@ export function forceIndex(db: Pick<Queryable, 'dialect'>, index: string): strin
   return db.dialect === 'mysql' ? ` FORCE INDEX (${index === 'PRIMARY' ? 'PRIMARY' : quoteIdent(db, index)})` : '';
 }
 
-/** The characters a single-quoted MySQL literal cannot hold as they are (with backslash escapes on, the default). */
-const MYSQL_UNSAFE = /[\0'\\]/;
-const MYSQL_UNSAFE_ALL = /[\0'\\]/g;
-const MYSQL_ESCAPE: Record<string, string> = { '\0': '\\0', "'": "\\'", '\\': '\\\\' };
+/** What a quoted literal would read differently under NO_BACKSLASH_ESCAPES: the backslash, and NUL (written with one). */
+const MODE_DEPENDENT = /[\0\\]/;
+const QUOTES = /'/g;
 
 /**
  * A value as MySQL/MariaDB literal text, for statements too large to format through placeholders.
- * Only NUL, the quote and the backslash are escaped: every other character, newlines and double
- * quotes included, stands for itself inside a quoted literal. JSON columns are full of double
- * quotes, and escaping those too (as general-purpose escapers do) made formatting the bulk inserts
- * one of migrate's largest costs in time and garbage.
+ * A quote is doubled and every other character stands for itself, newlines and double quotes
+ * included: JSON columns are full of double quotes, and escaping those too (as general-purpose
+ * escapers do) made formatting the bulk inserts one of migrate's largest costs in time and garbage.
+ * A string holding a backslash or NUL goes as hex with its character set instead, so that no value
+ * depends on whether the server's sql_mode has NO_BACKSLASH_ESCAPES.
  */
 export function mysqlLiteral(v: Param): string {
   if (v === null) return 'NULL';
   switch (typeof v) {
     case 'string':
-      return MYSQL_UNSAFE.test(v) ? `'${v.replace(MYSQL_UNSAFE_ALL, (c) => MYSQL_ESCAPE[c]!)}'` : `'${v}'`;
+      if (MODE_DEPENDENT.test(v)) return `_utf8mb4 X'${Buffer.from(v, 'utf8').toString('hex')}'`;
+      return v.includes("'") ? `'${v.replace(QUOTES, "''")}'` : `'${v}'`;
     case 'number':
       // NaN and the infinities have no SQL literal; a placeholder would have sent them as bare words.
       if (!Number.isFinite(v)) throw new Error(`${v} cannot be written to MySQL (no such SQL number)`);
