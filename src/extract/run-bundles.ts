@@ -12,6 +12,7 @@
  */
 import type { Db, Param } from '../db/connection.ts';
 import { forceIndex } from '../db/dialect.ts';
+import { LruMap } from '../util/lru-map.ts';
 import type {
   ArtifactOrigin,
   KfpRunDetails,
@@ -388,26 +389,6 @@ function originCacheOf(db: Db): LruMap<number, ArtifactOrigin | null> {
     originCaches.set(db, c);
   }
   return c;
-}
-
-/** A Map that forgets its least recently used entry beyond `capacity` (Maps iterate in insertion order). */
-class LruMap<K, V> {
-  private readonly map = new Map<K, V>();
-  constructor(private readonly capacity: number) {}
-
-  get(key: K): V | undefined {
-    if (!this.map.has(key)) return undefined;
-    const v = this.map.get(key) as V;
-    this.map.delete(key);
-    this.map.set(key, v);
-    return v;
-  }
-
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
-  }
 }
 
 // ------------------------------------------------------------------ properties

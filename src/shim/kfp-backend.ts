@@ -32,10 +32,13 @@ import {
   type TypeRecord,
 } from './backend.ts';
 import { type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
-import { HomeRuns } from './home-runs.ts';
-import { KfpRunCache, type RunCacheOptions, typeStoreKey } from './kfp-runs.ts';
+import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, typeStoreKey } from './kfp-runs.ts';
+import { LruMap } from '../util/lru-map.ts';
 
 type Row = Record<string, unknown>;
+
+/** Artifacts whose home run is remembered at most. */
+const HOME_RUNS_REMEMBERED = 50_000;
 
 /** The types a KFP 3 deployment may show even before any row uses them (the UI looks some up by name). */
 const STANDARD_TYPES: { kind: NodeKind; name: string }[] = [
@@ -85,7 +88,14 @@ export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}):
 export class KfpBackend implements ShimBackend {
   readonly name = 'kfp';
   readonly runs: KfpRunCache;
-  readonly homeRuns: HomeRuns;
+  /**
+   * Which run each artifact row is shown from (see artifactHomeRuns). Finding it aggregates the
+   * artifact's rows in `artifact_tasks`, and the artifacts a run page asks about most are the ones many
+   * runs share (an imported dataset, a cached output): thousands of link rows each, read again for
+   * every page that shows them. A remembered run may go stale (its links deleted, a new producer
+   * written), so nodes() asks again when the run no longer shows the artifact.
+   */
+  readonly homeRuns: LruMap<string, string>;
 
   constructor(
     private readonly db: Db,
@@ -96,7 +106,7 @@ export class KfpBackend implements ShimBackend {
   ) {
     this.runs = new KfpRunCache(db, ids, opts);
     // Trusted as long as a finished run's view is: what the shim shows of an artifact never outlives that.
-    this.homeRuns = new HomeRuns(opts.finishedTtlMs === undefined ? {} : { ttlMs: opts.finishedTtlMs });
+    this.homeRuns = new LruMap(HOME_RUNS_REMEMBERED, opts.finishedTtlMs ?? DEFAULT_RUN_CACHE.finishedTtlMs);
   }
 
   async close(): Promise<void> {
@@ -300,7 +310,7 @@ export class KfpBackend implements ShimBackend {
 
   /**
    * One run per artifact, enough to show it: the first (by UUID) run that produced it, else the first
-   * that linked it. Answers are remembered (home-runs.ts) unless `fresh`; `remembered` names the
+   * that linked it. Answers are remembered (homeRuns) unless `fresh`; `remembered` names the
    * artifacts answered from memory, which the caller checks.
    */
   private async artifactHomeRuns(ids: number[], fresh: boolean): Promise<{ runs: Set<string>; remembered: Set<number> }> {

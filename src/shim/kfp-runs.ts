@@ -23,7 +23,7 @@ export interface RunCacheOptions {
   finishedTtlMs?: number;
 }
 
-const DEFAULTS = { capacity: 128, liveTtlMs: 2_000, finishedTtlMs: 60_000 };
+export const DEFAULT_RUN_CACHE = { capacity: 128, liveTtlMs: 2_000, finishedTtlMs: 60_000 };
 /** Runs read per batch of queries. */
 const RUN_BATCH = 200;
 
@@ -54,7 +54,7 @@ export class KfpRunCache {
     private readonly ids: ShimIdStore,
     opts: RunCacheOptions = {},
   ) {
-    this.opts = { ...DEFAULTS, ...opts };
+    this.opts = { ...DEFAULT_RUN_CACHE, ...opts };
   }
 
   /**

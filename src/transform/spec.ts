@@ -1,5 +1,6 @@
 import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { parseAllDocuments } from 'yaml';
+import { LruMap } from '../util/lru-map.ts';
 
 /**
  * The parts of a compiled KFP v2 PipelineSpec the mapping needs: task keys per DAG, how each input
@@ -59,20 +60,15 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
  * index is read-only, so parsed specs are remembered, most recently used first, up to this many.
  */
 const SPEC_CACHE_LIMIT = 256;
-const specCache = new Map<string, PipelineSpecIndex | null>();
+const specCache = new LruMap<string, PipelineSpecIndex | null>(SPEC_CACHE_LIMIT);
 
 /** Returns `null` (never throws) when the manifest is absent or holds no PipelineSpec. */
 export function parsePipelineSpec(manifest: string | null | undefined): PipelineSpecIndex | null {
   if (!manifest || manifest.trim() === '') return null;
   const hit = specCache.get(manifest);
-  if (hit !== undefined || specCache.has(manifest)) {
-    specCache.delete(manifest);
-    specCache.set(manifest, hit ?? null);
-    return hit ?? null;
-  }
+  if (hit !== undefined) return hit;
   const parsed = parseUncached(manifest);
   specCache.set(manifest, parsed);
-  if (specCache.size > SPEC_CACHE_LIMIT) specCache.delete(specCache.keys().next().value as string);
   return parsed;
 }
 
