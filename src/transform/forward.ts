@@ -14,8 +14,7 @@ import { ids } from './identity.ts';
  * Pure: the same bundle always gives the same rows, byte for byte.
  */
 export function mapRun(bundle: RunBundle): RunMigration {
-  const { mappedArtifacts: _, ...migration } = forward(bundle, false);
-  return migration;
+  return forward(bundle, false).migration;
 }
 
 /** What the forward mapping would write for a run, counted, and its rejects: what `verify` and `plan` check against. */
@@ -39,19 +38,20 @@ export interface RunOutline {
  * columns, hashes or id map, so counting a run costs a fraction of mapping it.
  */
 export function outlineRun(bundle: RunBundle): RunOutline {
-  const m = forward(bundle, true);
+  const { migration: m, mapped } = forward(bundle, true);
   return {
     runUuid: m.runUuid,
     tasks: m.tasks.length,
     links: m.links.length,
     artifactUuids: m.artifacts.map((a) => a.UUID),
     namespace: m.namespace,
-    artifactRows: [...m.mappedArtifacts.values()].map((a) => ({ mlmdId: a.artifact.id, rows: a.rows.length })),
+    artifactRows: [...mapped.values()].map((a) => ({ mlmdId: a.artifact.id, rows: a.rows.length })),
     rejects: m.rejects,
   };
 }
 
-function forward(bundle: RunBundle, outline: boolean): RunMigration & { mappedArtifacts: Map<number, MappedArtifact> } {
+/** The forward mapping, with the mapped artifacts by MLMD id beside it (outlineRun counts them). */
+function forward(bundle: RunBundle, outline: boolean): { migration: RunMigration; mapped: Map<number, MappedArtifact> } {
   const ctxId = bundle.runContext.id;
   const runUuid = bundle.runContext.name;
   const rejects = new RejectLog(runUuid);
@@ -63,7 +63,7 @@ function forward(bundle: RunBundle, outline: boolean): RunMigration & { mappedAr
       ctxId,
       `run context "${runUuid}" has no run_details row (deleted run); its ${bundle.executions.length} executions and ${bundle.events.length} events are not migrated`,
     );
-    return { runUuid, contextId: ctxId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: rejects.items, mappedArtifacts: new Map() };
+    return { migration: { runUuid, contextId: ctxId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: rejects.items }, mapped: new Map() };
   }
 
   const namespace = run.experimentNamespace ?? (run.namespace || propString(bundle.runContext.customProperties, 'namespace') || '');
@@ -98,15 +98,17 @@ function forward(bundle: RunBundle, outline: boolean): RunMigration & { mappedAr
   const idMap = outline ? [] : idMapOf(bundle, tree, artifacts);
 
   return {
-    runUuid,
-    contextId: ctxId,
-    namespace,
-    tasks: tree.tasks.map((t) => t.row),
-    artifacts: [...artifacts.values()].flatMap((m) => m.rows),
-    links,
-    idMap,
-    rejects: rejects.items,
-    mappedArtifacts: artifacts,
+    migration: {
+      runUuid,
+      contextId: ctxId,
+      namespace,
+      tasks: tree.tasks.map((t) => t.row),
+      artifacts: [...artifacts.values()].flatMap((m) => m.rows),
+      links,
+      idMap,
+      rejects: rejects.items,
+    },
+    mapped: artifacts,
   };
 }
 
