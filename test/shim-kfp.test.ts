@@ -21,7 +21,7 @@ import type { MlmdType, Reject, RunBundle } from '../src/transform/model.ts';
 import type { MlmdView } from '../src/transform/reverse.ts';
 import { IO_TYPE } from '../src/transform/rules.ts';
 import { runCli, startCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { DIALECTS, type TempDatabase, watchReads } from './helpers/databases.ts';
 import { artifactOf, contextOf, eventOf, executionOf, type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
 
 const RUNS = 14;
@@ -529,12 +529,7 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
     const counted = await openDb(kfp.url, { readOnly: true });
     const writer = await openDb(kfp.url);
     let queries = 0;
-    const counting = new Proxy(counted, {
-      get(target, prop, receiver) {
-        if (prop === 'all') return (sql: string, params?: never) => (queries++, target.all(sql, params));
-        return Reflect.get(target, prop, receiver);
-      },
-    });
+    const counting = watchReads(counted, () => queries++);
     const backend = new KfpBackend(counting, writer, await ShimIdStore.open(writer), true);
     try {
       const execIdsOf = async (uuids: string[]) => {
@@ -581,15 +576,8 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
     const counted = await openDb(kfp.url, { readOnly: true });
     const writer = await openDb(kfp.url);
     const homeQueries: string[] = [];
-    const counting = new Proxy(counted, {
-      get(target, prop, receiver) {
-        if (prop === 'all')
-          return (sql: string, params?: never) => {
-            if (sql.includes('GROUP BY ArtifactID')) homeQueries.push(sql);
-            return target.all(sql, params);
-          };
-        return Reflect.get(target, prop, receiver);
-      },
+    const counting = watchReads(counted, (sql) => {
+      if (sql.includes('GROUP BY ArtifactID')) homeQueries.push(sql);
     });
     const backend = new KfpBackend(counting, writer, await ShimIdStore.open(writer), true);
     const saved = await kfpDb.all<Record<string, unknown>>('SELECT * FROM artifact_tasks WHERE ArtifactID = ?', [shared!.ArtifactID]);

@@ -13,7 +13,7 @@ import { silentLogger } from '../src/shim/logger.ts';
 import { MlmdBackend } from '../src/shim/mlmd-backend.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
 import { mlmdHandlers } from '../src/shim/service.ts';
-import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
+import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb, watchReads } from './helpers/databases.ts';
 import { mlmdClient, type Msg } from './helpers/grpc-client.ts';
 
 const ARTIFACTS = 1000;
@@ -146,17 +146,7 @@ describe('shim under volume (MariaDB)', () => {
   it('answers whole-run reads with a bounded number of SQL statements', async () => {
     const source = await openMlmdSource(database.url);
     let statements = 0;
-    const counting = new Proxy(source.db, {
-      get(target, prop, receiver) {
-        if (prop === 'all') {
-          return (sql: string, params?: readonly Param[]) => {
-            statements++;
-            return target.all(sql, params);
-          };
-        }
-        return Reflect.get(target, prop, receiver);
-      },
-    });
+    const counting = watchReads(source.db, () => statements++);
     const backend = new MlmdBackend({ ...source, db: counting, catalog: source.catalog, close: () => source.close() } as typeof source);
     const handlers = mlmdHandlers(backend);
     const cost = async (rpc: string, request: Msg) => {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { openDb } from '../../src/db/connection.ts';
+import { openDb, type Param, type Queryable } from '../../src/db/connection.ts';
 
 export interface TempDatabase {
   url: string;
@@ -61,3 +61,18 @@ export const DIALECTS = [
   { dialect: 'sqlite' as const, temp: tempSqlite },
   { dialect: 'mysql' as const, temp: tempMariaDb },
 ];
+
+/** `db` with every read (`all`) reported to `onRead` first: for tests that count or pick out the statements a component sends. */
+export function watchReads<T extends Pick<Queryable, 'all'>>(db: T, onRead: (sql: string) => void): T {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === 'all') {
+        return (sql: string, params?: readonly Param[]) => {
+          onRead(sql);
+          return target.all(sql, params);
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
