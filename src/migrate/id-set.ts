@@ -1,7 +1,8 @@
 /**
  * A set of integer ids in bits: 1 bit per id of each 65,536-id block that holds any.
  * `plan` remembers which MLMD artifacts it has counted; MLMD ids are auto-increment, so a database
- * of ten million artifacts costs about 1.2 MiB here, where a Set of their row UUIDs took ~1 GiB.
+ * of ten million artifacts costs about 1.2 MiB here, where a Set of their row UUIDs took tens to
+ * hundreds of bytes per row (~410 measured, before ids were built as flat strings).
  */
 const BLOCK_BITS = 16;
 const BLOCK_WORDS = (1 << BLOCK_BITS) / 32;
