@@ -13,6 +13,7 @@ import { readRunDetails } from '../src/extract/run-details.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { KfpBackend } from '../src/shim/kfp-backend.ts';
+import { KfpRunCache } from '../src/shim/kfp-runs.ts';
 import { ShimIdStore } from '../src/shim/kfp-ids.ts';
 import { silentLogger } from '../src/shim/logger.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
@@ -562,6 +563,43 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
       expect(byContext).toBeLessThan(20);
     } finally {
       await backend.close();
+    }
+  });
+
+  it('a call that waits on other calls\' loads gets every run they load, and their failure rather than an empty answer', async () => {
+    const migrated = (await kfpDb.all<{ kfp_uuid: string }>("SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'run_context' ORDER BY kfp_uuid")).map((r) => r.kfp_uuid);
+    const [slow, fast] = migrated as [string, string];
+    const reader = await openDb(kfp.url, { readOnly: true });
+    const writer = await openDb(kfp.url);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let failSlow = false;
+    // Reads that name the slow run wait until released: the fast run's load finishes first.
+    const gated = watchReads(reader, async (_sql, params) => {
+      if (!params.includes(slow)) return;
+      await held;
+      if (failSlow) throw new Error('the database went away');
+    });
+    const cache = new KfpRunCache(gated, await ShimIdStore.open(writer));
+    try {
+      const loadSlow = cache.views([slow]);
+      const loadFast = cache.views([fast]);
+      const both = cache.views([slow, fast]); // waits on the two loads above, loads nothing itself
+      expect([...(await loadFast).keys()]).toEqual([fast]);
+      release();
+      expect([...(await loadSlow).keys()]).toEqual([slow]);
+      expect([...(await both).keys()].sort()).toEqual([slow, fast].sort());
+
+      cache.clear();
+      failSlow = true;
+      const failing = cache.views([slow]);
+      const waiter = cache.views([slow, fast]);
+      await expect(failing).rejects.toThrow('the database went away');
+      await expect(waiter).rejects.toThrow('the database went away');
+    } finally {
+      release();
+      await reader.close();
+      await writer.close();
     }
   });
 

@@ -74,8 +74,15 @@ export class KfpRunCache {
       } else missing.push(uuid);
     }
     // A run another call is loading right now is waited for, not loaded twice (the UI's calls for one run arrive together).
-    const waiting = missing.filter((u) => this.inflight.has(u));
-    const toLoad = missing.filter((u) => !this.inflight.has(u));
+    // Its promise is taken now: by the time this call gets to it, that load may have finished and left `inflight`.
+    // If that load fails, this call fails with it: an empty answer would tell the client the run has nothing.
+    const waiting: [string, Promise<Map<string, MlmdView>>][] = [];
+    const toLoad: string[] = [];
+    for (const u of missing) {
+      const p = this.inflight.get(u);
+      if (p) waiting.push([u, p]);
+      else toLoad.push(u);
+    }
     const loads = chunked(toLoad, RUN_BATCH).map((batch) => {
       const p = this.load(batch).finally(() => {
         for (const u of batch) if (this.inflight.get(u) === p) this.inflight.delete(u);
@@ -83,8 +90,12 @@ export class KfpRunCache {
       for (const u of batch) this.inflight.set(u, p);
       return p;
     });
-    for (const u of waiting) {
-      const view = (await this.inflight.get(u)!.catch(() => new Map<string, MlmdView>())).get(u);
+    // Every load is awaited (allSettled) before a failure is thrown, so none is left rejecting unobserved.
+    const settled = await Promise.allSettled([...waiting.map(([, p]) => p), ...loads]);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const [u, p] of waiting) {
+      const view = (await p).get(u);
       if (view) out.set(u, view);
     }
     for (const p of loads) for (const [uuid, view] of await p) out.set(uuid, view);

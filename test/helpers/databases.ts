@@ -63,12 +63,16 @@ export const DIALECTS = [
 ];
 
 /** `db` with every read (`all`) reported to `onRead` first: for tests that count or pick out the statements a component sends. */
-export function watchReads<T extends Pick<Queryable, 'all'>>(db: T, onRead: (sql: string) => void): T {
+export function watchReads<T extends Pick<Queryable, 'all'>>(
+  db: T,
+  onRead: (sql: string, params: readonly Param[]) => unknown,
+): T {
   return new Proxy(db, {
     get(target, prop, receiver) {
       if (prop === 'all') {
-        return (sql: string, params?: readonly Param[]) => {
-          onRead(sql);
+        return async (sql: string, params?: readonly Param[]) => {
+          // A watcher may hold a read back (returning a promise) to order concurrent calls in a test.
+          await onRead(sql, params ?? []);
           return target.all(sql, params);
         };
       }
