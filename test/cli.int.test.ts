@@ -43,6 +43,15 @@ describe('usage and connection errors exit 2 with a clear message', () => {
     expect(r.code).toBe(0);
     for (const word of ['plan', 'migrate', 'verify', 'status', 'rollback', 'seed', 'demo', 'sqlite:', 'Exit codes']) expect(r.stdout).toContain(word);
   });
+
+  it('--version prints the version package.json gives, and exits 0', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(pkg.version);
+    }
+  });
 });
 
 describe('preconditions exit 3', () => {

@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
+import { TOOL_VERSION } from '../version.ts';
 import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
 import { DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT, DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT, DEFAULT_HOST as DEFAULT_SHIM_HOST } from '../shim/defaults.ts';
 import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
@@ -47,6 +48,7 @@ const kfpOption = () => new Option('--kfp <url>', 'KFP database (target: the KFP
 export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
   const program = new Command('mlmd-bridge')
     .description('Carry KFP 2.x run metadata from ML Metadata (MLMD) into the KFP 3 tables tasks, artifacts and artifact_tasks.')
+    .version(TOOL_VERSION, '-V, --version', 'print the version of mlmd-bridge and exit')
     .addHelpText('after', HELP_FOOTER)
     .configureOutput({ writeOut: out, writeErr: err })
     .exitOverride()

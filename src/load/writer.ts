@@ -14,8 +14,8 @@ import { forceIndex, quoteIdent } from '../db/dialect.ts';
 import { insertMany } from '../db/insert.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
+import { TOOL_VERSION } from '../version.ts';
 
-export const TOOL_VERSION = '0.1.0';
 
 const TASK_COLUMNS: (keyof TaskRow)[] = [
   'UUID', 'Namespace', 'RunUUID', 'pods', 'CreatedAtInSec', 'StartedInSec', 'FinishedInSec', 'Fingerprint', 'Name', 'DisplayName',

@@ -3,7 +3,7 @@ import { openDb } from '../db/connection.ts';
 import { getState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { tableExists } from '../load/schema.ts';
-import { TOOL_VERSION } from '../load/writer.ts';
+import { TOOL_VERSION } from '../version.ts';
 import { rejectCounts, type MigrateSummary } from './migrator.ts';
 
 export interface Status {
