@@ -3,5 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
+const { boundHeapGrowth } = await import('../src/cli/heap-growth.ts');
+boundHeapGrowth();
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv);
