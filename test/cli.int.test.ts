@@ -41,7 +41,9 @@ describe('usage and connection errors exit 2 with a clear message', () => {
   it('--help explains commands, URLs and exit codes', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const word of ['plan', 'migrate', 'verify', 'status', 'rollback', 'seed', 'demo', 'sqlite:', 'Exit codes']) expect(r.stdout).toContain(word);
+    for (const word of ['plan', 'migrate', 'verify', 'status', 'rollback', 'seed', 'demo', 'sqlite:', 'Exit codes', 'MLMD_BRIDGE_WORKERS', 'MLMD_BRIDGE_HEAP_GROWING_PERCENT']) {
+      expect(r.stdout).toContain(word);
+    }
   });
 
   it('--version prints the version package.json gives, and exits 0', async () => {

@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { HEAP_GROWING_PERCENT } from './heap-growth.ts';
 import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
 import { DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT, DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT, DEFAULT_HOST as DEFAULT_SHIM_HOST } from '../shim/defaults.ts';
 import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
@@ -23,6 +24,12 @@ Exit codes:
   1  verification drift, or records that were skipped or degraded (see --rejects)
   2  usage or connection error
   3  blocked by a precondition (MLMD schema version, lock held, target not a KFP database, target tables differ)
+
+Tuning (environment):
+  MLMD_BRIDGE_WORKERS=n                 worker threads for migrate's reading and mapping and verify's checks
+                                        (default: one per core beyond two; 0: none)
+  MLMD_BRIDGE_HEAP_GROWING_PERCENT=p    let the JavaScript heap grow by p % between full collections
+                                        (default ${HEAP_GROWING_PERCENT}; 0 leaves it to V8, which may use several times more memory)
 
 Upgrade procedure: see the README (back up, drain runs, plan, migrate, verify, start KFP 3).`;
 
