@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../src/db/connection.ts';
+import { openDb, type Db, type Param, type Queryable } from '../src/db/connection.ts';
+import { insertMany } from '../src/db/insert.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
+import { structuralFindings, type Finding } from '../src/verify/structural.ts';
 import { verify, type VerifyReport } from '../src/verify/verifier.ts';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
@@ -220,6 +222,113 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       expect(r.drifted).toHaveLength(1);
       expect(r.drifted[0]!.runUuid).toBe(task.RunUUID);
       expect(r.drifted[0]!.drift.map((d) => d.code)).toContain('TASK_TYPE_SET');
+    }
+  });
+
+  it('each whole-database check finds its own breakage, naming the run, the row and what it found', async () => {
+    const kfp = await migratedCopy('structural');
+    const db = await openDb(kfp.url);
+    const expected: Finding[] = [];
+    const expect1 = (check: string, runUuid: string, id: string, found: unknown) => expected.push({ check, runUuid, id, found } as Finding);
+    try {
+      const runs = (await db.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID')).map((r) => r.UUID);
+      type Row = { UUID: string; TaskID: string } & Record<string, unknown>;
+      const first = async (sql: string, params: string[]): Promise<Row | undefined> => (await db.all<Row>(sql, params))[0];
+      const linkOf = (run: string) => first('SELECT UUID, TaskID FROM artifact_tasks WHERE RunUUID = ? ORDER BY UUID LIMIT 1', [run]);
+      const rootOf = (run: string) => first('SELECT UUID FROM tasks WHERE RunUUID = ? AND Type = 1', [run]);
+      // A container task no other task hangs off: changing it breaks one invariant, not its children's too.
+      const leafOf = (run: string) =>
+        first('SELECT t.UUID, t.Fingerprint FROM tasks t WHERE t.RunUUID = ? AND t.Type = 2 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID LIMIT 1', [run]);
+      // Each breakage goes to a run of its own that has what it needs.
+      const used = new Set<string>();
+      const pick = async <T extends object>(what: string, find: (run: string) => Promise<T | undefined>): Promise<[string, T]> => {
+        for (const run of runs) {
+          if (used.has(run)) continue;
+          const got = await find(run);
+          if (got) {
+            used.add(run);
+            return [run, got];
+          }
+        }
+        throw new Error(`the seed has no run left with ${what}`);
+      };
+      const both = <A, B>(a: A | undefined, b: B | undefined): [A, B] | undefined => (a && b ? [a, b] : undefined);
+      const [r0, l0] = await pick('a link', linkOf);
+      const [r1, l1] = await pick('a link', linkOf);
+      const [, otherRunsTask] = await pick('a container', leafOf);
+      const [, orphanRow] = await pick('a task', (run) => first('SELECT * FROM tasks WHERE RunUUID = ? ORDER BY UUID LIMIT 1', [run]));
+      const [r4, t4] = await pick('a leaf container', leafOf);
+      const [r5, t5] = await pick('a leaf container', leafOf);
+      const [r6, [root6, leaf6]] = await pick('a root and a leaf', async (run) => both(await rootOf(run), await leafOf(run)));
+      const [r7, leaf7] = await pick('a leaf container', leafOf);
+      const [r8, root8] = await pick('a root', rootOf);
+      const [r9, l9] = await pick('a link', linkOf);
+      const [r10, [a10, b10]] = await pick('two containers', async (run) => {
+        const two = await db.all<Row>('SELECT UUID FROM tasks WHERE RunUUID = ? AND Type = 2 ORDER BY UUID LIMIT 2', [run]);
+        return two.length === 2 ? (two as [Row, Row]) : undefined;
+      });
+      const [r11, root11] = await pick('a root', rootOf);
+
+      const statements: [string, (string | number | null)[]][] = [
+        ['UPDATE artifact_tasks SET ArtifactID = ? WHERE UUID = ?', ['no-such-artifact', l0.UUID]],
+        ['UPDATE artifact_tasks SET TaskID = ? WHERE UUID = ?', [otherRunsTask.UUID, l1.UUID]],
+        ['UPDATE tasks SET ParentTaskUUID = ? WHERE UUID = ?', ['no-such-task', t4.UUID]],
+        ['UPDATE tasks SET ParentTaskUUID = NULL WHERE UUID = ?', [t5.UUID]],
+        ['UPDATE tasks SET ParentTaskUUID = ? WHERE UUID = ?', [leaf6.UUID, root6.UUID]],
+        ['UPDATE tasks SET Type = 1 WHERE UUID = ?', [leaf7.UUID]],
+        ['UPDATE tasks SET Type = 3 WHERE UUID = ?', [root8.UUID]],
+        ['UPDATE artifact_tasks SET Type = 0 WHERE UUID = ?', [l9.UUID]],
+        [dialect === 'sqlite' ? 'DROP INDEX idx_tasks_logical_key' : 'DROP INDEX idx_tasks_logical_key ON tasks', []],
+        ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', a10.UUID]],
+        ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', b10.UUID]],
+        ["UPDATE tasks SET Fingerprint = 'f1' WHERE UUID = ?", [root11.UUID]],
+      ];
+      const orphan = { ...orphanRow, UUID: 'orphan-task', RunUUID: 'no-such-run', ParentTaskUUID: null, Type: 1, LogicalKey: 'orphan-key', Fingerprint: '' };
+      const withoutForeignKeys = async (q: Queryable) => {
+        for (const [sql, params] of statements) await q.run(sql, params);
+        await insertMany(q, 'tasks', Object.keys(orphan), [Object.values(orphan) as Param[]]);
+      };
+      if (dialect === 'sqlite') {
+        await db.run('PRAGMA foreign_keys = OFF');
+        await withoutForeignKeys(db);
+        await db.run('PRAGMA foreign_keys = ON');
+      } else {
+        await db.transaction(async (tx) => {
+          await tx.run('SET SESSION foreign_key_checks = 0');
+          await withoutForeignKeys(tx);
+          await tx.run('SET SESSION foreign_key_checks = 1');
+        });
+      }
+      expect1('FK_LINK_ARTIFACT', r0, l0.UUID, 'no-such-artifact');
+      expect1('FK_LINK_TASK', r1, l1.UUID, otherRunsTask.UUID);
+      expect1('FK_TASK_RUN', 'no-such-run', 'orphan-task', 'no-such-run');
+      expect1('PARENT_IN_RUN', r4, t4.UUID, 'no-such-task');
+      expect1('PARENT_IN_RUN', r5, t5.UUID, null);
+      expect1('ROOT_HAS_NO_PARENT', r6, root6.UUID, leaf6.UUID);
+      expect1('ONE_ROOT_PER_RUN', r7, r7, 2);
+      expect1('ROOT_HAS_NO_PARENT', r7, leaf7.UUID, expect.any(String));
+      // A root may not carry a fingerprint either (the container may have been cached, or not).
+      if (leaf7.Fingerprint !== '') expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r7, leaf7.UUID, leaf7.Fingerprint);
+      expect1('ONE_ROOT_PER_RUN', r8, r8, 0);
+      expect1('PARENT_IN_RUN', r8, root8.UUID, null);
+      expect1('LINK_TYPE_SET', r9, l9.UUID, 0);
+      expect1('LOGICAL_KEY_UNIQUE', r10, a10.UUID, 'shared-key');
+      expect1('LOGICAL_KEY_UNIQUE', r10, b10.UUID, 'shared-key');
+      expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r11, root11.UUID, 'f1');
+    } finally {
+      await db.close();
+    }
+    const reader = await openDb(kfp.url, { readOnly: true });
+    try {
+      const found = (await structuralFindings(reader, null)).map(({ check, runUuid, id, found }) => ({ check, runUuid, id, found }));
+      // Exactly these: nothing missed, nothing reported twice or about rows that are fine.
+      expect(found).toHaveLength(expected.length);
+      for (const e of expected) expect(found).toContainEqual(e);
+      // Asked about some runs only, the checks report those runs only.
+      const some = await structuralFindings(reader, new Set(['no-such-run']));
+      expect(some.map((f) => f.check)).toEqual(['FK_TASK_RUN']);
+    } finally {
+      await reader.close();
     }
   });
 
