@@ -16,7 +16,6 @@ import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, Task
 import { chunked, placeholders } from '../extract/sql.ts';
 import { TOOL_VERSION } from '../version.ts';
 
-
 const TASK_COLUMNS: (keyof TaskRow)[] = [
   'UUID', 'Namespace', 'RunUUID', 'pods', 'CreatedAtInSec', 'StartedInSec', 'FinishedInSec', 'Fingerprint', 'Name', 'DisplayName',
   'ParentTaskUUID', 'State', 'StatusMetadata', 'StateHistory', 'InputParameters', 'OutputParameters', 'Type', 'TypeAttrs', 'ScopePath', 'LogicalKey',
