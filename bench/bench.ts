@@ -22,15 +22,16 @@ async function main(): Promise<void> {
   const scratch = new ScratchDatabases();
   const results: SizeResult[] = [];
   try {
-    for (const runs of [args.runs, args.runs * args.scale]) {
-      const mlmdDb = scratch.name(`mlmd${runs}`);
-      const kfpDb = scratch.name(`kfp${runs}`);
+    for (const [size, runs] of [args.runs, args.runs * args.scale].entries()) {
+      // Named by size too: with --scale 1 both sizes have the same number of runs.
+      const mlmdDb = scratch.name(`mlmd${runs}_${size}`);
+      const kfpDb = scratch.name(`kfp${runs}_${size}`);
       log(`seeding ${runs} runs into ${mlmdDb} / ${kfpDb}`);
       const seeded = await seed(urlOf(mlmdDb), urlOf(kfpDb), runs);
       log(`seeded ${seeded.executions} executions, ${seeded.artifacts} artifacts, ${seeded.events} events in ${seeded.seconds.toFixed(1)} s; migrating`);
       const migrated = await migrate(urlOf(mlmdDb), kfpDb, args);
       log(`migrated ${migrated.targetRows} target rows in ${migrated.wallSeconds.toFixed(1)} s; loading the ceiling`);
-      const ceiling = await measureCeiling(kfpDb, scratch.name(`ceil${runs}`));
+      const ceiling = await measureCeiling(kfpDb, scratch.name(`ceil${runs}_${size}`));
       const verified = hasVerify ? await verify(urlOf(mlmdDb), urlOf(kfpDb), migrated.targetRows) : null;
       const shim = args.shim ? await measureShim(urlOf(kfpDb), kfpDb, log) : null;
       results.push({ runs, seeded, migrate: migrated, ceiling, ratio: migrated.rowsPerSecond / ceiling.rowsPerSecond, verify: verified, shim });

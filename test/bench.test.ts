@@ -1,4 +1,10 @@
-/** The benchmark's ceiling: the rows migrate wrote, loaded again with LOAD DATA LOCAL, whatever the server's local_infile. */
+/**
+ * The benchmark itself: end to end at a tiny size, and its ceiling load whatever the server's
+ * local_infile. In one file on purpose: the ceiling test changes local_infile server-wide, and
+ * tests of one file run one after another, so the bench run never loads while it is switched.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureCeiling } from '../bench/ceiling.ts';
@@ -7,8 +13,56 @@ import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
 import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const server = () => mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER });
 const dbName = (t: TempDatabase) => t.url.slice(t.url.lastIndexOf('/') + 1);
+
+async function benchDatabases(): Promise<string[]> {
+  const c = await server();
+  try {
+    const [rows] = (await c.query("SHOW DATABASES LIKE 'mb\\_bench\\_%'")) as unknown as [Record<string, string>[]];
+    return rows.map((r) => Object.values(r)[0]!);
+  } finally {
+    await c.end();
+  }
+}
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run bench', () => {
+  it('runs both sizes (here the same size twice: --scale 1), prints the table and one JSON line, and drops its databases', async () => {
+    const before = await benchDatabases();
+    const r = await bench(['--runs', '3', '--scale', '1', '--no-shim']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('RATIO migrate / ceiling');
+    const json = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+      results: { runs: number; migrate: { targetRows: number }; ceiling: { totalRows: number }; ratio: number; verify: { exitCode: number } | null }[];
+    };
+    expect(json.results.map((x) => x.runs)).toEqual([3, 3]);
+    for (const size of json.results) {
+      expect(size.migrate.targetRows).toBeGreaterThan(0);
+      // The ceiling loads exactly the rows migrate wrote.
+      expect(size.ceiling.totalRows).toBe(size.migrate.targetRows);
+      expect(size.ratio).toBeGreaterThan(0);
+      expect(size.verify?.exitCode).toBe(0);
+    }
+    expect(await benchDatabases()).toEqual(before);
+  }, 180_000);
+});
 
 describe('bench ceiling', () => {
   const dbs: TempDatabase[] = [];
