@@ -8,6 +8,7 @@ import { openDb, type Db } from '../db/connection.ts';
 import { redact } from '../db/url.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
+import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { tableExists } from '../load/schema.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { startWorkerPool, workerCount } from '../workers/pool.ts';
@@ -83,7 +84,17 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   }
 }
 
-async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: number): Promise<VerifyReport> {
+/**
+ * The runs to check, batch by batch. All of them are read a page at a time, as migrate does: listed
+ * up front they took ~150 bytes each for the whole run (150,000 runs: ~22 MiB of live heap, and
+ * V8 lets the heap grow to a multiple of that). --runs and --sample need the whole list to pick from.
+ */
+async function runsToCheck(source: MlmdSource, opts: VerifyOptions, batchSize: number): Promise<{ total: number; toCheck: number; selected: Set<string> | null; batches: AsyncIterable<RunContextRef[]> }> {
+  const wantsSome = (opts.runs && opts.runs.length > 0) || opts.sample !== undefined;
+  if (!wantsSome) {
+    const total = await countRunContexts(source.db);
+    return { total, toCheck: total, selected: null, batches: runContextPages(source.db, batchSize) };
+  }
   let contexts = await source.listRunContexts();
   const total = contexts.length;
   if (opts.runs && opts.runs.length > 0) {
@@ -98,6 +109,16 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
     const step = contexts.length / opts.sample;
     contexts = Array.from({ length: opts.sample }, (_, i) => contexts[Math.floor(i * step)]!);
   }
+  const chosen = contexts.map(({ id, name }) => ({ id, name }));
+  async function* slices(): AsyncIterable<RunContextRef[]> {
+    for (let i = 0; i < chosen.length; i += batchSize) yield chosen.slice(i, i + batchSize);
+  }
+  return { total, toCheck: chosen.length, selected: chosen.length === total ? null : new Set(chosen.map((c) => c.name)), batches: slices() };
+}
+
+async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: number): Promise<VerifyReport> {
+  const batchSize = Math.max(1, opts.batchSize ?? 100);
+  const { total, toCheck, selected, batches } = await runsToCheck(source, opts, batchSize);
 
   const report: VerifyReport = {
     source: redact(opts.mlmdUrl),
@@ -121,7 +142,6 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   // checks (on 2 cores they otherwise left Node idle for a quarter of the run). Their findings join
   // each run's verdict, so verdicts wait for them — at most HELD_VERDICTS of them; beyond that the
   // checks wait.
-  const selected = contexts.length === total ? null : new Set(contexts.map((c) => c.name));
   const findingsByRun = new Map<string, Finding[]>();
   const structural = structuralFindings(kfp, selected).then((findings) => {
     report.structural = findings;
@@ -130,13 +150,11 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   structural.catch(() => undefined); // awaited below
   const asDrift = (f: Finding): Drift => ({ entity: 'structural', mlmdId: f.id, field: f.field, expected: f.expected, found: f.found, code: f.check });
 
-  const batchSize = Math.max(1, opts.batchSize ?? 100);
-  const batches: RunContextRef[][] = [];
-  for (let i = 0; i < contexts.length; i += batchSize) batches.push(contexts.slice(i, i + batchSize));
   // Checking is CPU-bound: batches go round the main thread and the worker threads, and are recorded
   // in order. Workers only where a core is left beside the main thread and a local database server:
   // on 2 cores a worker measured no faster and a third heavier.
-  const workers = batches.length > 1 ? workerCount(batches.length - 1, 2) : 0;
+  const batchCount = Math.ceil(toCheck / batchSize);
+  const workers = batchCount > 1 ? workerCount(batchCount - 1, 2) : 0;
   const pool = workers > 0 ? await startWorkerPool<ReaderSetup, RunContextRef[], BatchVerdicts>(new URL('./check-worker.ts', import.meta.url), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : null;
   try {
     const lanes = 1 + workers;
@@ -158,12 +176,12 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
     const held = new HeldResults<BatchVerdicts>(structural, opts.holdVerdicts ?? HELD_VERDICTS, (r) => r.verdicts.length, settle);
     const consume = async (result: BatchVerdicts) => {
       done += 1;
-      opts.onProgress?.(Math.min(done * batchSize, contexts.length), contexts.length);
+      opts.onProgress?.(Math.min(done * batchSize, toCheck), toCheck);
       await held.push(result);
     };
-    for (let b = 0; b < batches.length; b++) {
-      const batch = batches[b]!;
-      const result = b % lanes === 0 || !pool ? checkBatch(source, kfp, batch) : pool.run(batch);
+    let b = 0;
+    for await (const batch of batches) {
+      const result = b++ % lanes === 0 || !pool ? checkBatch(source, kfp, batch) : pool.run(batch);
       result.catch(() => undefined); // awaited in order below
       pending.push(result);
       // Two batches more than lanes: the main thread reads the next ones while it compares one.
