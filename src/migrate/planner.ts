@@ -5,6 +5,7 @@
  */
 import { openDb, type Db } from '../db/connection.ts';
 import { openMlmdSource, readRunDetails } from '../extract/index.ts';
+import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
@@ -49,7 +50,9 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     }
 
     const counts = await source.countSource();
-    const contexts = await source.listRunContexts();
+    // A page of run contexts at a time, as migrate reads them: listing them all took ~150 bytes per run.
+    const total = await countRunContexts(source.db);
+    let seen = 0;
     const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0 };
     const rejects: Record<string, number> = {};
     // Artifacts are shared between runs: each (namespace, artifact) is counted once, in bits.
@@ -57,8 +60,8 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     let orphan = 0;
     let inFlight = 0;
     const batchSize = Math.max(1, opts.batchSize ?? 100);
-    for (let i = 0; i < contexts.length; i += batchSize) {
-      const batch = contexts.slice(i, i + batchSize);
+    for await (const batch of runContextPages(source.db, batchSize)) {
+      seen += batch.length;
       const details = kfpOk ? await readRunDetails(kfp, batch.map((c) => c.name)) : new Map();
       for (const bundle of await source.readRunBundles(batch.map((c) => c.id), details)) {
         const m = outlineRun(bundle);
@@ -71,7 +74,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
         for (const a of m.artifactRows) if (counted.add(a.mlmdId)) rows.artifacts += a.rows;
         for (const r of m.rejects) rejects[r.code] = (rejects[r.code] ?? 0) + 1;
       }
-      opts.onProgress?.(Math.min(i + batchSize, contexts.length), contexts.length);
+      opts.onProgress?.(Math.min(seen, total), total);
     }
     const nonKfp = counts.byType.filter((t) => !t.kfp).map((t) => ({ kind: t.kind, type: t.type, count: t.count }));
     for (const t of nonKfp) {
@@ -84,7 +87,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     if (v1Rows !== null) warnings.push(`the KFP 2.x tasks table (${v1Rows} rows) will be renamed to tasks_v1_backup; rollback restores it`);
     return {
       source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion, executions: counts.executions, artifacts: counts.artifacts, events: counts.events, contexts: counts.contexts },
-      runs: { total: contexts.length, toMigrate: contexts.length - orphan, orphan, inFlight },
+      runs: { total: seen, toMigrate: seen - orphan, orphan, inFlight },
       rows,
       rejects,
       nonKfp,
