@@ -35,6 +35,13 @@ interface Offender {
 
 const query = (sql: string) => (kfp: Db) => kfp.all<Offender>(sql);
 
+/** The offending rows among a few keys found first: `select` ends in `… IN`, the keys are asked a chunk at a time. */
+async function rowsAmong(kfp: Db, select: string, keys: string[]): Promise<Offender[]> {
+  const out: Offender[] = [];
+  for (const some of chunked(keys)) out.push(...(await kfp.all<Offender>(`${select} (${placeholders(some.length)})`, some)));
+  return out;
+}
+
 /**
  * `tasks` rows carry large JSON columns and the table soon outgrows the buffer pool, so where it
  * pays a check reads ids from an index that holds them, or finds the few offending keys first and
@@ -69,11 +76,7 @@ const CHECKS: readonly Check[] = [
       const runs = await kfp.all<{ run: string }>(
         'SELECT d.RunUUID AS run FROM (SELECT DISTINCT RunUUID FROM tasks) d LEFT JOIN run_details r ON r.UUID = d.RunUUID WHERE r.UUID IS NULL',
       );
-      const out: Offender[] = [];
-      for (const some of chunked(runs.map((r) => r.run))) {
-        out.push(...(await kfp.all<Offender>(`SELECT t.RunUUID AS run, t.UUID AS id, t.RunUUID AS found FROM tasks t WHERE t.RunUUID IN (${placeholders(some.length)})`, some)));
-      }
-      return out;
+      return rowsAmong(kfp, 'SELECT t.RunUUID AS run, t.UUID AS id, t.RunUUID AS found FROM tasks t WHERE t.RunUUID IN', runs.map((r) => r.run));
     },
   },
   {
@@ -111,11 +114,7 @@ const CHECKS: readonly Check[] = [
     expected: 'unique',
     rows: async (kfp) => {
       const keys = await kfp.all<{ k: string }>('SELECT LogicalKey AS k FROM tasks WHERE LogicalKey IS NOT NULL GROUP BY LogicalKey HAVING COUNT(*) > 1');
-      const out: Offender[] = [];
-      for (const some of chunked(keys.map((r) => r.k))) {
-        out.push(...(await kfp.all<Offender>(`SELECT t.RunUUID AS run, t.UUID AS id, t.LogicalKey AS found FROM tasks t WHERE t.LogicalKey IN (${placeholders(some.length)})`, some)));
-      }
-      return out;
+      return rowsAmong(kfp, 'SELECT t.RunUUID AS run, t.UUID AS id, t.LogicalKey AS found FROM tasks t WHERE t.LogicalKey IN', keys.map((r) => r.k));
     },
   },
   {
