@@ -9,6 +9,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureCeiling } from '../bench/ceiling.ts';
 import { openDb } from '../src/db/connection.ts';
+import { TARGET_TABLES } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
 import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
@@ -16,6 +17,10 @@ import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaD
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const server = () => mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER });
 const dbName = (t: TempDatabase) => t.url.slice(t.url.lastIndexOf('/') + 1);
+const localInfile = async (c: mysql.Connection) => {
+  const [[row]] = (await c.query('SELECT @@GLOBAL.local_infile AS v')) as unknown as [[{ v: number }]];
+  return Number(row.v);
+};
 
 async function benchDatabases(): Promise<string[]> {
   const c = await server();
@@ -82,10 +87,9 @@ describe('bench ceiling', () => {
     await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     const c = await server();
     try {
-      const [[row]] = (await c.query('SELECT @@GLOBAL.local_infile AS v')) as unknown as [[{ v: number }]];
-      original = Number(row.v);
+      original = await localInfile(c);
       written = {};
-      for (const t of ['tasks', 'artifacts', 'artifact_tasks']) {
+      for (const t of TARGET_TABLES) {
         const [[n]] = (await c.query(`SELECT COUNT(*) AS n FROM \`${dbName(kfp)}\`.\`${t}\``)) as unknown as [[{ n: number }]];
         written[t] = Number(n.n);
       }
@@ -113,8 +117,7 @@ describe('bench ceiling', () => {
         expect(r.rows).toEqual(written);
         expect(r.totalRows).toBeGreaterThan(0);
         expect(r.localInfile).toBe(setting ? 'on' : 'turned on for the loads');
-        const [[after]] = (await c.query('SELECT @@GLOBAL.local_infile AS v')) as unknown as [[{ v: number }]];
-        expect(Number(after.v)).toBe(setting);
+        expect(await localInfile(c)).toBe(setting);
       } finally {
         await c.query(`DROP DATABASE IF EXISTS \`${ceilingDb}\``);
         await c.end();
