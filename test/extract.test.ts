@@ -473,6 +473,22 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
       }
     });
 
+    it('takes the spec from the pipeline version when run_details has no manifest column', async () => {
+      const t = await temp('extract_pv_nocol');
+      const db = await openDb(t.url, { create: true });
+      try {
+        await db.run('CREATE TABLE `run_details` (`UUID` VARCHAR(191) PRIMARY KEY, `State` VARCHAR(64), `PipelineVersionId` VARCHAR(64))');
+        await db.run('CREATE TABLE `pipeline_versions` (`UUID` VARCHAR(191) PRIMARY KEY, `PipelineSpec` TEXT)');
+        await insertRow(db, 'pipeline_versions', { UUID: 'pv-1', PipelineSpec: 'pipelineInfo:\n  name: v\n' });
+        await insertRow(db, 'run_details', { UUID: 'r-1', State: 'SUCCEEDED', PipelineVersionId: 'pv-1' });
+        const m = await readRunDetails(db, ['r-1']);
+        expect(m.get('r-1')!.pipelineSpecManifest).toBe('pipelineInfo:\n  name: v\n');
+      } finally {
+        await db.close();
+        await t.drop();
+      }
+    });
+
     it('refuses a database without run_details', async () => {
       const t = await temp('extract_notkfp');
       const other = await openDb(t.url, { create: true });

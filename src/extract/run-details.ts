@@ -53,7 +53,7 @@ export async function readRunDetails(kfp: Db, uuids: string[]): Promise<Map<stri
     catalog.has('run_details', 'PipelineVersionId') && catalog.has('pipeline_versions', 'UUID') && catalog.has('pipeline_versions', 'PipelineSpec');
   const sql =
     `SELECT r.\`UUID\`, ${columns}, ${experimentJoin ? 'x.`Namespace`' : 'NULL'} AS experiment_namespace, ` +
-    `${versionJoin ? 'v.`PipelineSpec`' : 'NULL'} AS version_spec FROM \`run_details\` r ` +
+    `${versionJoin ? versionSpecOf(catalog) : 'NULL'} AS version_spec FROM \`run_details\` r ` +
     (experimentJoin ? 'LEFT JOIN `experiments` x ON x.`UUID` = r.`ExperimentUUID` ' : '') +
     (versionJoin ? 'LEFT JOIN `pipeline_versions` v ON v.`UUID` = r.`PipelineVersionId` ' : '') +
     'WHERE r.`UUID` IN ';
@@ -80,6 +80,12 @@ export async function readRunDetails(kfp: Db, uuids: string[]): Promise<Map<stri
     }
   }
   return out;
+}
+
+/** The version's spec only where the run has none: sending both would double the largest column read. */
+function versionSpecOf(catalog: ColumnCatalog): string {
+  if (!catalog.has('run_details', 'PipelineSpecManifest')) return 'v.`PipelineSpec`';
+  return "CASE WHEN r.`PipelineSpecManifest` IS NULL OR r.`PipelineSpecManifest` = '' THEN v.`PipelineSpec` END";
 }
 
 /**
