@@ -5,12 +5,21 @@
  *
  * Version differences: v9 added `external_id` to Type/Artifact/Execution/Context (with an index each);
  * v10 added `proto_value` and `bool_value` to the three property tables.
+ *
+ * Origin: a database MLMD created at this version (`fresh`), or one it created long ago (ml-metadata
+ * 0.13.2) and upgraded in place since (`upgraded`). On SQLite the upgrades rebuild every reshaped
+ * table in the current layout, so both are the same. On MySQL they ALTER tables instead: `Type` keeps
+ * `type_kind` where `is_artifact_type` was, with `version` and `description` after the old columns,
+ * and `external_id` comes last with a named UNIQUE constraint (`Unique<Table>ExternalId`) rather
+ * than the fresh layout's unnamed one.
  */
 import type { Queryable } from '../db/connection.ts';
 import type { Dialect } from '../db/url.ts';
 
 export type MlmdSchemaVersion = 8 | 9 | 10;
 export const SUPPORTED_MLMD_SCHEMA_VERSIONS: readonly MlmdSchemaVersion[] = [8, 9, 10];
+
+export type MlmdSchemaOrigin = 'fresh' | 'upgraded';
 
 /** The nine built-in types MLMD upserts on init, in id order (ids 1–9 in a fresh database). */
 export const MLMD_SIMPLE_TYPES: readonly { name: string; typeKind: 0 | 1 }[] = [
@@ -81,11 +90,16 @@ const FLAVOURS: Record<Dialect, Flavour> = {
   },
 };
 
-function tableStatements(dialect: Dialect, version: MlmdSchemaVersion): string[] {
+function tableStatements(dialect: Dialect, version: MlmdSchemaVersion, origin: MlmdSchemaOrigin): string[] {
   const f = FLAVOURS[dialect];
   const hasExternalId = version >= 9;
   const hasTypedValues = version >= 10;
-  const externalId = hasExternalId ? ['`external_id` VARCHAR(255) UNIQUE'] : [];
+  const altered = origin === 'upgraded' && dialect === 'mysql';
+  // Where `external_id` sits: among the columns when created so, appended by ALTER TABLE otherwise.
+  const externalId = (place: 'among' | 'last', table: string) => {
+    if (!hasExternalId || (place === 'last') !== altered) return [];
+    return altered ? ['`external_id` VARCHAR(255)', `CONSTRAINT Unique${table}ExternalId UNIQUE(\`external_id\`)`] : ['`external_id` VARCHAR(255) UNIQUE'];
+  };
   const named = (name: string, cols: string) => (dialect === 'mysql' ? `CONSTRAINT ${name} UNIQUE(${cols})` : `UNIQUE(${cols})`);
   const table = (name: string, columns: string[]) => `CREATE TABLE IF NOT EXISTS \`${name}\` (${columns.join(', ')})`;
   const propertyTable = (name: string, owner: string) =>
@@ -105,16 +119,30 @@ function tableStatements(dialect: Dialect, version: MlmdSchemaVersion): string[]
     `\`last_update_time_since_epoch\` ${f.millis} NOT NULL DEFAULT 0`,
   ];
   return [
-    table('Type', [
-      `\`id\` ${f.typePk}`,
-      '`name` VARCHAR(255) NOT NULL',
-      '`version` VARCHAR(255)',
-      '`type_kind` TINYINT(1) NOT NULL',
-      '`description` TEXT',
-      '`input_type` TEXT',
-      '`output_type` TEXT',
-      ...externalId,
-    ]),
+    table(
+      'Type',
+      altered
+        ? [
+            `\`id\` ${f.typePk}`,
+            '`name` VARCHAR(255) NOT NULL',
+            '`type_kind` TINYINT(1) NOT NULL',
+            '`input_type` TEXT',
+            '`output_type` TEXT',
+            '`version` VARCHAR(255)',
+            '`description` TEXT',
+            ...externalId('last', 'Type'),
+          ]
+        : [
+            `\`id\` ${f.typePk}`,
+            '`name` VARCHAR(255) NOT NULL',
+            '`version` VARCHAR(255)',
+            '`type_kind` TINYINT(1) NOT NULL',
+            '`description` TEXT',
+            '`input_type` TEXT',
+            '`output_type` TEXT',
+            ...externalId('among', 'Type'),
+          ],
+    ),
     table('ParentType', ['`type_id` INT NOT NULL', '`parent_type_id` INT NOT NULL', 'PRIMARY KEY (`type_id`, `parent_type_id`)']),
     table('TypeProperty', ['`type_id` INT NOT NULL', '`name` VARCHAR(255) NOT NULL', '`data_type` INT NULL', 'PRIMARY KEY (`type_id`, `name`)']),
     table('Artifact', [
@@ -123,9 +151,10 @@ function tableStatements(dialect: Dialect, version: MlmdSchemaVersion): string[]
       '`uri` TEXT',
       '`state` INT',
       '`name` VARCHAR(255)',
-      ...externalId,
+      ...externalId('among', 'Artifact'),
       ...times,
       named('UniqueArtifactTypeName', '`type_id`, `name`'),
+      ...externalId('last', 'Artifact'),
     ]),
     propertyTable('ArtifactProperty', 'artifact_id'),
     table('Execution', [
@@ -133,18 +162,20 @@ function tableStatements(dialect: Dialect, version: MlmdSchemaVersion): string[]
       '`type_id` INT NOT NULL',
       '`last_known_state` INT',
       '`name` VARCHAR(255)',
-      ...externalId,
+      ...externalId('among', 'Execution'),
       ...times,
       named('UniqueExecutionTypeName', '`type_id`, `name`'),
+      ...externalId('last', 'Execution'),
     ]),
     propertyTable('ExecutionProperty', 'execution_id'),
     table('Context', [
       `\`id\` ${f.autoPk}`,
       '`type_id` INT NOT NULL',
       '`name` VARCHAR(255) NOT NULL',
-      ...externalId,
+      ...externalId('among', 'Context'),
       ...times,
       'UNIQUE(`type_id`, `name`)',
+      ...externalId('last', 'Context'),
     ]),
     propertyTable('ContextProperty', 'context_id'),
     table('ParentContext', ['`context_id` INT NOT NULL', '`parent_context_id` INT NOT NULL', 'PRIMARY KEY (`context_id`, `parent_context_id`)']),
@@ -192,19 +223,19 @@ function indexStatements(dialect: Dialect, version: MlmdSchemaVersion): string[]
 }
 
 /** The statements that make an empty schema of `version` (tables, then indexes), without rows. */
-export function mlmdSchemaStatements(dialect: Dialect, version: MlmdSchemaVersion): string[] {
-  return [...tableStatements(dialect, version), ...indexStatements(dialect, version)];
+export function mlmdSchemaStatements(dialect: Dialect, version: MlmdSchemaVersion, origin: MlmdSchemaOrigin = 'fresh'): string[] {
+  return [...tableStatements(dialect, version, origin), ...indexStatements(dialect, version)];
 }
 
 /**
  * Creates the 15 MLMD tables with their indexes in an empty database, records `version` in
  * `MLMDEnv` and inserts the nine `mlmd.*` simple types with ids 1–9.
  */
-export async function createMlmdSchema(db: Queryable, version: MlmdSchemaVersion): Promise<void> {
+export async function createMlmdSchema(db: Queryable, version: MlmdSchemaVersion, origin: MlmdSchemaOrigin = 'fresh'): Promise<void> {
   if (!SUPPORTED_MLMD_SCHEMA_VERSIONS.includes(version)) {
     throw new Error(`createMlmdSchema: schema version ${String(version)} is not one of ${SUPPORTED_MLMD_SCHEMA_VERSIONS.join(', ')}`);
   }
-  for (const sql of mlmdSchemaStatements(db.dialect, version)) await db.run(sql);
+  for (const sql of mlmdSchemaStatements(db.dialect, version, origin)) await db.run(sql);
   await db.run('INSERT INTO `MLMDEnv` (`schema_version`) VALUES (?)', [version]);
   for (const [i, t] of MLMD_SIMPLE_TYPES.entries()) {
     await db.run('INSERT INTO `Type` (`id`, `name`, `type_kind`) VALUES (?, ?, ?)', [i + 1, t.name, t.typeKind]);
