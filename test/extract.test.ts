@@ -389,6 +389,23 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
       expect((await failure(t.url)).code).toBe('NOT_MLMD_DATABASE');
       expect((await failure(await mlmdWithVersion([]))).code).toBe('NOT_MLMD_DATABASE');
     });
+
+    it('refuses an ml-metadata 0.13.2 database (no MLMDEnv) as schema version 0, with the upgrade hint', async () => {
+      const t = await temp('extract_v0');
+      made.push(t);
+      const db = await openDb(t.url, { create: true });
+      // The tables MLMD itself looks for to call a database version 0; only Type's shape matters here.
+      await db.run('CREATE TABLE `Type` (`id` INTEGER PRIMARY KEY, `name` VARCHAR(255) NOT NULL, `is_artifact_type` TINYINT(1) NOT NULL, `input_type` TEXT, `output_type` TEXT)');
+      for (const table of ['Artifact', 'Execution', 'Event', 'EventPath', 'ArtifactProperty', 'ExecutionProperty', 'TypeProperty']) {
+        await db.run(`CREATE TABLE \`${table}\` (\`x\` INT)`);
+      }
+      await db.close();
+      const err = await failure(t.url);
+      expect(err.code).toBe('SCHEMA_VERSION');
+      expect(err.exitCode).toBe(3);
+      expect(err.message).toContain('MLMD schema version 0');
+      expect(err.hint).toContain('--enable_database_upgrade');
+    });
   });
 
   describe('readRunDetails', () => {

@@ -55,12 +55,22 @@ export async function readColumnCatalog(db: Queryable): Promise<ColumnCatalog> {
   return new ColumnCatalog(rows.map((r) => ({ table: r.t, column: r.c })));
 }
 
+const UPGRADE_HINT = 'upgrade the database first by starting the MLMD server once with --enable_database_upgrade';
+
 /**
  * Returns the schema version recorded in `MLMDEnv`, refusing databases that are not MLMD or whose
  * version this tool does not know how to read.
  */
 export async function checkSchemaVersion(db: Queryable, catalog: ColumnCatalog, display: string): Promise<SupportedSchemaVersion> {
   const supported = SUPPORTED_SCHEMA_VERSIONS.join(', ');
+  // ml-metadata 0.13.2 kept no MLMDEnv; MLMD itself recognises that release by `Type.is_artifact_type`.
+  if (!catalog.hasTable('MLMDEnv') && catalog.has('Type', 'is_artifact_type')) {
+    throw new BridgeError(
+      'SCHEMA_VERSION',
+      `MLMD schema version 0 (ml-metadata 0.13.2, which kept no MLMDEnv table) is not supported (supported: ${supported}) in ${display}`,
+      UPGRADE_HINT,
+    );
+  }
   if (!catalog.hasTable('Type') || !catalog.hasTable('MLMDEnv')) {
     throw new BridgeError(
       'NOT_MLMD_DATABASE',
@@ -82,7 +92,7 @@ export async function checkSchemaVersion(db: Queryable, catalog: ColumnCatalog, 
       'SCHEMA_VERSION',
       `MLMD schema version ${String(rows[0]!.schema_version)} is not supported (supported: ${supported}) in ${display}`,
       version < SUPPORTED_SCHEMA_VERSIONS[0]
-        ? 'upgrade the database first by starting the MLMD server once with --enable_database_upgrade'
+        ? UPGRADE_HINT
         : 'this database was written by a newer MLMD than mlmd-bridge knows; use a newer mlmd-bridge',
     );
   }
