@@ -4,6 +4,7 @@
  * version-dependent columns exist; every read after that tolerates their absence.
  */
 import { type Db, openDb } from '../db/connection.ts';
+import { latin1ClientSpellings, readingLatin1ClientText } from './latin1-client-text.ts';
 import type { KfpRunDetails, MlmdType, RunBundle } from '../transform/model.ts';
 import { PIPELINE_RUN_TYPE, readRunBundles } from './run-bundles.ts';
 import { type ColumnCatalog, checkSchemaVersion, readColumnCatalog, type SupportedSchemaVersion } from './schema-version.ts';
@@ -34,10 +35,14 @@ export interface MlmdSource {
   listNonKfp(): AsyncIterable<NonKfpRecord>;
   /** The highest id of each node table and of Type: ids handed out later must stay above them. */
   maxIds(): Promise<{ execution: number; artifact: number; context: number; type: number }>;
+  /** Every stored string that reads as `text`: what a lookup by a text value must match. */
+  spellings(text: string): string[];
 }
 
 export async function openMlmdSource(url: string): Promise<MlmdSource> {
-  const db = await openDb(url, { readOnly: true, role: 'MLMD database' });
+  const opened = await openDb(url, { readOnly: true, role: 'MLMD database' });
+  // MLMD's own MySQL client stores text as latin1 characters (latin1-client-text.ts); SQLite gets UTF-8.
+  const db = opened.dialect === 'mysql' ? readingLatin1ClientText(opened) : opened;
   try {
     const catalog = await readColumnCatalog(db);
     const schemaVersion = await checkSchemaVersion(db, catalog, `the MLMD database ${db.target.display}`);
@@ -93,5 +98,9 @@ class MlmdSourceImpl implements MlmdSource {
   async maxIds(): Promise<{ execution: number; artifact: number; context: number; type: number }> {
     const max = async (table: string) => num((await this.db.all<Record<string, unknown>>(`SELECT COALESCE(MAX(\`id\`), 0) AS m FROM \`${table}\``))[0]?.m ?? 0);
     return { execution: await max('Execution'), artifact: await max('Artifact'), context: await max('Context'), type: await max('Type') };
+  }
+
+  spellings(text: string): string[] {
+    return this.db.dialect === 'mysql' ? latin1ClientSpellings(text) : [text];
   }
 }

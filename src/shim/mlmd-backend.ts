@@ -113,10 +113,11 @@ export class MlmdBackend implements ShimBackend {
     switch (scope.by) {
       case 'all':
         return toKeys(await this.db.all<Row>(select));
-      case 'type':
-        return scope.name === undefined
-          ? toKeys(await this.db.all<Row>(`${select} WHERE n.\`type_id\` = ?`, [scope.typeId]))
-          : toKeys(await this.db.all<Row>(`${select} WHERE n.\`type_id\` = ? AND n.\`name\` = ?`, [scope.typeId, scope.name]));
+      case 'type': {
+        if (scope.name === undefined) return toKeys(await this.db.all<Row>(`${select} WHERE n.\`type_id\` = ?`, [scope.typeId]));
+        const names = this.source.spellings(scope.name);
+        return toKeys(await this.db.all<Row>(`${select} WHERE n.\`type_id\` = ? AND n.\`name\` IN (${placeholders(names.length)})`, [scope.typeId, ...names]));
+      }
       case 'context': {
         if (kind === 'context') return [];
         const link = LINK_TABLE[kind];
@@ -129,10 +130,10 @@ export class MlmdBackend implements ShimBackend {
       }
       case 'uri':
         if (kind !== 'artifact') return [];
-        return toKeys(await this.inChunks(scope.uris, (p) => `${select} WHERE n.\`uri\` IN (${p})`));
+        return toKeys(await this.inChunks(this.spelled(scope.uris), (p) => `${select} WHERE n.\`uri\` IN (${p})`));
       case 'externalId':
         if (!this.source.catalog.has(table, 'external_id')) return [];
-        return toKeys(await this.inChunks(scope.externalIds, (p) => `${select} WHERE n.\`external_id\` IN (${p})`));
+        return toKeys(await this.inChunks(this.spelled(scope.externalIds), (p) => `${select} WHERE n.\`external_id\` IN (${p})`));
     }
   }
 
@@ -166,6 +167,11 @@ export class MlmdBackend implements ShimBackend {
       if (kind === 'execution') return { ...common, name: textOrNull(r.name), lastKnownState: numOrNull(r.last_known_state) };
       return { ...common, name: String(r.name) };
     }) as NodeByKind[K][];
+  }
+
+  /** Each wanted text value in every spelling the database may hold it in. */
+  private spelled(values: readonly string[]): string[] {
+    return [...new Set(values.flatMap((v) => this.source.spellings(v)))];
   }
 
   private properties(kind: NodeKind, ids: number[]): Promise<Map<number, { properties: Props; customProperties: Props }>> {
@@ -213,8 +219,9 @@ export class MlmdBackend implements ShimBackend {
     const params: Param[] = [];
     for (const p of query.properties) {
       // Every referenced property is an inner join: nodes without it can never match.
-      where.push(`n.\`id\` IN (SELECT \`${owner}\` FROM \`${propTable}\` WHERE \`name\` = ? AND \`is_custom_property\` = ?)`);
-      params.push(p.name, p.custom ? 1 : 0);
+      const names = this.source.spellings(p.name);
+      where.push(`n.\`id\` IN (SELECT \`${owner}\` FROM \`${propTable}\` WHERE \`name\` IN (${placeholders(names.length)}) AND \`is_custom_property\` = ?)`);
+      params.push(...names, p.custom ? 1 : 0);
     }
     for (const term of query.expr.op === 'and' ? query.expr.args : [query.expr]) {
       const sql = this.termSql(table, propTable, owner, term);
@@ -244,15 +251,17 @@ export class MlmdBackend implements ShimBackend {
     const isString = column.type === 'STRING';
     if (isString && cmp !== '=' && cmp !== 'IN') return null;
     if (column.type === 'BOOL' || cmp === '!=') return null;
-    const rhs = cmp === 'IN' ? `IN (${placeholders(literals.length)})` : `${cmp} ?`;
-    const params = literals.map((l) => (typeof l === 'boolean' ? (l ? 1 : 0) : l));
+    // A string is looked for in every spelling it may be stored in, so `=` becomes IN as well.
+    const params = literals.flatMap((l): Param[] => (typeof l === 'boolean' ? [l ? 1 : 0] : typeof l === 'string' ? this.source.spellings(l) : [l]));
+    const rhs = cmp === 'IN' || isString ? `IN (${placeholders(params.length)})` : `${cmp} ?`;
     const c = column.column;
     if (c.ref === 'property') {
+      const names = this.source.spellings(c.name);
       return {
         text:
-          `n.\`id\` IN (SELECT \`${owner}\` FROM \`${propTable}\` WHERE \`name\` = ? AND \`is_custom_property\` = ? ` +
+          `n.\`id\` IN (SELECT \`${owner}\` FROM \`${propTable}\` WHERE \`name\` IN (${placeholders(names.length)}) AND \`is_custom_property\` = ? ` +
           `AND \`${c.field}\` ${rhs})`,
-        params: [c.name, c.custom ? 1 : 0, ...params],
+        params: [...names, c.custom ? 1 : 0, ...params],
       };
     }
     if (c.ref === 'attribute') {
