@@ -19,9 +19,13 @@
  *  - cache hits (CACHED, cached_execution_id as a string, outputs copied, OUTPUT events to the same artifacts);
  *  - a retried task (two executions with the same key and parent) in a CANCELED run;
  *  - a run still RUNNING.
- * Runs are written as three KFP eras (era.ts): pre-2024 (no store_session_info, no producer tasks,
- * no total_dag_tasks, DAGs left RUNNING, task_name = display name), mid-2025 (task_name = display
- * name) and current master. Namespaces: `team-a`, `team-b` and single-user "".
+ * Each run is written the way one KFP release wrote MLMD (era.ts, from 2.0 to 2.17 and master:
+ * store_session_info, producer tasks, total_dag_tasks, which DAGs — the root included — the launcher
+ * settled, executor logs, task_name as display name or key, importer display names, workspace
+ * importers, MLflow plugin ids). The first twelve runs use each shape's own era; later runs take
+ * every shape, plus RELEASE_SHAPES (groups and tasks the user named), through every era in turn
+ * (`planRun`), so `runs: 129` holds every shape as every release wrote it.
+ * Namespaces: `team-a`, `team-b` and single-user "".
  * `hostile: true` adds the records listed in hostile.ts, each reported with its reject code.
  *
  * Everything derives from `seed` through one PRNG and fixed era timestamps, so the same options
@@ -31,7 +35,7 @@ import type { Db, Param, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { tableExists } from '../load/schema.ts';
 import { createV1TasksTable } from '../load/v1-tasks.ts';
-import { ERAS } from './era.ts';
+import { ERAS, ERA_ROTATION, type Era } from './era.ts';
 import { EXPERIMENT_COLUMN_NAMES, RUN_DETAILS_COLUMN_NAMES, V1_TASK_COLUMN_NAMES, createKfp2Tables } from './kfp2-ddl.ts';
 import { type HostileRecord, plantHostile } from './hostile.ts';
 import { createMlmdSchema } from './mlmd-ddl.ts';
@@ -39,7 +43,7 @@ import { MlmdStore } from './mlmd-store.ts';
 import { Prng } from './prng.ts';
 import { insertMany } from '../db/insert.ts';
 import { DEFAULT_PIPELINE_ROOT, RunBuilder, type SeedWorld } from './run-builder.ts';
-import { LEGACY_TRAINING, type RunState, SHAPES, type Shape } from './shapes.ts';
+import { LEGACY_TRAINING, RELEASE_SHAPES, type RunState, SHAPES, type Shape } from './shapes.ts';
 
 export interface SeedOptions {
   runs: number;
@@ -49,7 +53,7 @@ export interface SeedOptions {
 }
 
 export interface SeedReport {
-  runs: { uuid: string; shape: string; namespace: string; state: string }[];
+  runs: { uuid: string; shape: string; era: Era; namespace: string; state: string }[];
   executions: number;
   artifacts: number;
   events: number;
@@ -77,12 +81,21 @@ async function refuseNonEmpty(db: Queryable, table: string, what: string): Promi
   }
 }
 
-/** Which shape run `i` takes. Every third cycle the training slot is written by a pre-2024 KFP. */
-function shapeFor(i: number): Shape {
-  const slot = i % SHAPES.length;
-  const cycle = Math.floor(i / SHAPES.length);
-  if (slot === 0 && cycle % 3 === 1) return LEGACY_TRAINING;
-  return SHAPES[slot]!;
+const LATER_SHAPES: readonly Shape[] = [...SHAPES, ...RELEASE_SHAPES];
+
+/**
+ * Which shape run `i` takes, and which KFP release wrote it. The first twelve runs are the twelve
+ * shapes, each in its own era. After them the shapes (with RELEASE_SHAPES) come round again and
+ * again, each time one era further along ERA_ROTATION, so that every shape meets every release;
+ * every third time round the training slot is the pre-2024 training pipeline.
+ */
+export function planRun(i: number): { shape: Shape; era: Era } {
+  if (i < SHAPES.length) return { shape: SHAPES[i]!, era: SHAPES[i]!.era };
+  const j = i - SHAPES.length;
+  const slot = j % LATER_SHAPES.length;
+  const cycle = Math.floor(j / LATER_SHAPES.length);
+  if (slot === 0 && cycle % 3 === 0) return { shape: LEGACY_TRAINING, era: LEGACY_TRAINING.era };
+  return { shape: LATER_SHAPES[slot]!, era: ERA_ROTATION[(slot + cycle) % ERA_ROTATION.length]! };
 }
 
 export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promise<SeedReport> {
@@ -185,7 +198,7 @@ export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promi
     };
     world.kfp.runDetails.push(RUN_DETAILS_COLUMN_NAMES.map((c) => values[c] ?? null));
     if (i % 4 === 0) addArgoNodeRows(world, run, createdSec, finishedSec, state);
-    report.runs.push({ uuid: run.opts.uuid, shape: o.label ?? shape.name, namespace, state });
+    report.runs.push({ uuid: run.opts.uuid, shape: o.label ?? shape.name, era: shape.era, namespace, state });
     return run;
   };
 
@@ -200,8 +213,8 @@ export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promi
   };
 
   for (let i = 0; i < opts.runs; i++) {
-    const shape = shapeFor(i);
-    buildRun(shape, SEED_NAMESPACES[shape.namespaceSlot]);
+    const { shape, era } = planRun(i);
+    buildRun({ ...shape, era }, SEED_NAMESPACES[shape.namespaceSlot]);
     if ((i + 1) % RUNS_PER_FLUSH === 0) await flush();
   }
   if (opts.hostile) {
@@ -209,7 +222,7 @@ export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promi
     report.hostile = plantHostile(
       world.store,
       (pipeline, o) => buildRun({ ...ordinary, pipeline }, 'team-b', { ...o, label: `hostile:${pipeline}` }),
-      ERAS.legacy.baseMs - 86_400_000,
+      ERAS['kfp-2.0'].baseMs - 86_400_000,
     );
   }
   await flush();
@@ -218,7 +231,7 @@ export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promi
       q,
       'experiments',
       EXPERIMENT_COLUMN_NAMES,
-      experiments.map((e) => [e.uuid, e.name, '', Math.floor(ERAS.legacy.baseMs / 1000) - 86_400, e.lastRunSec, e.namespace, 'AVAILABLE']),
+      experiments.map((e) => [e.uuid, e.name, '', Math.floor(ERAS['kfp-2.0'].baseMs / 1000) - 86_400, e.lastRunSec, e.namespace, 'AVAILABLE']),
     ),
   );
   report.executions = world.store.totals.executions;

@@ -167,7 +167,10 @@ export class RunBuilder {
   /** Executor logs are published for this run (log publishing is a deployment option). */
   logs = false;
   now: number;
+  /** Every non-root DAG that has an execution, in creation order. */
   private readonly dags: DagScope[] = [];
+  /** Each container the launcher ran to an end, with its parent DAG's children at that moment. */
+  private readonly launcherEnds: { dag: DagScope; children: ExecutionRecord[]; atMs: number }[] = [];
   readonly executions: ExecutionRecord[] = [];
 
   constructor(
@@ -192,7 +195,7 @@ export class RunBuilder {
       resource_name: { string: 'run-resource' },
       pipeline_root: { string: this.pipelineRunRoot },
     };
-    if (this.era.sessionInfo) runCtxProps.store_session_info = { string: MINIO_SESSION };
+    if (this.era.runContextSessionInfo) runCtxProps.store_session_info = { string: MINIO_SESSION };
     this.runContextId = store.addContext('system.PipelineRun', opts.uuid, this.now, runCtxProps);
     store.addParentContext(this.runContextId, pipelineCtx);
 
@@ -243,12 +246,28 @@ export class RunBuilder {
     this.world.store.attribute(this.runContextId, artifactId);
   }
 
-  newArtifact(taskKey: string, key: string, out: OutputArtifact, ms: number, opts: { displayName: boolean; session: string; uriSuffix?: string }): ArtifactRef {
+  /**
+   * An output artifact of task `taskKey`. Its provisioned URI is `<run root>/<uriTask>/[<salt>/]<key>`:
+   * `uriTask` is the task_info.name before KFP 2.14 and the task key since, the salt came with 2.4.
+   */
+  newArtifact(
+    taskKey: string,
+    key: string,
+    out: OutputArtifact,
+    ms: number,
+    opts: { displayName: boolean; session: string; uriSuffix?: string; uriTask?: string },
+  ): ArtifactRef {
     const custom: PropMap = {};
     if (opts.displayName) custom.display_name = { string: key };
-    if (this.era.sessionInfo) custom.store_session_info = { string: opts.session };
+    if (this.era.artifactSessionInfo) custom.store_session_info = { string: opts.session };
     for (const [k, v] of Object.entries(out.metadata ?? {})) custom[k] = metadataValue(v);
-    const uri = out.uri ?? `${this.pipelineRunRoot}/${taskKey}/${this.world.prng.uuid()}/${key}${opts.uriSuffix ?? ''}`;
+    let uri = out.uri;
+    if (uri === undefined) {
+      // Drawn in every era, so that one seed gives the same ids whichever era a run is written as.
+      const salt = this.world.prng.uuid();
+      const dir = `${this.pipelineRunRoot}/${opts.uriTask ?? taskKey}`;
+      uri = `${dir}/${this.era.outputUriSalt ? `${salt}/` : ''}${key}${opts.uriSuffix ?? ''}`;
+    }
     const rec = this.world.store.addArtifact({ typeName: out.type, uri, createMs: ms, updateMs: ms, custom });
     this.attribute(rec.id);
     return { id: rec.id, typeName: out.type, producer: taskKey, key };
@@ -258,13 +277,27 @@ export class RunBuilder {
     return MINIO_SESSION;
   }
 
+  /** The launcher finished a container under `dag`: eras with a DAG updater re-evaluate that DAG then. */
+  launcherEnded(dag: DagScope, children: ExecutionRecord[], atMs: number): void {
+    this.launcherEnds.push({ dag, children: [...children], atMs });
+  }
+
   /**
-   * Settles DAG states bottom-up the way the launcher's DAG updater would have (eras that have it):
-   * COMPLETE when completed + cached + canceled children reach the expected count, FAILED when a
-   * child failed first. The root is never updated: it has neither total_dag_tasks nor iteration_count.
+   * Fills in `total_dag_tasks` (known once the shape has declared every task) and settles DAG
+   * states the way the era's launcher did (era.ts `DagStateRule`). States a shape forced win.
    */
   finish(): void {
-    for (const dag of [...this.dags].reverse()) dag.settle();
+    for (const dag of this.dags) dag.fillTotalDagTasks();
+    const rule = this.era.dagStateRule;
+    if (rule === 'expected-count') {
+      for (const dag of [...this.dags].reverse()) dag.settle();
+      return;
+    }
+    if (rule === 'created-children' || rule === 'total-dag-tasks') {
+      // Replayed in the order the containers ended: each update saw the children of that moment.
+      for (const end of this.launcherEnds) end.dag.updateAfterLauncher(end.children, end.atMs, rule);
+    }
+    for (const dag of this.dags) dag.applyForcedState();
   }
 }
 
@@ -301,6 +334,9 @@ function artifactBinding(a: ArtifactInput): ArtifactBindingSpec {
     : { taskOutputArtifact: { producerTask: a.producer, outputArtifactKey: a.key } };
 }
 
+/** The execution property the MLflow plugin (KFP 2.17) records its run under. */
+const MLFLOW_RUN_ID = 'plugins.mlflow.run_id';
+
 const TERMINAL_FOR_COUNT = new Set<number>([EXECUTION_STATE.COMPLETE, EXECUTION_STATE.CACHED, EXECUTION_STATE.CANCELED]);
 
 export class DagScope {
@@ -314,10 +350,10 @@ export class DagScope {
     readonly exec: ExecutionRecord | null,
     readonly component: ComponentSpec,
     readonly key: string,
-    /** Whether the DAG state updater handles this DAG (every non-root DAG in eras that have it). */
-    updatable: boolean,
+    /** Non-root DAGs are registered with the run, which settles their state when it finishes. */
+    registered: boolean,
   ) {
-    if (exec && updatable) run.registerDag(this);
+    if (exec && registered) run.registerDag(this);
   }
 
   get executes(): boolean {
@@ -329,11 +365,11 @@ export class DagScope {
     return this.component.dag.tasks;
   }
 
-  private childProps(key: string, display: string): PropMap {
-    const era = this.run.era;
+  /** `keyWritten`: whether this release's driver wrote the task key as task_name, else task_info.name. */
+  private childProps(key: string, display: string, keyWritten = this.run.era.taskNameIsKey): PropMap {
     const props: PropMap = {
       display_name: { string: display },
-      task_name: { string: era.taskNameIsKey ? key : display },
+      task_name: { string: keyWritten ? key : display },
     };
     if (this.exec) props.parent_dag_id = { int: this.exec.id };
     return props;
@@ -473,6 +509,7 @@ export class DagScope {
     if (fp) props.cache_fingerprint = { string: fp };
     if (hit) props.cached_execution_id = { string: String(hit.executionId) };
     props.inputs = { struct: inputs };
+    if (run.era.mlflowPlugin) props[MLFLOW_RUN_ID] = { string: world.prng.hex(32) };
 
     const state = hit
       ? EXECUTION_STATE.CACHED
@@ -505,12 +542,16 @@ export class DagScope {
 
     exec.updateMs = exec.createMs + world.prng.int(4_000, 95_000);
     run.now = exec.updateMs;
-    const logs = run.era.executorLogs && (run.logs || state === EXECUTION_STATE.FAILED);
+    // K8s ops have no launcher: the driver publishes them, and neither logs nor DAG updates follow.
+    if (!o.k8s) run.launcherEnded(this, this.children, exec.updateMs);
+    const publishedLogs = state === EXECUTION_STATE.COMPLETE || run.era.failedExecutorLogs;
+    const logs = run.era.executorLogs && run.logs && !o.k8s && publishedLogs;
+    const uriTask = run.era.taskNameIsKey ? key : display;
     const published: ArtifactRef[] = [];
     if (state === EXECUTION_STATE.COMPLETE) {
       if (Object.keys(outputParams).length || o.k8s === 'createpvc') props.outputs = { struct: outputParams };
       for (const [k, out] of Object.entries(outputs)) {
-        const ref = run.newArtifact(key, k, out, exec.updateMs, { displayName: true, session: run.defaultSession() });
+        const ref = run.newArtifact(key, k, out, exec.updateMs, { displayName: true, session: run.defaultSession(), uriTask });
         store.addEvent(ref.id, exec.id, EVENT_TYPE.OUTPUT, exec.updateMs, [k]);
         published.push(ref);
         result.out[k] = ref;
@@ -522,6 +563,7 @@ export class DagScope {
         displayName: true,
         session: run.defaultSession(),
         uriSuffix: run.era.logsRetrySuffix ? `-${this.attempts(key)}` : '',
+        uriTask,
       });
       store.addEvent(ref.id, exec.id, EVENT_TYPE.OUTPUT, exec.updateMs, ['executor-logs']);
       result.out['executor-logs'] = ref;
@@ -594,7 +636,8 @@ export class DagScope {
     if (!this.executes) return { key, exec: null, out: { artifact: { id: 0, typeName: o.type, producer: key, key: 'artifact' } }, outputParams: {} };
 
     // The importer launcher writes only these three: no inputs, no pod fields, task_name = task_info.name.
-    const props: PropMap = { display_name: { string: '' }, task_name: { string: display } };
+    // Before KFP 2.14 display_name was set from the same task_info.name; since, it is left "".
+    const props: PropMap = { display_name: { string: run.era.importerDisplayName ? display : '' }, task_name: { string: display } };
     if (this.exec) props.parent_dag_id = { int: this.exec.id };
     const exec = run.addExecution(workspace ? 'system.ImporterWorkspaceExecution' : 'system.ImporterExecution', null, EXECUTION_STATE.COMPLETE, props);
     this.adopt(exec);
@@ -618,12 +661,21 @@ export class DagScope {
 
   // ------------------------------------------------------------ DAGs
 
-  private dagExecution(key: string, display: string, o: DagOptions, comp: ComponentSpec, extra: PropMap, componentTaskCount: () => number): ExecutionRecord | null {
+  private dagExecution(
+    key: string,
+    display: string,
+    o: DagOptions,
+    comp: ComponentSpec,
+    extra: PropMap,
+    componentTaskCount: () => number,
+    keyWritten = this.run.era.taskNameIsKey,
+  ): ExecutionRecord | null {
     if (!this.executes) return null;
     const era = this.run.era;
-    const props = this.childProps(key, display);
+    const props = this.childProps(key, display, keyWritten);
     props.inputs = { struct: this.inputValues(o.params ?? {}) };
     Object.assign(props, extra);
+    if (era.mlflowPlugin) props[MLFLOW_RUN_ID] = { string: this.run.world.prng.hex(32) };
     if (era.producerTasks && o.outputParams && Object.keys(o.outputParams).length) {
       props.parameter_producer_task = {
         struct: Object.fromEntries(
@@ -665,7 +717,7 @@ export class DagScope {
     const display = o.display ?? key;
     const comp = this.declareDag(key, display, o.component ?? `comp-${key}`, o);
     const exec = this.dagExecution(key, display, o, comp, {}, () => Object.keys(comp.dag?.tasks ?? {}).length);
-    const scope = new DagScope(this.run, exec, comp, key, this.run.era.dagStateUpdates);
+    const scope = new DagScope(this.run, exec, comp, key, true);
     if (exec && o.triggered === false) scope.forcedState = EXECUTION_STATE.CANCELED;
     return scope;
   }
@@ -686,8 +738,9 @@ export class DagScope {
     comp.inputDefinitions.parameters[o.itemInput] ??= { parameterType: parameterTypeOf(items[0] ?? '') };
     const triggered = o.triggered ?? true;
     const extra: PropMap = triggered ? { iteration_count: { int: items.length } } : {};
-    const exec = this.dagExecution(key, display, o, comp, extra, () => Object.keys(comp.dag?.tasks ?? {}).length);
-    const scope = new LoopScope(this.run, exec, comp, key, this.run.era.dagStateUpdates, items, o, display, this.inputValues(o.params ?? {}));
+    // A loop's drivers were given the task key only from KFP 2.16; before, they wrote task_info.name.
+    const exec = this.dagExecution(key, display, o, comp, extra, () => Object.keys(comp.dag?.tasks ?? {}).length, this.run.era.loopTaskNameIsKey);
+    const scope = new LoopScope(this.run, exec, comp, key, true, items, o, display, this.inputValues(o.params ?? {}));
     if (exec && !triggered) scope.forcedState = EXECUTION_STATE.CANCELED;
     scope.expected = triggered ? items.length : null;
     return scope;
@@ -703,27 +756,61 @@ export class DagScope {
     this.forcedState = state;
   }
 
+  /** `total_dag_tasks` is the compile-time task count: final only once the shape has declared every task. */
+  fillTotalDagTasks(): void {
+    const pending = this.exec ? pendingTotals.get(this.exec) : undefined;
+    if (!this.exec || !pending) return;
+    this.exec.custom.total_dag_tasks = { int: pending.count() };
+    pendingTotals.delete(this.exec);
+  }
+
+  private get lastChildUpdateMs(): number {
+    return Math.max(this.exec?.createMs ?? 0, ...this.children.map((c) => c.updateMs));
+  }
+
+  /** A state the shape forced (e.g. left RUNNING because the run was terminated) wins over any update. */
+  applyForcedState(): boolean {
+    const exec = this.exec;
+    if (!exec || this.forcedState === null) return false;
+    exec.state = this.forcedState;
+    if (this.forcedState !== EXECUTION_STATE.RUNNING) exec.updateMs = this.lastChildUpdateMs;
+    return true;
+  }
+
+  /**
+   * The `expected-count` updater (KFP 2.17 on), applied once over the final children: COMPLETE when
+   * completed + cached + canceled children reach the expected count, FAILED when a child failed.
+   * The root is never updated: it has neither total_dag_tasks nor iteration_count.
+   */
   settle(): void {
     const exec = this.exec;
-    if (!exec) return;
-    const pending = pendingTotals.get(exec);
-    if (pending) {
-      exec.custom.total_dag_tasks = { int: pending.count() };
-      pendingTotals.delete(exec);
-    }
-    const last = Math.max(exec.createMs, ...this.children.map((c) => c.updateMs));
-    if (this.forcedState !== null) {
-      exec.state = this.forcedState;
-      if (this.forcedState !== EXECUTION_STATE.RUNNING) exec.updateMs = last;
-      return;
-    }
+    if (!exec || this.applyForcedState()) return;
     const expected = this.expected ?? Object.keys(this.component.dag?.tasks ?? {}).length;
-    const done = this.children.filter((c) => TERMINAL_FOR_COUNT.has(c.state)).length;
-    const failed = this.children.some((c) => c.state === EXECUTION_STATE.FAILED);
+    if (!this.settleOver(this.children, expected)) return;
+    exec.updateMs = this.lastChildUpdateMs;
+  }
+
+  /**
+   * The updaters of KFP 2.4–2.16, run by the launcher as a container under this DAG (the root
+   * included) ended: over the children existing then, against their number (2.4) or against
+   * `total_dag_tasks` (2.5–2.16, 0 when absent, as on the root).
+   */
+  updateAfterLauncher(children: ExecutionRecord[], atMs: number, rule: 'created-children' | 'total-dag-tasks'): void {
+    const exec = this.exec;
+    if (!exec) return;
+    const total = exec.custom.total_dag_tasks;
+    const expected = rule === 'created-children' ? children.length : total && 'int' in total ? total.int : 0;
+    if (this.settleOver(children, expected)) exec.updateMs = Math.max(exec.updateMs, atMs);
+  }
+
+  /** Sets COMPLETE or FAILED as the updaters decide; false when the DAG counts as still running. */
+  private settleOver(children: ExecutionRecord[], expected: number): boolean {
+    const exec = this.exec!;
+    const done = children.filter((c) => TERMINAL_FOR_COUNT.has(c.state)).length;
     if (done === expected) exec.state = EXECUTION_STATE.COMPLETE;
-    else if (failed) exec.state = EXECUTION_STATE.FAILED;
-    else return;
-    exec.updateMs = last;
+    else if (children.some((c) => c.state === EXECUTION_STATE.FAILED)) exec.state = EXECUTION_STATE.FAILED;
+    else return false;
+    return true;
   }
 }
 
@@ -759,13 +846,13 @@ export class LoopScope extends DagScope {
     exec: ExecutionRecord | null,
     comp: ComponentSpec,
     key: string,
-    updatable: boolean,
+    registered: boolean,
     readonly items: JsonValue[],
     private readonly loopOpts: LoopOptions,
     private readonly display: string,
     private readonly loopInputs: JsonObject,
   ) {
-    super(run, exec, comp, key, updatable);
+    super(run, exec, comp, key, registered);
   }
 
   /**
@@ -777,16 +864,22 @@ export class LoopScope extends DagScope {
     const era = this.run.era;
     const props: PropMap = {
       display_name: { string: this.display },
-      task_name: { string: era.taskNameIsKey ? this.key : this.display },
+      task_name: { string: era.loopTaskNameIsKey ? this.key : this.display },
       parent_dag_id: { int: this.exec!.id },
       iteration_index: { int: i },
       inputs: { struct: { ...this.loopInputs, [this.loopOpts.itemInput]: this.items[i] ?? null } },
     };
+    // An iteration runs the loop's component, so it records the same DAG outputs; it starts no
+    // plugin run of its own but copies its loop's.
+    for (const copied of ['parameter_producer_task', 'artifact_producer_task', MLFLOW_RUN_ID]) {
+      const v = this.exec!.custom[copied];
+      if (v) props[copied] = v;
+    }
     const exec = this.run.addExecution('system.DAGExecution', null, EXECUTION_STATE.RUNNING, props);
     this.children.push(exec);
     const comp = this.component;
     if (era.totalDagTasks) pendingTotals.set(exec, { comp, count: () => Object.keys(comp.dag?.tasks ?? {}).length });
-    return new DagScope(this.run, exec, comp, this.key, era.dagStateUpdates);
+    return new DagScope(this.run, exec, comp, this.key, true);
   }
 
   /** Runs `body` once per item, each in its own iteration DAG. */

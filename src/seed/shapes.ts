@@ -343,30 +343,76 @@ function stillRunning(run: RunBuilder): RunState {
   return 'RUNNING';
 }
 
+/**
+ * Groups and tasks the user named: dsl.ExitHandler(name=…), dsl.If(name=…), dsl.ParallelFor(name=…),
+ * a nested pipeline with set_display_name, and three tasks a Python loop gave one display name (told
+ * apart by their constant inputs). Before KFP 2.14 (2.16 for loops), task_name held these names, not
+ * the task keys.
+ */
+function namedGroups(run: RunBuilder): RunState {
+  const root = run.root;
+  const make = root.container('make-data', { display: 'Make data', outputs: { data: { type: 'system.Dataset' } }, outputParams: { Output: 'heads' } });
+  const etl = root.dag('exit-handler-1', { display: 'Run ETL', artifacts: { data: A.from(make.out.data!) }, dependsOn: ['make-data'] });
+  for (const [i, key] of ['shard', 'shard-2', 'shard-3'].entries()) {
+    etl.container(key, { display: 'Process shard', component: 'comp-shard', params: { index: P.constant(i) }, artifacts: { data: A.input('data', make.out.data!) } });
+  }
+  const channel = 'pipelinechannel--make-data-Output';
+  const heads = root.dag('condition-2', {
+    display: 'If heads',
+    params: { [channel]: P.task('make-data', 'Output', 'heads') },
+    condition: `inputs.parameter_values['${channel}'] == 'heads'`,
+    dependsOn: ['make-data'],
+  });
+  heads.container('celebrate', { display: 'Celebrate', params: { msg: P.input(channel, 'heads') } });
+  const item = 'pipelinechannel--loop-item-param-3';
+  const sweep = root.loop('for-loop-3', { display: 'Sweep seeds', itemInput: item, items: { raw: [7, 11] } });
+  sweep.forEach((it, seed) => {
+    it.container('fit', { display: 'Fit', params: { seed: P.input(item, seed) } });
+  });
+  const sub = root.dag('evaluation-pipeline', { display: 'Evaluation sub-pipeline', artifacts: { data: A.from(make.out.data!) }, dependsOn: ['make-data'] });
+  sub.container('score', { display: 'Score model', artifacts: { data: A.input('data', make.out.data!) }, outputs: { metrics: { type: 'system.Metrics', metadata: { auc: 0.91 } } } });
+  root.container('notify', {
+    display: 'Notify',
+    cache: false,
+    params: { status: P.status('exit-handler-1', { state: 'SUCCEEDED', pipelineTaskName: 'exit-handler-1' }) },
+    dependsOn: ['exit-handler-1'],
+    strategy: 'ALL_UPSTREAM_TASKS_COMPLETED',
+  });
+  return 'SUCCEEDED';
+}
+
 const TRAINING_PARAMS = { dataset_url: 'gs://ml-data/iris.csv', lr: 0.01, epochs: 10 };
 const IMPORT_PARAMS = {};
 
 /** In rotation order. The cache and importer-reuse slots rely on the runs before them. */
 export const SHAPES: readonly Shape[] = [
-  { name: 'containers', pipeline: 'training-pipeline', era: 'current', namespaceSlot: 0, params: TRAINING_PARAMS, build: trainingPipeline },
-  { name: 'nested-pipeline', pipeline: 'nested-training', era: 'mid', namespaceSlot: 1, params: { lr: 0.1 }, build: nestedPipeline },
-  { name: 'conditions', pipeline: 'coin-flip', era: 'current', namespaceSlot: 0, params: {}, build: conditions },
-  { name: 'parallel-for', pipeline: 'hyperparam-sweep', era: 'current', namespaceSlot: 2, params: {}, build: parallelFor },
-  { name: 'loop-edge-cases', pipeline: 'loop-edge-cases', era: 'legacy', namespaceSlot: 1, params: { run_extra: false }, build: loopEdgeCases },
-  { name: 'exit-handler', pipeline: 'etl-with-cleanup', era: 'current', namespaceSlot: 0, params: { source: 's3://raw/2025' }, build: exitHandler },
-  { name: 'importers', pipeline: 'import-and-train', era: 'current', namespaceSlot: 0, params: IMPORT_PARAMS, build: importers },
-  { name: 'pvc-ops', pipeline: 'pvc-pipeline', era: 'mid', namespaceSlot: 1, params: {}, build: pvcOps },
-  { name: 'cache-hits', pipeline: 'training-pipeline', era: 'current', namespaceSlot: 0, params: TRAINING_PARAMS, build: trainingPipeline },
-  { name: 'importer-reuse', pipeline: 'import-and-train', era: 'current', namespaceSlot: 1, params: IMPORT_PARAMS, build: importers },
-  { name: 'retry-canceled', pipeline: 'flaky-pipeline', era: 'mid', namespaceSlot: 2, params: {}, build: retriedThenCanceled },
-  { name: 'still-running', pipeline: 'long-training', era: 'current', namespaceSlot: 1, params: {}, build: stillRunning },
+  { name: 'containers', pipeline: 'training-pipeline', era: 'kfp-2.17', namespaceSlot: 0, params: TRAINING_PARAMS, build: trainingPipeline },
+  { name: 'nested-pipeline', pipeline: 'nested-training', era: 'kfp-2.5', namespaceSlot: 1, params: { lr: 0.1 }, build: nestedPipeline },
+  { name: 'conditions', pipeline: 'coin-flip', era: 'kfp-2.17', namespaceSlot: 0, params: {}, build: conditions },
+  { name: 'parallel-for', pipeline: 'hyperparam-sweep', era: 'kfp-2.17', namespaceSlot: 2, params: {}, build: parallelFor },
+  { name: 'loop-edge-cases', pipeline: 'loop-edge-cases', era: 'kfp-2.0', namespaceSlot: 1, params: { run_extra: false }, build: loopEdgeCases },
+  { name: 'exit-handler', pipeline: 'etl-with-cleanup', era: 'kfp-2.17', namespaceSlot: 0, params: { source: 's3://raw/2025' }, build: exitHandler },
+  { name: 'importers', pipeline: 'import-and-train', era: 'kfp-2.17', namespaceSlot: 0, params: IMPORT_PARAMS, build: importers },
+  { name: 'pvc-ops', pipeline: 'pvc-pipeline', era: 'kfp-2.5', namespaceSlot: 1, params: {}, build: pvcOps },
+  { name: 'cache-hits', pipeline: 'training-pipeline', era: 'kfp-2.17', namespaceSlot: 0, params: TRAINING_PARAMS, build: trainingPipeline },
+  { name: 'importer-reuse', pipeline: 'import-and-train', era: 'kfp-2.17', namespaceSlot: 1, params: IMPORT_PARAMS, build: importers },
+  { name: 'retry-canceled', pipeline: 'flaky-pipeline', era: 'kfp-2.5', namespaceSlot: 2, params: {}, build: retriedThenCanceled },
+  { name: 'still-running', pipeline: 'long-training', era: 'kfp-2.17', namespaceSlot: 1, params: {}, build: stillRunning },
+];
+
+/**
+ * Shapes written only in later seed cycles (after the first twelve runs), each by every era in
+ * turn: they matter for the KFP releases whose task_name was the display name.
+ */
+export const RELEASE_SHAPES: readonly Shape[] = [
+  { name: 'named-groups', pipeline: 'named-groups', era: 'kfp-2.0', namespaceSlot: 0, params: {}, build: namedGroups },
 ];
 
 /** Old-style training run (pre-2024 writer) so `task_name` display names appear in containers too. */
 export const LEGACY_TRAINING: Shape = {
   name: 'containers-legacy',
   pipeline: 'training-pipeline-legacy',
-  era: 'legacy',
+  era: 'kfp-2.0',
   namespaceSlot: 2,
   params: TRAINING_PARAMS,
   build: trainingPipeline,
