@@ -88,6 +88,112 @@ describe('task types (kfp-facts.md §F.1 Type, §C.9)', () => {
   });
 });
 
+describe('task_name written as the display name (KFP before 2.14): keys resolved among siblings (§F.0-3)', () => {
+  /** A root DAG whose tasks are `tasks` (key → display name, constant inputs, component); containers unless the component is `comp-dag`. */
+  const specWith = (tasks: Record<string, { display: string; constants?: Record<string, unknown>; component?: string }>) => ({
+    pipelineInfo: { name: 'p' },
+    root: {
+      dag: {
+        tasks: Object.fromEntries(
+          Object.entries(tasks).map(([key, t]) => [
+            key,
+            {
+              taskInfo: { name: t.display },
+              componentRef: { name: t.component ?? 'comp-work' },
+              ...(t.constants ? { inputs: { parameters: Object.fromEntries(Object.entries(t.constants).map(([k, v]) => [k, { runtimeValue: { constant: v } }])) } } : {}),
+            },
+          ]),
+        ),
+      },
+    },
+    components: { 'comp-work': { executorLabel: 'exec-work' }, 'comp-dag': { dag: { tasks: {} } } },
+    deploymentSpec: { executors: { 'exec-work': { container: { image: 'python:3.11' } } } },
+  });
+  const rowOf = (m: RunMigration, id: number) => m.tasks.find((r) => r.UUID === uuid.task(id))!;
+
+  it.each([
+    ['constant inputs tell apart tasks a Python loop gave one display name', false],
+    ['… whatever order their executions were written in', true],
+  ])('%s', (_label, reversed) => {
+    const b = new RunBuilder('r-shards').withSpec(
+      specWith({ shard: { display: 'Process shard', constants: { index: 0 } }, 'shard-2': { display: 'Process shard', constants: { index: 1 } }, 'shard-3': { display: 'Process shard', constants: { index: 2 } } }),
+    );
+    const root = b.root();
+    const order = reversed ? [2, 1, 0] : [0, 1, 2];
+    const ids = order.map((i) => [i, b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Process shard'), display_name: str('Process shard'), inputs: struct({ index: i }) })] as const);
+    const m = mapRun(b.build());
+    for (const [i, id] of ids) {
+      const t = rowOf(m, id);
+      expect([t.Name, t.DisplayName, t.ScopePath]).toEqual([['shard', 'shard-2', 'shard-3'][i], 'Process shard', `root.${['shard', 'shard-2', 'shard-3'][i]}`]);
+      expect(t.LogicalKey).toMatch(/^[0-9a-f]{64}$/);
+      expect(json(t.InputParameters)).toEqual([{ parameterKey: 'index', producer: { taskName: 'ROOT' }, type: 'RUNTIME_VALUE_INPUT', value: i }]);
+    }
+    expect(m.rejects).toEqual([]);
+  });
+
+  it('a DAG and a container sharing a display name are told apart by their execution type', () => {
+    const b = new RunBuilder('r-kinds').withSpec(specWith({ prep: { display: 'Prepare' }, 'prep-pipeline': { display: 'Prepare', component: 'comp-dag' } }));
+    const root = b.root();
+    const dag = b.exec('system.DAGExecution', { parent_dag_id: int(root), task_name: str('Prepare'), display_name: str('Prepare') });
+    const task = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Prepare'), display_name: str('Prepare') });
+    const m = mapRun(b.build());
+    expect([rowOf(m, dag).Name, rowOf(m, dag).Type, rowOf(m, task).Name, rowOf(m, task).Type]).toEqual(['prep-pipeline', 8, 'prep', 2]);
+    expect(m.rejects).toEqual([]);
+  });
+
+  it("a display name that is another task's key resolves to the task whose recorded inputs fit", () => {
+    const b = new RunBuilder('r-clash').withSpec(specWith({ train: { display: 'train-2', constants: { lr: 0.1 } }, 'train-2': { display: 'Train', constants: { lr: 0.5 } } }));
+    const root = b.root();
+    const old = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('train-2'), display_name: str('train-2'), inputs: struct({ lr: 0.1 }) });
+    const m = mapRun(b.build());
+    expect(rowOf(m, old).Name).toBe('train');
+    expect(json(rowOf(m, old).StatusMetadata).customProperties.mlmd.task_name).toEqual({ string: 'train-2' });
+  });
+
+  it('siblings nothing recorded tells apart are paired with the tasks in id order, each with a key of its own (KEY_AMBIGUOUS)', () => {
+    const b = new RunBuilder('r-twins').withSpec(specWith({ echo: { display: 'Echo' }, 'echo-2': { display: 'Echo' } }));
+    const root = b.root();
+    const first = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Echo'), display_name: str('Echo') });
+    const second = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Echo'), display_name: str('Echo') });
+    const m = mapRun(b.build());
+    expect([rowOf(m, first).Name, rowOf(m, second).Name]).toEqual(['echo', 'echo-2']);
+    expect([rowOf(m, first).LogicalKey, rowOf(m, second).LogicalKey].every((k) => k !== null)).toBe(true);
+    expect(m.rejects.map((r) => [r.code, r.mlmdId, r.disposition])).toEqual([
+      ['KEY_AMBIGUOUS', first, 'adjusted'],
+      ['KEY_AMBIGUOUS', second, 'adjusted'],
+    ]);
+  });
+
+  it('more executions than fitting tasks (a retry among them): no pairing is safe, the raw task_name stays (KEY_UNRESOLVED)', () => {
+    const b = new RunBuilder('r-retry').withSpec(specWith({ echo: { display: 'Echo' }, 'echo-2': { display: 'Echo' } }));
+    const root = b.root();
+    const ids = [0, 1, 2].map(() => b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Echo'), display_name: str('Echo') }));
+    const m = mapRun(b.build());
+    expect(ids.map((id) => rowOf(m, id).Name)).toEqual(['Echo', 'Echo', 'Echo']);
+    expect(codes(m, 'KEY_UNRESOLVED').map((r) => r.mlmdId)).toEqual(ids);
+  });
+
+  it('reads the older typed constantValue form of a runtime value too', () => {
+    const b = new RunBuilder('r-typed').withSpec({
+      pipelineInfo: { name: 'p' },
+      root: {
+        dag: {
+          tasks: {
+            a: { taskInfo: { name: 'Step' }, componentRef: { name: 'c' }, inputs: { parameters: { n: { runtimeValue: { constantValue: { intValue: '3' } } } } } },
+            b: { taskInfo: { name: 'Step' }, componentRef: { name: 'c' }, inputs: { parameters: { n: { runtimeValue: { constantValue: { stringValue: 'x' } } } } } },
+          },
+        },
+      },
+      components: { c: { executorLabel: 'e' } },
+    });
+    const root = b.root();
+    const x = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Step'), inputs: struct({ n: 'x' }) });
+    const three = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Step'), inputs: struct({ n: 3 }) });
+    const m = mapRun(b.build());
+    expect([rowOf(m, three).Name, rowOf(m, x).Name]).toEqual(['a', 'b']);
+  });
+});
+
 describe('loop iterations collapse into the LOOP task (design.md §2)', () => {
   it('emits no task for an iteration DAG and re-parents its children to the LOOP', () => {
     expect(out.tasks.some((t) => t.UUID === uuid.task(I.iter0) || t.UUID === uuid.task(I.iter1))).toBe(false);

@@ -26,6 +26,10 @@ export const REJECT_CODES = {
   NON_NUMERIC_METRIC: { disposition: 'degraded', doc: 'system.Metrics entry that is not a number; kept on a Type 1 sidecar row' },
   EMPTY_METRICS: { disposition: 'degraded', doc: 'system.Metrics artifact with no entries; kept as one Type 1 row so its links survive' },
   KEY_UNRESOLVED: { disposition: 'adjusted', doc: 'task_name matched no task key of the pipeline spec; the raw task_name is used as Name' },
+  KEY_AMBIGUOUS: {
+    disposition: 'adjusted',
+    doc: 'task_name (a display name, as KFP before 2.14 wrote it) fits several tasks of the DAG and nothing the executions recorded tells them apart; the tasks are paired with those executions in id order',
+  },
   RUNNING_IN_FINISHED_RUN: { disposition: 'adjusted', doc: 'execution still RUNNING when its run had finished: containers become FAILED with a message, DAGs are recomputed from their children' },
   DUPLICATE_TASK: { disposition: 'adjusted', doc: 'retried execution with the same run, parent, key and iteration as a newer one; migrated with LogicalKey NULL' },
 } as const satisfies Record<string, { disposition: Disposition; doc: string }>;

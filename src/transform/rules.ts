@@ -2,7 +2,9 @@
  * The mapping rules of design.md §2 and kfp-facts.md §F as tables. Each table reads like the doc;
  * the code in tasks.ts / artifacts.ts / links.ts only looks things up here.
  */
-import { EXECUTION_STATE } from './model.ts';
+import { EXECUTION_STATE, type JsonObject } from './model.ts';
+import type { SpecTask } from './spec.ts';
+import { jsonEqual } from './values.ts';
 
 // ------------------------------------------------------------------ KFP 3 enums (kfp-facts.md §C.7)
 
@@ -170,6 +172,42 @@ export const TASK_TYPE_RULES: readonly TaskTypeRule[] = [
 export function taskTypeRule(t: TaskFacts): TaskTypeRule | undefined {
   return TASK_TYPE_RULES.find((r) => r.when(t));
 }
+
+// ------------------------------------------------------------------ task keys (kfp-facts.md §F.0-3)
+
+/** What an execution recorded, set against one spec task its `task_name` may stand for. */
+export interface KeyCandidateFacts {
+  /** The execution's `inputs` property, `null` when it has none. */
+  inputs: JsonObject | null;
+  isDagExecution: boolean;
+  candidate: SpecTask;
+  /** Whether the candidate's component is a DAG; `null` when the spec does not say. */
+  candidateRunsDag: boolean | null;
+}
+
+export interface KeyEvidenceRule {
+  doc: string;
+  consistent: (f: KeyCandidateFacts) => boolean;
+}
+
+/**
+ * Before KFP 2.14 `task_name` held task_info.name, which several tasks of one DAG may share (a
+ * Python loop calling set_display_name). A candidate task stays in the running only if it agrees
+ * with every rule; an execution left with one candidate has its key.
+ */
+export const KEY_EVIDENCE_RULES: readonly KeyEvidenceRule[] = [
+  {
+    doc: 'a DAG execution runs a DAG component; a container or importer execution runs an executor',
+    consistent: (f) => f.candidateRunsDag === null || f.candidateRunsDag === f.isDagExecution,
+  },
+  {
+    doc: 'every constant input of the spec task has the value the execution recorded in `inputs`',
+    consistent: (f) =>
+      Object.entries(f.candidate.parameters).every(
+        ([name, src]) => src.kind !== 'runtimeValue' || src.constant === undefined || f.inputs?.[name] === undefined || jsonEqual(f.inputs[name], src.constant),
+      ),
+  },
+];
 
 // ------------------------------------------------------------------ artifacts (kfp-facts.md §F.2)
 

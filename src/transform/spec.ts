@@ -11,7 +11,8 @@ import { LruMap } from '../util/lru-map.ts';
 export type ParamSource =
   | { kind: 'componentInput'; name: string }
   | { kind: 'taskOutput'; producerTask: string; key: string }
-  | { kind: 'runtimeValue' }
+  /** `constant` is the value the spec fixes, `undefined` when it gives none the mapping can read. */
+  | { kind: 'runtimeValue'; constant: unknown }
   | { kind: 'taskFinalStatus'; producerTask: string }
   | { kind: 'other' };
 
@@ -185,9 +186,22 @@ function readParamSource(src: unknown): ParamSource {
       key: str(src.taskOutputParameter.outputParameterKey) ?? '',
     };
   }
-  if (src.runtimeValue !== undefined) return { kind: 'runtimeValue' };
+  if (src.runtimeValue !== undefined) return { kind: 'runtimeValue', constant: isObj(src.runtimeValue) ? constantOf(src.runtimeValue) : undefined };
   if (isObj(src.taskFinalStatus)) return { kind: 'taskFinalStatus', producerTask: str(src.taskFinalStatus.producerTask) ?? '' };
   return { kind: 'other' };
+}
+
+/**
+ * The value of a `runtimeValue`: `constant` (a protobuf Value, as SDKs since 2.0 compile it) or the
+ * older typed `constantValue` (`stringValue` / `intValue` / `doubleValue`).
+ */
+function constantOf(runtimeValue: Obj): unknown {
+  if (runtimeValue.constant !== undefined) return runtimeValue.constant;
+  const typed = runtimeValue.constantValue;
+  if (!isObj(typed)) return undefined;
+  if (typeof typed.stringValue === 'string') return typed.stringValue;
+  const n = typed.intValue ?? typed.doubleValue;
+  return typeof n === 'number' || (typeof n === 'string' && n.trim() !== '' && Number.isFinite(Number(n))) ? Number(n) : undefined;
 }
 
 function readArtifactSource(src: unknown): ArtifactSource {

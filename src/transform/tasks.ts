@@ -17,6 +17,7 @@ import {
   taskTypeRule,
 } from './rules.ts';
 import type { PipelineSpecIndex, SpecComponent, SpecTask } from './spec.ts';
+import { type ResolvedKey, resolveSiblingKeys } from './task-keys.ts';
 import { propInt, propString, propStruct, typedValue } from './values.ts';
 
 /**
@@ -110,16 +111,20 @@ export function buildTaskTree(executions: MlmdExecution[], ctx: Ctx): TaskTree {
   if (rootExec) tree.byExecutionId.set(rootExec.id, root);
 
   const visit = (parentTask: TaskNode, childExecs: MlmdExecution[], component: SpecComponent | undefined, iteration: number | null) => {
+    // An iteration DAG hangs under its loop DAG with the loop's task_name: it becomes no task of its own.
+    const isIteration = (e: MlmdExecution) =>
+      isDagExec(e) && propInt(e.customProperties, 'iteration_index') !== null && parentTask.exec !== null && isDagExec(parentTask.exec) && taskNameOf(e) === taskNameOf(parentTask.exec);
+    // Keys are resolved among siblings: before KFP 2.14 several could hold the same task_name.
+    const keys = resolveSiblingKeys(childExecs.filter((e) => !isIteration(e)), component, ctx);
     for (const e of childExecs) {
-      const iterIdx = propInt(e.customProperties, 'iteration_index');
       const kids = childrenOf.get(e.id) ?? [];
-      // An iteration DAG hangs under its loop DAG with the loop's task_name: it becomes no task of its own.
-      if (isDagExec(e) && iterIdx !== null && parentTask.exec && isDagExec(parentTask.exec) && taskNameOf(e) === taskNameOf(parentTask.exec)) {
-        tree.iterations.set(e.id, { exec: e, loop: parentTask, index: iterIdx });
-        visit(parentTask, kids, parentTask.childComponent, iterIdx);
+      if (isIteration(e)) {
+        const index = propInt(e.customProperties, 'iteration_index')!;
+        tree.iterations.set(e.id, { exec: e, loop: parentTask, index });
+        visit(parentTask, kids, parentTask.childComponent, index);
         continue;
       }
-      const node = makeTask(e, parentTask, component, iteration, ctx);
+      const node = makeTask(e, keys.get(e.id)!, parentTask, iteration, ctx);
       parentTask.children.push(node);
       tree.tasks.push(node);
       tree.byExecutionId.set(e.id, node);
@@ -179,26 +184,7 @@ function makeRoot(exec: MlmdExecution | undefined, ctx: Ctx): TaskNode {
   };
 }
 
-function resolveKey(raw: string, component: SpecComponent | undefined, e: MlmdExecution, ctx: Ctx): { key: string; spec: SpecTask | null } {
-  if (!ctx.spec) return { key: raw, spec: null };
-  const direct = component?.tasks.get(raw);
-  if (direct) return { key: raw, spec: direct };
-  // Importers, and rows written before KFP moved task_name to the task key, hold the display name.
-  const byDisplay = component ? [...component.tasks.values()].filter((t) => t.displayName === raw) : [];
-  if (byDisplay.length === 1 && byDisplay[0]) return { key: byDisplay[0].key, spec: byDisplay[0] };
-  ctx.rejects.add(
-    'KEY_UNRESOLVED',
-    'execution',
-    e.id,
-    byDisplay.length > 1
-      ? `task_name "${raw}" matches ${byDisplay.length} tasks by display name; used as the key`
-      : `task_name "${raw}" is not a task of ${component ? `component ${component.name}` : 'the enclosing DAG'} in the pipeline spec; used as the key`,
-  );
-  return { key: raw, spec: null };
-}
-
-function makeTask(e: MlmdExecution, parent: TaskNode, component: SpecComponent | undefined, iteration: number | null, ctx: Ctx): TaskNode {
-  const { key, spec } = resolveKey(taskNameOf(e), component, e, ctx);
+function makeTask(e: MlmdExecution, { key, spec }: ResolvedKey, parent: TaskNode, iteration: number | null, ctx: Ctx): TaskNode {
   const rule = taskTypeRule({
     isRoot: false,
     mlmdType: e.type ?? '',
