@@ -147,7 +147,8 @@ describe('shim under volume (MariaDB)', () => {
     const source = await openMlmdSource(database.url);
     let statements = 0;
     const counting = watchReads(source.db, () => statements++);
-    const backend = new MlmdBackend({ ...source, db: counting, catalog: source.catalog, close: () => source.close() } as typeof source);
+    // The source itself with only its connection swapped: its methods stay its own.
+    const backend = new MlmdBackend(Object.assign(Object.create(source) as typeof source, { db: counting }));
     const handlers = mlmdHandlers(backend);
     const cost = async (rpc: string, request: Msg) => {
       statements = 0;
