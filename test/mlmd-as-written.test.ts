@@ -180,7 +180,7 @@ describe.each(DIALECTS)('a database written by ml-metadata on $dialect', ({ temp
 // ------------------------------------------------------------------ the latin1 client's text
 
 describe('text from MLMD’s latin1 MySQL client', () => {
-  const SAMPLES = ['plain ascii', 'café', 'Træning — étape', '訓練 😀', '€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ', '\u0081\u008d\u008f\u0090\u009d', 'Ω≈ç√∫ µ≤≥÷'];
+  const SAMPLES = ['plain ascii', '\ufeffBOM first', 'café', 'Træning — étape', '訓練 😀', '€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ', '\u0081\u008d\u008f\u0090\u009d', 'Ω≈ç√∫ µ≤≥÷'];
 
   it('is undone exactly, and text no latin1 client wrote is left alone', () => {
     for (const s of SAMPLES) {

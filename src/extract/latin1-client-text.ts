@@ -27,12 +27,14 @@ const CHAR_OF_BYTE: string[] = Array.from({ length: 256 }, (_, b) => {
 });
 const BYTE_OF_CHAR = new Map(CHAR_OF_BYTE.map((c, b) => [c, b]));
 
-const NON_ASCII = /[^\x00-\x7f]/;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// Every character past ASCII takes two or more UTF-8 bytes; native byte counting is the quickest test.
+const isAscii = (text: string) => Buffer.byteLength(text, 'utf8') === text.length;
+// ignoreBOM keeps a leading U+FEFF the writer sent: the decoder would otherwise drop it.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The text a latin1-connected writer meant, or `text` itself when it cannot be such a misreading. */
 export function fromLatin1Client(text: string): string {
-  if (!NON_ASCII.test(text)) return text;
+  if (isAscii(text)) return text;
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) {
     const b = BYTE_OF_CHAR.get(text[i]!);
@@ -48,7 +50,7 @@ export function fromLatin1Client(text: string): string {
 
 /** What MLMD's client stores for `text` (the inverse of `fromLatin1Client`). */
 export function asLatin1Client(text: string): string {
-  if (!NON_ASCII.test(text)) return text;
+  if (isAscii(text)) return text;
   let out = '';
   for (const b of Buffer.from(text, 'utf8')) out += CHAR_OF_BYTE[b]!;
   return out;
@@ -62,9 +64,11 @@ export function latin1ClientSpellings(text: string): string[] {
 
 function repairRows<T>(rows: T[]): T[] {
   for (const row of rows as Row[]) {
-    for (const key in row) {
+    for (const key of Object.keys(row)) {
       const v = row[key];
-      if (typeof v === 'string') row[key] = fromLatin1Client(v);
+      if (typeof v !== 'string') continue;
+      const text = fromLatin1Client(v);
+      if (text !== v) row[key] = text;
     }
   }
   return rows;
