@@ -576,4 +576,22 @@ describe.each(DIALECTS)('the Python client against the KFP tables ($dialect)', (
     const whole = await listLikePython(clients[0]!, 'GetExecutionsByContext', 'executions', { context_id: run.id });
     expect(ids(newestFirst.rows).sort((a, b) => a - b)).toEqual(ids(whole.rows));
   });
+
+  it('after a run is deleted from KFP, its leftover ids do not cut pages short', async () => {
+    const { py: before } = await serve();
+    const firstExecution = ids((await before.getExecutions({ limit: 1 })).rows)[0]!;
+    const runContext = (await before.getContextsByExecution(firstExecution)).find((c) => c.type === 'system.PipelineRun')!;
+    const db = await openDb(kfp.url);
+    try {
+      // What KFP's run deletion leaves: the run's rows are gone, the migration's id map is not.
+      await db.run('DELETE FROM artifact_tasks WHERE RunUUID = ?', [runContext.name]);
+      await db.run('DELETE FROM tasks WHERE RunUUID = ?', [runContext.name]);
+      await db.run('DELETE FROM run_details WHERE UUID = ?', [runContext.name]);
+    } finally {
+      await db.close();
+    }
+    const { py } = await serve();
+    expect(ids((await py.getExecutions()).rows)).not.toContain(firstExecution);
+    await pagedAsWhole(py);
+  });
 });

@@ -41,9 +41,7 @@ export async function listNodes<K extends NodeKind>(
   const ordered = orderedKeys(keys, plan);
   const wanted = plan.pageSize + 1;
 
-  const page = query
-    ? await firstMatching(backend, kind, ordered, query, wanted)
-    : inKeyOrder(await backend.nodes(kind, ordered.slice(0, wanted).map((k) => k.id)), ordered);
+  const page = query ? await firstMatching(backend, kind, ordered, query, wanted) : await firstLoadable(backend, kind, ordered, wanted);
   if (page.length <= plan.pageSize) return { nodes: page };
   const shown = page.slice(0, plan.pageSize);
   return { nodes: shown, nextPageToken: encodeToken(plan, shown.map(keyOf)) };
@@ -67,6 +65,22 @@ export async function firstMatching<K extends NodeKind>(
     out.push(...(await filterNodes(backend, kind, loaded, query)));
   }
   return out.slice(0, limit);
+}
+
+/**
+ * The first `limit` nodes (in the order of `keys`) that can still be loaded. A key may outlive its
+ * node — the KFP tables keep the ids of a run deleted since the migration — and a short page must
+ * not look like the last one, so a load that comes back short reads on past it.
+ */
+async function firstLoadable<K extends NodeKind>(backend: ShimBackend, kind: K, keys: readonly NodeKey[], limit: number): Promise<NodeByKind[K][]> {
+  const out: NodeByKind[K][] = [];
+  let next = 0;
+  while (out.length < limit && next < keys.length) {
+    const batch = keys.slice(next, next + limit - out.length);
+    next += batch.length;
+    out.push(...inKeyOrder(await backend.nodes(kind, batch.map((k) => k.id)), batch));
+  }
+  return out;
 }
 
 /** The paging keys of a scope; in id order over all nodes the times are not needed, so a backend may skip them. */
