@@ -454,6 +454,18 @@ describe.each(DIALECTS)('the Python client against an MLMD archive ($dialect)', 
       expect(ids(await py.getContextsById([]))).toEqual([]);
     });
 
+    it('get_artifacts_and_types_by_artifact_ids: each type once, in the order the artifacts first use it', async () => {
+      const { artifacts, types } = await py.getArtifactsAndTypesByArtifactIds([1, 2, 3, 4]);
+      expect(ids(artifacts)).toEqual([1, 2, 3, 4]);
+      // Artifact 1 is a model (type 11), artifact 2 a dataset (type 10). The types carry what the
+      // node query joins (name, version, description, external_id) and their properties.
+      expect(types).toEqual([
+        { id: '11', name: 'system.Model' },
+        { id: '10', name: 'system.Dataset', description: 'datasets', external_id: 'type-ext-dataset', properties: { size: 'INT' } },
+      ]);
+      expect(await py.getArtifactsAndTypesByArtifactIds([])).toEqual({ artifacts: [], types: [] });
+    });
+
     it('get_*_by_external_ids: the matches; NOT_FOUND (errors.NotFoundError) when none', async () => {
       expect(ids(await py.getArtifactsByExternalIds(['art-ext-3', 'art-ext-1', 'nope']))).toEqual([1, 3]);
       expect(ids(await py.getExecutionsByExternalIds(['exec-ext-2']))).toEqual([2]);
@@ -490,6 +502,28 @@ describe.each(DIALECTS)('the Python client against an MLMD archive ($dialect)', 
   });
 
   describe('lineage', () => {
+    it('get_lineage_subgraph: a dehydrated skeleton, then the client hydrates it by id', async () => {
+      const g = await py.getLineageSubgraph({ starting_artifacts: { filter_query: 'id = 10' }, max_num_hops: 2 });
+      // Two hops from artifact 10: its producer (execution 10) and reader (11), and their artifacts.
+      expect(ids(g.skeleton.artifacts)).toEqual([9, 10, 11]);
+      expect(g.skeleton.artifacts[0]).toEqual({ id: '9' });
+      expect(ids(g.skeleton.executions)).toEqual([10, 11]);
+      expect(ids(g.skeleton.contexts)).toEqual([2]);
+      // MLMD leaves out what the mask does not name, and never fills parent_contexts here.
+      expect(g.skeleton.artifact_types).toBeUndefined();
+      expect(g.skeleton.parent_contexts).toBeUndefined();
+      expect(g.skeleton.events.map((e: Msg) => `${e.artifact_id}:${e.execution_id}:${e.type}`).sort()).toEqual(['10:10:OUTPUT', '10:11:INPUT', '11:11:OUTPUT', '9:10:INPUT']);
+      expect(g.skeleton.attributions).toHaveLength(3);
+      expect(g.skeleton.associations).toHaveLength(2);
+      expect(ids(g.artifacts)).toEqual([9, 10, 11]);
+      expect(g.artifacts[1]!.uri).toBe('s3://bucket/a/10');
+      expect(ids(g.artifactTypes)).toEqual([11, 10]);
+      expect(ids(g.executions)).toEqual([10, 11]);
+      expect(ids(g.executionTypes)).toEqual([12]);
+      expect(ids(g.contexts)).toEqual([2]);
+      expect(ids(g.contextTypes)).toEqual([13]);
+    });
+
     it('get_lineage_subgraph: NOT_FOUND when the starting filter matches nothing, INVALID_ARGUMENT without a filter', async () => {
       const paths = ['artifacts', 'executions', 'contexts', 'events', 'attributions', 'associations', 'parent_contexts'];
       const call = (options: Msg) => client.fail('GetLineageSubgraph', { lineage_subgraph_query_options: options, read_mask: { paths } });

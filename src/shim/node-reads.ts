@@ -3,6 +3,7 @@
  * URI and by external id — for artifacts, executions and contexts alike.
  */
 import type { NodeKind, NodeScope, ShimBackend, TypeRecord } from './backend.ts';
+import { unique } from './filtering.ts';
 import { listNodes } from './listing.ts';
 import { nodeMessage, typeMessage } from './messages.ts';
 import type { ListOptionsMessage } from './paging.ts';
@@ -51,8 +52,10 @@ export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
       const nodes = await backend.nodes(k.kind, ids(req[k.idsField]));
       const out: Record<string, unknown> = { [k.listField]: nodes.map((n) => nodeMessage(k.kind, n)) };
       if (k.kind === 'artifact' && req.populate_artifact_types === true) {
-        const used = new Set(nodes.map((n) => n.typeId));
-        const types = (await backend.types('artifact')).filter((t) => used.has(t.id));
+        // MLMD reads each type off the artifact rows it joins them to: once, in the order the
+        // artifacts first use it, with the columns that join selects.
+        const byId = new Map((await backend.types('artifact')).map((t) => [t.id, t]));
+        const types = unique(nodes.map((n) => n.typeId)).flatMap((id) => byId.get(id) ?? []);
         out.artifact_types = types.map((t) => typeMessage(t, { externalId: true, baseType: false }));
       }
       return out;
