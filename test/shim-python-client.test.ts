@@ -326,6 +326,17 @@ describe.each(DIALECTS)('the Python client against an MLMD archive ($dialect)', 
       expect(ids(await py.getExecutionTypesById([15, 12]))).toEqual([15, 12]);
       expect(ids(await py.getContextTypesById([]))).toEqual([]);
     });
+
+    it('get_*_types_by_external_ids: the matching types as MLMD selects them; NOT_FOUND when none match', async () => {
+      expect(await py.getArtifactTypesByExternalIds(['type-ext-dataset', 'nope'])).toEqual([
+        { id: '10', name: 'system.Dataset', description: 'datasets', external_id: 'type-ext-dataset', properties: { size: 'INT' } },
+      ]);
+      // MLMD's select by external id has no input_type/output_type columns.
+      expect(await py.getExecutionTypesByExternalIds(['type-ext-exec'])).toEqual([{ id: '12', name: 'system.ContainerExecution', external_id: 'type-ext-exec' }]);
+      expect(ids(await py.getContextTypesByExternalIds(['type-ext-run']))).toEqual([13]);
+      expect((await client.fail('GetContextTypesByExternalIds', { external_ids: ['nope'] })).code).toBe(grpc.status.NOT_FOUND);
+      expect(await py.getArtifactTypesByExternalIds([])).toEqual([]);
+    });
   });
 
   describe('listings with the client paging loop', () => {

@@ -121,7 +121,7 @@ async function lineageSubgraph(backend: ShimBackend, req: Request): Promise<Mess
   if (want.has('associations')) graph.associations = associations.map(associationMessage);
   for (const kind of ['artifact', 'execution', 'context'] as const) {
     if (want.has(`${kind}_types`)) {
-      graph[`${kind}_types`] = (await backend.types(kind)).map((t) => typeMessage(t, { externalId: false, baseType: false }));
+      graph[`${kind}_types`] = (await backend.types(kind)).map((t) => typeMessage(t, { externalId: false, baseType: false, structTypes: true }));
     }
   }
   return { lineage_subgraph: graph };

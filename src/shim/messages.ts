@@ -150,6 +150,8 @@ export interface TypeMessageOptions {
   externalId: boolean;
   /** Only the calls where MLMD derives base_type fill it (never for context types). */
   baseType: boolean;
+  /** An execution type's input_type/output_type; MLMD's select by external id has no such columns. */
+  structTypes: boolean;
 }
 
 export function typeMessage(t: TypeRecord, opts: TypeMessageOptions): Message {
@@ -164,7 +166,7 @@ export function typeMessage(t: TypeRecord, opts: TypeMessageOptions): Message {
   set(out, 'description', t.description);
   if (opts.externalId) set(out, 'external_id', t.externalId);
   if (opts.baseType && t.kind !== 'context' && t.baseTypeName) set(out, 'base_type', BASE_TYPES[t.kind][t.baseTypeName]);
-  if (t.kind === 'execution') {
+  if (t.kind === 'execution' && opts.structTypes) {
     set(out, 'input_type', structTypeMessage(t.inputType));
     set(out, 'output_type', structTypeMessage(t.outputType));
   }

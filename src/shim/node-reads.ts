@@ -56,7 +56,7 @@ export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
         // artifacts first use it, with the columns that join selects.
         const byId = new Map((await backend.types('artifact')).map((t) => [t.id, t]));
         const types = unique(nodes.map((n) => n.typeId)).flatMap((id) => byId.get(id) ?? []);
-        out.artifact_types = types.map((t) => typeMessage(t, { externalId: true, baseType: false }));
+        out.artifact_types = types.map((t) => typeMessage(t, { externalId: true, baseType: false, structTypes: false }));
       }
       return out;
     };

@@ -2,8 +2,8 @@
  * Type reads: Get{Artifact,Execution,Context}Type, *TypesByID, *Types, *TypesByExternalIds.
  * MLMD's visible rules: a missing type by name is NOT_FOUND; by-id answers keep request order
  * (duplicates too) and skip unknown or other-kind ids; the list-all calls hide the nine built-in
- * `mlmd.*` types and leave external_id out; by-external-id calls refuse empty ids and answer
- * NOT_FOUND when nothing matches.
+ * `mlmd.*` types and leave external_id out; by-external-id calls refuse empty ids, answer
+ * NOT_FOUND when nothing matches, and leave an execution type's input/output types out.
  */
 import type { NodeKind, ShimBackend, TypeRecord } from './backend.ts';
 import { typeMessage } from './messages.ts';
@@ -48,19 +48,19 @@ export function typeReadHandlers(backend: ShimBackend): RpcHandlers {
       if (!type) {
         throw notFound(`No type found for query, name: \`${String(req.type_name ?? '')}\`, version: \`${version ?? 'nullopt'}\``);
       }
-      return { [field]: typeMessage(type, { externalId: true, baseType: true }) };
+      return { [field]: typeMessage(type, { externalId: true, baseType: true, structTypes: true }) };
     };
     handlers[`Get${prefix}TypesByID`] = async (req) => {
       const byId = new Map((await backend.types(kind)).map((t) => [t.id, t]));
       const found = ids(req.type_ids).flatMap((id) => {
         const t = byId.get(id);
-        return t ? [typeMessage(t, { externalId: true, baseType: true })] : [];
+        return t ? [typeMessage(t, { externalId: true, baseType: true, structTypes: true })] : [];
       });
       return { [plural]: found };
     };
     handlers[`Get${prefix}Types`] = async () => {
       const visible = (await backend.types(kind)).filter((t) => !SIMPLE_TYPE_NAMES.has(t.name));
-      return { [plural]: visible.map((t) => typeMessage(t, { externalId: false, baseType: true })) };
+      return { [plural]: visible.map((t) => typeMessage(t, { externalId: false, baseType: true, structTypes: true })) };
     };
     handlers[`Get${prefix}TypesByExternalIds`] = async (req) => {
       const wanted: string[] = Array.isArray(req.external_ids) ? req.external_ids : [];
@@ -69,7 +69,7 @@ export function typeReadHandlers(backend: ShimBackend): RpcHandlers {
       const set = new Set(wanted);
       const found = (await backend.types(kind)).filter((t) => t.externalId !== null && set.has(t.externalId));
       if (found.length === 0) throw notFound('No types found for external_ids.');
-      return { [plural]: found.map((t) => typeMessage(t, { externalId: true, baseType: false })) };
+      return { [plural]: found.map((t) => typeMessage(t, { externalId: true, baseType: false, structTypes: false })) };
     };
   }
   return handlers;
