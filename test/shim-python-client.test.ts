@@ -5,15 +5,22 @@
 // pages (SQLite and MariaDB), and over the KFP tables, where a run deleted after the migration
 // leaves ids behind that no longer name a node.
 import * as grpc from '@grpc/grpc-js';
+import Database from 'better-sqlite3';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Param } from '../src/db/connection.ts';
 import { insertMany } from '../src/db/insert.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
+import type { ShimBackend } from '../src/shim/backend.ts';
+import { startGrpc } from '../src/shim/grpc-server.ts';
 import { silentLogger } from '../src/shim/logger.ts';
+import { openMlmdBackend } from '../src/shim/mlmd-backend.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { mlmdHandlers, shimServiceDefinition } from '../src/shim/service.ts';
+import { toRpcError } from '../src/shim/status.ts';
+import { DIALECTS, MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb, tempSqlite } from './helpers/databases.ts';
 import { type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
 
 // ------------------------------------------------------------------ the Python client's requests
@@ -638,5 +645,100 @@ describe.each(DIALECTS)('the Python client against the KFP tables ($dialect)', (
     const { py } = await serve();
     expect(ids((await py.getExecutions()).rows)).not.toContain(firstExecution);
     await pagedAsWhole(py);
+  });
+});
+
+// ------------------------------------------------------------------ lock conflicts
+
+/** A genuine "database is locked" from SQLite: a reader that may not wait meets an exclusive writer. */
+async function sqliteLockError(): Promise<unknown> {
+  const file = await tempSqlite('locked');
+  const path = file.url.slice('sqlite:'.length);
+  const writer = new Database(path);
+  const reader = new Database(path);
+  try {
+    writer.exec('PRAGMA journal_mode = DELETE; CREATE TABLE t (v INTEGER); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);');
+    reader.pragma('busy_timeout = 0');
+    try {
+      reader.prepare('SELECT * FROM t').all();
+    } catch (e) {
+      return e;
+    }
+    throw new Error('the read was not refused');
+  } finally {
+    writer.close();
+    reader.close();
+    await file.drop();
+  }
+}
+
+/** A genuine deadlock from MariaDB: two transactions each wait for the other's row. */
+async function mysqlDeadlockError(): Promise<unknown> {
+  const database = await tempMariaDb('deadlock');
+  const name = database.url.slice(database.url.lastIndexOf('/') + 1);
+  const connect = () => mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER, database: name });
+  const a = await connect();
+  const b = await connect();
+  try {
+    await a.query('CREATE TABLE t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB');
+    await a.query('INSERT INTO t VALUES (1, 0), (2, 0)');
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    await a.query('UPDATE t SET v = 1 WHERE id = 1');
+    await b.query('UPDATE t SET v = 1 WHERE id = 2');
+    const first = a.query('UPDATE t SET v = 2 WHERE id = 2').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await b.query('UPDATE t SET v = 2 WHERE id = 1').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const error = second ?? (await first);
+    if (!error) throw new Error('no deadlock');
+    await a.query('ROLLBACK').catch(() => undefined);
+    await b.query('ROLLBACK').catch(() => undefined);
+    await first;
+    return error;
+  } finally {
+    await a.end();
+    await b.end();
+    await database.drop();
+  }
+}
+
+describe('lock conflicts', () => {
+  it('are ABORTED, which the client retries (errors.AbortedError), as MLMD answers them', async () => {
+    const locked = await sqliteLockError();
+    const deadlock = await mysqlDeadlockError();
+    expect((locked as { code?: string }).code).toBe('SQLITE_BUSY');
+    expect((deadlock as { errno?: number }).errno).toBe(1213);
+    expect(toRpcError(locked).status).toBe('ABORTED');
+    expect(toRpcError(deadlock).status).toBe('ABORTED');
+    expect(toRpcError(new Error('no such table: Artifact')).status).toBe('INTERNAL');
+
+    // Over the wire: a backend whose database refuses the read.
+    const database = await tempSqlite('aborted');
+    await buildArchive(database.url);
+    const real = await openMlmdBackend(database.url);
+    const failing: ShimBackend = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'types') return async () => Promise.reject(locked);
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const server = await startGrpc({ host: '127.0.0.1', port: 0, methods: shimServiceDefinition(), handlers: mlmdHandlers(failing), logger: silentLogger });
+    const client = mlmdClient(server.port);
+    try {
+      const e = await client.fail('GetArtifactTypes', {});
+      expect(e.code).toBe(grpc.status.ABORTED);
+      expect(ids((await client.call('GetContexts', {})).contexts)).toEqual([1, 2, 3]);
+    } finally {
+      client.close();
+      await server.close(0);
+      await real.close();
+      await database.drop();
+    }
   });
 });

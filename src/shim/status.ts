@@ -46,10 +46,22 @@ export const unimplemented = (message: string): RpcError => new RpcError('UNIMPL
 
 /**
  * Anything else a handler throws (a lost database connection, a bug) is INTERNAL, as MLMD maps
- * unexpected SQL errors; the message is kept because operators read it in client logs.
+ * unexpected SQL errors; the message is kept because operators read it in client logs. A lock
+ * conflict is ABORTED, as in MLMD: the Python client retries ABORTED calls and raises the rest.
  */
 export function toRpcError(e: unknown): RpcError {
   if (e instanceof RpcError) return e;
   const message = e instanceof Error ? e.message : String(e);
-  return new RpcError('INTERNAL', message);
+  return new RpcError(isLockConflict(e) ? 'ABORTED' : 'INTERNAL', message);
+}
+
+/** MySQL error numbers MLMD answers ABORTED: deadlock found, lock wait timeout exceeded. */
+const MYSQL_LOCK_ERRNOS = new Set([1213, 1205]);
+
+/** SQLite's "database is locked" (better-sqlite3 codes, extended ones included), or a MySQL lock error. */
+function isLockConflict(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, errno } = e as { code?: unknown; errno?: unknown };
+  if (typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'))) return true;
+  return typeof errno === 'number' && MYSQL_LOCK_ERRNOS.has(errno);
 }
