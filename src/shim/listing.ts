@@ -13,6 +13,8 @@ export interface Listing<K extends NodeKind> {
   nodes: NodeByKind[K][];
   /** Set only when another page exists. */
   nextPageToken?: string;
+  /** The scope holds no node at all, before any filter or page (MLMD's *ByType answers tell this apart). */
+  emptyScope: boolean;
 }
 
 /** How many candidates to load per round when a filter has to be evaluated. */
@@ -26,11 +28,13 @@ export async function listNodes<K extends NodeKind>(
 ): Promise<Listing<K>> {
   if (!options) {
     const ids = scope.by === 'all' && backend.nodeIds ? await backend.nodeIds(kind) : (await backend.nodeKeys(kind, scope)).map((k) => k.id);
-    return { nodes: await backend.nodes(kind, ids.sort((a, b) => a - b)) };
+    const nodes = await backend.nodes(kind, ids.sort((a, b) => a - b));
+    return { nodes, emptyScope: nodes.length === 0 };
   }
   const plan = planList(options);
   const query = plan.filter === null ? null : parseFilterQuery(plan.filter, kind);
   let keys = await scopeKeys(backend, kind, scope, plan.field === 'ID');
+  const emptyScope = keys.length === 0;
   if (query && backend.filterCandidates) {
     const candidates = await backend.filterCandidates(kind, scope, query);
     if (candidates) {
@@ -42,9 +46,9 @@ export async function listNodes<K extends NodeKind>(
   const wanted = plan.pageSize + 1;
 
   const page = query ? await firstMatching(backend, kind, ordered, query, wanted) : await firstLoadable(backend, kind, ordered, wanted);
-  if (page.length <= plan.pageSize) return { nodes: page };
+  if (page.length <= plan.pageSize) return { nodes: page, emptyScope };
   const shown = page.slice(0, plan.pageSize);
-  return { nodes: shown, nextPageToken: encodeToken(plan, shown.map(keyOf)) };
+  return { nodes: shown, nextPageToken: encodeToken(plan, shown.map(keyOf)), emptyScope };
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { NodeKind, NodeScope, ShimBackend, TypeRecord } from './backend.ts';
 import { unique } from './filtering.ts';
-import { listNodes } from './listing.ts';
+import { type Listing, listNodes } from './listing.ts';
 import { nodeMessage, typeMessage } from './messages.ts';
 import type { ListOptionsMessage } from './paging.ts';
 import { ids, int64, type RpcHandlers } from './rpc.ts';
@@ -39,12 +39,12 @@ const KINDS: KindNames[] = [
 export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
   const handlers: RpcHandlers = {};
   for (const k of KINDS) {
-    const list = async (scope: NodeScope, options: ListOptionsMessage | undefined) => {
-      const { nodes, nextPageToken } = await listNodes(backend, k.kind, scope, options);
+    const answer = ({ nodes, nextPageToken }: Listing<NodeKind>) => {
       const out: Record<string, unknown> = { [k.listField]: nodes.map((n) => nodeMessage(k.kind, n)) };
       if (nextPageToken !== undefined) out.next_page_token = nextPageToken;
       return out;
     };
+    const list = async (scope: NodeScope, options: ListOptionsMessage | undefined) => answer(await listNodes(backend, k.kind, scope, options));
 
     handlers[`Get${k.many}`] = (req) => list({ by: 'all' }, req.options);
 
@@ -64,9 +64,11 @@ export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
     handlers[`Get${k.many}ByType`] = async (req) => {
       const type = await findType(backend, k.kind, req.type_name, requestedVersion(req));
       if (!type) return { [k.listField]: [] };
-      const out = await list({ by: 'type', typeId: type.id }, req.options);
-      // With options MLMD always sets the token on these calls, empty on the last page.
-      if (req.options !== undefined && out.next_page_token === undefined) out.next_page_token = '';
+      const listing = await listNodes(backend, k.kind, { by: 'type', typeId: type.id }, req.options);
+      const out = answer(listing);
+      // With options MLMD sets the token on these calls, empty on the last page; but a type without
+      // any node ends its lookup before the token is set.
+      if (req.options !== undefined && !listing.emptyScope && out.next_page_token === undefined) out.next_page_token = '';
       return out;
     };
 
