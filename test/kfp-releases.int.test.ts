@@ -12,7 +12,7 @@ import { RELEASE_SHAPES, SHAPES } from '../src/seed/shapes.ts';
 import { decodeMlmdStruct } from '../src/seed/struct-value.ts';
 import type { Reject } from '../src/transform/model.ts';
 import { runCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
 
 /** The first twelve runs, then every shape once in each era: each shape meets each release. */
 const RUNS = SHAPES.length + (SHAPES.length + RELEASE_SHAPES.length) * ERA_ROTATION.length;
@@ -21,15 +21,6 @@ const BEFORE_2_14: ReadonlySet<Era> = new Set(['kfp-2.0', 'kfp-2.2', 'kfp-2.3', 
 /** Releases whose launcher settled the state of a container's parent DAG, the root included. */
 const SETTLING_ROOT: ReadonlySet<Era> = new Set(['kfp-2.4', 'kfp-2.5', 'kfp-2.14', 'kfp-2.16']);
 const since = (era: Era, first: Era) => ERA_ROTATION.indexOf(era) >= ERA_ROTATION.indexOf(first);
-
-async function withDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb(url, { readOnly: true });
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
 
 interface Exec {
   id: number;

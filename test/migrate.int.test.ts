@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db } from '../src/db/connection.ts';
+import { openDb } from '../src/db/connection.ts';
 import { openMlmdSource, readRunVersions, versionOfBundle } from '../src/extract/index.ts';
 import { migrate, readStoredRejects } from '../src/migrate/migrator.ts';
 import { verify } from '../src/verify/verifier.ts';
@@ -17,7 +17,7 @@ import { BridgeError } from '../src/errors.ts';
 import { lockNameFor } from '../src/load/lock.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { runCli, startCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
 import { checksum, dumpDatabase } from './helpers/snapshot.ts';
 
 async function seed(mlmdUrl: string, kfpUrl: string, opts: { runs: number; seed?: number; hostile?: boolean }): Promise<SeedReport> {
@@ -44,15 +44,6 @@ async function holdLock(kfpUrl: string): Promise<() => Promise<void>> {
   return async () => {
     await c.end();
   };
-}
-
-async function withDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb(url, { readOnly: true });
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
 }
 
 const TARGET = { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] };

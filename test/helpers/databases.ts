@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { openDb, type Param, type Queryable } from '../../src/db/connection.ts';
+import { type Db, openDb, type Param, type Queryable } from '../../src/db/connection.ts';
 
 export interface TempDatabase {
   url: string;
@@ -79,4 +79,14 @@ export function watchReads<T extends Pick<Queryable, 'all'>>(
       return Reflect.get(target, prop, receiver);
     },
   });
+}
+
+/** Runs `fn` on a read-only connection to `url`, closed afterwards. */
+export async function withDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDb(url, { readOnly: true });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
 }
