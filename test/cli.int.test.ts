@@ -96,6 +96,10 @@ describe('plan', () => {
     const before = await checksum(k.url);
     const p = await runCli(['plan', '--mlmd', m.url, '--kfp', k.url, '--json']);
     expect(p.code).toBe(0);
+    // Batches of 2 runs: several read ahead while one is mapped; the forecast must not change.
+    const small = await runCli(['plan', '--mlmd', m.url, '--kfp', k.url, '--json', '--batch-size', '2']);
+    expect(small.code).toBe(0);
+    expect(JSON.parse(small.stdout)).toEqual(JSON.parse(p.stdout));
     expect(await checksum(k.url)).toBe(before);
     const plan = JSON.parse(p.stdout) as {
       runs: { total: number; orphan: number; inFlight: number };

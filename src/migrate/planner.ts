@@ -12,6 +12,9 @@ import { redact } from '../db/url.ts';
 import { outlineRun } from '../transform/forward.ts';
 import { IdSet } from './id-set.ts';
 
+/** Batches read ahead of the one being mapped. */
+const READ_AHEAD = 2;
+
 export interface Plan {
   source: { url: string; schemaVersion: number; executions: number; artifacts: number; events: number; contexts: number };
   runs: { total: number; toMigrate: number; orphan: number; inFlight: number };
@@ -60,13 +63,15 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     let orphan = 0;
     let inFlight = 0;
     const batchSize = Math.max(1, opts.batchSize ?? 100);
-    for await (const batch of runContextPages(source.db, batchSize)) {
-      seen += batch.length;
-      const details = kfpOk ? await readRunDetails(kfp, batch.map((c) => c.name)) : new Map();
-      for (const bundle of await source.readRunBundles(batch.map((c) => c.id), details)) {
-        const m = outlineRun(bundle);
-        if (!bundle.runDetails) orphan++;
-        else if (['RUNNING', 'PENDING', 'PAUSED', 'CANCELING'].includes(bundle.runDetails.state ?? '')) inFlight++;
+    const outlineBatch = async (batch: { id: number; name: string }[]) => {
+      const details = kfpOk ? await readRunDetails(kfp!, batch.map((c) => c.name)) : new Map();
+      return (await source.readRunBundles(batch.map((c) => c.id), details)).map((bundle) => ({ state: bundle.runDetails?.state ?? null, orphan: !bundle.runDetails, outline: outlineRun(bundle) }));
+    };
+    const tally = (outlines: Awaited<ReturnType<typeof outlineBatch>>, runs: number) => {
+      seen += runs;
+      for (const { state, orphan: noDetails, outline: m } of outlines) {
+        if (noDetails) orphan++;
+        else if (['RUNNING', 'PENDING', 'PAUSED', 'CANCELING'].includes(state ?? '')) inFlight++;
         rows.tasks += m.tasks;
         rows.artifact_tasks += m.links;
         let counted = countedArtifacts.get(m.namespace);
@@ -75,7 +80,20 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
         for (const r of m.rejects) rejects[r.code] = (rejects[r.code] ?? 0) + 1;
       }
       opts.onProgress?.(Math.min(seen, total), total);
+    };
+    // The next batches are read while one is mapped: read one after another, plan waited on the
+    // database for about half its time.
+    const pending: { outlines: ReturnType<typeof outlineBatch>; runs: number }[] = [];
+    for await (const batch of runContextPages(source.db, batchSize)) {
+      const outlines = outlineBatch(batch);
+      outlines.catch(() => undefined); // awaited in order below
+      pending.push({ outlines, runs: batch.length });
+      while (pending.length > READ_AHEAD) {
+        const next = pending.shift()!;
+        tally(await next.outlines, next.runs);
+      }
     }
+    for (const next of pending.splice(0)) tally(await next.outlines, next.runs);
     const nonKfp = counts.byType.filter((t) => !t.kfp).map((t) => ({ kind: t.kind, type: t.type, count: t.count }));
     for (const t of nonKfp) {
       if (t.kind === 'context') rejects.NON_KFP_CONTEXT = (rejects.NON_KFP_CONTEXT ?? 0) + t.count;
