@@ -14,7 +14,9 @@ import { forceIndex, quoteIdent } from '../db/dialect.ts';
 import { insertMany } from '../db/insert.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
+import { jsonEqual } from '../transform/values.ts';
 import { TOOL_VERSION } from '../version.ts';
+import { jsonColumns } from './schema.ts';
 
 const TASK_COLUMNS: (keyof TaskRow)[] = [
   'UUID', 'Namespace', 'RunUUID', 'pods', 'CreatedAtInSec', 'StartedInSec', 'FinishedInSec', 'Fingerprint', 'Name', 'DisplayName',
@@ -25,6 +27,8 @@ const ARTIFACT_COLUMNS: (keyof ArtifactRow)[] = [
 ];
 const LINK_COLUMNS: (keyof ArtifactTaskRow)[] = ['UUID', 'ArtifactID', 'TaskID', 'Type', 'Iteration', 'RunUUID', 'Producer', 'ArtifactKey'];
 const ID_MAP_COLUMNS = ['kind', 'mlmd_id', 'kfp_uuid', 'run_uuid', 'extra'];
+const ARTIFACT_JSON = jsonColumns('artifacts');
+const NO_JSON: ReadonlySet<string> = new Set();
 const REJECT_COLUMNS = ['run_key', 'seq', 'code', 'disposition', 'entity', 'mlmd_id', 'reason'];
 const CHECKPOINT_COLUMNS = ['run_uuid', 'context_id', 'source_version', 'tasks', 'artifacts', 'links', 'rejects', 'migrated_at', 'tool_version'];
 
@@ -65,7 +69,7 @@ export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promi
   const mapped = runs.map((r) => r.mapped);
   // An artifact shared by several runs of the batch is one row; as when runs were written one by one, the last run's copy wins.
   const artifacts = lastByKey(mapped.flatMap((m) => m.artifacts), (a) => a.UUID);
-  const changed = await notAlreadyThere(tx, 'artifacts', ARTIFACT_COLUMNS, { column: 'UUID', index: 'PRIMARY' }, artifacts, (a) => String(a.UUID));
+  const changed = await notAlreadyThere(tx, 'artifacts', ARTIFACT_COLUMNS, { column: 'UUID', index: 'PRIMARY', json: ARTIFACT_JSON }, artifacts, (a) => String(a.UUID));
   await upsert(tx, 'artifacts', ARTIFACT_COLUMNS, changed.sort(byKey((a) => a.UUID)), ['UUID']);
   await upsert(tx, 'tasks', TASK_COLUMNS, parentsFirst(mapped.flatMap((m) => m.tasks)), ['UUID']);
   await upsert(tx, 'artifact_tasks', LINK_COLUMNS, mapped.flatMap((m) => m.links).sort(byKey((l) => l.UUID)), ['UUID']);
@@ -99,7 +103,7 @@ export async function writeIdMap(tx: Queryable, rows: IdMapRow[]): Promise<void>
   );
   // Entries of no run (artifacts, pipeline contexts) are shared by many runs: only those not already there are written.
   const shared = unique.filter((r) => r.run_uuid === null);
-  const changed = new Set(await notAlreadyThere(tx, 'mlmd_id_map', ID_MAP_COLUMNS, { column: 'kfp_uuid', index: 'idx_mlmd_id_map_kfp_uuid' }, shared, key));
+  const changed = new Set(await notAlreadyThere(tx, 'mlmd_id_map', ID_MAP_COLUMNS, { column: 'kfp_uuid', index: 'idx_mlmd_id_map_kfp_uuid', json: NO_JSON }, shared, key));
   const toWrite = unique
     .filter((r) => r.run_uuid !== null || changed.has(r))
     .sort((a, b) => cmp(a.kind, b.kind) || a.mlmd_id - b.mlmd_id || cmp(a.kfp_uuid, b.kfp_uuid));
@@ -113,13 +117,14 @@ export async function writeIdMap(tx: Queryable, rows: IdMapRow[]): Promise<void>
  * each other: 15,000 runs measured 140 such lock waits, 11 s of the two writers' time. A
  * non-locking read finds the rows that would not change; only the others are written. (Two batches
  * writing the same new row still meet on it, once.) `lookup` names the column to find rows by and the
- * index over it, which the read is pinned to (see forceIndex: it scanned mlmd_id_map otherwise).
+ * index over it, which the read is pinned to (see forceIndex: it scanned mlmd_id_map otherwise), and
+ * the JSON columns, compared by value: MySQL 8 gives them back in its own spelling.
  */
 async function notAlreadyThere<T extends object>(
   tx: Queryable,
   table: string,
   columns: string[],
-  lookup: { column: string; index: string },
+  lookup: { column: string; index: string; json: ReadonlySet<string> },
   rows: T[],
   key: (r: Record<string, unknown>) => string,
 ): Promise<T[]> {
@@ -134,15 +139,25 @@ async function notAlreadyThere<T extends object>(
   }
   return rows.filter((r) => {
     const have = stored.get(key(r as Record<string, unknown>));
-    return !have || columns.some((c) => !sameValue(have[c], (r as Record<string, unknown>)[c]));
+    return !have || columns.some((c) => !sameStoredValue(have[c], (r as Record<string, unknown>)[c], lookup.json.has(c)));
   });
 }
 
-/** A stored value against the one about to be written; drivers may hand numbers back as strings. */
-function sameValue(stored: unknown, wanted: unknown): boolean {
+/**
+ * A stored value against the one about to be written; drivers may hand numbers back as strings, and
+ * MySQL 8 stores JSON in a binary form it prints back with sorted keys and spaces (MariaDB keeps the
+ * text). Read as text, every shared artifact would look changed there and be written, and locked, again.
+ */
+export function sameStoredValue(stored: unknown, wanted: unknown, json: boolean): boolean {
   if (stored === wanted) return true;
   if (stored === null || stored === undefined || wanted === null || wanted === undefined) return (stored ?? null) === (wanted ?? null);
-  return String(stored) === String(wanted);
+  if (String(stored) === String(wanted)) return true;
+  if (!json) return false;
+  try {
+    return jsonEqual(JSON.parse(String(stored)), JSON.parse(String(wanted)));
+  } catch {
+    return false;
+  }
 }
 
 /**
