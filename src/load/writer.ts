@@ -14,7 +14,7 @@ import { forceIndex, quoteIdent } from '../db/dialect.ts';
 import { insertMany } from '../db/insert.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
-import { jsonEqual } from '../transform/values.ts';
+import { canonicalEqual } from '../transform/values.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { jsonColumns } from './schema.ts';
 
@@ -154,7 +154,7 @@ export function sameStoredValue(stored: unknown, wanted: unknown, json: boolean)
   if (String(stored) === String(wanted)) return true;
   if (!json) return false;
   try {
-    return jsonEqual(JSON.parse(String(stored)), JSON.parse(String(wanted)));
+    return canonicalEqual(JSON.parse(String(stored)), JSON.parse(String(wanted)));
   } catch {
     return false;
   }

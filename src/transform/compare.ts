@@ -3,7 +3,8 @@
  * (design.md §1). Every difference is named by the lossy-code rule it matches, or is `DRIFT`.
  * `verify` reports these; the round-trip tests assert that no drift appears.
  */
-import { canonicalEqual, classifyDifference, type DifferenceContext, type DifferenceEntity, type LossyCode } from './lossy-codes.ts';
+import { classifyDifference, type DifferenceContext, type DifferenceEntity, type LossyCode } from './lossy-codes.ts';
+import { canonicalEqual } from './values.ts';
 import type { MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution, Props, Reject, RunBundle } from './model.ts';
 import type { MlmdView } from './reverse.ts';
 

@@ -9,7 +9,7 @@
  */
 import type { KfpRunDetails, MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution, MlmdValue } from './model.ts';
 import { FINISHED_RUN_STATES, LIMITS } from './rules.ts';
-import { artifactMetadataValue } from './values.ts';
+import { artifactMetadataValue, canonicalEqual } from './values.ts';
 
 export const LOSSY_CODES = {
   REJECTED: { doc: 'the record was skipped by the forward mapping and is listed in the rejects, whose code says why (e.g. URI_TOO_LONG, UNKNOWN_EXECUTION_TYPE)' },
@@ -95,44 +95,6 @@ export function canonicalJson(v: unknown): string {
   }
   if (typeof v === 'number' && Object.is(v, -0)) return '0';
   return JSON.stringify(v) ?? 'undefined';
-}
-
-/**
- * `canonicalJson(a) === canonicalJson(b)` without writing either: verify compares every field of
- * every record, and building the two strings was a fifth of its time. Numbers JSON cannot hold read
- * as null and -0 as 0, keys holding undefined do not count, and undefined, functions and symbols are
- * all alike — exactly as in the strings.
- */
-export function canonicalEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  const x = jsonAtom(a);
-  const y = jsonAtom(b);
-  if (x === y) return true;
-  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
-  const xa = Array.isArray(x);
-  if (xa !== Array.isArray(y)) return false;
-  if (xa) {
-    const ya = y as unknown[];
-    if ((x as unknown[]).length !== ya.length) return false;
-    return (x as unknown[]).every((v, i) => canonicalEqual(v, ya[i]));
-  }
-  const xo = x as Record<string, unknown>;
-  const yo = y as Record<string, unknown>;
-  let defined = 0;
-  for (const k of Object.keys(xo)) {
-    if (xo[k] === undefined) continue;
-    defined++;
-    if (!Object.hasOwn(yo, k) || yo[k] === undefined || !canonicalEqual(xo[k], yo[k])) return false;
-  }
-  for (const k of Object.keys(yo)) if (yo[k] !== undefined) defined--;
-  return defined === 0;
-}
-
-/** What a value is for canonicalJson's equality: non-finite numbers are null, the unwritable are one `undefined`. */
-function jsonAtom(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v === 'function' || typeof v === 'symbol') return undefined;
-  return v;
 }
 
 /** Equal up to the last digits of every number (DOUBLE_PRECISION); structure and strings must match. */

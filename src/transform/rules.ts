@@ -4,7 +4,7 @@
  */
 import { EXECUTION_STATE, type JsonObject } from './model.ts';
 import type { SpecTask } from './spec.ts';
-import { jsonEqual } from './values.ts';
+import { canonicalEqual } from './values.ts';
 
 // ------------------------------------------------------------------ KFP 3 enums (kfp-facts.md §C.7)
 
@@ -204,7 +204,7 @@ export const KEY_EVIDENCE_RULES: readonly KeyEvidenceRule[] = [
     doc: 'every constant input of the spec task has the value the execution recorded in `inputs`',
     consistent: (f) =>
       Object.entries(f.candidate.parameters).every(
-        ([name, src]) => src.kind !== 'runtimeValue' || src.constant === undefined || f.inputs?.[name] === undefined || jsonEqual(f.inputs[name], src.constant),
+        ([name, src]) => src.kind !== 'runtimeValue' || src.constant === undefined || f.inputs?.[name] === undefined || canonicalEqual(f.inputs[name], src.constant),
       ),
   },
 ];
