@@ -175,15 +175,15 @@ function keyPart(column: string, q: (s: string) => string): string {
   return column.endsWith(' DESC') ? `${q(column.slice(0, -5))} DESC` : q(column);
 }
 
-/**
- * The statements that create one table. MySQL: one CREATE TABLE with its indexes and FKs, in the
- * order GORM writes them. SQLite: CREATE TABLE with the FKs inline, then one CREATE INDEX each.
- */
 /** The columns of a KFP 3 table typed JSON: MySQL 8 hands them back re-serialized (keys sorted, spaces added). */
 export function jsonColumns(name: TargetTable): ReadonlySet<string> {
   return new Set(SPECS[name].columns.filter((c) => c.type === 'json').map((c) => c.name));
 }
 
+/**
+ * The statements that create one table. MySQL: one CREATE TABLE with its indexes and FKs, in the
+ * order GORM writes them. SQLite: CREATE TABLE with the FKs inline, then one CREATE INDEX each.
+ */
 export function createTableStatements(name: TargetTable, dialect: Dialect): string[] {
   const spec = SPECS[name];
   const q = dialect === 'mysql' ? (s: string) => `\`${s}\`` : (s: string) => `"${s}"`;
