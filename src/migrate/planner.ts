@@ -10,6 +10,7 @@ import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
 import { outlineRun } from '../transform/forward.ts';
+import { consumeInOrder } from '../util/in-order.ts';
 import { IdSet } from './id-set.ts';
 
 /** Batches read ahead of the one being mapped. */
@@ -83,17 +84,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     };
     // The next batches are read while one is mapped: read one after another, plan waited on the
     // database for about half its time.
-    const pending: { outlines: ReturnType<typeof outlineBatch>; runs: number }[] = [];
-    for await (const batch of runContextPages(source.db, batchSize)) {
-      const outlines = outlineBatch(batch);
-      outlines.catch(() => undefined); // awaited in order below
-      pending.push({ outlines, runs: batch.length });
-      while (pending.length > READ_AHEAD) {
-        const next = pending.shift()!;
-        tally(await next.outlines, next.runs);
-      }
-    }
-    for (const next of pending.splice(0)) tally(await next.outlines, next.runs);
+    await consumeInOrder(runContextPages(source.db, batchSize), READ_AHEAD, outlineBatch, (outlines, batch) => tally(outlines, batch.length));
     const nonKfp = counts.byType.filter((t) => !t.kfp).map((t) => ({ kind: t.kind, type: t.type, count: t.count }));
     for (const t of nonKfp) {
       if (t.kind === 'context') rejects.NON_KFP_CONTEXT = (rejects.NON_KFP_CONTEXT ?? 0) + t.count;

@@ -11,6 +11,7 @@ import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { tableExists } from '../load/schema.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
+import { consumeInOrder } from '../util/in-order.ts';
 import { startWorkerPool, workerCount } from '../workers/pool.ts';
 import type { ReaderSetup } from '../workers/readers.ts';
 import { checkBatch, type BatchVerdicts, type RunContextRef } from './run-checker.ts';
@@ -158,7 +159,6 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   const pool = workers > 0 ? await startWorkerPool<ReaderSetup, RunContextRef[], BatchVerdicts>(new URL('./check-worker.ts', import.meta.url), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : null;
   try {
     const lanes = 1 + workers;
-    const pending: Promise<BatchVerdicts>[] = [];
     let done = 0;
     const settle = (result: BatchVerdicts) => {
       for (const verdict of result.verdicts) {
@@ -179,15 +179,8 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
       opts.onProgress?.(Math.min(done * batchSize, toCheck), toCheck);
       await held.push(result);
     };
-    let b = 0;
-    for await (const batch of batches) {
-      const result = b++ % lanes === 0 || !pool ? checkBatch(source, kfp, batch) : pool.run(batch);
-      result.catch(() => undefined); // awaited in order below
-      pending.push(result);
-      // Two batches more than lanes: the main thread reads the next ones while it compares one.
-      while (pending.length > lanes + 1) await consume(await pending.shift()!);
-    }
-    while (pending.length > 0) await consume(await pending.shift()!);
+    // Two batches more than lanes: the main thread reads the next ones while it compares one.
+    await consumeInOrder(batches, lanes + 1, (batch, b) => (b % lanes === 0 || !pool ? checkBatch(source, kfp, batch) : pool.run(batch)), consume);
     await held.drain();
   } finally {
     await pool?.close();
