@@ -136,5 +136,5 @@ export const ERAS: Record<Era, EraProfile> = {
   'kfp-2.17-mlflow': { ...KFP_2_17, baseMs: Date.UTC(2026, 6, 13, 8, 0, 0), mlflowPlugin: true },
 };
 
-/** The order later seed cycles rotate eras through, oldest first. */
-export const ERA_ROTATION: readonly Era[] = ['kfp-2.0', 'kfp-2.2', 'kfp-2.3', 'kfp-2.4', 'kfp-2.5', 'kfp-2.14', 'kfp-2.16', 'kfp-2.17', 'kfp-2.17-mlflow'];
+/** The order later seed cycles rotate eras through, oldest first: ERAS's own order. */
+export const ERA_ROTATION = Object.keys(ERAS) as readonly Era[];
