@@ -5,15 +5,21 @@ import type { MachineFacts } from './scratch.ts';
 import type { Latency } from './load.ts';
 import type { ShimResult } from './shim.ts';
 import { WHOLE_RUN } from './whole-run.ts';
-import type { CpuSplit, MigrateFigures, SeedFigures, VerifyFigures } from './workloads.ts';
+import type { CpuSplit, MigrateFigures, PlanFigures, SeedFigures, VerifyFigures } from './workloads.ts';
 
 export interface SizeResult {
   runs: number;
   seeded: SeedFigures;
+  plan: PlanFigures;
   migrate: MigrateFigures;
   ceiling: CeilingResult;
   /** migrate rows/s ÷ ceiling rows/s: the one figure that matters. */
   ratio: number;
+  /**
+   * Ceiling load time ÷ plan wall time: migrate reads and maps at least what plan does, so even with
+   * writes that cost nothing its ratio could not exceed this on this machine.
+   */
+  ratioBound: number;
   verify: VerifyFigures | null;
   shim: ShimResult | null;
 }
@@ -36,6 +42,10 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     row('ceiling: LOAD DATA rows/s (FK checks off)', (r) => n0(r.ceiling.rowsPerSecond)),
     row('ceiling load time', (r) => `${r.ceiling.loadSeconds.toFixed(2)} s`),
     row('RATIO migrate / ceiling', (r) => `${(r.ratio * 100).toFixed(1)} %`),
+    row('plan (read + map, no writes) wall time', (r) => `${r.plan.wallSeconds.toFixed(2)} s (exit ${r.plan.exitCode})`),
+    row('plan peak RSS', (r) => mib(r.plan.peakRssMiB)),
+    row('plan CPU: mlmd-bridge / database server', (r) => cpuSplit(r.plan.cpu)),
+    row('BOUND on migrate / ceiling: ceiling / plan time', (r) => `${(r.ratioBound * 100).toFixed(1)} %`),
     row('verify rows/s', (r) => (r.verify ? `${n0(r.verify.rowsPerSecond)} (exit ${r.verify.exitCode})` : 'n/a (no verify command yet)')),
     row('verify peak RSS', (r) => (r.verify ? mib(r.verify.peakRssMiB) : 'n/a')),
     row('verify CPU: mlmd-bridge / database server', (r) => (r.verify ? cpuSplit(r.verify.cpu) : 'n/a')),

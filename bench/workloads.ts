@@ -74,6 +74,25 @@ export interface VerifyFigures {
   cpu: CpuSplit;
 }
 
+export interface PlanFigures {
+  exitCode: number | null;
+  wallSeconds: number;
+  peakRssMiB: number | null;
+  cpu: CpuSplit;
+}
+
+/**
+ * `plan` over the same databases before anything is migrated: it reads every run and maps it
+ * (without rendering JSON columns or writing), the part of migrate's work that no write strategy
+ * removes. Its wall time bounds migrate from below on this machine, so ceiling load time ÷ plan
+ * wall time is the best migrate/ceiling ratio this reading and mapping allow.
+ */
+export async function plan(mlmdUrl: string, kfpUrl: string): Promise<PlanFigures> {
+  const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(['plan', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json']));
+  if (r.code !== 0 && r.code !== 3) throw new Error(`plan exited ${r.code}: ${r.stderr.trim()}`);
+  return { exitCode: r.code, wallSeconds: r.wallSeconds, peakRssMiB: r.peakRssMiB, cpu: { command: r.cpuSeconds, server: serverCpuSeconds } };
+}
+
 /** Rows per second over the same target rows migrate wrote; verify exits 1 on drift, which is reported, not hidden. */
 export async function verify(mlmdUrl: string, kfpUrl: string, targetRows: number): Promise<VerifyFigures> {
   const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(['verify', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json']));

@@ -54,8 +54,17 @@ describe('npm run bench', () => {
     const r = await bench(['--runs', '3', '--scale', '1', '--no-shim']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('RATIO migrate / ceiling');
+    expect(r.stdout).toContain('BOUND on migrate / ceiling: ceiling / plan time');
     const json = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
-      results: { runs: number; migrate: { targetRows: number }; ceiling: { totalRows: number }; ratio: number; verify: { exitCode: number } | null }[];
+      results: {
+        runs: number;
+        plan: { exitCode: number; wallSeconds: number; peakRssMiB: number | null };
+        migrate: { targetRows: number };
+        ceiling: { totalRows: number; loadSeconds: number };
+        ratio: number;
+        ratioBound: number;
+        verify: { exitCode: number } | null;
+      }[];
     };
     expect(json.results.map((x) => x.runs)).toEqual([3, 3]);
     for (const size of json.results) {
@@ -63,6 +72,10 @@ describe('npm run bench', () => {
       // The ceiling loads exactly the rows migrate wrote.
       expect(size.ceiling.totalRows).toBe(size.migrate.targetRows);
       expect(size.ratio).toBeGreaterThan(0);
+      // plan ran (before migrate, over the same databases) and the bound is derived from its own figures.
+      expect(size.plan.exitCode).toBe(0);
+      expect(size.plan.peakRssMiB).toBeGreaterThan(0);
+      expect(size.ratioBound).toBeCloseTo(size.ceiling.loadSeconds / size.plan.wallSeconds, 10);
       expect(size.verify?.exitCode).toBe(0);
     }
     // Only what this run created must be gone: another suite's bench may drop its own meanwhile.
