@@ -40,7 +40,7 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     row('migrate peak RSS', (r) => mib(r.migrate.peakRssMiB)),
     row('migrate CPU: mlmd-bridge / database server', (r) => cpuSplit(r.migrate.cpu)),
     row('ceiling: LOAD DATA rows/s (FK checks off)', (r) => n0(r.ceiling.rowsPerSecond)),
-    row('ceiling load time', (r) => `${r.ceiling.loadSeconds.toFixed(2)} s`),
+    row('ceiling load time; database server CPU', (r) => `${r.ceiling.loadSeconds.toFixed(2)} s; ${secs(r.ceiling.serverCpuSeconds)}`),
     row('RATIO migrate / ceiling', (r) => `${(r.ratio * 100).toFixed(1)} %`),
     row('plan (read + map, no writes) wall time', (r) => `${r.plan.wallSeconds.toFixed(2)} s (exit ${r.plan.exitCode})`),
     row('plan peak RSS', (r) => mib(r.plan.peakRssMiB)),
