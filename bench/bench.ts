@@ -6,7 +6,7 @@
  * a table and one JSON line; everything it creates lives in scratch databases and temp files that
  * are removed at the end, so nothing is written into the repository.
  */
-import { parseArgs } from './args.ts';
+import { BenchInputError, parseArgs } from './args.ts';
 import { measureCeiling } from './ceiling.ts';
 import { cliHasCommand } from './child.ts';
 import { renderTable, type SizeResult } from './report.ts';
@@ -58,6 +58,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  if (e instanceof BenchInputError) {
+    process.stderr.write(`bench: ${e.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
   process.exitCode = 1;
 });

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, freemem, totalmem } from 'node:os';
 import mysql from 'mysql2/promise';
+import { BenchInputError } from './args.ts';
 
 export interface Server {
   host: string;
@@ -62,8 +63,15 @@ export interface MachineFacts {
   logBin: string;
 }
 
+/** The bench's first contact with the server: a server it cannot reach or log in to is bad input, said so plainly. */
 export async function machineFacts(): Promise<MachineFacts> {
-  const c = await serverConnection();
+  const c = await serverConnection().catch((e: unknown) => {
+    const { code, message } = e as { code?: string; message?: string };
+    throw new BenchInputError(
+      `cannot connect to MariaDB/MySQL at ${SERVER.host}:${SERVER.port} as ${SERVER.user} (${code ?? message ?? String(e)}): ` +
+        'start the server, or point MB_BENCH_MYSQL_HOST, MB_BENCH_MYSQL_PORT, MB_BENCH_MYSQL_USER and MB_BENCH_MYSQL_PASSWORD at one',
+    );
+  });
   try {
     const [[v]] = (await c.query('SELECT VERSION() AS v')) as unknown as [{ v: string }[]];
     const [vars] = (await c.query(

@@ -32,11 +32,11 @@ async function benchDatabases(): Promise<string[]> {
   }
 }
 
-function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function bench(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', ...args], {
       cwd: ROOT,
-      env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER },
+      env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -81,6 +81,35 @@ describe('npm run bench', () => {
     // Only what this run created must be gone: another suite's bench may drop its own meanwhile.
     expect((await benchDatabases()).filter((d) => !before.includes(d))).toEqual([]);
   }, 180_000);
+});
+
+describe('npm run bench: its command line', () => {
+  it.each([
+    [['--runs', '0'], '--runs needs a whole number ≥ 1 (got "0")'],
+    [['--scale', 'ten'], '--scale needs a whole number ≥ 1 (got "ten")'],
+    [['--batch-size'], '--batch-size needs a whole number ≥ 1 (got "nothing")'],
+    [['--bogus'], 'unknown option --bogus (try --help)'],
+  ])('refuses %j with exit 2 and one line naming the bad input, no stack, before touching a database', async (args, message) => {
+    const r = await bench(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`bench: ${message}\n`);
+    expect(r.stdout).toBe('');
+  });
+
+  it('says which server it could not reach and how to name another, with exit 2', async () => {
+    // Port 1 on loopback: nothing listens there.
+    const r = await bench(['--runs', '1'], { MB_BENCH_MYSQL_PORT: '1' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.startsWith(`bench: cannot connect to MariaDB/MySQL at ${MARIADB_HOST}:1 as ${MARIADB_USER} (ECONNREFUSED): `), r.stderr).toBe(true);
+    expect(r.stderr).toContain('MB_BENCH_MYSQL_PORT');
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('--help says what it measures and where the server is', async () => {
+    const r = await bench(['--help']);
+    expect(r.code).toBe(0);
+    for (const word of ['--runs', '--scale', 'plan', 'migrate', 'LOAD DATA', 'verify', 'shim', 'MB_BENCH_MYSQL_HOST']) expect(r.stdout).toContain(word);
+  });
 });
 
 describe('bench ceiling', () => {
