@@ -7,8 +7,8 @@
  * are removed at the end, so nothing is written into the repository.
  */
 import { BenchInputError, parseArgs } from './args.ts';
-import { measureCeiling } from './ceiling.ts';
-import { cliHasCommand } from './child.ts';
+import { measureCeiling, removeCeilingFiles } from './ceiling.ts';
+import { cliHasCommand, stopAllCommands } from './child.ts';
 import { renderTable, type SizeResult } from './report.ts';
 import { machineFacts, ScratchDatabases, urlOf } from './scratch.ts';
 import { measureShim } from './shim.ts';
@@ -16,11 +16,15 @@ import { migrate, plan, seed, verify } from './workloads.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
+/** Set once a signal arrived: the interrupt handler then owns clean-up and the exit. */
+let interrupted = false;
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const machine = await machineFacts();
   const hasVerify = await cliHasCommand('verify');
   const scratch = new ScratchDatabases();
+  onInterrupt(scratch);
   const results: SizeResult[] = [];
   try {
     for (const [size, runs] of [args.runs, args.runs * args.scale].entries()) {
@@ -51,13 +55,33 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await scratch.dropAll().catch((e) => log(`could not drop the scratch databases: ${(e as Error).message}`));
+    if (!interrupted) await scratch.dropAll().catch((e) => log(`could not drop the scratch databases: ${(e as Error).message}`));
   }
   process.stdout.write(`${renderTable(machine, results)}\n`);
   process.stdout.write(`${JSON.stringify({ machine, results })}\n`);
 }
 
+/**
+ * Ctrl-C or SIGTERM mid-run: stop the commands being measured, end the sessions still on the scratch
+ * databases and drop them, and remove the ceiling's row files, so an interrupted bench leaves nothing behind.
+ */
+function onInterrupt(scratch: ScratchDatabases): void {
+  const stop = (signal: NodeJS.Signals, exitCode: number) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping the running command and dropping the scratch databases`);
+    removeCeilingFiles();
+    void stopAllCommands()
+      .then(() => scratch.dropAll({ endSessions: true }))
+      .catch((e: unknown) => log(`could not drop the scratch databases: ${(e as Error).message}`))
+      .finally(() => process.exit(exitCode));
+  };
+  process.once('SIGINT', () => stop('SIGINT', 130));
+  process.once('SIGTERM', () => stop('SIGTERM', 143));
+}
+
 main().catch((e) => {
+  if (interrupted) return; // the work failed because it was stopped; the handler reports and exits
   if (e instanceof BenchInputError) {
     process.stderr.write(`bench: ${e.message}\n`);
     process.exitCode = 2;

@@ -34,8 +34,18 @@ export interface CeilingResult {
   localInfile: 'on' | 'turned on for the loads';
 }
 
+/** Directories of row files being loaded: an interrupted bench removes them (see removeCeilingFiles). */
+const liveDirs = new Set<string>();
+
+/** Removes the row files of a ceiling still being measured; for an interrupted bench, which exits before its finally blocks run. */
+export function removeCeilingFiles(): void {
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+  liveDirs.clear();
+}
+
 export async function measureCeiling(migratedDb: string, ceilingDb: string): Promise<CeilingResult> {
   const dir = mkdtempSync(join(tmpdir(), 'mb-bench-'));
+  liveDirs.add(dir);
   try {
     const files = new Map<TargetTable, { path: string; columns: string[]; rows: number }>();
     const source = await serverConnection(migratedDb);
@@ -75,6 +85,7 @@ export async function measureCeiling(migratedDb: string, ceilingDb: string): Pro
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    liveDirs.delete(dir);
   }
 }
 

@@ -2,12 +2,36 @@
  * Runs one `mlmd-bridge` command in a child process and watches its memory from outside, so the
  * figure is the real peak resident set of the command and nothing of the benchmark's own.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { processCpuSeconds } from './cpu.ts';
 
 export const CLI = fileURLToPath(new URL('../bin/mlmd-bridge.js', import.meta.url));
+
+/** Commands started and not yet exited: what an interrupted bench must stop before it drops its databases. */
+const running = new Set<ChildProcess>();
+
+function tracked<C extends ChildProcess>(child: C): C {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** SIGTERM to every command still running, SIGKILL to any still there after `graceMs`; resolves once all have exited. */
+export async function stopAllCommands(graceMs = 10_000): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
+        }),
+    ),
+  );
+}
 
 /** Often enough to catch a short-lived peak; VmHWM itself never goes down, so a late sample is still right. */
 const RSS_POLL_MS = 20;
@@ -34,7 +58,7 @@ function highWaterMarkKiB(pid: number): number | null {
 
 export function runCliMeasured(args: string[]): Promise<ChildResult> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   let peakKiB: number | null = null;
@@ -83,7 +107,7 @@ export interface LongRunningChild {
  * `ready`. stderr (the shim's per-call log) is read and dropped, so the pipe never fills.
  */
 export function startCli(args: string[], ready: RegExp, timeoutMs = 30_000): Promise<LongRunningChild> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = tracked(spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let peakKiB: number | null = null;
   const sample = () => {
     const kib = child.pid === undefined ? null : highWaterMarkKiB(child.pid);

@@ -37,9 +37,21 @@ export class ScratchDatabases {
     return n;
   }
 
-  async dropAll(): Promise<void> {
+  /**
+   * Drops every database this run named. After an interruption, `endSessions` first ends the
+   * server sessions still using them (the bench's own seeding connections among them): an open
+   * transaction would otherwise hold DROP DATABASE back on its metadata lock for as long as it lived.
+   */
+  async dropAll(opts: { endSessions?: boolean } = {}): Promise<void> {
     const c = await serverConnection();
     try {
+      if (opts.endSessions && this.names.length > 0) {
+        const [sessions] = (await c.query(
+          `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (${this.names.map(() => '?').join(', ')}) AND ID <> CONNECTION_ID()`,
+          this.names,
+        )) as unknown as [{ id: number }[]];
+        for (const { id } of sessions) await c.query(`KILL CONNECTION ${Number(id)}`).catch(() => undefined); // it may have ended meanwhile
+      }
       for (const n of this.names) await c.query(`DROP DATABASE IF EXISTS \`${n}\``);
     } finally {
       await c.end();

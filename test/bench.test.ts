@@ -83,6 +83,41 @@ describe('npm run bench', () => {
   }, 180_000);
 });
 
+describe('npm run bench, interrupted', () => {
+  // Signalled once its stderr shows it reached a phase: seeding runs in the bench's own process, migrate in a child.
+  for (const [phase, signal, exitCode] of [['seeding', 'SIGINT', 130], ['migrating', 'SIGTERM', 143]] as const) {
+    it(`${signal} while ${phase}: stops, drops every scratch database it made and exits ${exitCode}`, async () => {
+      const before = await benchDatabases();
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', '--runs', '400', '--scale', '1', '--no-shim'], {
+        cwd: ROOT,
+        env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      let signalled = false;
+      const madeDuringRun = new Set<string>();
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (!signalled && new RegExp(`bench: .*; ${phase}$|bench: ${phase} `, 'm').test(stderr)) {
+          signalled = true;
+          // Let the phase get going (databases created, rows in flight) before the signal.
+          setTimeout(async () => {
+            for (const db of await benchDatabases()) if (!before.includes(db)) madeDuringRun.add(db);
+            child.kill(signal);
+          }, 700);
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(signalled, stderr).toBe(true);
+      expect(code, stderr).toBe(exitCode);
+      expect(stderr).toContain(`bench: ${signal}: stopping the running command and dropping the scratch databases`);
+      expect(stderr).not.toContain('could not drop');
+      expect(madeDuringRun.size, 'the phase had created its databases when the signal came').toBeGreaterThan(0);
+      expect((await benchDatabases()).filter((d) => !before.includes(d))).toEqual([]);
+    }, 120_000);
+  }
+});
+
 describe('npm run bench: its command line', () => {
   it.each([
     [['--runs', '0'], '--runs needs a whole number ≥ 1 (got "0")'],
