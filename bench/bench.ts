@@ -2,9 +2,9 @@
  * `npm run bench [-- --runs N]`: seeds KFP-shaped MLMD databases on MariaDB at two sizes (N and
  * N×scale runs), then measures side by side: plan (read + map alone, the floor under migrate),
  * migrate (rows/s, wall time, peak RSS), the LOAD DATA ceiling for the same rows, their ratio,
- * verify and the shim when this checkout has them. Prints
- * a table and one JSON line; everything it creates lives in scratch databases and temp files that
- * are removed at the end, so nothing is written into the repository.
+ * verify and the shim when this checkout has them. Prints a table and one JSON line; everything it
+ * creates lives in scratch databases and temp files that are removed at the end (or on Ctrl-C), so
+ * nothing is written into the repository.
  */
 import { BenchInputError, parseArgs } from './args.ts';
 import { measureCeiling, removeCeilingFiles } from './ceiling.ts';
