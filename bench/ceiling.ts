@@ -66,17 +66,19 @@ export async function measureCeiling(migratedDb: string, ceilingDb: string): Pro
 
       const rows = {} as Record<TargetTable, number>;
       let seconds = 0;
-      let serverCpu: number | null = 0;
-      const localInfile = await withLocalInfile(c, async () => {
+      const loadAll = async () => {
         for (const table of TARGET_TABLES) {
           const f = files.get(table)!;
           const started = process.hrtime.bigint();
-          const { result: loaded, serverCpuSeconds } = await withServerCpu(() => loadFile(c, table, f.path, f.columns));
+          const loaded = await loadFile(c, table, f.path, f.columns);
           seconds += Number(process.hrtime.bigint() - started) / 1e9;
-          serverCpu = serverCpu === null || serverCpuSeconds === null ? null : serverCpu + serverCpuSeconds;
           if (loaded !== f.rows) throw new Error(`ceiling: LOAD DATA put ${loaded} rows into ${table}, expected ${f.rows}`);
           rows[table] = loaded;
         }
+      };
+      let serverCpu: number | null = null;
+      const localInfile = await withLocalInfile(c, async () => {
+        serverCpu = (await withServerCpu(loadAll)).serverCpuSeconds;
       });
       const totalRows = Object.values(rows).reduce((a, b) => a + b, 0);
       return { rows, totalRows, loadSeconds: seconds, rowsPerSecond: totalRows / seconds, serverCpuSeconds: serverCpu, foreignKeyChecks: 'off', runDetails: 'copied', localInfile };

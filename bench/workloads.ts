@@ -2,7 +2,7 @@
 import { openDb } from '../src/db/connection.ts';
 import { seedDatabases } from '../src/seed/index.ts';
 import { TARGET_TABLES } from '../src/load/schema.ts';
-import { runCliMeasured } from './child.ts';
+import { type ChildResult, runCliMeasured } from './child.ts';
 import { withServerCpu } from './cpu.ts';
 import { serverConnection, urlOf } from './scratch.ts';
 
@@ -51,8 +51,7 @@ export async function migrate(mlmdUrl: string, kfpDb: string, opts: { batchSize?
     ...(opts.batchSize ? ['--batch-size', String(opts.batchSize)] : []),
     ...(opts.concurrency ? ['--concurrency', String(opts.concurrency)] : []),
   ];
-  const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(['migrate', '--mlmd', mlmdUrl, '--kfp', urlOf(kfpDb), '--json', ...extra]));
-  if (r.code !== 0) throw new Error(`migrate exited ${r.code}: ${r.stderr.trim() || r.stdout.slice(0, 2000)}`);
+  const { r, cpu } = await measureCommand(['migrate', '--mlmd', mlmdUrl, '--kfp', urlOf(kfpDb), '--json', ...extra], [0]);
   const summary = JSON.parse(r.stdout) as { rows: MigrateFigures['rows']; seconds: number; runs: { migrated: number } };
   const targetRows = await countTargetRows(kfpDb);
   return {
@@ -62,16 +61,8 @@ export async function migrate(mlmdUrl: string, kfpDb: string, opts: { batchSize?
     innerSeconds: summary.seconds,
     rowsPerSecond: targetRows / r.wallSeconds,
     peakRssMiB: r.peakRssMiB,
-    cpu: { command: r.cpuSeconds, server: serverCpuSeconds },
+    cpu,
   };
-}
-
-export interface VerifyFigures {
-  exitCode: number | null;
-  wallSeconds: number;
-  rowsPerSecond: number;
-  peakRssMiB: number | null;
-  cpu: CpuSplit;
 }
 
 export interface PlanFigures {
@@ -81,6 +72,17 @@ export interface PlanFigures {
   cpu: CpuSplit;
 }
 
+export interface VerifyFigures extends PlanFigures {
+  rowsPerSecond: number;
+}
+
+/** One command in a child process, with the database server's CPU meanwhile; an exit code outside `ok` is an error. */
+async function measureCommand(args: string[], ok: readonly number[]): Promise<{ r: ChildResult; cpu: CpuSplit }> {
+  const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(args));
+  if (r.code === null || !ok.includes(r.code)) throw new Error(`${args[0]} exited ${r.code}: ${r.stderr.trim() || r.stdout.slice(0, 2000)}`);
+  return { r, cpu: { command: r.cpuSeconds, server: serverCpuSeconds } };
+}
+
 /**
  * `plan` over the same databases before anything is migrated: it reads every run and maps it
  * (without rendering JSON columns or writing), the part of migrate's work that no write strategy
@@ -88,22 +90,14 @@ export interface PlanFigures {
  * wall time is the best migrate/ceiling ratio this reading and mapping allow.
  */
 export async function plan(mlmdUrl: string, kfpUrl: string): Promise<PlanFigures> {
-  const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(['plan', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json']));
-  if (r.code !== 0 && r.code !== 3) throw new Error(`plan exited ${r.code}: ${r.stderr.trim()}`);
-  return { exitCode: r.code, wallSeconds: r.wallSeconds, peakRssMiB: r.peakRssMiB, cpu: { command: r.cpuSeconds, server: serverCpuSeconds } };
+  const { r, cpu } = await measureCommand(['plan', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json'], [0, 3]);
+  return { exitCode: r.code, wallSeconds: r.wallSeconds, peakRssMiB: r.peakRssMiB, cpu };
 }
 
 /** Rows per second over the same target rows migrate wrote; verify exits 1 on drift, which is reported, not hidden. */
 export async function verify(mlmdUrl: string, kfpUrl: string, targetRows: number): Promise<VerifyFigures> {
-  const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(['verify', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json']));
-  if (r.code !== 0 && r.code !== 1) throw new Error(`verify exited ${r.code}: ${r.stderr.trim()}`);
-  return {
-    exitCode: r.code,
-    wallSeconds: r.wallSeconds,
-    rowsPerSecond: targetRows / r.wallSeconds,
-    peakRssMiB: r.peakRssMiB,
-    cpu: { command: r.cpuSeconds, server: serverCpuSeconds },
-  };
+  const { r, cpu } = await measureCommand(['verify', '--mlmd', mlmdUrl, '--kfp', kfpUrl, '--json'], [0, 1]);
+  return { exitCode: r.code, wallSeconds: r.wallSeconds, rowsPerSecond: targetRows / r.wallSeconds, peakRssMiB: r.peakRssMiB, cpu };
 }
 
 async function countTargetRows(database: string): Promise<number> {
