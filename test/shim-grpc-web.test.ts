@@ -76,7 +76,7 @@ describe('gRPC-Web', () => {
       );
     }
     await db.close();
-    shim = await startShim({ mlmdUrl: database.url, host: '127.0.0.1', port: 0, grpcWebPort: 0, logger: silentLogger });
+    shim = await startShim({ mlmdUrl: database.url, host: '127.0.0.1', port: 0, grpcWebPort: 0, logger: silentLogger, corsOrigins: ['http://ui.example'] });
   });
 
   afterAll(async () => {

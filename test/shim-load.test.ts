@@ -9,6 +9,7 @@ import { openDb, type Param } from '../src/db/connection.ts';
 import { insertMany } from '../src/db/insert.ts';
 import { openMlmdSource } from '../src/extract/mlmd-reader.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
+import { CallContext } from '../src/shim/call-context.ts';
 import { silentLogger } from '../src/shim/logger.ts';
 import { MlmdBackend } from '../src/shim/mlmd-backend.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
@@ -152,7 +153,7 @@ describe('shim under volume (MariaDB)', () => {
     const handlers = mlmdHandlers(backend);
     const cost = async (rpc: string, request: Msg) => {
       statements = 0;
-      const response = await handlers[rpc]!(request);
+      const response = await handlers[rpc]!(request, CallContext.detached());
       return { statements, response };
     };
     try {

@@ -3,7 +3,7 @@
  * Opening checks that the database is MLMD with a supported schema version and notes which
  * version-dependent columns exist; every read after that tolerates their absence.
  */
-import { type Db, openDb } from '../db/connection.ts';
+import { type Db, openDb, type OpenOptions } from '../db/connection.ts';
 import { latin1ClientSpellings, readingLatin1ClientText } from './latin1-client-text.ts';
 import type { KfpRunDetails, MlmdType, RunBundle } from '../transform/model.ts';
 import { PIPELINE_RUN_TYPE, readRunBundles } from './run-bundles.ts';
@@ -39,8 +39,8 @@ export interface MlmdSource {
   spellings(text: string): string[];
 }
 
-export async function openMlmdSource(url: string): Promise<MlmdSource> {
-  const opened = await openDb(url, { readOnly: true, role: 'MLMD database' });
+export async function openMlmdSource(url: string, opts: Pick<OpenOptions, 'onAvailability'> = {}): Promise<MlmdSource> {
+  const opened = await openDb(url, { readOnly: true, role: 'MLMD database', onAvailability: opts.onAvailability });
   // MLMD's own MySQL client stores text as latin1 characters (latin1-client-text.ts); SQLite gets UTF-8.
   const db = opened.dialect === 'mysql' ? readingLatin1ClientText(opened) : opened;
   try {

@@ -11,7 +11,7 @@
  * The KFP database is read through a read-only connection; a second, writable connection is used
  * for nothing but the id table of KFP-3-native rows.
  */
-import { openDb, type Db } from '../db/connection.ts';
+import { openDb, type Db, type OpenOptions } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
@@ -57,10 +57,12 @@ const MAPPED_NODE_KINDS: Record<NodeKind, string[]> = {
 export interface KfpBackendOptions extends RunCacheOptions {
   /** Highest MLMD ids of the archive served beside this backend, so native ids never collide with them. */
   externalMax?: ShimIdStoreOptions['externalMax'];
+  /** Told when the KFP database becomes unreachable and when it answers again (once each, not per statement). */
+  onAvailability?: OpenOptions['onAvailability'];
 }
 
 export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}): Promise<KfpBackend> {
-  const reader = await openDb(url, { readOnly: true, role: 'KFP database' });
+  const reader = await openDb(url, { readOnly: true, role: 'KFP database', onAvailability: opts.onAvailability });
   let writer: Db | undefined;
   try {
     if (!(await isKfpDatabase(reader)) || !(await tableExists(reader, 'tasks'))) {
@@ -73,6 +75,7 @@ export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}):
     if (await isV1TasksTable(reader)) {
       throw new BridgeError('NOT_MIGRATED', `${reader.target.display} still has the KFP 2.x tasks table`, 'run mlmd-bridge migrate first, or serve the MLMD database with --mlmd');
     }
+    // Same server as the reader, whose listener already reports an outage.
     writer = await openDb(url, { role: 'KFP database' });
     const ids = await ShimIdStore.open(writer, { externalMax: opts.externalMax });
     const backend = new KfpBackend(reader, writer, ids, await tableExists(reader, 'mlmd_id_map'), opts);

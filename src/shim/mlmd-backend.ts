@@ -3,7 +3,7 @@
  * or 10; SQLite or MySQL/MariaDB), opened read-only. Every method is a fixed number of statements
  * per chunk of 1,000 ids; columns a schema version lacks read as NULL.
  */
-import type { Param } from '../db/connection.ts';
+import type { OpenOptions, Param } from '../db/connection.ts';
 import { type MlmdSource, openMlmdSource } from '../extract/mlmd-reader.ts';
 import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from '../extract/sql.ts';
 import { readEvents, readProperties } from '../extract/run-bundles.ts';
@@ -39,8 +39,8 @@ const LINK_TABLE: Record<EdgeSide, { table: string; node: string }> = {
   execution: { table: 'Association', node: 'execution_id' },
 };
 
-export async function openMlmdBackend(url: string): Promise<MlmdBackend> {
-  return new MlmdBackend(await openMlmdSource(url));
+export async function openMlmdBackend(url: string, opts: { onAvailability?: OpenOptions['onAvailability'] } = {}): Promise<MlmdBackend> {
+  return new MlmdBackend(await openMlmdSource(url, opts));
 }
 
 export class MlmdBackend implements ShimBackend {
