@@ -23,6 +23,8 @@ const EXIT_BY_CODE = {
   LOCK_HELD: EXIT.BLOCKED,
   NOTHING_TO_ROLL_BACK: EXIT.BLOCKED,
   NOT_MIGRATED: EXIT.BLOCKED,
+  /** mlmd-bridge's own bookkeeping (mlmd_bridge_state) holds something it cannot read. */
+  BAD_STATE: EXIT.BLOCKED,
   INTERNAL: EXIT.USAGE_OR_CONNECTION,
 } as const;
 

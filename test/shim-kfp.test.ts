@@ -257,6 +257,7 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
         attributions,
         parentContexts: parents.map((p: Msg) => ({ childId: found.runContext!.id, parentId: Number(p.id) })),
         types: found.types,
+        corrupt: [],
       };
       expect(found.executions.length, `run ${run.uuid} has executions`).toBeGreaterThan(0);
       expect(found.pipelineContext?.name, `run ${run.uuid}: pipeline context`).toBe(source.pipelineContext?.name);

@@ -34,6 +34,8 @@ import {
 import { type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
 import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, typeStoreKey } from './kfp-runs.ts';
 import { LruMap } from '../util/lru-map.ts';
+import { readJsonObject } from '../transform/reverse/values.ts';
+import { type ProblemReporter, UNREPORTED } from './data-problems.ts';
 
 type Row = Record<string, unknown>;
 
@@ -55,6 +57,8 @@ const MAPPED_NODE_KINDS: Record<NodeKind, string[]> = {
 };
 
 export interface KfpBackendOptions extends RunCacheOptions {
+  /** Where rows the backend cannot read are reported (once per row). */
+  problems?: ProblemReporter;
   /** Highest MLMD ids of the archive served beside this backend, so native ids never collide with them. */
   externalMax?: ShimIdStoreOptions['externalMax'];
   /** Told when the KFP database becomes unreachable and when it answers again (once each, not per statement). */
@@ -100,14 +104,17 @@ export class KfpBackend implements ShimBackend {
    */
   readonly homeRuns: LruMap<string, string>;
 
+  private readonly problems: ProblemReporter;
+
   constructor(
     private readonly db: Db,
     private readonly writer: Db,
     private readonly ids: ShimIdStore,
     private readonly hasIdMap: boolean,
-    opts: RunCacheOptions = {},
+    opts: RunCacheOptions & { problems?: ProblemReporter } = {},
   ) {
-    this.runs = new KfpRunCache(db, ids, opts);
+    this.problems = opts.problems ?? UNREPORTED;
+    this.runs = new KfpRunCache(db, ids, opts, this.problems);
     // Trusted as long as a finished run's view is: what the shim shows of an artifact never outlives that.
     this.homeRuns = new LruMap(HOME_RUNS_REMEMBERED, opts.finishedTtlMs ?? DEFAULT_RUN_CACHE.finishedTtlMs);
   }
@@ -142,12 +149,27 @@ export class KfpBackend implements ShimBackend {
     const rows = await this.db.all<Row>("SELECT mlmd_id, extra FROM mlmd_id_map WHERE kind = 'type'");
     const out: TypeRecord[] = [];
     for (const r of rows) {
-      const extra = parseObject(r.extra);
+      const extra = this.extraOf('type', r);
       const kind = (Object.keys(TYPE_KIND_NUMBER) as NodeKind[]).find((k) => TYPE_KIND_NUMBER[k] === extra?.typeKind);
-      if (!kind || typeof extra?.name !== 'string') continue;
+      if (!kind || typeof extra?.name !== 'string') {
+        // (An entry whose text is not JSON was reported by extraOf.)
+        if (extra !== null || textOrNull(r.extra) === null) this.problems.report(`mlmd_id_map:type:${num(r.mlmd_id)}:kind`, { table: 'mlmd_id_map', kind: 'type', mlmdId: num(r.mlmd_id) }, 'a type entry names no kind or name; the type is not served');
+        continue;
+      }
       out.push(typeRecord(num(r.mlmd_id), kind, extra.name, typeof extra.version === 'string' ? extra.version : null));
     }
     return out;
+  }
+
+  /**
+   * An id-map entry's `extra` JSON. Text that is not a JSON object is reported once per entry and
+   * read as absent (the entry's type or name is then not served).
+   */
+  private extraOf(kind: string, r: Row): Record<string, unknown> | null {
+    const read = readJsonObject(textOrNull(r.extra));
+    if ('object' in read) return read.object;
+    this.problems.report(`mlmd_id_map:${kind}:${num(r.mlmd_id)}`, { table: 'mlmd_id_map', kind, mlmdId: num(r.mlmd_id), column: 'extra', problem: read.problem }, 'an id-map entry is not JSON; it is served without it');
+    return null;
   }
 
   // ------------------------------------------------------------------ nodes
@@ -354,7 +376,10 @@ export class KfpBackend implements ShimBackend {
     const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['run_context', 'pipeline_context'], ids) : [], this.ids.byIds('context', ids)]);
     for (const r of mapped) {
       if (r.kind === 'run_context') runs.add(r.kfpUuid);
-      else pipelines.push({ id: r.mlmdId, name: stringField(r.extra, 'name'), run: null });
+      else {
+        const name = this.extraOf('pipeline_context', { mlmd_id: r.mlmdId, extra: r.extra })?.name;
+        pipelines.push({ id: r.mlmdId, name: typeof name === 'string' ? name : null, run: null });
+      }
     }
     for (const a of native) {
       if (a.runUuid === a.key) runs.add(a.key);
@@ -463,20 +488,4 @@ function pipelineContext(id: number, name: string, typeId: number): MlmdContext 
 
 function runNameOf(view: MlmdView): string {
   return view.contexts.find((c) => c.type === RUN_CONTEXT_TYPE)?.name ?? '';
-}
-
-function parseObject(v: unknown): Record<string, unknown> | null {
-  const text = textOrNull(v);
-  if (text === null) return null;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-function stringField(json: string | null, key: string): string | null {
-  const v = parseObject(json)?.[key];
-  return typeof v === 'string' ? v : null;
 }

@@ -12,6 +12,7 @@ import { STATE_KEYS } from '../load/bridge-tables.ts';
 import type { Db, Param } from '../db/connection.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { tableExists } from '../load/schema.ts';
+import { BridgeError } from '../errors.ts';
 
 export const SHIM_IDS_TABLE = 'mlmd_bridge_shim_ids';
 
@@ -85,10 +86,16 @@ export class ShimIdStore {
     private readonly opts: ShimIdStoreOptions,
   ) {}
 
-  /** Opens the store on a writable connection to the KFP database, creating its table if needed. */
+  /**
+   * Opens the store on a writable connection to the KFP database, creating its table if needed.
+   * Refuses (BridgeError BAD_STATE, exit 3) when the MLMD maxima migrate recorded cannot be read:
+   * without them new ids could collide with MLMD ids of records migrate did not map.
+   */
   static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
     for (const sql of DDL[db.dialect]) await db.run(sql);
-    return new ShimIdStore(db, opts);
+    const store = new ShimIdStore(db, opts);
+    await store.recordedMaxima();
+    return store;
   }
 
   /** The id already given to a key, if this process has seen it. */
@@ -192,14 +199,16 @@ export class ShimIdStore {
     if (entity && (await tableExists(this.db, 'mlmd_bridge_rejects'))) {
       floor = Math.max(floor, await max('SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_bridge_rejects WHERE entity = ?', [entity]));
     }
-    if (await tableExists(this.db, 'mlmd_bridge_state')) {
-      // Ids of records migrate never mapped (e.g. TFX artifacts) are known only if migrate recorded the maxima.
-      const rows = await this.db.all<{ value: unknown }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [MLMD_MAX_IDS_STATE]);
-      const recorded = parseMaxima(textOrNull(rows[0]?.value ?? null));
-      floor = Math.max(floor, recorded[seq] ?? 0);
-    }
+    floor = Math.max(floor, (await this.recordedMaxima())[seq] ?? 0);
     const external = (await this.opts.externalMax?.())?.[seq] ?? 0;
     return Math.max(floor, external);
+  }
+
+  /** Ids of records migrate never mapped (e.g. TFX artifacts) are known only from the maxima migrate recorded. */
+  private async recordedMaxima(): Promise<Partial<Record<IdSequence, number>>> {
+    if (!(await tableExists(this.db, 'mlmd_bridge_state'))) return {};
+    const rows = await this.db.all<{ value: unknown }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [MLMD_MAX_IDS_STATE]);
+    return parseMaxima(rows.length === 0 ? null : textOrNull(rows[0]!.value));
   }
 }
 
@@ -209,20 +218,33 @@ export class ShimIdStore {
  */
 export const MLMD_MAX_IDS_STATE = STATE_KEYS.mlmdMaxIds;
 
-function parseMaxima(text: string | null): Partial<Record<IdSequence, number>> {
-  if (!text) return {};
+/**
+ * The recorded maxima; `{}` when none were recorded (a migration by an older version). Anything
+ * else that is not an object of whole numbers ≥ 0 per sequence is refused rather than guessed at.
+ */
+export function parseMaxima(text: string | null): Partial<Record<IdSequence, number>> {
+  if (text === null) return {};
+  const bad = (why: string) =>
+    new BridgeError(
+      'BAD_STATE',
+      `mlmd_bridge_state entry '${MLMD_MAX_IDS_STATE}' ${why}; without it, ids given to KFP-3-native rows could collide with MLMD ids`,
+      'run `mlmd-bridge migrate --mlmd URL --kfp URL` again: it records this entry afresh from the MLMD database',
+    );
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null) return {};
-    const out: Partial<Record<IdSequence, number>> = {};
-    for (const seq of ['execution', 'artifact', 'context', 'type'] as const) {
-      const n = (v as Record<string, unknown>)[seq];
-      if (typeof n === 'number' && Number.isSafeInteger(n)) out[seq] = n;
-    }
-    return out;
-  } catch {
-    return {};
+    v = JSON.parse(text);
+  } catch (e) {
+    throw bad(`is not JSON (${(e as Error).message})`);
   }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('is not a JSON object');
+  const out: Partial<Record<IdSequence, number>> = {};
+  for (const seq of ['execution', 'artifact', 'context', 'type'] as const) {
+    if (!Object.hasOwn(v, seq)) continue;
+    const n = (v as Record<string, unknown>)[seq];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw bad(`holds ${seq}: ${JSON.stringify(n)}, not a whole number ≥ 0`);
+    out[seq] = n;
+  }
+  return out;
 }
 
 function toAllocated(r: Record<string, unknown>): AllocatedId {

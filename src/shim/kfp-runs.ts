@@ -8,12 +8,14 @@
  * database. So a batch is reversed twice: the first pass collects the ids it lacks, they are
  * allocated in one round trip, and the second pass sees every id.
  */
+import { querySignal, throwIfAborted, withQuerySignal } from '../db/cancel.ts';
 import type { Db } from '../db/connection.ts';
 import { readKfpRunRows } from '../extract/kfp-reader.ts';
 import { readRunDetails } from '../extract/run-details.ts';
 import { chunked } from '../extract/sql.ts';
 import { type KfpRunRows, type MlmdView, reverseRun } from '../transform/reverse.ts';
 import { FINISHED_RUN_STATES } from '../transform/rules.ts';
+import { type ProblemReporter, UNREPORTED } from './data-problems.ts';
 import type { IdRequest, IdSequence, ShimIdStore } from './kfp-ids.ts';
 
 /** How long a reversed run is served from memory: a live run changes under us, a finished one rarely. */
@@ -44,15 +46,33 @@ interface Entry {
   expires: number;
 }
 
+interface SharedLoad {
+  promise: Promise<Map<string, MlmdView>>;
+  controller: AbortController;
+  /** Calls waiting for it now. */
+  waiters: number;
+}
+
+/** `p`, or the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  throwIfAborted(signal);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export class KfpRunCache {
   private readonly entries = new Map<string, Entry>();
-  private readonly inflight = new Map<string, Promise<Map<string, MlmdView>>>();
+  private readonly inflight = new Map<string, SharedLoad>();
   private readonly opts: Required<RunCacheOptions>;
 
   constructor(
     private readonly kfp: Db,
     private readonly ids: ShimIdStore,
     opts: RunCacheOptions = {},
+    private readonly problems: ProblemReporter = UNREPORTED,
   ) {
     this.opts = { ...DEFAULT_RUN_CACHE, ...opts };
   }
@@ -74,32 +94,66 @@ export class KfpRunCache {
       } else missing.push(uuid);
     }
     // A run another call is loading right now is waited for, not loaded twice (the UI's calls for one run arrive together).
-    // Its promise is taken now: by the time this call gets to it, that load may have finished and left `inflight`.
+    // Its load is taken now: by the time this call gets to it, that load may have finished and left `inflight`.
     // If that load fails, this call fails with it: an empty answer would tell the client the run has nothing.
-    const waiting: [string, Promise<Map<string, MlmdView>>][] = [];
+    const joined = new Set<SharedLoad>();
+    const waiting: [string, SharedLoad][] = [];
     const toLoad: string[] = [];
     for (const u of missing) {
-      const p = this.inflight.get(u);
-      if (p) waiting.push([u, p]);
-      else toLoad.push(u);
+      const shared = this.inflight.get(u);
+      if (shared && !shared.controller.signal.aborted) {
+        waiting.push([u, shared]);
+        joined.add(shared);
+      } else toLoad.push(u);
     }
-    const loads = chunked(toLoad, RUN_BATCH).map((batch) => {
-      const p = this.load(batch).finally(() => {
-        for (const u of batch) if (this.inflight.get(u) === p) this.inflight.delete(u);
-      });
-      for (const u of batch) this.inflight.set(u, p);
-      return p;
-    });
-    // Every load is awaited (allSettled) before a failure is thrown, so none is left rejecting unobserved.
-    const settled = await Promise.allSettled([...waiting.map(([, p]) => p), ...loads]);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    for (const [u, p] of waiting) {
-      const view = (await p).get(u);
+    const loads = chunked(toLoad, RUN_BATCH).map((batch) => this.startLoad(batch));
+    for (const l of loads) joined.add(l);
+    const loaded = await this.await([...joined]);
+    for (const [u, shared] of waiting) {
+      const view = loaded.get(shared)!.get(u);
       if (view) out.set(u, view);
     }
-    for (const p of loads) for (const [uuid, view] of await p) out.set(uuid, view);
+    for (const l of loads) for (const [uuid, view] of loaded.get(l)!) out.set(uuid, view);
     return out;
+  }
+
+  /**
+   * A load shared by every call that needs its runs. It obeys its own signal, not the first
+   * caller's: it is stopped (its statements killed) only when every call waiting for it is gone.
+   */
+  private startLoad(batch: string[]): SharedLoad {
+    const controller = new AbortController();
+    const shared: SharedLoad = { controller, waiters: 0, promise: undefined as unknown as Promise<Map<string, MlmdView>> };
+    shared.promise = withQuerySignal(controller.signal, () => this.load(batch)).finally(() => {
+      for (const u of batch) if (this.inflight.get(u) === shared) this.inflight.delete(u);
+    });
+    // Observed here, so a load abandoned by all its callers never rejects unhandled.
+    shared.promise.catch(() => undefined);
+    for (const u of batch) this.inflight.set(u, shared);
+    return shared;
+  }
+
+  /** The results of `loads`, waited for as the current call: its cancellation leaves them (and stops those nobody else waits for). */
+  private async await(loads: SharedLoad[]): Promise<Map<SharedLoad, Map<string, MlmdView>>> {
+    const caller = querySignal();
+    for (const l of loads) l.waiters++;
+    let left = false;
+    const leave = () => {
+      left = true;
+      for (const l of loads) if (--l.waiters === 0) l.controller.abort(caller?.reason);
+    };
+    caller?.addEventListener('abort', leave, { once: true });
+    try {
+      // Every load is awaited (allSettled) before a failure is thrown, so none is left rejecting unobserved.
+      const all = Promise.allSettled(loads.map((l) => l.promise));
+      const settled = caller ? await untilAborted(all, caller) : await all;
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return new Map(loads.map((l, i) => [l, (settled[i] as PromiseFulfilledResult<Map<string, MlmdView>>).value]));
+    } finally {
+      caller?.removeEventListener('abort', leave);
+      if (!left) for (const l of loads) l.waiters--;
+    }
   }
 
   /** Drops every cached run (tests, and after the id table changed under us). */
@@ -141,6 +195,13 @@ export class KfpRunCache {
         if (id === undefined) throw new Error(`the reverse mapping asked for an id it did not ask for before: ${req.seq} ${req.key}`);
         return id;
       });
+      for (const c of view.corrupt) {
+        this.problems.report(
+          `${c.table}:${c.uuid}:${c.column}`,
+          { table: c.table, uuid: c.uuid, column: c.column, mlmdId: c.mlmdId, run: rows.run.uuid, problem: c.problem },
+          `a KFP ${c.table} row's ${c.column} is not a JSON object; it is served without the properties it held`,
+        );
+      }
       out.set(rows.run.uuid, view);
       this.remember(rows, view, now);
     }

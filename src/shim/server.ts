@@ -12,6 +12,7 @@ import type { AvailabilityChange } from '../db/pooled-statements.ts';
 import { BridgeError } from '../errors.ts';
 import type { ShimBackend } from './backend.ts';
 import { shuttingDown } from './call-context.ts';
+import { DataProblems, type ProblemReporter } from './data-problems.ts';
 import { CallRunner } from './dispatch.ts';
 import { startGrpc } from './grpc-server.ts';
 import { startGrpcWeb } from './grpc-web.ts';
@@ -59,7 +60,7 @@ export async function startShim(opts: ShimOptions): Promise<RunningShim> {
   const host = opts.host ?? DEFAULT_HOST;
   const limits = resolveLimits(opts.limits);
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-  const backend = await openBackend(opts, outageLogger(logger));
+  const backend = await openBackend(opts, outageLogger(logger), new DataProblems(logger));
   const runner = new CallRunner(mlmdHandlers(backend), logger, limits);
   const methods = shimServiceDefinition(limits.maxIdsPerRequest);
   let grpcServer;
@@ -142,15 +143,19 @@ function outageLogger(logger: ShimLogger): (role: string) => (change: Availabili
  * Both: the KFP tables win and the archive fills in what was never migrated (design.md §4); the
  * archive's highest ids also bound the ids given to KFP-3-native rows, so the two never collide.
  */
-async function openBackend(opts: ShimOptions, onAvailability: (role: string) => (change: AvailabilityChange) => void): Promise<ShimBackend> {
+async function openBackend(
+  opts: ShimOptions,
+  onAvailability: (role: string) => (change: AvailabilityChange) => void,
+  problems: ProblemReporter,
+): Promise<ShimBackend> {
   if (!opts.kfpUrl && !opts.mlmdUrl) throw new BridgeError('USAGE', 'the shim needs --kfp URL, --mlmd URL, or both (or KFP_DB_URL / MLMD_DB_URL)');
-  const mlmdOpts = { onAvailability: onAvailability('MLMD database') };
-  const kfpAvailability = onAvailability('KFP database');
+  const mlmdOpts = { onAvailability: onAvailability('MLMD database'), problems };
+  const kfpOpts = { onAvailability: onAvailability('KFP database'), problems };
   if (!opts.kfpUrl) return openMlmdBackend(opts.mlmdUrl!, mlmdOpts);
-  if (!opts.mlmdUrl) return openKfpBackend(opts.kfpUrl, { onAvailability: kfpAvailability });
+  if (!opts.mlmdUrl) return openKfpBackend(opts.kfpUrl, kfpOpts);
   const archive = await openMlmdBackend(opts.mlmdUrl, mlmdOpts);
   try {
-    const kfp = await openKfpBackend(opts.kfpUrl, { externalMax: () => archive.maxIds(), onAvailability: kfpAvailability });
+    const kfp = await openKfpBackend(opts.kfpUrl, { ...kfpOpts, externalMax: () => archive.maxIds() });
     return new LayeredBackend(kfp, archive);
   } catch (e) {
     await archive.close().catch(() => undefined);
