@@ -1,7 +1,7 @@
 // The shim under volume, on MariaDB: paging through 1,000 artifacts (every order, with ties in the
 // order column) returns each exactly once; whole-run reads cost a bounded number of SQL
 // statements however many rows they return; 50 concurrent clients get no errors and leave no
-// database connections or calls behind.
+// database connections or calls behind. (How fast is measured by `npm run bench`, not here.)
 import * as grpc from '@grpc/grpc-js';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,11 +209,10 @@ describe('shim under volume (MariaDB)', () => {
     expect(await connectionsTo(dbName)).toBeLessThanOrEqual(4);
     for (const c of clients) c.close();
 
-    const started = Date.now();
+    // No call was left running, so shutdown has nothing to wait for or cancel.
+    expect(shim!.activeCalls).toBe(0);
     await shim!.close();
     shim = undefined;
-    // No call was left running: shutdown did not have to wait out its grace period.
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(await connectionsTo(dbName)).toBe(0);
   });
 });

@@ -31,8 +31,9 @@ import {
   TYPE_KIND_NUMBER,
   type TypeRecord,
 } from './backend.ts';
-import { type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
-import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, typeStoreKey } from './kfp-runs.ts';
+import { type AllocatedId, type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
+import { type ContextOwner, IdHomes } from './kfp-id-homes.ts';
+import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, type RunRowSource, typeStoreKey } from './kfp-runs.ts';
 import { LruMap } from '../util/lru-map.ts';
 import { readJsonObject } from '../transform/reverse/values.ts';
 import { type ProblemReporter, UNREPORTED } from './data-problems.ts';
@@ -41,6 +42,10 @@ type Row = Record<string, unknown>;
 
 /** Artifacts whose home run is remembered at most. */
 const HOME_RUNS_REMEMBERED = 50_000;
+/** Pipeline contexts whose id-map row is remembered at most. */
+const PIPELINE_ROWS_REMEMBERED = 20_000;
+/** How long type lists are kept: a migration's new types show within this long (the shim's own, at once). */
+const TYPES_TTL_MS = 2_000;
 
 /** The types a KFP 3 deployment may show even before any row uses them (the UI looks some up by name). */
 const STANDARD_TYPES: { kind: NodeKind; name: string }[] = [
@@ -66,7 +71,8 @@ export interface KfpBackendOptions extends RunCacheOptions {
 }
 
 export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}): Promise<KfpBackend> {
-  const reader = await openDb(url, { readOnly: true, role: 'KFP database', onAvailability: opts.onAvailability });
+  // Eight connections: a run page's reads are issued together, and many pages are open at once.
+  const reader = await openDb(url, { readOnly: true, role: 'KFP database', onAvailability: opts.onAvailability, poolSize: 8 });
   let writer: Db | undefined;
   try {
     if (!(await isKfpDatabase(reader)) || !(await tableExists(reader, 'tasks'))) {
@@ -103,8 +109,16 @@ export class KfpBackend implements ShimBackend {
    * written), so nodes() asks again when the run no longer shows the artifact.
    */
   readonly homeRuns: LruMap<string, string>;
+  /** Which run or rows each id belongs to, as far as known (kfp-id-homes.ts). */
+  readonly homes: IdHomes;
 
   private readonly problems: ProblemReporter;
+  /** mlmd_id_map's type rows and the shim's type ids: read by nearly every call, changed by a migration or a new type. */
+  private mappedTypeRows: { expires: number; rows: Promise<Row[]> } | null = null;
+  private parsedTypes: { rows: Promise<Row[]>; types: Promise<TypeRecord[]> } | null = null;
+  private nativeTypeIds: { expires: number; allocations: number; rows: Promise<AllocatedId[]> } | null = null;
+  /** Pipeline-context rows of the id map, which never change once written. */
+  private readonly pipelineRowsById = new LruMap<number, Row>(PIPELINE_ROWS_REMEMBERED);
 
   constructor(
     private readonly db: Db,
@@ -114,13 +128,78 @@ export class KfpBackend implements ShimBackend {
     opts: RunCacheOptions & { problems?: ProblemReporter } = {},
   ) {
     this.problems = opts.problems ?? UNREPORTED;
-    this.runs = new KfpRunCache(db, ids, opts, this.problems);
     // Trusted as long as a finished run's view is: what the shim shows of an artifact never outlives that.
-    this.homeRuns = new LruMap(HOME_RUNS_REMEMBERED, opts.finishedTtlMs ?? DEFAULT_RUN_CACHE.finishedTtlMs);
+    const finishedTtlMs = opts.finishedTtlMs ?? DEFAULT_RUN_CACHE.finishedTtlMs;
+    this.homeRuns = new LruMap(HOME_RUNS_REMEMBERED, finishedTtlMs);
+    this.homes = new IdHomes(finishedTtlMs);
+    const source: RunRowSource = {
+      typeRows: (fresh) => this.typeRows(fresh ?? false),
+      pipelineRows: (pipelineIds) => this.pipelineRows(pipelineIds),
+      // A run page asks next for the artifacts of the run: their home runs are read with the run itself.
+      artifactRowsRead: async (rows) => void (await this.homeRunsOf(rows.filter((r) => this.homeRuns.get(r) === undefined))),
+    };
+    this.runs = new KfpRunCache(db, ids, opts, this.problems, hasIdMap ? source : undefined, (run, view) => this.homes.learn(run, view));
+  }
+
+  /** mlmd_id_map's type rows, kept for TYPES_TTL_MS (or read afresh). */
+  private typeRows(fresh: boolean): Promise<Row[]> {
+    const now = Date.now();
+    if (fresh || !this.mappedTypeRows || this.mappedTypeRows.expires <= now) {
+      const rows = this.db.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'");
+      this.mappedTypeRows = { expires: now + TYPES_TTL_MS, rows };
+      // A failed read is not kept.
+      rows.catch(() => {
+        if (this.mappedTypeRows?.rows === rows) this.mappedTypeRows = null;
+      });
+    }
+    return this.mappedTypeRows.rows;
+  }
+
+  /** The shim's own type ids, kept for TYPES_TTL_MS and read afresh as soon as the shim allocates one. */
+  private nativeTypes(): Promise<AllocatedId[]> {
+    const now = Date.now();
+    const allocations = this.ids.allocations;
+    if (!this.nativeTypeIds || this.nativeTypeIds.expires <= now || this.nativeTypeIds.allocations !== allocations) {
+      const rows = this.ids.all('type');
+      this.nativeTypeIds = { expires: now + TYPES_TTL_MS, allocations, rows };
+      rows.catch(() => {
+        if (this.nativeTypeIds?.rows === rows) this.nativeTypeIds = null;
+      });
+    }
+    return this.nativeTypeIds.rows;
+  }
+
+  /** Pipeline-context rows by MLMD id: remembered ones, the others read. */
+  private async pipelineRows(pipelineIds: readonly number[]): Promise<Row[]> {
+    const { known, unknown } = IdHomes.split(this.pipelineRowsById, pipelineIds);
+    const out = known.map(([, row]) => row);
+    for (const chunk of chunked(unknown)) {
+      if (chunk.length === 0) continue;
+      const rows = await this.db.all<Row>(
+        `SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context' AND mlmd_id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const r of rows) {
+        this.pipelineRowsById.set(num(r.mlmd_id), r);
+        out.push(r);
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {
     await Promise.all([this.db.close(), this.writer.close()]);
+  }
+
+  /** Forgets everything remembered: runs, where ids live, types (tests, and tools that measure cold reads). */
+  clear(): void {
+    this.runs.clear();
+    this.homeRuns.clear();
+    this.homes.clear();
+    this.pipelineRowsById.clear();
+    this.mappedTypeRows = null;
+    this.parsedTypes = null;
+    this.nativeTypeIds = null;
   }
 
   /** Gives the standard KFP types an id if the migration did not bring one, so lookups by name work on a KFP-3-only database. */
@@ -134,7 +213,7 @@ export class KfpBackend implements ShimBackend {
 
   async types(kind: NodeKind): Promise<TypeRecord[]> {
     // The two tables sit behind different connections: asked at once, a call waits for one round trip, not two.
-    const [allMapped, allNative] = await Promise.all([this.mappedTypes(), this.ids.all('type')]);
+    const [allMapped, allNative] = await Promise.all([this.mappedTypes(), this.nativeTypes()]);
     const mapped = allMapped.filter((t) => t.kind === kind);
     const prefix = `${kind}:`;
     const seen = new Set(mapped.map((t) => t.id));
@@ -146,7 +225,13 @@ export class KfpBackend implements ShimBackend {
 
   private async mappedTypes(): Promise<TypeRecord[]> {
     if (!this.hasIdMap) return [];
-    const rows = await this.db.all<Row>("SELECT mlmd_id, extra FROM mlmd_id_map WHERE kind = 'type'");
+    const rows = this.typeRows(false);
+    // Parsed once per read of the rows, not once per call.
+    if (this.parsedTypes?.rows !== rows) this.parsedTypes = { rows, types: rows.then((r) => this.parseTypeRows(r)) };
+    return this.parsedTypes.types;
+  }
+
+  private parseTypeRows(rows: Row[]): TypeRecord[] {
     const out: TypeRecord[] = [];
     for (const r of rows) {
       const extra = this.extraOf('type', r);
@@ -307,19 +392,31 @@ export class KfpBackend implements ShimBackend {
 
   /** The runs of some execution ids (migrated executions and iterations, or native ones). */
   private async executionRuns(ids: number[]): Promise<Set<string>> {
-    const runs = new Set<string>();
-    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['execution', 'iteration'], ids) : [], this.ids.byIds('execution', ids)]);
-    for (const r of mapped) if (r.runUuid) runs.add(r.runUuid);
-    for (const a of native) if (a.runUuid) runs.add(a.runUuid);
+    const { known, unknown } = IdHomes.split(this.homes.executionRun, ids);
+    const runs = new Set(known.map(([, run]) => run));
+    if (unknown.length === 0) return runs;
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['execution', 'iteration'], unknown) : [], this.ids.byIds('execution', unknown)]);
+    for (const r of [...mapped.map((m) => ({ id: m.mlmdId, run: m.runUuid })), ...native.map((a) => ({ id: a.mlmdId, run: a.runUuid }))]) {
+      if (!r.run) continue;
+      runs.add(r.run);
+      this.homes.executionRun.set(r.id, r.run);
+    }
     return runs;
   }
 
   /** The artifact rows behind some MLMD artifact ids (migrated ones through the map, native ones through the shim's ids). */
   private async artifactRows(ids: number[]): Promise<Map<string, number>> {
+    const { known, unknown } = IdHomes.split(this.homes.artifactRows, ids);
     const rowsOf = new Map<string, number>();
-    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['artifact'], ids) : [], this.ids.byIds('artifact', ids)]);
-    for (const r of mapped) rowsOf.set(r.kfpUuid, r.mlmdId);
-    for (const a of native) rowsOf.set(a.key, a.mlmdId);
+    for (const [id, rows] of known) for (const row of rows) rowsOf.set(row, id);
+    if (unknown.length === 0) return rowsOf;
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['artifact'], unknown) : [], this.ids.byIds('artifact', unknown)]);
+    const found = new Map<number, string[]>();
+    for (const [row, id] of [...mapped.map((m) => [m.kfpUuid, m.mlmdId] as const), ...native.map((a) => [a.key, a.mlmdId] as const)]) {
+      rowsOf.set(row, id);
+      found.set(id, [...(found.get(id) ?? []), row]);
+    }
+    for (const [id, rows] of found) this.homes.artifactRows.set(id, rows);
     return rowsOf;
   }
 
@@ -342,7 +439,11 @@ export class KfpBackend implements ShimBackend {
     const runs = new Set<string>();
     const remembered = new Set<number>();
     const ask: string[] = [];
-    for (const [uuid, mlmdId] of await this.artifactRows(ids)) {
+    // Rows a loaded view shows an id from are enough to choose the run; only ids never seen are looked up.
+    const { known: shown, unknown } = fresh ? { known: [], unknown: ids } : IdHomes.split(this.homes.artifactShownRows, ids);
+    const rowsOf = await this.artifactRows(unknown);
+    for (const [id, rows] of shown) for (const row of rows) rowsOf.set(row, id);
+    for (const [uuid, mlmdId] of rowsOf) {
       const run = fresh ? undefined : this.homeRuns.get(uuid);
       if (run === undefined) {
         ask.push(uuid);
@@ -351,7 +452,14 @@ export class KfpBackend implements ShimBackend {
         remembered.add(mlmdId);
       }
     }
-    for (const chunk of chunked(ask)) {
+    for (const run of (await this.homeRunsOf(ask)).values()) runs.add(run);
+    return { runs, remembered };
+  }
+
+  /** The home run of each artifact row (remembered in homeRuns). */
+  private async homeRunsOf(rowUuids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const chunk of chunked(rowUuids)) {
       if (chunk.length === 0) continue;
       // An artifact shared by thousands of runs costs one aggregated row instead of thousands of link rows.
       const rows = await this.db.all<Row>(
@@ -362,28 +470,40 @@ export class KfpBackend implements ShimBackend {
       );
       for (const r of rows) {
         const run = String(r.out_run ?? r.any_run);
-        runs.add(run);
+        out.set(String(r.ArtifactID), run);
         this.homeRuns.set(String(r.ArtifactID), run);
       }
     }
-    return { runs, remembered };
+    return out;
   }
 
   /** Run contexts by their run; pipeline contexts (shared by many runs) by name. */
   private async contextOwners(ids: number[]): Promise<{ runs: Set<string>; pipelines: { id: number; name: string | null; run: string | null }[] }> {
     const runs = new Set<string>();
     const pipelines: { id: number; name: string | null; run: string | null }[] = [];
-    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['run_context', 'pipeline_context'], ids) : [], this.ids.byIds('context', ids)]);
+    const add = (id: number, owner: ContextOwner) => {
+      if (owner.kind === 'run') runs.add(owner.run);
+      else if (!pipelines.some((p) => p.id === id)) pipelines.push({ id, name: owner.name, run: owner.run });
+    };
+    const { known, unknown } = IdHomes.split(this.homes.contextOwner, ids);
+    for (const [id, owner] of known) add(id, owner);
+    if (unknown.length === 0) return { runs, pipelines };
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['run_context', 'pipeline_context'], unknown) : [], this.ids.byIds('context', unknown)]);
+    const learned: [number, ContextOwner][] = [];
     for (const r of mapped) {
-      if (r.kind === 'run_context') runs.add(r.kfpUuid);
+      if (r.kind === 'run_context') learned.push([r.mlmdId, { kind: 'run', run: r.kfpUuid }]);
       else {
         const name = this.extraOf('pipeline_context', { mlmd_id: r.mlmdId, extra: r.extra })?.name;
-        pipelines.push({ id: r.mlmdId, name: typeof name === 'string' ? name : null, run: null });
+        learned.push([r.mlmdId, { kind: 'pipeline', name: typeof name === 'string' ? name : null, run: null }]);
       }
     }
     for (const a of native) {
-      if (a.runUuid === a.key) runs.add(a.key);
-      else if (!pipelines.some((p) => p.id === a.mlmdId)) pipelines.push({ id: a.mlmdId, name: null, run: a.runUuid });
+      if (a.runUuid === a.key) learned.push([a.mlmdId, { kind: 'run', run: a.key }]);
+      else learned.push([a.mlmdId, { kind: 'pipeline', name: null, run: a.runUuid }]);
+    }
+    for (const [id, owner] of learned) {
+      add(id, owner);
+      this.homes.contextOwner.set(id, owner);
     }
     return { runs, pipelines };
   }

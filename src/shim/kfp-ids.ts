@@ -78,6 +78,8 @@ export interface ShimIdStoreOptions {
 
 export class ShimIdStore {
   private readonly known = new Map<string, number>();
+  /** How many times this store has inserted ids: lists of ids kept elsewhere are stale once it moves. */
+  allocations = 0;
   /** Allocation is serialised inside the process; across processes the unique keys arbitrate. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -176,6 +178,7 @@ export class ShimIdStore {
    * inserted meanwhile (same key, or same id) is ignored, not an error; the caller reads back.
    */
   private async insertNew(requests: IdRequest[]): Promise<void> {
+    this.allocations++;
     const ignore = this.db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
     for (const seq of new Set(requests.map((r) => r.seq))) {
       let next = (await this.floor(seq)) + 1;

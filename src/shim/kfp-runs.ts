@@ -10,7 +10,7 @@
  */
 import { querySignal, throwIfAborted, withQuerySignal } from '../db/cancel.ts';
 import type { Db } from '../db/connection.ts';
-import { readKfpRunRows } from '../extract/kfp-reader.ts';
+import { readKfpRunRowsWith, type SharedIdMapRows, toIdMapRow } from '../extract/kfp-reader.ts';
 import { readRunDetails } from '../extract/run-details.ts';
 import { chunked } from '../extract/sql.ts';
 import { type KfpRunRows, type MlmdView, reverseRun } from '../transform/reverse.ts';
@@ -46,6 +46,11 @@ interface Entry {
   expires: number;
 }
 
+/** Shared id-map rows; `typeRows(true)` reads them from the database even if they are kept. */
+export interface RunRowSource extends SharedIdMapRows {
+  typeRows(fresh?: boolean): Promise<Record<string, unknown>[]>;
+}
+
 interface SharedLoad {
   promise: Promise<Map<string, MlmdView>>;
   controller: AbortController;
@@ -73,6 +78,10 @@ export class KfpRunCache {
     private readonly ids: ShimIdStore,
     opts: RunCacheOptions = {},
     private readonly problems: ProblemReporter = UNREPORTED,
+    /** Id-map rows shared by many runs, kept by the owner; without it they are read with each load. */
+    private readonly source?: RunRowSource,
+    /** Told of every view built (the owner learns which run each id belongs to). */
+    private readonly onView?: (runUuid: string, view: MlmdView) => void,
   ) {
     this.opts = { ...DEFAULT_RUN_CACHE, ...opts };
   }
@@ -162,39 +171,34 @@ export class KfpRunCache {
   }
 
   private async load(uuids: string[]): Promise<Map<string, MlmdView>> {
-    const details = await readRunDetails(this.kfp, uuids);
-    const rowsByRun = await readKfpRunRows(this.kfp, details);
+    // run_details and the run's rows are read at once: a run costs two round trips, not three.
+    const rowsByRun = await readKfpRunRowsWith(this.kfp, uuids, readRunDetails(this.kfp, uuids), { shared: this.source });
     const servable = [...rowsByRun.values()].filter((r) => r.tasks.length > 0 || r.idMap.some((m) => m.kind === 'run_context' && m.kfpUuid === r.run.uuid));
 
-    // Pass 1: which ids are missing (placeholders stand in for them).
-    const wanted: IdRequest[] = [];
-    const known = new Map<string, number>();
-    for (const rows of servable) {
-      let placeholder = 0;
-      reverseRun(rows, (kind, key) => {
-        const req = idRequestOf(kind, key, rows.run.uuid);
-        const id = this.ids.cached(req.seq, req.key);
-        if (id !== undefined) {
-          known.set(`${req.seq}|${req.key}`, id);
-          return id;
-        }
-        wanted.push(req);
-        return --placeholder;
-      });
+    let first = this.firstPass(servable);
+    if (this.source && first.wanted.some((r) => r.seq === 'type')) {
+      // The type rows came from memory; a type new to them may have been mapped by a migration since.
+      // Ask the database before giving a type an id of its own, which would then stick.
+      const types = (await this.source.typeRows(true)).map(toIdMapRow);
+      for (const rows of servable) rows.idMap = [...rows.idMap.filter((m) => m.kind !== 'type'), ...types];
+      first = this.firstPass(servable);
     }
+    const { wanted, known, complete } = first;
     const resolved = wanted.length > 0 ? await this.ids.resolve(wanted) : new Map<string, number>();
     for (const [k, id] of known) resolved.set(k, id);
 
-    // Pass 2: every id known.
+    // Pass 2, for the runs that had ids to allocate: every id known now.
     const out = new Map<string, MlmdView>();
     const now = Date.now();
     for (const rows of servable) {
-      const view = reverseRun(rows, (kind, key) => {
-        const req = idRequestOf(kind, key, rows.run.uuid);
-        const id = resolved.get(`${req.seq}|${req.key}`) ?? this.ids.cached(req.seq, req.key);
-        if (id === undefined) throw new Error(`the reverse mapping asked for an id it did not ask for before: ${req.seq} ${req.key}`);
-        return id;
-      });
+      const view =
+        complete.get(rows.run.uuid) ??
+        reverseRun(rows, (kind, key) => {
+          const req = idRequestOf(kind, key, rows.run.uuid);
+          const id = resolved.get(`${req.seq}|${req.key}`) ?? this.ids.cached(req.seq, req.key);
+          if (id === undefined) throw new Error(`the reverse mapping asked for an id it did not ask for before: ${req.seq} ${req.key}`);
+          return id;
+        });
       for (const c of view.corrupt) {
         this.problems.report(
           `${c.table}:${c.uuid}:${c.column}`,
@@ -204,8 +208,34 @@ export class KfpRunCache {
       }
       out.set(rows.run.uuid, view);
       this.remember(rows, view, now);
+      this.onView?.(rows.run.uuid, view);
     }
     return out;
+  }
+
+  /**
+   * Pass 1: reverses each run with the ids known so far, placeholders standing in for the others.
+   * A run that needed no placeholder is finished (most migrated runs): its view is kept as it is.
+   */
+  private firstPass(servable: KfpRunRows[]): { wanted: IdRequest[]; known: Map<string, number>; complete: Map<string, MlmdView> } {
+    const wanted: IdRequest[] = [];
+    const known = new Map<string, number>();
+    const complete = new Map<string, MlmdView>();
+    for (const rows of servable) {
+      let placeholder = 0;
+      const view = reverseRun(rows, (kind, key) => {
+        const req = idRequestOf(kind, key, rows.run.uuid);
+        const id = this.ids.cached(req.seq, req.key);
+        if (id !== undefined) {
+          known.set(`${req.seq}|${req.key}`, id);
+          return id;
+        }
+        wanted.push(req);
+        return --placeholder;
+      });
+      if (placeholder === 0) complete.set(rows.run.uuid, view);
+    }
+    return { wanted, known, complete };
   }
 
   private remember(rows: KfpRunRows, view: MlmdView, now: number): void {

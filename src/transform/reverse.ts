@@ -56,6 +56,8 @@ export interface MlmdView {
   types: MlmdType[];
   /** Rows shown without a JSON column that could not be read (for the caller to report). */
   corrupt: CorruptColumn[];
+  /** Which MLMD artifact each of the run's artifact rows is shown as (row UUID → id). */
+  artifactIdOfRow: ReadonlyMap<string, number>;
 }
 
 export interface ReverseOptions {
@@ -111,5 +113,6 @@ export function reverseRun(rows: KfpRunRows, allocate: IdAllocator, options: Rev
     parentContexts: [{ childId: contexts.run.id, parentId: contexts.pipeline.id }],
     types: [...types.values()].sort((a, b) => a.id - b.id),
     corrupt: artifacts.corrupt,
+    artifactIdOfRow: artifacts.idOfRow,
   };
 }
