@@ -20,12 +20,20 @@ import type { IdRequest, IdSequence, ShimIdStore } from './kfp-ids.ts';
 
 /** How long a reversed run is served from memory: a live run changes under us, a finished one rarely. */
 export interface RunCacheOptions {
+  /** Runs kept at most. */
   capacity?: number;
+  /** Records (executions, artifacts, events, contexts) kept at most, over all runs: big runs count for more. */
+  maxRecords?: number;
   liveTtlMs?: number;
   finishedTtlMs?: number;
 }
 
-export const DEFAULT_RUN_CACHE = { capacity: 128, liveTtlMs: 2_000, finishedTtlMs: 60_000 };
+/**
+ * The lineage of an artifact many runs share (an imported dataset: 190 runs in the bench's seed)
+ * needs every one of those runs; a cache smaller than that reloaded them for each view. A record
+ * costs about 0.5 KiB, so the record bound keeps the cache near 100 MiB whatever the runs' sizes.
+ */
+export const DEFAULT_RUN_CACHE = { capacity: 1_024, maxRecords: 200_000, liveTtlMs: 2_000, finishedTtlMs: 60_000 };
 /** Runs read per batch of queries. */
 const RUN_BATCH = 200;
 
@@ -44,6 +52,7 @@ export const typeStoreKey = (kind: 'execution' | 'artifact' | 'context', name: s
 interface Entry {
   view: MlmdView;
   expires: number;
+  records: number;
 }
 
 /** Shared id-map rows; `typeRows(true)` reads them from the database even if they are kept. */
@@ -70,6 +79,8 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 
 export class KfpRunCache {
   private readonly entries = new Map<string, Entry>();
+  /** Records held by `entries`. */
+  private records = 0;
   private readonly inflight = new Map<string, SharedLoad>();
   private readonly opts: Required<RunCacheOptions>;
 
@@ -168,6 +179,7 @@ export class KfpRunCache {
   /** Drops every cached run (tests, and after the id table changed under us). */
   clear(): void {
     this.entries.clear();
+    this.records = 0;
   }
 
   private async load(uuids: string[]): Promise<Map<string, MlmdView>> {
@@ -240,12 +252,20 @@ export class KfpRunCache {
 
   private remember(rows: KfpRunRows, view: MlmdView, now: number): void {
     const finished = rows.run.state !== null && FINISHED_RUN_STATES.has(rows.run.state);
-    this.entries.delete(rows.run.uuid);
-    this.entries.set(rows.run.uuid, { view, expires: now + (finished ? this.opts.finishedTtlMs : this.opts.liveTtlMs) });
-    while (this.entries.size > this.opts.capacity) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    this.forget(rows.run.uuid);
+    const records = view.executions.length + view.artifacts.length + view.events.length + view.contexts.length;
+    this.entries.set(rows.run.uuid, { view, expires: now + (finished ? this.opts.finishedTtlMs : this.opts.liveTtlMs), records });
+    this.records += records;
+    while (this.entries.size > this.opts.capacity || (this.records > this.opts.maxRecords && this.entries.size > 1)) {
+      this.forget(this.entries.keys().next().value as string);
     }
+  }
+
+  private forget(uuid: string): void {
+    const e = this.entries.get(uuid);
+    if (!e) return;
+    this.entries.delete(uuid);
+    this.records -= e.records;
   }
 }
 
