@@ -53,13 +53,16 @@ export async function startGrpcWeb(opts: {
   runner: CallRunner;
   /** Origins allowed to call from a browser; empty: no CORS headers at all. `*` allows any origin. */
   corsOrigins: readonly string[];
+  /** How long a request (headers and body) may take to arrive; REQUEST_BODY_TIMEOUT_MS by default. */
+  requestTimeoutMs?: number;
   onError: (message: string) => void;
 }): Promise<GrpcWebServer> {
   const prefix = `/${SERVICE_NAME}/`;
   const maxBytes = opts.runner.limits.maxRequestBytes;
   const allowed = new Set(opts.corsOrigins);
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_BODY_TIMEOUT_MS;
   const server = http.createServer(
-    { requestTimeout: REQUEST_BODY_TIMEOUT_MS, headersTimeout: REQUEST_BODY_TIMEOUT_MS, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
+    { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, requestTimeout) },
     (req, res) => {
       void serve(req, res).catch((e: unknown) => {
         opts.onError((e as Error).message);

@@ -45,6 +45,8 @@ export interface ShimOptions {
   corsOrigins?: readonly string[];
   /** The longest close() takes, in ms. */
   shutdownTimeoutMs?: number;
+  /** How long a gRPC-Web request may take to arrive (tests shorten it; the CLI keeps the default). */
+  requestTimeoutMs?: number;
 }
 
 export interface RunningShim {
@@ -73,6 +75,7 @@ export async function startShim(opts: ShimOptions): Promise<RunningShim> {
       methods,
       runner,
       corsOrigins: opts.corsOrigins ?? [],
+      requestTimeoutMs: opts.requestTimeoutMs,
       onError: (error) => logger.error({ transport: 'grpc-web', error }, 'grpc-web request failed'),
     });
   } catch (e) {
