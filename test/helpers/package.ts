@@ -3,35 +3,21 @@
  * setup built it), unpacked into a temp directory with the lock file beside it, then installed
  * with `npm ci --omit=dev` there. Nothing of the checkout's node_modules is reachable from it.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type CliResult, startProcess } from './cli.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a command to its end. npm's own npm_* variables (set when the suite runs under `npm test`) are not passed on. */
-export function run(command: string, args: string[], cwd: string): Promise<CommandResult> {
+export function run(command: string, args: string[], cwd: string): Promise<CliResult> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return startProcess(command, args, { cwd, env }).done;
 }
 
-async function succeed(command: string, args: string[], cwd: string): Promise<CommandResult> {
+async function succeed(command: string, args: string[], cwd: string): Promise<CliResult> {
   const r = await run(command, args, cwd);
   if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${r.code}:\n${r.stderr}\n${r.stdout}`.slice(0, 8000));
   return r;
