@@ -3,7 +3,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The full production install compiles better-sqlite3 (minutes): `npm run test:install` runs it.
+    // The production install and the Dockerfile's steps compile better-sqlite3 (minutes): `npm run test:install`.
     exclude: [...configDefaults.exclude, 'test/install/**'],
     // The CLI runs the compiled dist/: build it from the current sources before the tests spawn it.
     globalSetup: ['test/global-setup.ts'],

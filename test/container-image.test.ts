@@ -1,89 +1,22 @@
 /**
- * The container image recipe (Dockerfile, .dockerignore), checked without a Docker engine: parsed
- * with dockerfile-ast and linted with dockerfile-utils (the parser and validator of the Dockerfile
- * language server), .dockerignore read with Docker's own matching rules (@balena/dockerignore).
- * What a build would copy is checked against this checkout after the suite's own build of dist/.
- * That the copied files run with production dependencies only is test/package.test.ts's part.
+ * The container image recipe (Dockerfile, .dockerignore), checked without a Docker engine: linted
+ * with dockerfile-utils (the Dockerfile language server's validator) and read through
+ * test/helpers/dockerfile.ts. What a build would copy is checked against this checkout after the
+ * suite's own build of dist/. That the copied files run with production dependencies only is
+ * test/package.test.ts's part; test/install/container-recipe.test.ts carries the recipe out.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
-import dockerignoreModule from '@balena/dockerignore';
-import { type Copy, DockerfileParser, type From, type Instruction, type JSONInstruction } from 'dockerfile-ast';
+import type { JSONInstruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_GRPC_PORT, DEFAULT_GRPC_WEB_PORT } from '../src/shim/defaults.ts';
 import { runCli } from './helpers/cli.ts';
+import { buildStage, copies, DOCKERFILE, dockerignore, finalStage, keyword, landing, runs, stages, words, workdirOf } from './helpers/dockerfile.ts';
 import { ROOT } from './helpers/package.ts';
 
-const DOCKERFILE = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
-// A CommonJS module whose typings say `export default`: in ESM its default import is module.exports itself.
-const ignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
-const dockerignore = ignore().add(readFileSync(`${ROOT}/.dockerignore`, 'utf8'));
 const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { bin: Record<string, string>; files: string[] };
-const dockerfile = DockerfileParser.parse(DOCKERFILE);
-
-/** The build arguments' defaults, as `docker build` without --build-arg uses them. */
-const buildArgs = new Map(dockerfile.getInitialARGs().map((a) => [a.getProperty()!.getName(), a.getProperty()!.getValue()]));
-const expand = (s: string) =>
-  s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, braced: string | undefined, bare: string | undefined) => {
-    const value = buildArgs.get((braced ?? bare)!);
-    if (value == null) throw new Error(`the Dockerfile uses \$${braced ?? bare}, which has no default`);
-    return value;
-  });
-
-interface Stage {
-  from: From;
-  image: string;
-  name: string | null;
-  instructions: Instruction[];
-}
-
-const stages: Stage[] = [];
-for (const i of dockerfile.getInstructions()) {
-  if (i.getKeyword() === 'FROM') {
-    const from = i as From;
-    stages.push({ from, image: expand(from.getImage()!), name: from.getBuildStage(), instructions: [] });
-  } else if (stages.length > 0) {
-    stages.at(-1)!.instructions.push(i);
-  }
-}
-const [buildStage, finalStage] = stages as [Stage, Stage];
-const keyword = (stage: Stage, k: string) => stage.instructions.filter((i) => i.getKeyword() === k);
-const words = (i: Instruction) => i.getArguments().map((a) => a.getValue());
-
-interface Copied {
-  /** --from=<stage>, or null for the build context. */
-  from: string | null;
-  sources: string[];
-  /** Absolute (the WORKDIR in force at the COPY applied), and whether it names a directory (a trailing /). */
-  destination: string;
-  intoDirectory: boolean;
-}
-
-function copies(stage: Stage): Copied[] {
-  let workdir = '/';
-  const out: Copied[] = [];
-  for (const i of stage.instructions) {
-    if (i.getKeyword() === 'WORKDIR') workdir = posix.resolve(workdir, words(i)[0]!);
-    if (i.getKeyword() !== 'COPY') continue;
-    const args = words(i);
-    const to = args.at(-1)!;
-    out.push({ from: (i as Copy).getFromFlag()?.getValue() ?? null, sources: args.slice(0, -1), destination: posix.resolve(workdir, to), intoDirectory: to.endsWith('/') });
-  }
-  return out;
-}
-
-/** Where COPY puts a source: a directory's contents at the destination; a file at it, or in it when it names a directory. */
-function landing(c: Copied, source: string, sourceIsDirectory: boolean): string {
-  return sourceIsDirectory || !(c.intoDirectory || c.sources.length > 1) ? c.destination : posix.join(c.destination, posix.basename(source));
-}
-
-function workdirOf(stage: Stage): string {
-  return posix.resolve('/', ...keyword(stage, 'WORKDIR').map((i) => words(i)[0]!));
-}
-
-const runs = (stage: Stage) => keyword(stage, 'RUN').map((i) => i.getArgumentsContent() ?? '');
 
 describe('Dockerfile', () => {
   it('is valid: the Dockerfile language server validator reports nothing', () => {
