@@ -82,6 +82,9 @@ function shimRows(results: SizeResult[]): string[][] {
     ...lineageRpcs.map((rpc) => row(results, `  ${rpc}`, (r) => cell(r, (s) => lat(s.passes.lineage.calls[lineageStep(rpc)])))),
     row(results, '  CPU per lineage view', (r) => cell(r, (s) => cpu(s.passes.lineage))),
     row(results, 'RATIO lineage p99 / run page p99', (r) => cell(r, (s) => `${s.lineageP99Ratio.toFixed(2)}×`)),
+    row(results, 'shim: lineage of the most shared artifact', (r) =>
+      cell(r, (s) => (s.hub ? `${n0(s.hub.runsLinking)} runs link it: ${n0(s.hub.firstMs)} ms (shim CPU ${ms(s.hub.shimCpuMs.first)}), again ${n0(s.hub.againMs)} ms` : 'n/a')),
+    ),
     row(results, 'shim, crowd: views, failed calls', (r) => cell(r, (s) => `${n0(s.passes.crowd.runs)} views by ${s.passes.crowd.clients} clients in ${s.passes.crowd.wallSeconds.toFixed(0)} s; failed: ${failures(s.passes.crowd.failures)}`)),
     row(results, '  run page', (r) => cell(r, (s) => lat(s.passes.crowd.calls[WHOLE_RUN]))),
     ...rpcs.map((rpc) => row(results, `    ${rpc}`, (r) => cell(r, (s) => lat(s.passes.crowd.calls[rpc])))),

@@ -47,6 +47,15 @@ export interface PassResult {
   cpu: CpuPerView;
 }
 
+/** The lineage view of the artifact the most runs link (an imported dataset), opened twice by one client. */
+export interface HubResult {
+  runsLinking: number;
+  firstMs: number;
+  againMs: number;
+  /** Shim CPU milliseconds of the two views. */
+  shimCpuMs: { first: number | null; again: number | null };
+}
+
 export interface CrowdResult extends PassResult {
   clients: number;
   failures: Record<string, number>;
@@ -66,6 +75,7 @@ export type ShimResult =
       /** Lineage view p99 ÷ run page p99 (first visits), with CLIENTS clients. */
       lineageP99Ratio: number;
       passes: { shimCold: PassResult; shimWarm: PassResult; direct: PassResult; lineage: PassResult; crowd: CrowdResult };
+      hub: HubResult | null;
       shimPeakRssMiB: number | null;
       /** What one run looked like on average, both ways (executions vs tasks differ: the root DAG and iterations). */
       perRun: { shim: RunSeen; direct: RunSeen };
@@ -93,6 +103,7 @@ export async function measureShim(kfpUrl: string, kfpDb: string, log: (s: string
     const warm = await shimPass(address, Array.from({ length: WARM_ROUNDS }, () => runs.slice(0, WARM_RUNS)).flat(), shimCpu);
     log(`lineage views: ${targets.size} artifacts, ${CLIENTS} clients`);
     const lineage = await lineagePass(address, runs, targets, shimCpu);
+    const hub = await hubLineage(address, kfpDb, shimCpu);
     log(`${CROWD_CLIENTS} clients for ${CROWD_BUDGET_MS / 1000} s`);
     const crowd = await crowd200(address, runs, targets, shimCpu);
     const shimWhole = cold.pass.calls[WHOLE_RUN]!;
@@ -106,6 +117,7 @@ export async function measureShim(kfpUrl: string, kfpDb: string, log: (s: string
       ratio: shimWhole.requestsPerSecond / directWhole.requestsPerSecond,
       lineageP99Ratio: (lineage.calls[LINEAGE]?.p99Ms ?? Number.NaN) / shimWhole.p99Ms,
       passes: { shimCold: cold.pass, shimWarm: warm.pass, direct: direct.pass, lineage, crowd },
+      hub,
       shimPeakRssMiB: shim.peakRssMiB(),
       perRun: { shim: cold.perRun, direct: direct.perRun },
     };
@@ -129,12 +141,16 @@ async function sampleRuns(kfpDb: string, max: number): Promise<string[]> {
   }
 }
 
-/** For each run, the MLMD id of an artifact it produced (the one a user would open the lineage of). */
+/**
+ * For each run, the MLMD id of the newest artifact it produced (a model or metrics, what a user
+ * opens the lineage of); not the dataset it imported, which every run shares (measured apart, as
+ * the hub).
+ */
 async function lineageTargets(kfpDb: string, runs: string[]): Promise<Map<string, string>> {
   const c = await serverConnection(kfpDb);
   try {
     const [rows] = (await c.query(
-      "SELECT l.RunUUID AS run, MIN(m.mlmd_id) AS id FROM artifact_tasks l JOIN mlmd_id_map m ON m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID " +
+      "SELECT l.RunUUID AS run, MAX(m.mlmd_id) AS id FROM artifact_tasks l JOIN mlmd_id_map m ON m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID " +
         `WHERE l.Type BETWEEN 8 AND 11 AND l.RunUUID IN (${runs.map(() => '?').join(', ')}) GROUP BY l.RunUUID`,
       runs,
     )) as unknown as [{ run: string; id: number }[]];
@@ -204,6 +220,36 @@ async function lineagePass(address: string, runs: string[], targets: Map<string,
     return { runs: r.done, wallSeconds: r.wallSeconds, calls: rec.summary(r.wallSeconds), cpu };
   } finally {
     for (const c of clients) c.close();
+  }
+}
+
+async function hubLineage(address: string, kfpDb: string, shimCpu: () => number | null): Promise<HubResult | null> {
+  const c = await serverConnection(kfpDb);
+  let hub: { id: number; runs: number } | undefined;
+  try {
+    const [rows] = (await c.query(
+      "SELECT m.mlmd_id AS id, COUNT(DISTINCT l.RunUUID) AS runs FROM artifact_tasks l JOIN mlmd_id_map m ON m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID " +
+        'GROUP BY m.mlmd_id ORDER BY runs DESC, m.mlmd_id LIMIT 1',
+    )) as unknown as [{ id: number; runs: number }[]];
+    hub = rows[0];
+  } finally {
+    await c.end();
+  }
+  if (!hub) return null;
+  const client = new MlmdClient(address);
+  try {
+    const view = async () => {
+      const rec = new LatencyRecorder();
+      const before = shimCpu();
+      await lineageViaShim(client, String(hub.id), rec);
+      const after = shimCpu();
+      return { ms: rec.summary(1)[LINEAGE]!.p50Ms, cpu: before === null || after === null ? null : (after - before) * 1000 };
+    };
+    const first = await view();
+    const again = await view();
+    return { runsLinking: Number(hub.runs), firstMs: first.ms, againMs: again.ms, shimCpuMs: { first: first.cpu, again: again.cpu } };
+  } finally {
+    client.close();
   }
 }
 

@@ -6,9 +6,6 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Param } from '../src/db/connection.ts';
-import { insertMany } from '../src/db/insert.ts';
-import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
 import { MAX_FILTER_LENGTH } from '../src/shim/limits.ts';
 import { mlmdServiceDefinition } from '../src/shim/proto.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
@@ -17,6 +14,7 @@ import { type TempDatabase, tempSqlite } from './helpers/databases.ts';
 import { type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
 import { frame, post, type RawResponse } from './helpers/grpc-web.ts';
 import { capturingLogger, type LoggedLine, loggedLine } from './helpers/shim-log.ts';
+import { buildWideArchive } from './helpers/wide-archive.ts';
 
 const ARTIFACTS = 1000;
 const PIPELINES = 300;
@@ -25,34 +23,6 @@ const RUN_CONTEXTS = 300;
 const MAX_IDS = 1000;
 const MAX_PAGE = 50;
 const MAX_WORK = 4_000_000;
-
-async function buildArchive(url: string): Promise<void> {
-  const db = await openDb(url, { create: true });
-  try {
-    await createMlmdSchema(db, 10);
-    await insertMany(db, 'Type', ['id', 'name', 'type_kind'], [
-      [10, 'system.Dataset', 1],
-      [11, 'system.ContainerExecution', 0],
-      [12, 'system.Pipeline', 2],
-      [13, 'system.PipelineRun', 2],
-    ]);
-    const contexts: Param[][] = [];
-    for (let i = 1; i <= PIPELINES; i++) contexts.push([i, 12, `pipeline-${i}`, i, i]);
-    for (let i = 1; i <= RUN_CONTEXTS; i++) contexts.push([PIPELINES + i, 13, `run-${i}`, i, i]);
-    await insertMany(db, 'Context', ['id', 'type_id', 'name', 'create_time_since_epoch', 'last_update_time_since_epoch'], contexts);
-    await insertMany(
-      db,
-      'Artifact',
-      ['id', 'type_id', 'uri', 'state', 'external_id', 'create_time_since_epoch', 'last_update_time_since_epoch'],
-      Array.from({ length: ARTIFACTS }, (_, i) => [i + 1, 10, `s3://big/${i + 1}`, 2, `ext-${i + 1}`, i, i]),
-    );
-    await insertMany(db, 'Execution', ['id', 'type_id', 'last_known_state', 'create_time_since_epoch', 'last_update_time_since_epoch'], [[1, 11, 3, 1, 1]]);
-    await insertMany(db, 'Association', ['context_id', 'execution_id'], Array.from({ length: RUN_CONTEXTS }, (_, i) => [PIPELINES + i + 1, 1]));
-    await insertMany(db, 'Event', ['id', 'artifact_id', 'execution_id', 'type', 'milliseconds_since_epoch'], [[1, 1, 1, 4, 1]]);
-  } finally {
-    await db.close();
-  }
-}
 
 /**
  * `id IN (-1, …, -n)`: true of no artifact, so every artifact is compared with every value, two
@@ -75,7 +45,7 @@ describe('the shim under abuse (real server on loopback)', () => {
 
   beforeAll(async () => {
     database = await tempSqlite('shimabuse');
-    await buildArchive(database.url);
+    await buildWideArchive(database.url, { artifacts: ARTIFACTS, pipelines: PIPELINES, runContexts: RUN_CONTEXTS });
     const captured = capturingLogger();
     lines = captured.lines;
     shim = await startShim({

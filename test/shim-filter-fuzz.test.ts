@@ -10,7 +10,7 @@ import { type FilterQuery, parseFilterQuery } from '../src/shim/filter-query.ts'
 import { compileLike, likeMatches } from '../src/shim/like.ts';
 import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from '../src/shim/limits.ts';
 import { RpcError } from '../src/shim/status.ts';
-import type { MlmdArtifact, MlmdExecution } from '../src/transform/model.ts';
+import { artifact, execution } from './helpers/filter-nodes.ts';
 
 class CountingMeter implements WorkMeter {
   steps = 0;
@@ -34,31 +34,14 @@ function parseOrRefuse(text: string, kind: NodeKind): FilterQuery | RpcError {
 
 const LONG = 'x'.repeat(300);
 
-const artifact: MlmdArtifact = {
-  id: 3,
-  typeId: 10,
-  type: 'system.Dataset',
-  uri: `s3://bucket/${'a'.repeat(60)}`,
-  state: 2,
-  name: 'named',
-  createMs: 100,
-  updateMs: 200,
-  externalId: null,
-  properties: { size: { kind: 'int', value: 10 } },
-  customProperties: { display_name: { kind: 'string', value: LONG }, accuracy: { kind: 'double', value: 0.5 }, flag: { kind: 'bool', value: true } },
-};
-
-const execution: MlmdExecution = {
-  id: 7,
-  typeId: 12,
-  type: 'system.ContainerExecution',
-  name: 'run/7',
-  lastKnownState: 3,
-  createMs: 1000,
-  updateMs: 2000,
-  externalId: null,
-  properties: {},
-  customProperties: { task_name: { kind: 'string', value: 'train' }, parent_dag_id: { kind: 'int', value: 5 } },
+const node = {
+  artifact: artifact({
+    uri: `s3://bucket/${'a'.repeat(60)}`,
+    name: 'named',
+    properties: { size: { kind: 'int', value: 10 } },
+    customProperties: { display_name: { kind: 'string', value: LONG }, accuracy: { kind: 'double', value: 0.5 }, flag: { kind: 'bool', value: true } },
+  }),
+  execution: execution(),
 };
 
 const contextRows: NeighbourRow[] = Array.from({ length: 3 }, (_, i) => ({ id: i + 1, name: `ctx-${i}-${'b'.repeat(20)}`, type: 'system.PipelineRun', create_time_since_epoch: i, last_update_time_since_epoch: i }));
@@ -142,7 +125,7 @@ describe('filter_query under arbitrary input', () => {
         if (q instanceof RpcError) return;
         evaluated++;
         const meter = new CountingMeter();
-        const result = matchesFilter(q, { node: kind === 'artifact' ? artifact : execution, neighbours: neighboursFor(q) }, meter);
+        const result = matchesFilter(q, { node: kind === 'artifact' ? node.artifact : node.execution, neighbours: neighboursFor(q) }, meter);
         expect(typeof result).toBe('boolean');
         expect(meter.steps).toBeLessThanOrEqual(stepBound(q));
       }),

@@ -9,34 +9,13 @@ import * as grpc from '@grpc/grpc-js';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withQuerySignal } from '../src/db/cancel.ts';
-import { openDb, type Param } from '../src/db/connection.ts';
-import { insertMany } from '../src/db/insert.ts';
-import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
+import { openDb } from '../src/db/connection.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
 import { startCli } from './helpers/cli.ts';
 import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb, tempSqlite } from './helpers/databases.ts';
 import { mlmdClient, type Msg } from './helpers/grpc-client.ts';
 import { capturingLogger } from './helpers/shim-log.ts';
-
-/** A small archive: `artifacts` artifacts and one execution associated with `contexts` run contexts. */
-async function buildArchive(url: string, artifacts: number, contexts: number): Promise<void> {
-  const db = await openDb(url, { create: true });
-  try {
-    await createMlmdSchema(db, 10);
-    await insertMany(db, 'Type', ['id', 'name', 'type_kind'], [
-      [10, 'system.Dataset', 1],
-      [11, 'system.ContainerExecution', 0],
-      [13, 'system.PipelineRun', 2],
-    ]);
-    await insertMany(db, 'Artifact', ['id', 'type_id', 'uri', 'state', 'create_time_since_epoch', 'last_update_time_since_epoch'], Array.from({ length: artifacts }, (_, i) => [i + 1, 10, `s3://b/${i + 1}`, 2, i, i]));
-    const ctx: Param[][] = Array.from({ length: contexts }, (_, i) => [i + 1, 13, `run-${i + 1}`, i, i]);
-    await insertMany(db, 'Context', ['id', 'type_id', 'name', 'create_time_since_epoch', 'last_update_time_since_epoch'], ctx);
-    await insertMany(db, 'Execution', ['id', 'type_id', 'last_known_state', 'create_time_since_epoch', 'last_update_time_since_epoch'], [[1, 11, 3, 1, 1]]);
-    await insertMany(db, 'Association', ['context_id', 'execution_id'], Array.from({ length: contexts }, (_, i) => [i + 1, 1]));
-  } finally {
-    await db.close();
-  }
-}
+import { buildWideArchive } from './helpers/wide-archive.ts';
 
 async function server(): Promise<mysql.Connection> {
   return mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER });
@@ -88,7 +67,7 @@ describe('shim resilience (MariaDB)', () => {
 
   beforeAll(async () => {
     database = await tempMariaDb('shimresil');
-    await buildArchive(database.url, 50, 3);
+    await buildWideArchive(database.url, { artifacts: 50, pipelines: 0, runContexts: 3 });
   });
 
   afterAll(async () => {
@@ -208,7 +187,7 @@ describe('shim process (the CLI)', () => {
 
   beforeAll(async () => {
     archive = await tempSqlite('shimproc');
-    await buildArchive(archive.url, 100, 100);
+    await buildWideArchive(archive.url, { artifacts: 100, pipelines: 0, runContexts: 100 });
   });
 
   afterAll(async () => {

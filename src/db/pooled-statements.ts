@@ -62,34 +62,26 @@ export class PooledStatements {
   ) {}
 
   /** A read: retried once on a fresh connection if the server dropped the one it ran on. */
-  async read(sql: string, params: readonly unknown[]): Promise<Rows> {
-    const signal = querySignal();
-    throwIfAborted(signal);
-    try {
-      return this.succeeded(await this.once(sql, params, signal, false));
-    } catch (e) {
-      throwIfAborted(signal);
-      if (!isConnectionLost(e)) throw e;
-    }
-    try {
-      return this.succeeded(await this.once(sql, params, signal, true));
-    } catch (e) {
-      throwIfAborted(signal);
-      if (!isConnectionLost(e)) throw e;
-      throw this.unreachable(e);
-    }
+  read(sql: string, params: readonly unknown[]): Promise<Rows> {
+    return this.statement(sql, params, true);
   }
 
   /** A write: never retried (it may have been applied before the connection dropped). */
-  async write(sql: string, params: readonly unknown[]): Promise<Rows> {
+  write(sql: string, params: readonly unknown[]): Promise<Rows> {
+    return this.statement(sql, params, false);
+  }
+
+  private async statement(sql: string, params: readonly unknown[], retry: boolean): Promise<Rows> {
     const signal = querySignal();
     throwIfAborted(signal);
-    try {
-      return this.succeeded(await this.once(sql, params, signal, false));
-    } catch (e) {
-      throwIfAborted(signal);
-      if (isConnectionLost(e)) throw this.unreachable(e);
-      throw e;
+    for (let fresh = false; ; fresh = true) {
+      try {
+        return this.succeeded(await this.once(sql, params, signal, fresh));
+      } catch (e) {
+        throwIfAborted(signal);
+        if (!isConnectionLost(e)) throw e;
+        if (fresh || !retry) throw this.unreachable(e);
+      }
     }
   }
 

@@ -179,24 +179,10 @@ function evaluate(e: Expr, node: AnyNode, env: ReadonlyMap<string, NeighbourRow>
     }
     case 'isNull':
       return (ev(e.operand) === null) !== e.negated;
-    case 'and': {
-      let unknown = false;
-      for (const a of e.args) {
-        const v = ev(a);
-        if (v === false) return false;
-        if (v === null) unknown = true;
-      }
-      return unknown ? null : true;
-    }
-    case 'or': {
-      let unknown = false;
-      for (const a of e.args) {
-        const v = ev(a);
-        if (v === true) return true;
-        if (v === null) unknown = true;
-      }
-      return unknown ? null : false;
-    }
+    case 'and':
+      return shortCircuit(e.args, ev, false);
+    case 'or':
+      return shortCircuit(e.args, ev, true);
     case 'not': {
       const v = ev(e.arg);
       return v === null ? null : !v;
@@ -234,6 +220,20 @@ function compare(cmp: string, a: Scalar, b: Scalar): boolean | null {
     default:
       return c >= 0;
   }
+}
+
+/**
+ * AND (`decisive` false) or OR (`decisive` true) in three-valued logic: the decisive value as soon
+ * as an argument has it (the rest are not evaluated), else unknown if any argument was, else the other.
+ */
+function shortCircuit(args: readonly Expr[], ev: (x: Expr) => Scalar, decisive: boolean): boolean | null {
+  let unknown = false;
+  for (const a of args) {
+    const v = ev(a);
+    if (v === decisive) return decisive;
+    if (v === null) unknown = true;
+  }
+  return unknown ? null : !decisive;
 }
 
 function and(values: Scalar[]): boolean | null {

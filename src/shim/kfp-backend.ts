@@ -11,6 +11,7 @@
  * The KFP database is read through a read-only connection; a second, writable connection is used
  * for nothing but the id table of KFP-3-native rows.
  */
+import { querySignal, throwIfAborted } from '../db/cancel.ts';
 import { openDb, type Db, type OpenOptions } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
@@ -264,17 +265,19 @@ export class KfpBackend implements ShimBackend {
     if (wanted.size === 0) return [];
     const out = new Map<number, AnyNode>();
     if (kind === 'artifact') {
-      const collect = async (runs: Iterable<string>) => {
-        for (const view of (await this.runs.views(runs)).values()) for (const a of view.artifacts) if (wanted.has(a.id) && !out.has(a.id)) out.set(a.id, a);
-      };
+      const collect = (runs: Iterable<string>) =>
+        this.runs.each(runs, (view) => {
+          for (const a of view.artifacts) if (wanted.has(a.id) && !out.has(a.id)) out.set(a.id, a);
+        });
       const homes = await this.artifactHomeRuns([...wanted], false);
       await collect(homes.runs);
       // A remembered run that no longer shows its artifact is asked about again.
       const stale = [...homes.remembered].filter((id) => !out.has(id));
       if (stale.length > 0) await collect((await this.artifactHomeRuns(stale, true)).runs);
     } else if (kind === 'execution') {
-      const views = await this.runs.views(await this.executionRuns([...wanted]));
-      for (const view of views.values()) for (const e of view.executions) if (wanted.has(e.id)) out.set(e.id, e);
+      await this.runs.each(await this.executionRuns([...wanted]), (view) => {
+        for (const e of view.executions) if (wanted.has(e.id)) out.set(e.id, e);
+      });
     } else {
       const { runs, pipelines } = await this.contextOwners([...wanted]);
       for (const view of (await this.runs.views(runs)).values()) for (const c of view.contexts) if (wanted.has(c.id)) out.set(c.id, c);
@@ -344,7 +347,7 @@ export class KfpBackend implements ShimBackend {
     const runs = side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]);
     const out: MlmdEvent[] = [];
     const seen = new Set<string>();
-    for (const view of (await this.runs.views(runs)).values()) {
+    await this.runs.each(runs, (view) => {
       for (const e of view.events) {
         if (!wanted.has(side === 'execution' ? e.executionId : e.artifactId)) continue;
         const key = `${e.artifactId}|${e.executionId}|${e.type}`;
@@ -353,28 +356,23 @@ export class KfpBackend implements ShimBackend {
           out.push(e);
         }
       }
-    }
+    });
     return out;
   }
 
   async contextLinks(side: EdgeSide, by: 'node' | 'context', ids: readonly number[]): Promise<ContextLink[]> {
     const wanted = new Set(ids);
     if (wanted.size === 0) return [];
-    let views: Iterable<MlmdView>;
-    if (by === 'node') {
-      const runs = side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]);
-      views = (await this.runs.views(runs)).values();
-    } else {
-      views = await this.viewsOfContexts([...wanted]);
-    }
     const out = new Map<string, ContextLink>();
-    for (const view of views) {
+    const collect = (view: MlmdView) => {
       const links =
         side === 'execution'
           ? view.associations.map((a) => ({ contextId: a.contextId, nodeId: a.executionId }))
           : view.attributions.map((a) => ({ contextId: a.contextId, nodeId: a.artifactId }));
       for (const l of links) if (wanted.has(by === 'node' ? l.nodeId : l.contextId)) out.set(`${l.contextId}|${l.nodeId}`, l);
-    }
+    };
+    if (by === 'node') await this.runs.each(side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]), collect);
+    else for (const view of await this.viewsOfContexts([...wanted])) collect(view);
     return [...out.values()].sort((a, b) => a.contextId - b.contextId || a.nodeId - b.nodeId);
   }
 
@@ -561,7 +559,10 @@ export class KfpBackend implements ShimBackend {
     const uuids = new Set<string>();
     for (const r of await this.db.all<Row>('SELECT DISTINCT RunUUID FROM tasks')) uuids.add(String(r.RunUUID));
     if (this.hasIdMap) for (const r of await this.db.all<Row>("SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'run_context'")) uuids.add(String(r.kfp_uuid));
-    for (const batch of chunked([...uuids].sort(), 200)) yield* (await this.runs.views(batch)).values();
+    for (const batch of chunked([...uuids].sort(), 200)) {
+      throwIfAborted(querySignal());
+      yield* (await this.runs.views(batch)).values();
+    }
   }
 
   /**
@@ -580,7 +581,7 @@ export class KfpBackend implements ShimBackend {
       `SELECT DISTINCT l.RunUUID FROM artifact_tasks l WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'artifact' AND s.kfp_key = l.ArtifactID) ${mappedArtifact}`,
     );
     for (const r of links) runs.add(String(r.RunUUID));
-    if (runs.size > 0) await this.runs.views(runs);
+    if (runs.size > 0) await this.runs.each(runs, () => undefined);
   }
 
   private async mapped(kinds: string[], ids: number[]): Promise<{ kind: string; mlmdId: number; kfpUuid: string; runUuid: string | null; extra: string | null }[]> {
