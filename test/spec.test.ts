@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parsePipelineSpec } from '../src/transform/spec.ts';
-import { ids, orderedUuid } from '../src/transform/identity.ts';
 
 const spec = {
   pipelineInfo: { name: 'dates-and-loops' },
@@ -79,37 +78,5 @@ describe('parsePipelineSpec', () => {
       expect(parsePipelineSpec(m)).toBeNull();
     }
     expect(parsePipelineSpec(null)).toBeNull();
-  });
-});
-
-describe('row ids (transform/identity.ts)', () => {
-  it('are deterministic name-based version-8 UUIDs that lead with the MLMD id', () => {
-    expect(ids.task(42)).toBe(ids.task(42));
-    expect(ids.task(42)).toMatch(/^0000002a-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(ids.artifact(7, 'team-a').slice(0, 8)).toBe('00000007');
-    expect(ids.link(0xfffffffe, 'a', 'b').slice(0, 8)).toBe('fffffffe');
-  });
-
-  it('ascend with the MLMD id and differ by every part of the name', () => {
-    const tasks = [1, 2, 9, 10, 255, 256, 70000, 2 ** 31 - 1].map((n) => ids.task(n));
-    expect(tasks).toEqual([...tasks].sort());
-    const variants = [
-      ids.artifact(5, 'a'),
-      ids.artifact(5, 'b'),
-      ids.metricRow(5, 'a', 'accuracy'),
-      ids.metricRow(5, 'a', 'loss'),
-      ids.metricSidecar(5, 'a'),
-      ids.task(5),
-      ids.link(5, 'x', 'y'),
-      ids.link(5, 'x', 'z'),
-    ];
-    expect(new Set(variants).size).toBe(variants.length);
-    // The same MLMD id: the rows of one artifact sit side by side.
-    for (const v of variants) expect(v.slice(0, 8)).toBe('00000005');
-  });
-
-  it('stay unique for ids beyond 32 bits (only their order is lost)', () => {
-    expect(orderedUuid(2 ** 32 + 5, 'execution:4294967301')).not.toBe(orderedUuid(5, 'execution:5'));
-    expect(orderedUuid(2 ** 32 + 5, 'execution:4294967301').slice(0, 8)).toBe('00000005');
   });
 });
