@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureCeiling } from '../bench/ceiling.ts';
+import { databaseServerPid, processCpuSeconds } from '../bench/cpu.ts';
 import { openDb } from '../src/db/connection.ts';
 import { TARGET_TABLES } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
@@ -196,8 +197,13 @@ describe('bench ceiling', () => {
         const r = await measureCeiling(dbName(kfp), ceilingDb);
         expect(r.rows).toEqual(written);
         expect(r.totalRows).toBeGreaterThan(0);
-        // The server runs on this machine here, so its CPU during the loads is read (0.01 s ticks: may round to 0).
+        // The test server runs on this machine, so its CPU during the loads is read: a share of all it has used
+        // (0.01 s ticks, so a load this small may take 0 of them).
+        const serverPid = databaseServerPid();
+        expect(serverPid, 'the test server is a process on this machine').not.toBeNull();
+        expect(r.serverCpuSeconds).toBeTypeOf('number');
         expect(r.serverCpuSeconds).toBeGreaterThanOrEqual(0);
+        expect(r.serverCpuSeconds).toBeLessThanOrEqual(processCpuSeconds(serverPid!)!);
         expect(r.localInfile).toBe(setting ? 'on' : 'turned on for the loads');
         expect(await localInfile(c)).toBe(setting);
       } finally {
