@@ -116,6 +116,10 @@ describe('plan', () => {
     expect(plan.warnings.join(' ')).toContain('in flight');
     expect(plan.source.schemaVersion).toBe(10);
     expect(plan.nonKfp.map((t) => t.type)).toEqual(expect.arrayContaining(['pipeline_run', 'KfpRun']));
+    // The seed's run with an unreadable manifest is announced before anything is written.
+    expect(plan.rejects.SPEC_UNREADABLE).toBe(1);
+    const human = await runCli(['plan', '--mlmd', m.url, '--kfp', k.url]);
+    expect(human.stdout).toMatch(/^SPEC_UNREADABLE +adjusted +1$/m);
 
     const mig = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url, '--json']);
     expect(mig.code).toBe(1);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parsePipelineSpec } from '../src/transform/spec.ts';
+import { parsePipelineSpec, readPipelineSpec } from '../src/transform/spec.ts';
 
 const spec = {
   pipelineInfo: { name: 'dates-and-loops' },
@@ -78,5 +78,18 @@ describe('parsePipelineSpec', () => {
       expect(parsePipelineSpec(m)).toBeNull();
     }
     expect(parsePipelineSpec(null)).toBeNull();
+  });
+
+  it('says why a manifest gave no spec, and has no complaint when there is no manifest', () => {
+    expect(readPipelineSpec(null)).toEqual({ spec: null, problem: null });
+    expect(readPipelineSpec('  \n')).toEqual({ spec: null, problem: null });
+    for (const m of ['just text', '{"not": "a spec"}', '- a\n- b\n']) {
+      expect(readPipelineSpec(m), m).toEqual({ spec: null, problem: 'holds no PipelineSpec (no document has a root component)' });
+    }
+    const cut = stringify(spec).replace(/comp-make-data\n[\s\S]*$/, 'comp-make-data\n  broken: [unclosed\n');
+    expect(readPipelineSpec(cut)).toEqual({ spec: null, problem: expect.stringMatching(/^is not readable as YAML or JSON \(unexpected end of the stream within a flow collection \(\d+:\d+\)\)$/) });
+    expect(readPipelineSpec('{broken json').problem).toMatch(/^is not readable as YAML or JSON \(.+\)$/);
+    // Read, it has no problem.
+    expect(readPipelineSpec(stringify(spec))).toEqual({ spec: expect.objectContaining({ pipelineName: 'dates-and-loops' }), problem: null });
   });
 });

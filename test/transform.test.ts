@@ -554,6 +554,29 @@ describe('bad input is reported, never fatal', () => {
     expect(meta(c)).toEqual({ iteration_count: { int: 4 } });
   });
 
+  it('an unreadable pipeline manifest: the run is mapped as one without a spec, and says so (SPEC_UNREADABLE)', () => {
+    const build = (manifest: string | null) => {
+      const b = new RunBuilder('r-spec', { pipelineSpecManifest: manifest });
+      const root = b.root();
+      const c = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('Make data'), inputs: struct({ day: 'mon' }) });
+      return { m: mapRun(b.build()), c };
+    };
+    const broken = build('pipelineInfo:\n  name: p\nroot:\n  dag: {tasks: [unclosed\n');
+    const none = build(null);
+    expect(broken.m.rejects.map((r) => [r.code, r.entity, r.mlmdId, r.runUuid, r.disposition])).toEqual([['SPEC_UNREADABLE', 'context', 7, 'r-spec', 'adjusted']]);
+    expect(broken.m.rejects[0]!.reason).toMatch(/^the pipeline spec of run "r-spec" is not readable as YAML or JSON \(.+\); the run is mapped without a spec$/);
+    // The same rows as a run that never had a manifest, which is no reject.
+    expect(none.m.rejects).toEqual([]);
+    expect(broken.m.tasks).toEqual(none.m.tasks);
+    expect(json(broken.m.tasks.find((r) => r.UUID === uuid.task(broken.c))!.InputParameters)).toEqual([
+      { parameterKey: 'day', producer: { taskName: 'ROOT' }, type: 'COMPONENT_INPUT', value: 'mon' },
+    ]);
+    // A manifest that parses but holds no PipelineSpec is reported the same way.
+    expect(build('pipelineInfo: {name: p}\n').m.rejects.map((r) => [r.code, r.reason])).toEqual([
+      ['SPEC_UNREADABLE', 'the pipeline spec of run "r-spec" holds no PipelineSpec (no document has a root component); the run is mapped without a spec'],
+    ]);
+  });
+
   it('an association to an execution that does not exist is reported', () => {
     const b = new RunBuilder('r-assoc');
     b.root();
