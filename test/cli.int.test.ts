@@ -80,6 +80,31 @@ describe('preconditions exit 3', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('NOT_KFP_DATABASE');
   });
+
+  it('malformed bookkeeping state stops status, migrate and rollback before they change anything, naming the row', async () => {
+    const m = await sqlite('state_mlmd');
+    const k = await sqlite('state_kfp');
+    expect((await runCli(['seed', '--mlmd', m.url, '--kfp', k.url, '--runs', '2'])).code).toBe(0);
+    expect((await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url])).code).toBe(0);
+    const cases: [value: string, problem: string][] = [
+      ['["tasks", "artifacts"', 'is not JSON \\(.+\\)'],
+      // Valid JSON of the wrong shape: read as a list of characters it would make rollback delete rows of tables it created.
+      ['"tasks"', 'is not a JSON array of table names'],
+    ];
+    for (const [value, problem] of cases) {
+      const db = await openDb(k.url);
+      await db.run("UPDATE mlmd_bridge_state SET value = ? WHERE name = 'created_target_tables'", [value]);
+      await db.close();
+      const before = await checksum(k.url);
+      for (const args of [['status'], ['migrate', '--mlmd', m.url], ['rollback']]) {
+        const r = await runCli([...args, '--kfp', k.url]);
+        expect(r.code, `${args[0]} with ${value}`).toBe(3);
+        expect(r.stderr).toMatch(new RegExp(`^mlmd-bridge: error \\[STATE_CORRUPT\\]: the bookkeeping row mlmd_bridge_state "created_target_tables" ${problem}: .+\\n  what to do: restore that row from the backup`));
+        expect(r.stdout).toBe('');
+      }
+      expect(await checksum(k.url)).toBe(before);
+    }
+  });
 });
 
 describe('plan', () => {

@@ -52,4 +52,41 @@ describe.each(DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', (
     expect(r.v1Tasks).toBe('absent');
     expect(await checksum(kfp.url)).toBe(before);
   });
+
+  it('stops before changing anything when the recorded v1 foreign keys are malformed, and completes once they are restored', async () => {
+    const mlmd = await temp(`rb_state_mlmd_${dialect}`);
+    const kfp = await temp(`rb_state_kfp_${dialect}`);
+    dbs.push(mlmd, kfp);
+    const m = await openDb(mlmd.url, { create: true });
+    const k = await openDb(kfp.url, { create: true });
+    try {
+      await seedDatabases(m, k, { runs: 3, seed: 5 });
+    } finally {
+      await m.close();
+    }
+    await k.close();
+    await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    /** Sets the record, returning what it held. */
+    const state = async (value: string) => {
+      const db = await openDb(kfp.url);
+      try {
+        const [row] = await db.all<{ value: string }>("SELECT value FROM mlmd_bridge_state WHERE name = 'v1_tasks_foreign_keys'");
+        await db.run("UPDATE mlmd_bridge_state SET value = ? WHERE name = 'v1_tasks_foreign_keys'", [value]);
+        return row!.value;
+      } finally {
+        await db.close();
+      }
+    };
+    // The seed's v1 tasks table has foreign keys, so a record exists to break.
+    const recorded = await state('[{"name":"fk_run"}]');
+    expect(JSON.parse(recorded)).not.toEqual([]);
+    const before = await checksum(kfp.url);
+    await expect(rollback(kfp.url)).rejects.toMatchObject({
+      code: 'STATE_CORRUPT',
+      message: 'the bookkeeping row mlmd_bridge_state "v1_tasks_foreign_keys" is not a JSON array of {name, clause, columns, refTable, refColumns}: "[{\\"name\\":\\"fk_run\\"}]"',
+    });
+    expect(await checksum(kfp.url)).toBe(before);
+    await state(recorded);
+    expect((await rollback(kfp.url)).v1Tasks).toBe('restored');
+  });
 });

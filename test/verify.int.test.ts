@@ -113,6 +113,17 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     expect(driftOf(r, link.RunUUID)).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'event', mlmdId: Number(link.mlmd_id), code: 'DRIFT' })]));
   });
 
+  it('a malformed id-map entry stops verify with exit 3, naming the entry, instead of dropping its pipeline link', async () => {
+    const kfp = await migratedCopy('idmap');
+    const entry = await one<{ mlmd_id: number; run_uuid: string }>(kfp.url, "SELECT mlmd_id, run_uuid FROM mlmd_id_map WHERE kind = 'run_context' ORDER BY run_uuid LIMIT 1");
+    await tamper(kfp.url, (db) => db.run("UPDATE mlmd_id_map SET extra = '{\"pipelineContextId\": \"6\"' WHERE kind = 'run_context' AND run_uuid = ?", [entry.run_uuid]).then(() => undefined));
+    const r = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url]);
+    expect(r.code).toBe(3);
+    expect(r.stderr.split('\n')[0]).toBe(
+      `mlmd-bridge: error [STATE_CORRUPT]: the mlmd_id_map entry of run context ${entry.mlmd_id} (run ${entry.run_uuid}) has an extra that is not a JSON object with a numeric pipelineContextId: "{\\"pipelineContextId\\": \\"6\\""`,
+    );
+  });
+
   it('a changed task state: drift on lastKnownState of that execution', async () => {
     const kfp = await migratedCopy('state');
     const t = await container(kfp.url);
