@@ -117,11 +117,14 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     const kfp = await migratedCopy('idmap');
     const entry = await one<{ mlmd_id: number; run_uuid: string }>(kfp.url, "SELECT mlmd_id, run_uuid FROM mlmd_id_map WHERE kind = 'run_context' ORDER BY run_uuid LIMIT 1");
     await tamper(kfp.url, (db) => db.run("UPDATE mlmd_id_map SET extra = '{\"pipelineContextId\": \"6\"' WHERE kind = 'run_context' AND run_uuid = ?", [entry.run_uuid]).then(() => undefined));
-    const r = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url]);
-    expect(r.code).toBe(3);
-    expect(r.stderr.split('\n')[0]).toBe(
-      `mlmd-bridge: error [STATE_CORRUPT]: the mlmd_id_map entry of run context ${entry.mlmd_id} (run ${entry.run_uuid}) has an extra that is not a JSON object with a numeric pipelineContextId: "{\\"pipelineContextId\\": \\"6\\""`,
-    );
+    // Read in this thread, and in worker threads, from which the error crosses with its code.
+    for (const workers of ['0', '2']) {
+      const r = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url], { MLMD_BRIDGE_WORKERS: workers });
+      expect(r.code, `MLMD_BRIDGE_WORKERS=${workers}`).toBe(3);
+      expect(r.stderr.split('\n')[0]).toBe(
+        `mlmd-bridge: error [STATE_CORRUPT]: the mlmd_id_map entry of run context ${entry.mlmd_id} (run ${entry.run_uuid}) has an extra that is not a JSON object with a numeric pipelineContextId: "{\\"pipelineContextId\\": \\"6\\""`,
+      );
+    }
   });
 
   it('a changed task state: drift on lastKnownState of that execution', async () => {
