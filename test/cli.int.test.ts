@@ -56,6 +56,19 @@ describe('usage and connection errors exit 2 with a clear message', () => {
   });
 });
 
+describe('environment', () => {
+  it('an unusable MLMD_BRIDGE_WORKERS is named once on stderr and the default used, not silently replaced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-workers-'));
+    try {
+      const r = await runCli(['demo', '--dir', dir, '--runs', '2'], { MLMD_BRIDGE_WORKERS: 'two' });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^mlmd-bridge: ignoring MLMD_BRIDGE_WORKERS="two" \(expected a whole number ≥ 0\); using the default, \d+ here \(one per core beyond 2\)\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('preconditions exit 3', () => {
   it('an MLMD schema version other than 8, 9 or 10 is refused, naming the version', async () => {
     const m = await sqlite('v7');
