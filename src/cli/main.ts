@@ -31,6 +31,7 @@ Tuning (environment):
   MLMD_BRIDGE_HEAP_GROWING_PERCENT=p    let the JavaScript heap grow by p % between full collections
                                         (default ${HEAP_GROWING_PERCENT}; 0 leaves it to V8, which may use several times more memory)
 
+Every flag and environment variable, with its default: docs/configuration.md.
 Upgrade procedure: see the README (back up, drain runs, plan, migrate, verify, start KFP 3).`;
 
 export function positiveInt(name: string) {
