@@ -1,12 +1,13 @@
 /**
- * Throw-away databases for integration tests: a uniquely named MariaDB database on the local
- * server, or a SQLite file in a fresh temp directory. Each returns its URL and a `drop()`.
+ * Throw-away databases for integration tests: a uniquely named MariaDB or PostgreSQL database on
+ * the local server, or a SQLite file in a fresh temp directory. Each returns its URL and a `drop()`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { type Db, openDb, type Param, type Queryable } from '../../src/db/connection.ts';
 
 export interface TempDatabase {
@@ -17,6 +18,9 @@ export interface TempDatabase {
 export const MARIADB_HOST = process.env.MB_TEST_MYSQL_HOST ?? '127.0.0.1';
 export const MARIADB_PORT = Number(process.env.MB_TEST_MYSQL_PORT ?? 3306);
 export const MARIADB_USER = process.env.MB_TEST_MYSQL_USER ?? 'root';
+export const POSTGRES_HOST = process.env.MB_TEST_PG_HOST ?? '127.0.0.1';
+export const POSTGRES_PORT = Number(process.env.MB_TEST_PG_PORT ?? 5432);
+export const POSTGRES_USER = process.env.MB_TEST_PG_USER ?? 'postgres';
 
 function safePrefix(prefix: string): string {
   const cleaned = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_');
@@ -44,6 +48,27 @@ export async function tempMariaDb(prefix: string): Promise<TempDatabase> {
   };
 }
 
+/** Creates `mb_<prefix>_<random hex>` on the local PostgreSQL; `drop()` ends its sessions and removes it. */
+export async function tempPostgres(prefix: string): Promise<TempDatabase> {
+  const name = `mb_${safePrefix(prefix)}_${randomBytes(4).toString('hex')}`;
+  const url = `postgres://${POSTGRES_USER}@${POSTGRES_HOST}:${POSTGRES_PORT}/${name}`;
+  const db = await openDb(url, { create: true, role: 'test database' });
+  await db.close();
+  return {
+    url,
+    async drop() {
+      const c = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: 'postgres' });
+      await c.connect();
+      try {
+        // WITH (FORCE): a connection a failed test left open must not keep the database alive.
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
 /** Names a SQLite file in a fresh `mb-` temp directory (the file is created by whoever opens it with `create`). */
 export async function tempSqlite(prefix: string): Promise<TempDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'mb-'));
@@ -56,11 +81,14 @@ export async function tempSqlite(prefix: string): Promise<TempDatabase> {
   };
 }
 
-/** Both dialects, for `describe.each`. */
+/** The dialects the whole tool runs on, MLMD and KFP side alike, for `describe.each`. */
 export const DIALECTS = [
   { dialect: 'sqlite' as const, temp: tempSqlite },
   { dialect: 'mysql' as const, temp: tempMariaDb },
 ];
+
+/** The dialects an MLMD database (read by extract, plan, migrate, verify and the shim's archive) and `seed` run on. */
+export const MLMD_DIALECTS = [...DIALECTS, { dialect: 'postgres' as const, temp: tempPostgres }];
 
 /** `db` with every read (`all`) reported to `onRead` first: for tests that count or pick out the statements a component sends. */
 export function watchReads<T extends Pick<Queryable, 'all'>>(
