@@ -6,7 +6,7 @@
  * (`seed` writes a KFP 2.x database on PostgreSQL through openDb.)
  */
 import { type Db, openDb, type OpenOptions, type Queryable } from '../db/connection.ts';
-import { type Dialect, parseDbUrl } from '../db/url.ts';
+import { type DbTarget, type Dialect, parseDbUrl } from '../db/url.ts';
 import { BridgeError } from '../errors.ts';
 
 /** The dialects the KFP 3 target side writes and checks. */
@@ -20,10 +20,18 @@ function unsupported(display?: string): BridgeError {
   );
 }
 
-export async function openKfpDatabase(url: string, options: Omit<OpenOptions, 'role'> = {}): Promise<Db> {
-  const target = parseDbUrl(url, 'KFP database URL');
+/**
+ * The KFP database a URL names, refused at once when it is on PostgreSQL: commands check it before
+ * they open anything else, so an operator is not made to wait for the MLMD side first.
+ */
+export function kfpDatabaseTarget(url: string | DbTarget): DbTarget {
+  const target = typeof url === 'string' ? parseDbUrl(url, 'KFP database URL') : url;
   if (target.dialect === 'postgres') throw unsupported(target.display);
-  return openDb(target, { ...options, role: 'KFP database' });
+  return target;
+}
+
+export async function openKfpDatabase(url: string | DbTarget, options: Omit<OpenOptions, 'role'> = {}): Promise<Db> {
+  return openDb(kfpDatabaseTarget(url), { ...options, role: 'KFP database' });
 }
 
 /** The dialect of a KFP database the target side works on; PostgreSQL is refused. */

@@ -6,7 +6,7 @@
 import type { Db } from '../db/connection.ts';
 import { openMlmdSource, readRunDetails } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
-import { openKfpDatabase, targetDialect } from '../load/kfp-database.ts';
+import { kfpDatabaseTarget, openKfpDatabase, targetDialect } from '../load/kfp-database.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
@@ -29,10 +29,11 @@ export interface Plan {
 }
 
 export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: number; onProgress?: (done: number, total: number) => void }): Promise<Plan> {
+  const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openKfpDatabase(opts.kfpUrl, { readOnly: true });
+    kfp = await openKfpDatabase(kfpTarget, { readOnly: true });
     const blockers: string[] = [];
     const warnings: string[] = [];
     const kfpOk = await isKfpDatabase(kfp);
