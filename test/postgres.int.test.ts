@@ -179,7 +179,7 @@ describe('bad input on PostgreSQL exits 2 or 3 with the problem and what to do',
     expectOneProblem(r, 2, /CONNECTION.*cannot connect to the MLMD database at postgres:\/\/postgres@127\.0\.0\.1:1\/metadb/, /server is running/);
   });
 
-  it('a role that may not read the MLMD tables, or not even connect: exit 2 with the GRANT to run', async () => {
+  it('a role that may not read the MLMD tables, use their schema, or connect: exit 2 with the GRANT to run', async () => {
     const t = await mlmdOnPostgres(10);
     const role = `mb_noread_${randomBytes(4).toString('hex')}`;
     const database = new URL(t.url).pathname.slice(1);
@@ -190,6 +190,12 @@ describe('bad input on PostgreSQL exits 2 or 3 with the problem and what to do',
       const url = `postgres://${role}@${POSTGRES_HOST}:${POSTGRES_PORT}/${database}`;
       const unreadable = await runCli(['plan', '--mlmd', url, '--kfp', kfp.url]);
       expectOneProblem(unreadable, 2, new RegExp(`INSUFFICIENT_PRIVILEGE.*the role "${role}" may not read the MLMD tables artifact, .*mlmdenv.*type`), new RegExp(`GRANT SELECT ON ALL TABLES IN SCHEMA "public" TO "${role}"`));
+
+      const schemaAdmin = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database });
+      await schemaAdmin.connect();
+      await schemaAdmin.query('REVOKE USAGE ON SCHEMA public FROM PUBLIC').finally(() => schemaAdmin.end());
+      const noSchema = await runCli(['plan', '--mlmd', url, '--kfp', kfp.url]);
+      expectOneProblem(noSchema, 2, new RegExp(`INSUFFICIENT_PRIVILEGE.*the role "${role}" may use no schema of its search_path`), new RegExp(`GRANT USAGE ON SCHEMA public TO "${role}"`));
 
       await admin.query(`REVOKE CONNECT ON DATABASE "${database}" FROM PUBLIC`);
       const shutOut = await runCli(['plan', '--mlmd', url, '--kfp', kfp.url]);

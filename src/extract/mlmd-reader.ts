@@ -56,15 +56,28 @@ export async function openMlmdSource(url: string): Promise<MlmdSource> {
   }
 }
 
-/** A role that sees the MLMD tables but may not read them is told what to grant, rather than failing at the first read. */
+/**
+ * A role that sees the MLMD tables but may not read them is told what to grant, rather than failing
+ * at the first read; so is one that may use no schema of its search_path (PostgreSQL then shows it
+ * no tables at all, and the database would look like no MLMD database).
+ */
 async function refuseUnreadable(db: Db): Promise<void> {
+  if (db.dialect !== 'postgres' || db.target.dialect !== 'postgres') return;
+  const user = db.target.user;
+  const schema = await currentSchema(db);
+  if (schema === null) {
+    throw new BridgeError(
+      'INSUFFICIENT_PRIVILEGE',
+      `the role "${user}" may use no schema of its search_path in ${db.target.display}`,
+      `grant it the schema of the MLMD tables: GRANT USAGE ON SCHEMA public TO "${user}" (or set its search_path to that schema)`,
+    );
+  }
   const denied = await unreadableTables(db, MLMD_TABLES);
   if (denied.length === 0) return;
-  const user = db.target.dialect === 'sqlite' ? '' : db.target.user;
   throw new BridgeError(
     'INSUFFICIENT_PRIVILEGE',
     `the role "${user}" may not read the MLMD table${denied.length > 1 ? 's' : ''} ${denied.join(', ')} of ${db.target.display}`,
-    `grant it read access: GRANT SELECT ON ALL TABLES IN SCHEMA "${await currentSchema(db)}" TO "${user}"`,
+    `grant it read access: GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO "${user}"`,
   );
 }
 
