@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BridgeError } from '../errors.ts';
-import { foldName, renderForPostgres } from './postgres-text.ts';
+import { connectionError } from './connection-error.ts';
+import { pooledDb } from './pooled-db.ts';
+import { openPostgres } from './postgres-connection.ts';
 import { type DbTarget, type Dialect, parseDbUrl } from './url.ts';
 
 export type Row = Record<string, unknown>;
@@ -44,6 +45,7 @@ export interface OpenOptions {
   role?: string;
 }
 
+/** `storedName` where the database keeps every name as a statement writes it. */
 const asWritten = (name: string) => name;
 
 /** The one connection factory. */
@@ -179,194 +181,10 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
       return { changes: (res as { affectedRows?: number }).affectedRows ?? 0 };
     },
   });
-  return {
-    ...on(pool),
-    target,
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      const c = await pool.getConnection();
-      try {
-        await c.beginTransaction();
-        try {
-          const out = await fn(on(c));
-          await c.commit();
-          return out;
-        } catch (e) {
-          await c.rollback().catch(() => undefined);
-          throw e;
-        }
-      } finally {
-        c.release();
-      }
-    },
-    async session<T>(fn: (s: Queryable) => Promise<T>) {
-      const c = await pool.getConnection();
-      try {
-        return await fn(on(c));
-      } finally {
-        c.release();
-      }
-    },
-    async close() {
-      await pool.end();
-    },
-  };
-}
-
-const PG_TYPE = { INT8: 20, NUMERIC: 1700, JSON: 114, JSONB: 3802, DATE: 1082, TIMESTAMP: 1114, TIMESTAMPTZ: 1184 } as const;
-
-/** A BIGINT as a number when it is one exactly, else its text. */
-function pgBigint(text: string): number | string {
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : text;
-}
-
-/** A NUMERIC (SUM's result type, KFP's decimal) as a number when the number reads back as the same value, else its text. */
-function pgNumeric(text: string): number | string {
-  const n = Number(text);
-  if (!Number.isFinite(n)) return text;
-  if (Number.isInteger(n)) return Number.isSafeInteger(n) ? n : text;
-  const canonical = text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
-  return String(n) === canonical ? n : text;
-}
-
-/**
- * Values come back as the other dialects give them: integers and decimals as numbers where they
- * fit, JSON and dates as their text (as mysql2 is asked to), booleans as booleans, BYTEA as Buffers.
- */
-const PG_TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    switch (oid) {
-      case PG_TYPE.INT8:
-        return pgBigint;
-      case PG_TYPE.NUMERIC:
-        return pgNumeric;
-      case PG_TYPE.JSON:
-      case PG_TYPE.JSONB:
-      case PG_TYPE.DATE:
-      case PG_TYPE.TIMESTAMP:
-      case PG_TYPE.TIMESTAMPTZ:
-        return (text: string) => text;
-      default:
-        return pg.types.getTypeParser(oid, format ?? 'text');
-    }
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
-
-async function openPostgres(target: Extract<DbTarget, { dialect: 'postgres' }>, options: OpenOptions): Promise<Db> {
-  const role = options.role ?? 'database';
-  const base: pg.ClientConfig = {
-    host: target.host,
-    port: target.port,
-    user: target.user,
-    password: target.password,
-    ssl: target.sslmode === 'disable' ? false : { rejectUnauthorized: target.sslmode !== 'require', ...(target.sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}) },
-    types: PG_TYPES,
-    connectionTimeoutMillis: 30_000,
-    application_name: 'mlmd-bridge',
-  };
-  if (options.create) await createPostgresDatabase(base, target, role);
-  const pool = new pg.Pool({
-    ...base,
-    database: target.database,
-    max: options.poolSize ?? 4,
-    // Every session of the pool refuses writes from its first statement: the MLMD source must never change.
-    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+  return pooledDb(target, on(pool), on, {
+    acquire: () => pool.getConnection(),
+    query: (c, sql) => c.query(sql),
+    release: (c, broken) => (broken ? c.destroy() : c.release()),
+    end: () => pool.end(),
   });
-  // A pooled connection the server closed while idle is dropped from the pool; the next query opens
-  // another. Without a listener the event would end the process.
-  pool.on('error', () => undefined);
-  try {
-    const c = await pool.connect();
-    c.release();
-  } catch (e) {
-    await pool.end().catch(() => undefined);
-    throw connectionError(role, target, e);
-  }
-  const fold = options.foldIdentifiers ?? false;
-  const on = (c: pg.Pool | pg.PoolClient): Queryable => ({
-    dialect: 'postgres',
-    storedName: fold ? foldName : asWritten,
-    async all<T>(sql: string, params: readonly Param[] = []) {
-      const res = await c.query(renderForPostgres(sql, fold), params as unknown[]);
-      return res.rows as T[];
-    },
-    async run(sql: string, params: readonly Param[] = []) {
-      const res = await c.query(renderForPostgres(sql, fold), params as unknown[]);
-      return { changes: res.rowCount ?? 0 };
-    },
-  });
-  return {
-    ...on(pool),
-    target,
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      const c = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await c.query('BEGIN');
-        try {
-          const out = await fn(on(c));
-          await c.query('COMMIT');
-          return out;
-        } catch (e) {
-          // A connection that cannot even roll back is closed rather than handed to the next caller.
-          await c.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-          throw e;
-        }
-      } finally {
-        c.release(broken);
-      }
-    },
-    async session<T>(fn: (s: Queryable) => Promise<T>) {
-      const c = await pool.connect();
-      try {
-        return await fn(on(c));
-      } finally {
-        c.release();
-      }
-    },
-    async close() {
-      await pool.end();
-    },
-  };
-}
-
-/** CREATE DATABASE from the server's maintenance database, unless the database exists. */
-async function createPostgresDatabase(base: pg.ClientConfig, target: Extract<DbTarget, { dialect: 'postgres' }>, role: string): Promise<void> {
-  const c = new pg.Client({ ...base, database: 'postgres' });
-  try {
-    await c.connect();
-    const { rows } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [target.database]);
-    if (rows.length > 0) return;
-    // template0 so that concurrent creations do not wait on each other's connections to template1.
-    await c.query(`CREATE DATABASE "${target.database.replace(/"/g, '""')}" TEMPLATE template0 ENCODING 'UTF8'`).catch((e: { code?: string }) => {
-      // Created meanwhile by someone else: 42P04 duplicate_database, or the catalog's unique index.
-      if (e.code !== '42P04' && e.code !== '23505') throw e;
-    });
-  } catch (e) {
-    throw connectionError(role, target, e);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-function connectionError(role: string, target: DbTarget, e: unknown): BridgeError {
-  const err = e as { code?: string; errno?: number; message?: string };
-  const why = err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
-  return new BridgeError('CONNECTION', `cannot connect to the ${role} at ${target.display} (${why})`, connectionHint(target, err), { cause: e });
-}
-
-function connectionHint(target: DbTarget, err: { code?: string; errno?: number }): string {
-  switch (err.code) {
-    case 'ER_BAD_DB_ERROR':
-    case '3D000': // invalid_catalog_name
-      return 'check the database name in the URL';
-    case 'ER_ACCESS_DENIED_ERROR':
-    case '28P01': // invalid_password
-    case '28000': // invalid_authorization_specification: no such role, or pg_hba.conf turns it away
-      return 'check the user and password in the URL';
-    case '42501': // insufficient_privilege: the role may not connect to this database
-      if (target.dialect === 'postgres') return `let the role connect: GRANT CONNECT ON DATABASE "${target.database}" TO "${target.user}"`;
-  }
-  if (err.errno === 1698) return 'check the user and password in the URL';
-  return 'check that the server is running and the host and port are right';
 }

@@ -24,20 +24,28 @@ export const POSTGRES_USER = process.env.MB_TEST_PG_USER ?? 'postgres';
 
 function safePrefix(prefix: string): string {
   const cleaned = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  if (cleaned === '') throw new Error('tempMariaDb needs a non-empty prefix');
+  if (cleaned === '') throw new Error('a temporary database needs a non-empty prefix');
   return cleaned;
 }
 
-/** Creates `mb_<prefix>_<random hex>` on the local MariaDB; `drop()` removes it. */
-export async function tempMariaDb(prefix: string): Promise<TempDatabase> {
+/**
+ * Creates `mb_<prefix>_<random hex>` on a local server; `drop()` removes it through `dropSql`, on a
+ * separate server-level connection (the database itself may already be half gone).
+ */
+async function tempServerDatabase(prefix: string, urlOf: (name: string) => string, dropSql: (name: string) => Promise<void>): Promise<TempDatabase> {
   const name = `mb_${safePrefix(prefix)}_${randomBytes(4).toString('hex')}`;
-  const url = `mysql://${MARIADB_USER}@${MARIADB_HOST}:${MARIADB_PORT}/${name}`;
+  const url = urlOf(name);
   const db = await openDb(url, { create: true, role: 'test database' });
   await db.close();
-  return {
-    url,
-    async drop() {
-      // A separate server-level connection: the database itself may already be half gone.
+  return { url, drop: () => dropSql(name) };
+}
+
+/** A throw-away database on the local MariaDB. */
+export function tempMariaDb(prefix: string): Promise<TempDatabase> {
+  return tempServerDatabase(
+    prefix,
+    (name) => `mysql://${MARIADB_USER}@${MARIADB_HOST}:${MARIADB_PORT}/${name}`,
+    async (name) => {
       const c = await mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER });
       try {
         await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
@@ -45,18 +53,15 @@ export async function tempMariaDb(prefix: string): Promise<TempDatabase> {
         await c.end();
       }
     },
-  };
+  );
 }
 
-/** Creates `mb_<prefix>_<random hex>` on the local PostgreSQL; `drop()` ends its sessions and removes it. */
-export async function tempPostgres(prefix: string): Promise<TempDatabase> {
-  const name = `mb_${safePrefix(prefix)}_${randomBytes(4).toString('hex')}`;
-  const url = `postgres://${POSTGRES_USER}@${POSTGRES_HOST}:${POSTGRES_PORT}/${name}`;
-  const db = await openDb(url, { create: true, role: 'test database' });
-  await db.close();
-  return {
-    url,
-    async drop() {
+/** A throw-away database on the local PostgreSQL. */
+export function tempPostgres(prefix: string): Promise<TempDatabase> {
+  return tempServerDatabase(
+    prefix,
+    (name) => `postgres://${POSTGRES_USER}@${POSTGRES_HOST}:${POSTGRES_PORT}/${name}`,
+    async (name) => {
       const c = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: 'postgres' });
       await c.connect();
       try {
@@ -66,7 +71,7 @@ export async function tempPostgres(prefix: string): Promise<TempDatabase> {
         await c.end();
       }
     },
-  };
+  );
 }
 
 /** Names a SQLite file in a fresh `mb-` temp directory (the file is created by whoever opens it with `create`). */
