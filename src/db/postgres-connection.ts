@@ -102,13 +102,24 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
   });
 }
 
-/** CREATE DATABASE from the server's maintenance database, unless the database exists. */
+/**
+ * CREATE DATABASE, from the server's maintenance database `postgres`, unless the database can be
+ * connected to already (a role may own its database and still not be let into `postgres`).
+ */
 async function createPostgresDatabase(base: pg.ClientConfig, target: Extract<DbTarget, { dialect: 'postgres' }>, role: string): Promise<void> {
+  const probe = new pg.Client({ ...base, database: target.database });
+  const exists = await probe.connect().then(
+    () => true,
+    (e: { code?: string }) => {
+      if (e.code === '3D000') return false; // invalid_catalog_name: no such database
+      throw connectionError(role, target, e);
+    },
+  );
+  await probe.end().catch(() => undefined);
+  if (exists) return;
   const c = new pg.Client({ ...base, database: 'postgres' });
   try {
     await c.connect();
-    const { rows } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [target.database]);
-    if (rows.length > 0) return;
     // template0 so that concurrent creations do not wait on each other's connections to template1.
     await c.query(`CREATE DATABASE "${target.database.replace(/"/g, '""')}" TEMPLATE template0 ENCODING 'UTF8'`).catch((e: { code?: string }) => {
       // Created meanwhile by someone else: 42P04 duplicate_database, or the catalog's unique index.
@@ -120,4 +131,3 @@ async function createPostgresDatabase(base: pg.ClientConfig, target: Extract<DbT
     await c.end().catch(() => undefined);
   }
 }
-

@@ -57,12 +57,13 @@ export async function openMlmdSource(url: string): Promise<MlmdSource> {
 }
 
 /**
- * A role that sees the MLMD tables but may not read them is told what to grant, rather than failing
- * at the first read; so is one that may use no schema of its search_path (PostgreSQL then shows it
- * no tables at all, and the database would look like no MLMD database).
+ * PostgreSQL: a role that sees the MLMD tables but may not read them is told what to grant, rather
+ * than failing at the first read; so is one that may use no schema of its search_path (PostgreSQL
+ * then shows it no tables at all, and the database would pass for no MLMD database). MySQL turns
+ * such a user away when it connects.
  */
 async function refuseUnreadable(db: Db): Promise<void> {
-  if (db.dialect !== 'postgres' || db.target.dialect !== 'postgres') return;
+  if (db.target.dialect !== 'postgres') return;
   const user = db.target.user;
   const schema = await currentSchema(db);
   if (schema === null) {
