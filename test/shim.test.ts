@@ -538,7 +538,7 @@ describe.each(MLMD_DIALECTS)('shim over an MLMD archive ($dialect)', ({ temp }) 
   });
 
   it('answers grpc.health.v1.Health/Check', async () => {
-    const healthProto = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'shim', 'health.proto');
+    const healthProto = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'proto', 'grpc', 'health', 'v1', 'health.proto');
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProto, { keepCase: true, enums: String, defaults: true })) as unknown as {
       grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
     };

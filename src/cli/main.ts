@@ -32,7 +32,7 @@ Tuning (environment):
   MLMD_BRIDGE_HEAP_GROWING_PERCENT=p    let the JavaScript heap grow by p % between full collections
                                         (default ${HEAP_GROWING_PERCENT}; 0 leaves it to V8, which may use several times more memory)
 
-Upgrade procedure: see the README (back up, drain runs, plan, migrate, verify, start KFP 3).`;
+Upgrade procedure: see README.md; every command in detail: docs/commands.md.`;
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -102,7 +102,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge verify --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --report verify.xml\n\n' +
-        'Every difference is either a documented lossy transformation (listed in the README with its reason) or drift.\n' +
+        'Every difference is either a documented lossy transformation (listed in docs/mapping.md with its reason) or drift.\n' +
         'Exit 0 when everything matches, 1 on drift (named by run, MLMD id and field), 2/3 on usage, connection or precondition errors.',
     )
     .action(async (o) => verifyCommand(o, out));

@@ -13,7 +13,7 @@ import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { consumeInOrder } from '../util/in-order.ts';
-import { startWorkerPool, workerCount } from '../workers/pool.ts';
+import { startWorkerPool, workerCount, workerEntry } from '../workers/pool.ts';
 import type { ReaderSetup } from '../workers/readers.ts';
 import { checkBatch, type BatchVerdicts, type RunContextRef } from './run-checker.ts';
 import { HeldResults } from './held-results.ts';
@@ -158,7 +158,7 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   // on 2 cores a worker measured no faster and a third heavier.
   const batchCount = Math.ceil(toCheck / batchSize);
   const workers = batchCount > 1 ? workerCount(batchCount - 1, 2) : 0;
-  const pool = workers > 0 ? await startWorkerPool<ReaderSetup, RunContextRef[], BatchVerdicts>(new URL('./check-worker.ts', import.meta.url), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : null;
+  const pool = workers > 0 ? await startWorkerPool<ReaderSetup, RunContextRef[], BatchVerdicts>(workerEntry(import.meta.url, 'check-worker'), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : null;
   try {
     const lanes = 1 + workers;
     let done = 0;
