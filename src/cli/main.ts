@@ -15,8 +15,9 @@ import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand,
 const HELP_FOOTER = `
 Connection URLs:
   mysql://user:pass@host:port/db     MySQL 8 or MariaDB (KFP's metadb / mlpipeline)
+  postgres://user:pass@host:port/db  PostgreSQL (port 5432 by default; ?sslmode=disable|require|verify-ca|verify-full):
+                                     the MLMD database (--mlmd) and seed's databases; a KFP database there is not supported yet
   sqlite:path/to/file.db             a SQLite file
-  postgres://…                       recognised, not yet supported
   MLMD_DB_URL and KFP_DB_URL stand in for --mlmd and --kfp.
 
 Exit codes:
