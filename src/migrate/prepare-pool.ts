@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/connection.ts';
 import type { MlmdSource } from '../extract/index.ts';
-import { startWorkerPool, workerCount as poolWorkerCount } from '../workers/pool.ts';
+import { startWorkerPool, workerCount as poolWorkerCount, workerEntry } from '../workers/pool.ts';
 import { prepareBatch, type PreparedBatch, type RunRef } from './prepare.ts';
 import type { ReaderSetup } from '../workers/readers.ts';
 
@@ -29,6 +29,6 @@ export function inThreadPreparer(source: MlmdSource, kfp: Db): Preparer {
 }
 
 export async function startWorkerPreparers(setup: ReaderSetup, count: number): Promise<Preparer> {
-  const pool = await startWorkerPool<ReaderSetup, RunRef[], PreparedBatch>(new URL('./prepare-worker.ts', import.meta.url), setup, count);
+  const pool = await startWorkerPool<ReaderSetup, RunRef[], PreparedBatch>(workerEntry(import.meta.url, 'prepare-worker'), setup, count);
   return { workers: pool.workers, prepare: (batch) => pool.run(batch), close: () => pool.close() };
 }

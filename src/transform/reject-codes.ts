@@ -2,7 +2,7 @@ import type { Disposition } from './model.ts';
 
 /**
  * Every reason a record is skipped, degraded or adjusted, with its meaning. The rejects file, the
- * summary and the README's table all read this list.
+ * summary and the table of docs/mapping.md (test/docs.test.ts holds them equal) all read this list.
  *  - skipped: the record is not migrated;
  *  - degraded: migrated, but part of it was bad input and was repaired (the reason says how);
  *  - adjusted: migrated by a documented mapping rule that changes what the row says (not bad input).

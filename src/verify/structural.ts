@@ -7,6 +7,7 @@
 import type { Db } from '../db/connection.ts';
 import { forceIndex } from '../db/dialect.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
+import { targetDialect } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
 
 export interface Finding {
@@ -150,7 +151,7 @@ export async function structuralFindings(kfp: Db, runs: Set<string> | null): Pro
     }
   }
   if (await tableExists(kfp, 'tasks_v1_backup')) {
-    const sql = kfp.dialect === 'sqlite' ? V1_CACHE_CHECK.replace('AS SIGNED', 'AS INTEGER') : V1_CACHE_CHECK;
+    const sql = targetDialect(kfp) === 'sqlite' ? V1_CACHE_CHECK.replace('AS SIGNED', 'AS INTEGER') : V1_CACHE_CHECK;
     for (const r of await kfp.all<{ run: string; id: string; expected: string; found: string | null }>(sql)) {
       if (keep(r.run)) {
         out.push({ check: 'V1_CACHE_ROW_MATCHED', runUuid: String(r.run), id: `execution ${r.id}`, field: 'tasks.Fingerprint', expected: r.expected, found: r.found ?? 'no migrated task' });
