@@ -86,6 +86,10 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
 
     it('reports every hostile record by MLMD id with its reason code', () => {
       const lines = readFileSync(rejectsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string; mlmdId: number; disposition: string; reason: string });
+      // The seed planted every kind of bad record (src/seed/hostile.ts), so the loop below checks each kind.
+      expect([...new Set(report.hostile.map((h) => h.code))].sort()).toEqual([
+        'CORRUPT_PROPERTY', 'DANGLING_PARENT', 'KEY_TOO_LONG', 'MISSING_ARTIFACT', 'NON_KFP_CONTEXT', 'NON_KFP_EXECUTION', 'ORPHAN_RUN', 'SPEC_UNREADABLE', 'TRUNCATED_STRING', 'URI_TOO_LONG',
+      ]);
       for (const h of report.hostile) {
         const hit = lines.find((l) => l.code === h.code && l.mlmdId === Number(h.mlmdId));
         expect(hit, `${h.code} for ${h.entity} ${h.mlmdId} (${h.note})`).toBeDefined();

@@ -301,7 +301,11 @@ describe.each(MLMD_DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     const execs = await executions(db);
     const byId = new Map(execs.map((e) => [e.id, e]));
     const dangling = new Set(a!.report.hostile.filter((h) => h.code === 'DANGLING_PARENT').map((h) => Number(h.mlmdId)));
-    const runs = await a!.kfp.all<Row>('SELECT `UUID`, `PipelineSpecManifest` FROM run_details');
+    // The hostile run whose manifest is unreadable on purpose (checked in 'plants every hostile record it reports').
+    const unreadable = new Set(a!.report.hostile.filter((h) => h.code === 'SPEC_UNREADABLE').map((h) => Number(h.mlmdId)));
+    const runContextIds = new Map((await db.all<Row>("SELECT c.id, c.name FROM Context c JOIN Type t ON t.id = c.type_id WHERE t.name = 'system.PipelineRun'")).map((c) => [String(c.name), Number(c.id)]));
+    const runs = (await a!.kfp.all<Row>('SELECT `UUID`, `PipelineSpecManifest` FROM run_details')).filter((r) => !unreadable.has(runContextIds.get(String(r.UUID))!));
+    expect(unreadable.size).toBe(1);
     let byDisplayName = 0;
     let resolved = 0;
     for (const run of runs) {
@@ -365,7 +369,7 @@ describe.each(MLMD_DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     const { mlmd } = a!;
     const h = a!.report.hostile;
     expect(new Set(h.map((x) => x.code))).toEqual(new Set(['ORPHAN_RUN', 'NON_KFP_CONTEXT', 'NON_KFP_EXECUTION', 'CORRUPT_PROPERTY',
-      'DANGLING_PARENT', 'MISSING_ARTIFACT', 'TRUNCATED_STRING', 'URI_TOO_LONG', 'KEY_TOO_LONG']));
+      'DANGLING_PARENT', 'MISSING_ARTIFACT', 'TRUNCATED_STRING', 'URI_TOO_LONG', 'KEY_TOO_LONG', 'SPEC_UNREADABLE']));
     const execs = new Map((await executions(mlmd)).map((e) => [e.id, e]));
     const contexts = new Map((await mlmd.all<Row>('SELECT c.id, c.name, t.name AS type FROM Context c JOIN Type t ON t.id = c.type_id')).map((c) => [Number(c.id), c]));
     const runUuids = new Set((await a!.kfp.all<Row>('SELECT `UUID` FROM run_details')).map((r) => String(r.UUID)));
@@ -375,6 +379,7 @@ describe.each(MLMD_DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     const artifactIds = new Set((await mlmd.all<Row>('SELECT id FROM Artifact')).map((r) => Number(r.id)));
     const evs = new Map((await events(mlmd)).map((e) => [e.id, e]));
     const uris = new Map((await mlmd.all<Row>('SELECT id, uri FROM Artifact')).map((r) => [Number(r.id), String(r.uri)]));
+    const manifests = new Map((await a!.kfp.all<Row>('SELECT `UUID`, `PipelineSpecManifest` FROM run_details')).map((r) => [String(r.UUID), String(r.PipelineSpecManifest)]));
     for (const x of h) {
       const id = Number(x.mlmdId);
       switch (x.code) {
@@ -409,6 +414,14 @@ describe.each(MLMD_DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
         case 'KEY_TOO_LONG':
           expect(evs.get(id)!.key!.length).toBeGreaterThan(191);
           break;
+        case 'SPEC_UNREADABLE': {
+          const c = contexts.get(id)!;
+          expect(c.type).toBe('system.PipelineRun');
+          expect(parseAllDocuments(manifests.get(String(c.name))!).some((d) => d.errors.length > 0)).toBe(true);
+          break;
+        }
+        default:
+          throw new Error(`no check for hostile code ${x.code}`);
       }
     }
   });

@@ -113,6 +113,20 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     expect(driftOf(r, link.RunUUID)).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'event', mlmdId: Number(link.mlmd_id), code: 'DRIFT' })]));
   });
 
+  it('a malformed id-map entry stops verify with exit 3, naming the entry, instead of dropping its pipeline link', async () => {
+    const kfp = await migratedCopy('idmap');
+    const entry = await one<{ mlmd_id: number; run_uuid: string }>(kfp.url, "SELECT mlmd_id, run_uuid FROM mlmd_id_map WHERE kind = 'run_context' ORDER BY run_uuid LIMIT 1");
+    await tamper(kfp.url, (db) => db.run("UPDATE mlmd_id_map SET extra = '{\"pipelineContextId\": \"6\"' WHERE kind = 'run_context' AND run_uuid = ?", [entry.run_uuid]).then(() => undefined));
+    // Read in this thread, and in worker threads, from which the error crosses with its code.
+    for (const workers of ['0', '2']) {
+      const r = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url], { MLMD_BRIDGE_WORKERS: workers });
+      expect(r.code, `MLMD_BRIDGE_WORKERS=${workers}`).toBe(3);
+      expect(r.stderr.split('\n')[0]).toBe(
+        `mlmd-bridge: error [STATE_CORRUPT]: the mlmd_id_map entry of run context ${entry.mlmd_id} (run ${entry.run_uuid}) has an extra that is not a JSON object with a numeric pipelineContextId: "{\\"pipelineContextId\\": \\"6\\""`,
+      );
+    }
+  });
+
   it('a changed task state: drift on lastKnownState of that execution', async () => {
     const kfp = await migratedCopy('state');
     const t = await container(kfp.url);
@@ -260,7 +274,9 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       const [r4, t4] = await pick('a leaf container', leafOf);
       const [r5, t5] = await pick('a leaf container', leafOf);
       const [r6, [root6, leaf6]] = await pick('a root and a leaf', async (run) => both(await rootOf(run), await leafOf(run)));
-      const [r7, leaf7] = await pick('a leaf container', leafOf);
+      // A cached or finished container: its fingerprint makes it break a second invariant once it claims to be a root.
+      const [r7, leaf7] = await pick('a leaf container with a fingerprint', async (run) =>
+        first("SELECT t.UUID, t.Fingerprint FROM tasks t WHERE t.RunUUID = ? AND t.Type = 2 AND t.Fingerprint <> '' AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID LIMIT 1", [run]));
       const [r8, root8] = await pick('a root', rootOf);
       const [r9, l9] = await pick('a link', linkOf);
       const [r10, [a10, b10]] = await pick('two containers', async (run) => {
@@ -307,8 +323,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       expect1('ROOT_HAS_NO_PARENT', r6, root6.UUID, leaf6.UUID);
       expect1('ONE_ROOT_PER_RUN', r7, r7, 2);
       expect1('ROOT_HAS_NO_PARENT', r7, leaf7.UUID, expect.any(String));
-      // A root may not carry a fingerprint either (the container may have been cached, or not).
-      if (leaf7.Fingerprint !== '') expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r7, leaf7.UUID, leaf7.Fingerprint);
+      // A root may not carry a fingerprint either.
+      expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r7, leaf7.UUID, leaf7.Fingerprint);
       expect1('ONE_ROOT_PER_RUN', r8, r8, 0);
       expect1('PARENT_IN_RUN', r8, root8.UUID, null);
       expect1('LINK_TYPE_SET', r9, l9.UUID, 0);

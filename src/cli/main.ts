@@ -32,7 +32,8 @@ Tuning (environment):
   MLMD_BRIDGE_HEAP_GROWING_PERCENT=p    let the JavaScript heap grow by p % between full collections
                                         (default ${HEAP_GROWING_PERCENT}; 0 leaves it to V8, which may use several times more memory)
 
-Upgrade procedure: see README.md; every command in detail: docs/commands.md.`;
+Upgrade procedure: see README.md; every command in detail: docs/commands.md; every flag and environment
+variable with its default: docs/configuration.md.`;
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -158,7 +159,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .option('--runs <n>', 'number of runs', nonNegativeInt('--runs'), 24)
     .option('--seed <s>', 'random seed (same seed, same data)', nonNegativeInt('--seed'), 1)
     .addOption(new Option('--schema-version <v>', 'MLMD schema version to write').choices(['8', '9', '10']).default('10'))
-    .option('--hostile', 'also plant bad records (orphan runs, TFX and KFP v1 data, corrupt values, dangling ids, oversized strings)')
+    .option('--hostile', 'also plant bad records (orphan runs, TFX and KFP v1 data, corrupt values, dangling ids, oversized strings, an unreadable manifest)')
     .option('--json', 'print one JSON document')
     .action(async (o) => seedCommand(o, out));
 

@@ -356,7 +356,7 @@ async function readOrigins(db: Db, existing: Set<number>): Promise<Map<number, A
   for (const id of existing) {
     const hit = cache.get(id);
     if (hit === undefined) missing.push(id);
-    else if (hit !== null) out.set(id, hit);
+    else if (hit !== NO_ORIGIN) out.set(id, hit);
   }
   // Asked even when every origin is remembered (as IN (NULL)), to keep the statements per batch fixed.
   for (const ids of missing.length === 0 ? [[]] : chunked(missing)) {
@@ -380,8 +380,8 @@ async function readOrigins(db: Db, existing: Set<number>): Promise<Map<number, A
       });
     }
     for (const id of ids) {
-      const origin = found.get(id) ?? null;
-      cache.set(id, origin);
+      const origin = found.get(id);
+      cache.set(id, origin ?? NO_ORIGIN);
       if (origin) out.set(id, origin);
     }
   }
@@ -390,9 +390,11 @@ async function readOrigins(db: Db, existing: Set<number>): Promise<Map<number, A
 
 /** Artifacts whose origin is remembered per connection; the rest are simply asked again. */
 const ORIGIN_CACHE_SIZE = 100_000;
-const originCaches = new WeakMap<Db, LruMap<number, ArtifactOrigin | null>>();
+/** Remembered for an artifact no execution ever output (the cache holds no nulls). */
+const NO_ORIGIN = Symbol('no origin');
+const originCaches = new WeakMap<Db, LruMap<number, ArtifactOrigin | typeof NO_ORIGIN>>();
 
-function originCacheOf(db: Db): LruMap<number, ArtifactOrigin | null> {
+function originCacheOf(db: Db): LruMap<number, ArtifactOrigin | typeof NO_ORIGIN> {
   let c = originCaches.get(db);
   if (!c) {
     c = new LruMap(ORIGIN_CACHE_SIZE);

@@ -5,6 +5,7 @@
  */
 import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
 
 export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects'] as const;
 
@@ -125,6 +126,31 @@ export async function getState(db: Queryable, name: string): Promise<string | un
   const rows = await db.all<{ value: string }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [name]);
   return rows[0]?.value;
 }
+
+/**
+ * A bookkeeping value stored as JSON. Malformed state stops the command (STATE_CORRUPT, exit 3) rather
+ * than being read as empty: guessing would, say, make rollback keep tables it created.
+ */
+export async function getJsonState<T>(db: Queryable, name: string, valid: (v: unknown) => v is T, shape: string): Promise<T | undefined> {
+  const raw = await getState(db, name);
+  if (raw === undefined) return undefined;
+  let value: unknown;
+  let problem = `is not ${shape}`;
+  try {
+    value = JSON.parse(raw);
+  } catch (e) {
+    problem = `is not JSON (${(e as Error).message})`;
+  }
+  if (value !== undefined && valid(value)) return value;
+  const shown = raw.length > 80 ? `${raw.slice(0, 80)}…` : raw;
+  throw new BridgeError(
+    'STATE_CORRUPT',
+    `the bookkeeping row mlmd_bridge_state "${name}" ${problem}: ${JSON.stringify(shown)}`,
+    `restore that row from the backup of the KFP database taken before migrating, or set it by hand to ${shape}`,
+  );
+}
+
+export const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 export async function setState(db: Queryable, name: string, value: string): Promise<void> {
   const sql =

@@ -51,12 +51,14 @@ export async function isMigrationLocked(db: Db): Promise<boolean> {
   targetDialect(db);
   if (db.target.dialect === 'sqlite') {
     const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
-    return owner !== null && isAlive(owner.pid);
+    // An owner on another host cannot be checked from here: held, as withLockFile treats it.
+    return owner !== null && (owner.host !== hostname() || isAlive(owner.pid));
   }
   const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockNameFor(db.target.database)]);
   return Number(rows[0]?.free) === 0;
 }
 
+// Kept over proper-lockfile: it sees a dead owner only by mtime (≥ 2 s), and better-sqlite3 holds its refresh timer up to 4 s (commit message).
 async function withLockFile<T>(path: string, display: string, fn: () => Promise<T>): Promise<T> {
   const fd = acquireFile(path, display);
   try {

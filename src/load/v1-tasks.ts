@@ -11,7 +11,7 @@ import type { Dialect } from '../db/url.ts';
 import { quoteIdent as q } from '../db/dialect.ts';
 import { BridgeError } from '../errors.ts';
 import { targetDialect } from './kfp-database.ts';
-import { deleteState, ensureBridgeTables, getState, setState, STATE_KEYS } from './bridge-tables.ts';
+import { deleteState, ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from './bridge-tables.ts';
 import { isV1TasksTable, tableExists } from './schema.ts';
 
 export const V1_TASKS_BACKUP = 'tasks_v1_backup';
@@ -136,11 +136,15 @@ export function foreignKeyClauses(createTable: string): RecordedForeignKey[] {
   }));
 }
 
-async function recordedForeignKeys(db: Queryable): Promise<RecordedForeignKey[] | undefined> {
+/** The FK clauses recorded when the v1 table was moved aside; STATE_CORRUPT when the record is malformed. */
+export async function recordedForeignKeys(db: Queryable): Promise<RecordedForeignKey[] | undefined> {
   if (!(await tableExists(db, 'mlmd_bridge_state'))) return undefined;
-  const raw = await getState(db, STATE_KEYS.v1TasksForeignKeys);
-  return raw === undefined ? undefined : (JSON.parse(raw) as RecordedForeignKey[]);
+  return getJsonState(db, STATE_KEYS.v1TasksForeignKeys, isRecordedForeignKeys, 'a JSON array of {name, clause, columns, refTable, refColumns}');
 }
+
+const isRecordedForeignKeys = (v: unknown): v is RecordedForeignKey[] =>
+  Array.isArray(v) &&
+  v.every((fk: Partial<RecordedForeignKey> | null) => typeof fk?.name === 'string' && typeof fk.clause === 'string' && isStringArray(fk.columns) && typeof fk.refTable === 'string' && isStringArray(fk.refColumns));
 
 async function renameTable(db: Queryable, from: string, to: string): Promise<void> {
   await db.run(targetDialect(db) === 'mysql' ? `RENAME TABLE ${q(db, from)} TO ${q(db, to)}` : `ALTER TABLE ${q(db, from)} RENAME TO ${q(db, to)}`);

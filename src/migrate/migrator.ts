@@ -6,11 +6,12 @@
  */
 import pLimit from 'p-limit';
 import type { Db } from '../db/connection.ts';
+import { retryOnLockConflict } from '../db/retry.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
-import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
@@ -79,7 +80,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   await checkIdScheme(kfp);
   const v1Tasks = await moveV1TasksAside(kfp);
   const { created } = await ensureTargetTables(kfp);
-  const previouslyCreated = JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[];
+  const previouslyCreated = (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
   await setState(kfp, STATE_KEYS.createdTargetTables, JSON.stringify([...new Set([...previouslyCreated, ...created])]));
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
   await setState(kfp, STATE_KEYS.startedAt, new Date(started).toISOString());
@@ -234,18 +235,18 @@ async function migrateRuns(
 async function writeBatch(kfp: Db, runs: RunWrite[]): Promise<void> {
   if (runs.length === 0) return;
   try {
-    await withRetry(() => kfp.transaction((tx) => writeRuns(tx, runs)));
+    await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, runs)));
     return;
   } catch (e) {
     if (isFatal(e)) throw e;
   }
   for (const r of runs) {
     try {
-      await withRetry(() => kfp.transaction((tx) => writeRuns(tx, [r])));
+      await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, [r])));
     } catch (e) {
       if (isFatal(e)) throw e;
       const reject = runFailedReject(r.mapped.runUuid, r.mapped.contextId, `the KFP database refused the run's rows: ${errorText(e)}`);
-      await withRetry(() => kfp.transaction((tx) => writeFailedRun(tx, r.mapped.runUuid, r.mapped.contextId, reject)));
+      await retryOnLockConflict(() => kfp.transaction((tx) => writeFailedRun(tx, r.mapped.runUuid, r.mapped.contextId, reject)));
       r.mapped = failedRun(r.mapped.runUuid, r.mapped.contextId, reject.reason);
     }
   }
@@ -267,20 +268,6 @@ function typeIdMapRows(types: MlmdType[]): IdMapRow[] {
     runUuid: null,
     extra: JSON.stringify({ name: t.name, typeKind: t.typeKind, version: t.version }),
   }));
-}
-
-/** Another writer (KFP 3 itself during a true-up) may touch the same rows; MySQL then picks a deadlock victim, which is simply retried. */
-async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const code = (e as { errno?: number; code?: string }).errno;
-      const transient = code === 1213 || code === 1205 || (e as { code?: string }).code === 'SQLITE_BUSY';
-      if (!transient || i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 20 * i));
-    }
-  }
 }
 
 export async function rejectCounts(kfp: Db): Promise<MigrateSummary['rejects']> {

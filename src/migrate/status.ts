@@ -1,6 +1,6 @@
 /** `status`: what the KFP database says about migrations done into it. */
 import { openKfpDatabase } from '../load/kfp-database.ts';
-import { getState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { getJsonState, getState, isStringArray, STATE_KEYS } from '../load/bridge-tables.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { tableExists } from '../load/schema.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -63,7 +63,7 @@ export async function status(kfpUrl: string): Promise<Status> {
       runs: Number(runs[0]?.n ?? 0),
       rows: { tasks: await count('tasks'), artifacts: await count('artifacts'), artifact_tasks: await count('artifact_tasks') },
       rejects: await rejectCounts(kfp),
-      createdTables: JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[],
+      createdTables: (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [],
     };
   } finally {
     await kfp.close();

@@ -112,6 +112,14 @@ export function plantHostile(store: MlmdStore, ordinaryRun: OrdinaryRun, baseMs:
       out.push({ code: 'KEY_TOO_LONG', entity: 'event', mlmdId: ev.id, note: `event path key is ${longKey.length} characters (artifact_tasks.ArtifactKey holds 191)` });
     },
   });
+  ordinaryRun('hostile-broken-manifest', {
+    tamper(run) {
+      // Cut off inside a flow sequence, as a truncated copy of the column leaves it: no YAML reader accepts it.
+      const full = run.spec.toYaml();
+      run.spec.manifestOverride = `${full.slice(0, full.indexOf('\n', full.length >> 1))}\n  broken: [unclosed\n`;
+      out.push({ code: 'SPEC_UNREADABLE', entity: 'context', mlmdId: run.runContextId, note: 'run_details.PipelineSpecManifest is cut off mid-document' });
+    },
+  });
   return out;
 }
 

@@ -4,7 +4,7 @@ import { toLinkRows } from './links.ts';
 import type { IdMapRow, MlmdExecution, Reject, RunBundle, RunMigration } from './model.ts';
 import { RejectLog } from './rejects.ts';
 import { KFP_EXECUTION_TYPES } from './rules.ts';
-import { parsePipelineSpec } from './spec.ts';
+import { readPipelineSpec } from './spec.ts';
 import { buildTaskTree, type TaskTree } from './tasks.ts';
 import { propString, typedValue } from './values.ts';
 import { ids } from './identity.ts';
@@ -67,7 +67,10 @@ function forward(bundle: RunBundle, outline: boolean): { migration: RunMigration
   }
 
   const namespace = run.experimentNamespace ?? (run.namespace || propString(bundle.runContext.customProperties, 'namespace') || '');
-  const spec = parsePipelineSpec(run.pipelineSpecManifest);
+  const { spec, problem: specProblem } = readPipelineSpec(run.pipelineSpecManifest);
+  if (specProblem !== null) {
+    rejects.add('SPEC_UNREADABLE', 'context', ctxId, `the pipeline spec of run "${runUuid}" ${specProblem}; the run is mapped without a spec`);
+  }
 
   for (const id of bundle.danglingExecutionIds ?? []) {
     rejects.add('MISSING_EXECUTION', 'execution', id, `run context ${ctxId} is associated with execution ${id}, which does not exist`);

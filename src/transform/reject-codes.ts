@@ -25,6 +25,10 @@ export const REJECT_CODES = {
   EVENT_TYPE_COERCED: { disposition: 'degraded', doc: 'event of a type KFP never writes (DECLARED_*, INTERNAL_*, PENDING_OUTPUT); mapped by its direction' },
   NON_NUMERIC_METRIC: { disposition: 'degraded', doc: 'system.Metrics entry that is not a number; kept on a Type 1 sidecar row' },
   EMPTY_METRICS: { disposition: 'degraded', doc: 'system.Metrics artifact with no entries; kept as one Type 1 row so its links survive' },
+  SPEC_UNREADABLE: {
+    disposition: 'adjusted',
+    doc: "the run's pipeline spec (run_details.PipelineSpecManifest, or its pipeline version's) is not readable YAML/JSON or holds no PipelineSpec; the run is mapped without it, as a run with no spec: task_name is the key, inputs come from the parent DAG or a sibling that produced them, no executor images",
+  },
   KEY_UNRESOLVED: { disposition: 'adjusted', doc: 'task_name matched no task key of the pipeline spec; the raw task_name is used as Name' },
   KEY_AMBIGUOUS: {
     disposition: 'adjusted',

@@ -57,30 +57,43 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
+ * What reading a run's manifest gave: the spec's index, or why there is none. `problem` is null when
+ * there is no manifest at all (nothing to read), and says what was wrong when there was one.
+ */
+export type SpecReading = { spec: PipelineSpecIndex; problem: null } | { spec: null; problem: string | null };
+
+/**
  * Runs of one pipeline version share one manifest text, and parsing YAML dominates mapping a run; the
  * index is read-only, so parsed specs are remembered, most recently used first, up to this many.
  */
 const SPEC_CACHE_LIMIT = 256;
-const specCache = new LruMap<string, PipelineSpecIndex | null>(SPEC_CACHE_LIMIT);
+const specCache = new LruMap<string, SpecReading>(SPEC_CACHE_LIMIT);
 
-/** Returns `null` (never throws) when the manifest is absent or holds no PipelineSpec. */
-export function parsePipelineSpec(manifest: string | null | undefined): PipelineSpecIndex | null {
-  if (!manifest || manifest.trim() === '') return null;
+/** The manifest's PipelineSpec, or why it has none; never throws. */
+export function readPipelineSpec(manifest: string | null | undefined): SpecReading {
+  if (!manifest || manifest.trim() === '') return { spec: null, problem: null };
   const hit = specCache.get(manifest);
   if (hit !== undefined) return hit;
-  const parsed = parseUncached(manifest);
-  specCache.set(manifest, parsed);
-  return parsed;
+  const reading = readUncached(manifest);
+  specCache.set(manifest, reading);
+  return reading;
 }
 
-function parseUncached(manifest: string): PipelineSpecIndex | null {
-  const spec = findSpec(fastDocuments(manifest)) ?? findSpec(tolerantDocuments(manifest));
-  return spec ? buildIndex(spec) : null;
+/** Returns `null` (never throws) when the manifest is absent or holds no PipelineSpec; `readPipelineSpec` says why. */
+export function parsePipelineSpec(manifest: string | null | undefined): PipelineSpecIndex | null {
+  return readPipelineSpec(manifest).spec;
+}
+
+function readUncached(manifest: string): SpecReading {
+  const fast = fastDocuments(manifest);
+  const found = findSpec(fast.documents) ?? findSpec(tolerantDocuments(manifest));
+  if (found) return { spec: buildIndex(found), problem: null };
+  return { spec: null, problem: fast.error === null ? 'holds no PipelineSpec (no document has a root component)' : `is not readable as YAML or JSON (${fast.error})` };
 }
 
 /** The PipelineSpec among a manifest's documents: alone, or beside the platform spec under `pipelineSpec`. */
-function findSpec(documents: unknown[] | null): Obj | undefined {
-  for (const value of documents ?? []) {
+function findSpec(documents: unknown[]): Obj | undefined {
+  for (const value of documents) {
     const candidate = isObj(value) && isObj(value.pipelineSpec) ? value.pipelineSpec : value;
     if (isObj(candidate) && isObj(candidate.root)) return candidate;
   }
@@ -89,20 +102,26 @@ function findSpec(documents: unknown[] | null): Obj | undefined {
 
 /**
  * JSON, or YAML read by js-yaml with the YAML 1.2 core schema (no timestamps or merge keys): ten
- * times faster than the tolerant reader. `null` when any document has an error.
+ * times faster than the tolerant reader. No documents, and the first line of the error, when any
+ * document has an error.
  */
-function fastDocuments(manifest: string): unknown[] | null {
+function fastDocuments(manifest: string): { documents: unknown[]; error: string | null } {
   try {
-    if (manifest.trimStart().startsWith('{')) return [JSON.parse(manifest)];
+    if (manifest.trimStart().startsWith('{')) return { documents: [JSON.parse(manifest)], error: null };
   } catch {
-    // Not JSON after all (YAML flow style): read it as YAML.
+    // Not JSON after all (YAML flow style): read it as YAML, whose error is the one reported.
   }
   try {
-    return loadAll(manifest, undefined, { schema: CORE_SCHEMA });
-  } catch {
-    return null;
+    return { documents: loadAll(manifest, undefined, { schema: CORE_SCHEMA }), error: null };
+  } catch (e) {
+    return { documents: [], error: firstLine((e as Error).message) };
   }
 }
+
+const firstLine = (message: string) => {
+  const line = message.split('\n', 1)[0]!.trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+};
 
 /** Every document without errors, so that a broken platform spec does not hide a sound pipeline spec. */
 function tolerantDocuments(manifest: string): unknown[] {
