@@ -885,7 +885,7 @@ function sortStrings(strings: string[]): void {
  * Orders strings by code point, which is the order of their UTF-8 bytes. Plain `<` on JS strings
  * compares UTF-16 units and puts U+E000..U+FFFF after astral characters; shifting the units fixes that.
  */
-function compareUtf8(a: string, b: string): number {
+export function compareUtf8(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
