@@ -21,6 +21,8 @@ import { DEFAULT_CONCURRENCY, WRITERS } from './defaults.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
 import { redact } from '../db/url.ts';
+import { addTally, emptyTally, type FingerprintTally, type MappingOptions } from '../transform/fingerprints.ts';
+import { recordedMappingOptions, recordMappingOptions, type RequestedMappingOptions, settleMappingOptions } from './mapping-options.ts';
 
 export interface MigrateOptions {
   mlmdUrl: string;
@@ -29,6 +31,8 @@ export interface MigrateOptions {
   batchSize?: number;
   /** Batches in flight at once (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** `--fingerprints` / `--publish-logs` as given; what the database recorded (else the defaults) fills in the rest. */
+  mapping?: RequestedMappingOptions;
   onProgress?: (p: MigrateProgress) => void;
 }
 
@@ -45,6 +49,8 @@ export interface MigrateSummary {
   runs: { total: number; migrated: number; unchanged: number; orphan: number };
   rows: { tasks: number; artifacts: number; artifact_tasks: number; mlmd_id_map: number };
   rejects: { total: number; byCode: Record<string, number>; byDisposition: Record<string, number> };
+  /** The options the database is bound to, and the self-check of the fingerprints of the runs migrated now (empty for `mlmd`). */
+  fingerprints: MappingOptions & { tally: FingerprintTally };
   seconds: number;
 }
 
@@ -76,6 +82,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
 
   await ensureBridgeTables(kfp);
   await checkIdScheme(kfp);
+  const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
+  await recordMappingOptions(kfp, mapping);
   const v1Tasks = await moveV1TasksAside(kfp);
   const { created } = await ensureTargetTables(kfp);
   const previouslyCreated = JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[];
@@ -94,7 +102,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   const batchSize = Math.max(1, opts.batchSize ?? 100);
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const workers = workerCount(concurrency);
-  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : inThreadPreparer(source, kfp);
+  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : inThreadPreparer(source, kfp, mapping);
   let tally: Tally;
   try {
     tally = await migrateRuns(runContextPages(source.db, batchSize), preparer, kfp, concurrency, (batch, runs) => {
@@ -105,7 +113,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   } finally {
     await preparer.close();
   }
-  const { counts, rows } = tally;
+  const { counts, rows, fingerprints } = tally;
 
   progress.phase = 'non-kfp';
   tell();
@@ -145,6 +153,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
     rows,
     rejects,
+    fingerprints: { ...mapping, tally: fingerprints },
     seconds: (finished - started) / 1000,
   };
 }
@@ -171,6 +180,7 @@ async function checkIdScheme(kfp: Db): Promise<void> {
 interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
   rows: MigrateSummary['rows'];
+  fingerprints: FingerprintTally;
 }
 
 /**
@@ -190,6 +200,7 @@ async function migrateRuns(
 ): Promise<Tally> {
   const counts = { total: 0, migrated: 0, unchanged: 0 };
   const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0, mlmd_id_map: 0 };
+  const fingerprints = emptyTally();
   const writeSlot = pLimit(WRITERS);
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
@@ -209,6 +220,7 @@ async function migrateRuns(
             rows.artifacts += mapped.artifacts.length;
             rows.artifact_tasks += mapped.links.length;
             rows.mlmd_id_map += mapped.idMap.length;
+            if (mapped.fingerprints) addTally(fingerprints, mapped.fingerprints);
           }
           onWritten(batch.length, work.runs);
         }),
@@ -222,7 +234,7 @@ async function migrateRuns(
   }
   await Promise.all(inFlight);
   if (failure) throw failure.error;
-  return { counts, rows };
+  return { counts, rows, fingerprints };
 }
 
 /**
