@@ -128,6 +128,7 @@ export function renderMigrate(s: MigrateSummary, rejectsFile?: string): string {
   if (codes.length > 0) {
     lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
   }
+  lines.push('', `Imported artifacts holding the IdentityKey KFP 3's reimport=false importers look for: ${fmtInt(s.identityKeys)}`);
   if (s.fingerprints.fingerprints === 'kfp3' && s.runs.migrated > 0) lines.push('', 'Runs migrated now:', ...fingerprintLines(s.fingerprints.tally, s.fingerprints));
   else if (s.fingerprints.fingerprints === 'mlmd') lines.push('', 'tasks.Fingerprint holds the MLMD fingerprints, copied (--fingerprints mlmd): no migrated task serves a KFP 3 cache hit.');
   lines.push('');

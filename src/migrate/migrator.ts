@@ -14,6 +14,7 @@ import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/brid
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
+import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
 import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
@@ -49,6 +50,8 @@ export interface MigrateSummary {
   runs: { total: number; migrated: number; unchanged: number; orphan: number };
   rows: { tasks: number; artifacts: number; artifact_tasks: number; mlmd_id_map: number };
   rejects: { total: number; byCode: Record<string, number>; byDisposition: Record<string, number> };
+  /** Imported artifacts holding the IdentityKey KFP 3's importer looks for (over the whole database). */
+  identityKeys: number;
   /** The options the database is bound to, and the self-check of the fingerprints of the runs migrated now (empty for `mlmd`). */
   fingerprints: MappingOptions & { tally: FingerprintTally };
   seconds: number;
@@ -114,6 +117,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     await preparer.close();
   }
   const { counts, rows, fingerprints } = tally;
+  // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
+  const identity = await withRetry(() => kfp.transaction((tx) => assignIdentityKeys(tx)));
 
   progress.phase = 'non-kfp';
   tell();
@@ -137,6 +142,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
         page = [];
       }
     }
+    // Artifacts shared by runs are reported with the records of no run.
+    page.push(...identity.shared);
     await appendRejects(tx, '', page, seq);
   });
   // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
@@ -153,6 +160,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
     rows,
     rejects,
+    identityKeys: identity.holding,
     fingerprints: { ...mapping, tally: fingerprints },
     seconds: (finished - started) / 1000,
   };

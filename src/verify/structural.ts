@@ -8,6 +8,7 @@ import type { Db } from '../db/connection.ts';
 import { forceIndex } from '../db/dialect.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
 import { tableExists } from '../load/schema.ts';
+import { artifactIdentityKey } from '../transform/identity.ts';
 
 export interface Finding {
   check: string;
@@ -115,6 +116,20 @@ const CHECKS: readonly Check[] = [
     rows: async (kfp) => {
       const keys = await kfp.all<{ k: string }>('SELECT LogicalKey AS k FROM tasks WHERE LogicalKey IS NOT NULL GROUP BY LogicalKey HAVING COUNT(*) > 1');
       return rowsAmong(kfp, 'SELECT t.RunUUID AS run, t.UUID AS id, t.LogicalKey AS found FROM tasks t WHERE t.LogicalKey IN', keys.map((r) => r.k));
+    },
+  },
+  {
+    name: 'IDENTITY_KEY_RECOMPUTED',
+    field: 'artifacts.IdentityKey',
+    expected: 'computeArtifactIdentityKey of the row',
+    // Only imported artifacts hold one: few rows, read whole and recomputed here.
+    rows: async (kfp) => {
+      const rows = await kfp.all<{ UUID: string; Type: number | null; URI: string | null; Name: string | null; Description: string | null; Metadata: string | null; IdentityKey: string }>(
+        'SELECT UUID, Type, URI, Name, Description, Metadata, IdentityKey FROM artifacts WHERE IdentityKey IS NOT NULL',
+      );
+      return rows
+        .filter((r) => artifactIdentityKey({ ...r, Type: r.Type === null ? null : Number(r.Type) }) !== r.IdentityKey)
+        .map((r) => ({ run: '', id: r.UUID, found: r.IdentityKey }));
     },
   },
   {
