@@ -1,3 +1,5 @@
+import { Command, CommanderError } from 'commander';
+
 /** The benchmark's few options: `npm run bench -- --runs N [--scale K] [--batch-size B] [--concurrency C]`. */
 export interface BenchArgs {
   /** Runs seeded at the small size; the large size is `runs * scale`. */
@@ -23,27 +25,42 @@ export const USAGE =
   '  each size runs plan (read + map alone), migrate, the LOAD DATA ceiling for the same rows, verify and the shim\n' +
   '  (unless --no-shim), prints a table and one JSON line, and drops the databases.\n' +
   '  --batch-size and --concurrency are passed to migrate (default: its own defaults).\n' +
+  '  Values may follow their flag or be joined to it: --runs 50 or --runs=50.\n' +
   '  Server: MB_BENCH_MYSQL_HOST (127.0.0.1), MB_BENCH_MYSQL_PORT (3306), MB_BENCH_MYSQL_USER (root),\n' +
   '  MB_BENCH_MYSQL_PASSWORD (empty).\n';
 
+/** Thrown from commander's value parser, so it reaches the caller unchanged (commander rewraps only its own errors). */
+const wholeNumber = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new BenchInputError(`${flag} needs a whole number ≥ 1 (got "${value}")`);
+  return n;
+};
+
 export function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { runs: DEFAULT_RUNS, scale: DEFAULT_SCALE, shim: true };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new BenchInputError(`${flag} needs a whole number ≥ 1 (got "${argv[i] ?? 'nothing'}")`);
-      return v;
-    };
-    if (flag === '--runs') args.runs = value();
-    else if (flag === '--scale') args.scale = value();
-    else if (flag === '--batch-size') args.batchSize = value();
-    else if (flag === '--concurrency') args.concurrency = value();
-    else if (flag === '--no-shim') args.shim = false;
-    else if (flag === '--help' || flag === '-h') {
-      process.stdout.write(USAGE);
-      process.exit(0);
-    } else throw new BenchInputError(`unknown option ${flag} (try --help)`);
+  const program = new Command('bench')
+    .option('--runs <n>', 'runs at the small size', wholeNumber('--runs'), DEFAULT_RUNS)
+    .option('--scale <k>', 'the large size is runs × scale', wholeNumber('--scale'), DEFAULT_SCALE)
+    .option('--batch-size <b>', 'passed to migrate', wholeNumber('--batch-size'))
+    .option('--concurrency <c>', 'passed to migrate', wholeNumber('--concurrency'))
+    .option('--no-shim', 'skip the shim measurement')
+    // Strays are collected and refused below in the bench's own one-line form, not commander's.
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .configureHelp({ formatHelp: () => USAGE })
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} })
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError && e.code === 'commander.helpDisplayed') process.exit(0);
+    // A flag's value can only be missing at the end of the line (commander takes whatever follows as the value).
+    if (e instanceof CommanderError && e.code === 'commander.optionMissingArgument') {
+      throw new BenchInputError(`${argv.at(-1)} needs a whole number ≥ 1 (got "nothing")`);
+    }
+    throw e;
   }
-  return args;
+  const [stray] = program.args;
+  if (stray !== undefined) throw new BenchInputError(`unknown option ${stray} (try --help)`);
+  const o = program.opts<{ runs: number; scale: number; batchSize?: number; concurrency?: number; shim: boolean }>();
+  return { runs: o.runs, scale: o.scale, batchSize: o.batchSize, concurrency: o.concurrency, shim: o.shim };
 }

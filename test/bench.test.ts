@@ -129,6 +129,7 @@ describe('npm run bench, interrupted', () => {
 describe('npm run bench: its command line', () => {
   it.each([
     [['--runs', '0'], '--runs needs a whole number ≥ 1 (got "0")'],
+    [['--runs=0'], '--runs needs a whole number ≥ 1 (got "0")'],
     [['--scale', 'ten'], '--scale needs a whole number ≥ 1 (got "ten")'],
     [['--batch-size'], '--batch-size needs a whole number ≥ 1 (got "nothing")'],
     [['--bogus'], 'unknown option --bogus (try --help)'],
@@ -151,6 +152,7 @@ describe('npm run bench: its command line', () => {
   it('--help says what it measures and where the server is', async () => {
     const r = await bench(['--help']);
     expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
     for (const word of ['--runs', '--scale', 'plan', 'migrate', 'LOAD DATA', 'verify', 'shim', 'MB_BENCH_MYSQL_HOST']) expect(r.stdout).toContain(word);
   });
 });
