@@ -5,20 +5,20 @@
  * and kept; imported artifacts hold their IdentityKey.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '../src/db/connection.ts';
 import { openMlmdSource, readRunDetails } from '../src/extract/index.ts';
 import { runContextPages } from '../src/extract/run-bundles.ts';
 import type { Plan } from '../src/migrate/planner.ts';
 import type { MigrateSummary } from '../src/migrate/migrator.ts';
 import { decodeKfpJsonOrNull } from '../src/proto/kfp-json.ts';
 import { ERAS, type Era } from '../src/seed/era.ts';
-import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
+import type { SeedReport } from '../src/seed/index.ts';
 import { addTally, emptyTally, type FingerprintTally } from '../src/transform/fingerprints.ts';
 import { outlineRun } from '../src/transform/forward.ts';
 import { artifactIdentityKey } from '../src/transform/identity.ts';
 import type { VerifyReport } from '../src/verify/verifier.ts';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
+import { seedUrls } from './helpers/seeded.ts';
 
 /** Every shape as every release wrote it (src/seed/index.ts planRun). */
 const RUNS = 129;
@@ -31,14 +31,7 @@ describe.each(DIALECTS)('cache continuity on $dialect', ({ dialect, temp }) => {
   beforeAll(async () => {
     mlmd = await temp(`cc_mlmd_${dialect}`);
     kfp = await temp(`cc_kfp_${dialect}`);
-    const m = await openDb(mlmd.url, { create: true });
-    const k = await openDb(kfp.url, { create: true });
-    try {
-      seeded = await seedDatabases(m, k, { runs: RUNS, seed: 11 });
-    } finally {
-      await m.close();
-      await k.close();
-    }
+    seeded = await seedUrls(mlmd.url, kfp.url, { runs: RUNS, seed: 11 });
   });
   afterAll(async () => {
     await mlmd?.drop();

@@ -94,6 +94,11 @@ describe('assignIdentityKeys: one holder per namespace and key, whatever the ord
     if (candidate) await db.transaction((tx) => writeIdMap(tx, [{ kind: 'artifact', mlmdId, kfpUuid: uuid, runUuid: null, extra: JSON.stringify({ identityKey: candidate }) }]));
   }
   const holders = async () => db.all<{ UUID: string; IdentityKey: string | null }>('SELECT UUID, IdentityKey FROM artifacts ORDER BY UUID');
+  const OLDEST_HOLDS = [
+    { UUID: '00000005-a', IdentityKey: KEY },
+    { UUID: '00000007-c', IdentityKey: KEY },
+    { UUID: '00000009-b', IdentityKey: null },
+  ];
 
   it('the smallest UUID (the oldest MLMD artifact) holds a shared key; the others are reported; namespaces are apart', async () => {
     await open();
@@ -101,21 +106,13 @@ describe('assignIdentityKeys: one holder per namespace and key, whatever the ord
     await artifact('00000005-a', 'team-a', 5, null, KEY);
     await artifact('00000007-c', 'team-b', 7, null, KEY);
     const r = await db.transaction((tx) => assignIdentityKeys(tx));
-    expect(await holders()).toEqual([
-      { UUID: '00000005-a', IdentityKey: KEY },
-      { UUID: '00000007-c', IdentityKey: KEY },
-      { UUID: '00000009-b', IdentityKey: null },
-    ]);
+    expect(await holders()).toEqual(OLDEST_HOLDS);
     expect(r.holding).toBe(2);
     expect(r.shared).toEqual([expect.objectContaining({ code: 'IDENTITY_KEY_SHARED', disposition: 'adjusted', entity: 'artifact', mlmdId: 9 })]);
     expect(r.shared[0]!.reason).toContain('artifact 5 in namespace "team-a"');
     // A second pass changes nothing.
     const again = await db.transaction((tx) => assignIdentityKeys(tx));
-    expect(await holders()).toEqual([
-      { UUID: '00000005-a', IdentityKey: KEY },
-      { UUID: '00000007-c', IdentityKey: KEY },
-      { UUID: '00000009-b', IdentityKey: null },
-    ]);
+    expect(await holders()).toEqual(OLDEST_HOLDS);
     expect(again.shared.map((s) => s.mlmdId)).toEqual([9]);
   });
 
