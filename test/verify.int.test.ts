@@ -291,6 +291,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
         return two.length === 2 ? (two as [Row, Row]) : undefined;
       });
       const [r11, root11] = await pick('a root', rootOf);
+      const [imported] = await db.all<{ UUID: string }>('SELECT UUID FROM artifacts WHERE IdentityKey IS NOT NULL ORDER BY UUID LIMIT 1');
+      if (!imported) throw new Error('the seed has no imported artifact holding an IdentityKey');
 
       const statements: [string, (string | number | null)[]][] = [
         ['UPDATE artifact_tasks SET ArtifactID = ? WHERE UUID = ?', ['no-such-artifact', l0.UUID]],
@@ -305,6 +307,7 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
         ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', a10.UUID]],
         ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', b10.UUID]],
         ["UPDATE tasks SET Fingerprint = 'f1' WHERE UUID = ?", [root11.UUID]],
+        ["UPDATE artifacts SET IdentityKey = 'f00d' WHERE UUID = ?", [imported.UUID]],
       ];
       const orphan = { ...orphanRow, UUID: 'orphan-task', RunUUID: 'no-such-run', ParentTaskUUID: null, Type: 1, LogicalKey: 'orphan-key', Fingerprint: '' };
       const withoutForeignKeys = async (q: Queryable) => {
@@ -338,6 +341,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       expect1('LOGICAL_KEY_UNIQUE', r10, a10.UUID, 'shared-key');
       expect1('LOGICAL_KEY_UNIQUE', r10, b10.UUID, 'shared-key');
       expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r11, root11.UUID, 'f1');
+      // Artifacts belong to no run.
+      expect1('IDENTITY_KEY_RECOMPUTED', '', imported.UUID, 'f00d');
     } finally {
       await db.close();
     }
