@@ -278,7 +278,8 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
     it('status reports a complete migration', async () => {
       const s = await runCli(['status', '--kfp', kfp.url, '--json']);
       expect(s.code).toBe(0);
-      expect(JSON.parse(s.stdout)).toMatchObject({ state: 'complete', migrated: true, runs: report.runs.length + 1 });
+      expect(JSON.parse(s.stdout)).toMatchObject({ state: 'complete', migrated: true, runs: report.runs.length + 1, fingerprints: { fingerprints: 'kfp3', publishLogs: true } });
+      expect((await runCli(['status', '--kfp', kfp.url])).stdout).toContain('tasks.Fingerprint holds KFP 3 cache keys for a deployment with PUBLISH_LOGS=true');
     });
 
     it('rollback leaves the KFP database exactly as it was before', async () => {

@@ -246,6 +246,14 @@ export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out
       ]),
     );
   }
+  if (s.fingerprints) {
+    lines.push(
+      '',
+      s.fingerprints.fingerprints === 'kfp3'
+        ? `tasks.Fingerprint holds KFP 3 cache keys for a deployment with PUBLISH_LOGS=${s.fingerprints.publishLogs} (--fingerprints kfp3 --publish-logs ${s.fingerprints.publishLogs})`
+        : 'tasks.Fingerprint holds the MLMD fingerprints, copied (--fingerprints mlmd)',
+    );
+  }
   if (s.v1TasksBackup) lines.push('', 'tasks_v1_backup holds the KFP 2.x tasks table (rollback restores it)');
   if (s.state === 'interrupted') lines.push('', 'The last migration did not finish: run migrate again to resume.');
   out(`${lines.join('\n')}\n`);
