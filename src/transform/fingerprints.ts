@@ -129,8 +129,11 @@ function artifactTypeSchema(raw: Record<string, unknown>): JsonObject {
   return out;
 }
 
-/** Every KFP 2.x key the material can give, in the order most likely to match, until one equals the stored fingerprint. */
-export function selfCheck(t: TaskNode, stored: string, run: CacheRunIndex): SelfCheck {
+/**
+ * Every KFP 2.x key the material can give, until one equals the stored fingerprint: the rule that
+ * reproduced the run's previous task first (one release wrote the whole run), then the others.
+ */
+export function selfCheck(t: TaskNode, stored: string, run: CacheRunIndex, preferred: string | null = null): SelfCheck {
   const built = cacheKeyMaterial(t, run);
   if (!built.ok) return { reproduced: false, reason: built.reason, detail: built.detail, material: null };
   const m = built.material;
@@ -138,9 +141,10 @@ export function selfCheck(t: TaskNode, stored: string, run: CacheRunIndex): Self
   // Log publishing is a deployment setting MLMD does not record: an executor-logs output says it was on.
   const logged = run.eventsOf(t.exec!.id).some((ev) => ev.type === EVENT_TYPE.OUTPUT && ev.path[0] && 'key' in ev.path[0] && ev.path[0].key === EXECUTOR_LOGS_OUTPUT.key);
   const logOrders = m.k8sOp ? [false] : [logged, !logged];
+  const rulesInOrder = [...KFP2_CACHE_KEY_RULES].sort((a, b) => Number(b.name === preferred) - Number(a.name === preferred));
   let encodable = false;
   let refused = '';
-  for (const rules of KFP2_CACHE_KEY_RULES) {
+  for (const rules of rulesInOrder) {
     for (const executorLogs of logOrders) {
       try {
         if (cacheKeyFingerprint(cacheKeyFor(m, rules, { executorLogs })!) === stored) return { reproduced: true, rule: rules.name, material: m };
@@ -169,6 +173,8 @@ export class RunFingerprints {
   /** Task UUID → the non-empty Fingerprint column it was given: what verify compares the stored rows with. */
   readonly columns: Record<string, string> = {};
   private index: CacheRunIndex | null = null;
+  /** The KFP 2.x rule that reproduced the run's last task. */
+  private lastRule: string | null = null;
 
   constructor(
     private readonly bundle: RunBundle,
@@ -195,9 +201,10 @@ export class RunFingerprints {
 
   private decide(t: TaskNode, tree: TaskTree, stored: string, serving: boolean): string {
     this.index ??= new CacheRunIndex(this.bundle, this.spec, tree);
-    const check = selfCheck(t, stored, this.index);
+    const check = selfCheck(t, stored, this.index, this.lastRule);
     this.tally.stored++;
     if (check.reproduced) {
+      if (check.rule !== 'custom') this.lastRule = check.rule;
       this.tally.reproduced++;
       this.tally.byRule[check.rule] = (this.tally.byRule[check.rule] ?? 0) + 1;
     } else {
