@@ -12,6 +12,7 @@ import { openDb } from '../src/db/connection.ts';
 import { TARGET_TABLES } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
+import { type CliResult, startProcess } from './helpers/cli.ts';
 import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -32,20 +33,11 @@ async function benchDatabases(): Promise<string[]> {
   }
 }
 
-function bench(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function bench(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return startProcess(process.execPath, ['--import', 'tsx', 'bench/bench.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER, ...env },
+  }).done;
 }
 
 describe('npm run bench', () => {

@@ -414,7 +414,7 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
     });
 
     it('serves health and server reflection on the gRPC port', async () => {
-      const health = protoLoader.loadSync(new URL('../src/shim/health.proto', import.meta.url).pathname, { keepCase: true, enums: String });
+      const health = protoLoader.loadSync(new URL('../proto/grpc/health/v1/health.proto', import.meta.url).pathname, { keepCase: true, enums: String });
       const Health = (grpc.loadPackageDefinition(health) as any).grpc.health.v1.Health;
       const h = new Health(`127.0.0.1:${kfpShim.port}`, grpc.credentials.createInsecure());
       const status = await new Promise<Msg>((res, rej) => h.Check({ service: 'ml_metadata.MetadataStoreService' }, (e: Error | null, r: Msg) => (e ? rej(e) : res(r))));

@@ -270,8 +270,12 @@ export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: O
 }
 
 export async function seedCommand(o: { mlmd: string; kfp: string; runs: number; seed: number; schemaVersion: string; hostile?: boolean; json?: boolean }, out: Out): Promise<void> {
-  const [{ openDb }, { seedDatabases }] = await Promise.all([import('../db/connection.ts'), import('../seed/index.ts')]);
-  const mlmd = await openDb(o.mlmd, { create: true, role: 'MLMD database' });
+  const [{ openDb }, { seedDatabases }, { MLMD_IDENTIFIERS }] = await Promise.all([
+    import('../db/connection.ts'),
+    import('../seed/index.ts'),
+    import('../extract/schema-version.ts'),
+  ]);
+  const mlmd = await openDb(o.mlmd, { ...MLMD_IDENTIFIERS, create: true, role: 'MLMD database' });
   try {
     const kfp = await openDb(o.kfp, { create: true, role: 'KFP database' });
     try {

@@ -4,7 +4,7 @@
  * 35–50 MiB live, so up to 150 MiB more of garbage was held before a collection, and peak RSS grew
  * with the run (15,000 runs: migrate 245 MiB, verify 270–290 MiB; 150,000 runs: migrate 330 MiB).
  * A factor of 2.5 measured 193–195 MiB and 209 MiB at 15,000 runs, for about 1 s more CPU over
- * a 20 s migrate and none measurable over verify (README, Performance).
+ * a 20 s migrate and none measurable over verify (docs/design.md, Throughput and memory).
  *
  * V8 reads this flag each time it sets the next limit, so unlike --max-old-space-size it takes
  * effect when set from inside the process, and applies to worker threads too. Node does not accept

@@ -15,8 +15,9 @@ import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand,
 const HELP_FOOTER = `
 Connection URLs:
   mysql://user:pass@host:port/db     MySQL 8 or MariaDB (KFP's metadb / mlpipeline)
+  postgres://user:pass@host:port/db  PostgreSQL (port 5432 by default; ?sslmode=disable|require|verify-ca|verify-full):
+                                     the MLMD database (--mlmd) and seed's databases; a KFP database there is not supported yet
   sqlite:path/to/file.db             a SQLite file
-  postgres://…                       recognised, not yet supported
   MLMD_DB_URL and KFP_DB_URL stand in for --mlmd and --kfp.
 
 Exit codes:
@@ -31,7 +32,7 @@ Tuning (environment):
   MLMD_BRIDGE_HEAP_GROWING_PERCENT=p    let the JavaScript heap grow by p % between full collections
                                         (default ${HEAP_GROWING_PERCENT}; 0 leaves it to V8, which may use several times more memory)
 
-Upgrade procedure: see the README (back up, drain runs, plan, migrate, verify, start KFP 3).`;
+Upgrade procedure: see README.md; every command in detail: docs/commands.md.`;
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -134,7 +135,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge verify --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --report verify.xml\n\n' +
-        'Every difference is either a documented lossy transformation (listed in the README with its reason) or drift.\n' +
+        'Every difference is either a documented lossy transformation (listed in docs/mapping.md with its reason) or drift.\n' +
         'Exit 0 when everything matches, 1 on drift (named by run, MLMD id and field), 2/3 on usage, connection or precondition errors.',
     )
     .action(async (o) => verifyCommand(o, out));

@@ -1,12 +1,12 @@
 /**
  * Multi-row INSERT in statements bounded by placeholders and bytes, optionally as an upsert on a
- * key: INSERT … ON DUPLICATE KEY UPDATE (MySQL) or ON CONFLICT DO UPDATE (SQLite). Per-statement
+ * key: INSERT … ON DUPLICATE KEY UPDATE (MySQL) or ON CONFLICT DO UPDATE (SQLite, PostgreSQL). Per-statement
  * costs, not row counts, dominate a row-at-a-time load, so every bulk write goes through here.
  */
 import type { Param, Queryable } from './connection.ts';
 import { mysqlLiteral, quoteIdent } from './dialect.ts';
 
-/** Placeholders per statement: well under MySQL's 65,535 and SQLite's 32,766. */
+/** Placeholders per statement: well under MySQL's and PostgreSQL's 65,535 and SQLite's 32,766. */
 const MAX_PARAMS_PER_STATEMENT = 16_000;
 /** Statement text per statement: well under MySQL's default max_allowed_packet (16 MiB; 4 MiB before MySQL 8). */
 const MAX_BYTES_PER_STATEMENT = 2_000_000;
@@ -45,7 +45,7 @@ export async function insertMany(
   }
   const maxRows = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns.length));
   // MySQL gets the values as literals: mysql2 would otherwise format every placeholder of a
-  // multi-megabyte statement through its general escaper. SQLite binds them.
+  // multi-megabyte statement through its general escaper. SQLite and PostgreSQL bind them.
   const literal = q.dialect === 'mysql';
   let tuples: string[] = [];
   let params: Param[] = [];

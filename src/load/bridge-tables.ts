@@ -3,6 +3,7 @@
  * integer ids, the per-run checkpoints that make `migrate` resumable, and a small key/value table
  * of facts `status` and `rollback` rely on (design.md §3). None of these tables is known to KFP.
  */
+import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
 
 export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects'] as const;
@@ -118,7 +119,7 @@ const SQLITE_DDL = [
 
 /** Creates whichever bookkeeping tables are missing and records the bookkeeping schema version. */
 export async function ensureBridgeTables(db: Queryable): Promise<void> {
-  for (const sql of db.dialect === 'mysql' ? MYSQL_DDL : SQLITE_DDL) await db.run(sql);
+  for (const sql of targetDialect(db) === 'mysql' ? MYSQL_DDL : SQLITE_DDL) await db.run(sql);
   if ((await getState(db, STATE_KEYS.schemaVersion)) === undefined) {
     await setState(db, STATE_KEYS.schemaVersion, BRIDGE_SCHEMA_VERSION);
   }
@@ -131,7 +132,7 @@ export async function getState(db: Queryable, name: string): Promise<string | un
 
 export async function setState(db: Queryable, name: string, value: string): Promise<void> {
   const sql =
-    db.dialect === 'mysql'
+    targetDialect(db) === 'mysql'
       ? 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
       : 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value';
   await db.run(sql, [name, value]);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
+import { targetDialect } from './kfp-database.ts';
 
 export const LOCK_NAME = 'mlmd_bridge_migration';
 
@@ -19,6 +20,8 @@ export function lockNameFor(database: string): string {
 
 /** Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it. */
 export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  // PostgreSQL (pg_advisory_lock) is refused until its KFP target side exists.
+  targetDialect(db);
   if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn);
   const lockName = lockNameFor(db.target.database);
   return db.session(async (s) => {
@@ -45,6 +48,7 @@ async function getLock(s: Queryable, lockName: string): Promise<boolean> {
 
 /** True when some process holds the lock right now (for `status`). */
 export async function isMigrationLocked(db: Db): Promise<boolean> {
+  targetDialect(db);
   if (db.target.dialect === 'sqlite') {
     const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
     return owner !== null && isAlive(owner.pid);

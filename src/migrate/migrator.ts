@@ -6,10 +6,10 @@
  */
 import pLimit from 'p-limit';
 import type { Db } from '../db/connection.ts';
-import { openDb } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
 import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
@@ -59,10 +59,11 @@ export interface MigrateSummary {
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
   const started = Date.now();
+  const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openDb(opts.kfpUrl, { role: 'KFP database', poolSize: Math.max(2, (opts.concurrency ?? DEFAULT_CONCURRENCY) + 1) });
+    kfp = await openKfpDatabase(kfpTarget, { poolSize: Math.max(2, (opts.concurrency ?? DEFAULT_CONCURRENCY) + 1) });
     const target = kfp;
     if (!(await isKfpDatabase(target))) {
       throw new BridgeError(

@@ -3,9 +3,10 @@
  * (without writing) so the row counts and rejects it announces are the ones migrate will produce,
  * and it lists what would stop a migration before one starts.
  */
-import { openDb, type Db } from '../db/connection.ts';
+import type { Db } from '../db/connection.ts';
 import { openMlmdSource, readRunDetails } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { kfpDatabaseTarget, openKfpDatabase, targetDialect } from '../load/kfp-database.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
@@ -40,10 +41,11 @@ export async function plan(opts: {
   mapping?: RequestedMappingOptions;
   onProgress?: (done: number, total: number) => void;
 }): Promise<Plan> {
+  const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openDb(opts.kfpUrl, { readOnly: true, role: 'KFP database' });
+    kfp = await openKfpDatabase(kfpTarget, { readOnly: true });
     const blockers: string[] = [];
     const warnings: string[] = [];
     const kfpOk = await isKfpDatabase(kfp);
@@ -60,7 +62,7 @@ export async function plan(opts: {
           continue;
         }
         existing.push(name);
-        for (const d of diffTableStructure(expectedStructure(name, kfp.dialect), await describeTable(kfp, name))) blockers.push(`TARGET_SCHEMA_MISMATCH: ${d}`);
+        for (const d of diffTableStructure(expectedStructure(name, targetDialect(kfp)), await describeTable(kfp, name))) blockers.push(`TARGET_SCHEMA_MISMATCH: ${d}`);
       }
       if (await isMigrationLocked(kfp)) blockers.push('LOCK_HELD: another mlmd-bridge migration is running against this KFP database');
     }

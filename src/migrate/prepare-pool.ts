@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/connection.ts';
 import type { MlmdSource } from '../extract/index.ts';
-import { startWorkerPool, workerCount as poolWorkerCount } from '../workers/pool.ts';
+import { startWorkerPool, workerCount as poolWorkerCount, workerEntry } from '../workers/pool.ts';
 import { prepareBatch, type PreparedBatch, type RunRef } from './prepare.ts';
 import type { ReaderSetup } from '../workers/readers.ts';
 import type { MappingOptions } from '../transform/fingerprints.ts';
@@ -35,6 +35,6 @@ export function inThreadPreparer(source: MlmdSource, kfp: Db, mapping: MappingOp
 }
 
 export async function startWorkerPreparers(setup: PrepareSetup, count: number): Promise<Preparer> {
-  const pool = await startWorkerPool<PrepareSetup, RunRef[], PreparedBatch>(new URL('./prepare-worker.ts', import.meta.url), setup, count);
+  const pool = await startWorkerPool<PrepareSetup, RunRef[], PreparedBatch>(workerEntry(import.meta.url, 'prepare-worker'), setup, count);
   return { workers: pool.workers, prepare: (batch) => pool.run(batch), close: () => pool.close() };
 }

@@ -3,8 +3,8 @@
  * KFP database is as it was before the first migration. Tables mlmd-bridge created are dropped;
  * in tables that existed before, only the rows recorded in mlmd_id_map are deleted.
  */
-import { openDb } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
+import { openKfpDatabase } from '../load/kfp-database.ts';
 import { dropBridgeTables, getState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { tableExists, TARGET_TABLES } from '../load/schema.ts';
@@ -17,7 +17,7 @@ export interface RollbackResult {
 }
 
 export async function rollback(kfpUrl: string): Promise<RollbackResult> {
-  const kfp = await openDb(kfpUrl, { role: 'KFP database' });
+  const kfp = await openKfpDatabase(kfpUrl);
   try {
     return await withMigrationLock(kfp, async () => {
       if (!(await tableExists(kfp, 'mlmd_bridge_state'))) {

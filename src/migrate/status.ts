@@ -1,5 +1,5 @@
 /** `status`: what the KFP database says about migrations done into it. */
-import { openDb } from '../db/connection.ts';
+import { openKfpDatabase } from '../load/kfp-database.ts';
 import { getState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { tableExists } from '../load/schema.ts';
@@ -28,7 +28,7 @@ export interface Status {
 }
 
 export async function status(kfpUrl: string): Promise<Status> {
-  const kfp = await openDb(kfpUrl, { readOnly: true, role: 'KFP database' });
+  const kfp = await openKfpDatabase(kfpUrl, { readOnly: true });
   try {
     const base: Status = {
       target: kfp.target.display,

@@ -3,7 +3,6 @@
  * ml_metadata.MetadataStoreService. Status turns NOT_SERVING when shutdown begins, so load
  * balancers stop routing before connections close.
  */
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -11,7 +10,7 @@ import { SERVICE_NAME } from './proto.ts';
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
-const HEALTH_PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'health.proto');
+const HEALTH_PROTO = fileURLToPath(new URL('../../proto/grpc/health/v1/health.proto', import.meta.url));
 
 export class HealthService {
   private serving = true;

@@ -11,9 +11,10 @@
  * The KFP database is read through a read-only connection; a second, writable connection is used
  * for nothing but the id table of KFP-3-native rows.
  */
-import { openDb, type Db } from '../db/connection.ts';
+import type { Db } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { openKfpDatabase } from '../load/kfp-database.ts';
 import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
 import type { MlmdContext, MlmdEvent } from '../transform/model.ts';
 import { pipelineContextUuid, type MlmdView } from '../transform/reverse.ts';
@@ -60,7 +61,7 @@ export interface KfpBackendOptions extends RunCacheOptions {
 }
 
 export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}): Promise<KfpBackend> {
-  const reader = await openDb(url, { readOnly: true, role: 'KFP database' });
+  const reader = await openKfpDatabase(url, { readOnly: true });
   let writer: Db | undefined;
   try {
     if (!(await isKfpDatabase(reader)) || !(await tableExists(reader, 'tasks'))) {
@@ -73,7 +74,7 @@ export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}):
     if (await isV1TasksTable(reader)) {
       throw new BridgeError('NOT_MIGRATED', `${reader.target.display} still has the KFP 2.x tasks table`, 'run mlmd-bridge migrate first, or serve the MLMD database with --mlmd');
     }
-    writer = await openDb(url, { role: 'KFP database' });
+    writer = await openKfpDatabase(url);
     const ids = await ShimIdStore.open(writer, { externalMax: opts.externalMax });
     const backend = new KfpBackend(reader, writer, ids, await tableExists(reader, 'mlmd_id_map'), opts);
     await backend.allocateStandardTypes();

@@ -8,6 +8,7 @@
  * `mlmd_id_map` because allocation needs two unique keys — one id per row and one row per id —
  * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
  */
+import { targetDialect } from '../load/kfp-database.ts';
 import { STATE_KEYS } from '../load/bridge-tables.ts';
 import type { Db, Param } from '../db/connection.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
@@ -87,7 +88,7 @@ export class ShimIdStore {
 
   /** Opens the store on a writable connection to the KFP database, creating its table if needed. */
   static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
-    for (const sql of DDL[db.dialect]) await db.run(sql);
+    for (const sql of DDL[targetDialect(db)]) await db.run(sql);
     return new ShimIdStore(db, opts);
   }
 
@@ -169,7 +170,7 @@ export class ShimIdStore {
    * inserted meanwhile (same key, or same id) is ignored, not an error; the caller reads back.
    */
   private async insertNew(requests: IdRequest[]): Promise<void> {
-    const ignore = this.db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    const ignore = targetDialect(this.db) === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
     for (const seq of new Set(requests.map((r) => r.seq))) {
       let next = (await this.floor(seq)) + 1;
       for (const chunk of chunked(requests.filter((r) => r.seq === seq), 200)) {

@@ -2,7 +2,7 @@ import type { Disposition } from './model.ts';
 
 /**
  * Every reason a record is skipped, degraded or adjusted, with its meaning. The rejects file, the
- * summary and the README's table all read this list.
+ * summary and the table of docs/mapping.md (test/docs.test.ts holds them equal) all read this list.
  *  - skipped: the record is not migrated;
  *  - degraded: migrated, but part of it was bad input and was repaired (the reason says how);
  *  - adjusted: migrated by a documented mapping rule that changes what the row says (not bad input).
@@ -36,13 +36,13 @@ export const REJECT_CODES = {
     disposition: 'adjusted',
     doc: 'SUCCEEDED container whose stored KFP 2.x cache_fingerprint could not be recomputed from its records (the reason starts with why: NO_SPEC, TASK_NOT_IN_SPEC, EXECUTOR_NOT_FOUND, INPUTS_UNREADABLE, MISSING_INPUT_EVENT, PVC_UNRESOLVED, NOT_ENCODABLE, KEY_DIFFERS); tasks.Fingerprint keeps the MLMD value, so the task serves no KFP 3 cache hit',
   },
-  IDENTITY_KEY_SHARED: {
-    disposition: 'adjusted',
-    doc: 'imported artifact KFP 3 cannot tell from another in its namespace (same type, URI, name and metadata): only one row may hold the IdentityKey a reimport=false importer looks for — the oldest migrated one, or the one KFP 3 created — and this one is migrated without it',
-  },
   FINGERPRINT_NO_KFP3_KEY: {
     disposition: 'adjusted',
     doc: 'SUCCEEDED container whose KFP 2.x fingerprint reproduced, but whose KFP 3 key needs an input artifact this migration skipped (INPUT_ARTIFACT_NOT_MIGRATED); tasks.Fingerprint keeps the MLMD value',
+  },
+  IDENTITY_KEY_SHARED: {
+    disposition: 'adjusted',
+    doc: 'imported artifact KFP 3 cannot tell from another in its namespace (same type, URI, name and metadata): only one row may hold the IdentityKey a reimport=false importer looks for — the oldest migrated one, or the one KFP 3 created — and this one is migrated without it',
   },
 } as const satisfies Record<string, { disposition: Disposition; doc: string }>;
 

@@ -7,6 +7,7 @@
 import type { Db } from '../db/connection.ts';
 import { forceIndex } from '../db/dialect.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
+import { targetDialect } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
 import { artifactIdentityKey } from '../transform/identity.ts';
 
@@ -145,12 +146,16 @@ const CHECKS: readonly Check[] = [
  * its Fingerprint column (`--fingerprints mlmd`, or a fingerprint kept because it did not
  * reproduce) or in the provenance of StatusMetadata (beside a KFP 3 key in the column).
  */
-const v1CacheCheck = (kfp: Db) =>
-  "SELECT c.RunUUID AS run, c.MLMDExecutionID AS id, c.Fingerprint AS expected, t.Fingerprint AS found FROM tasks_v1_backup c " +
-  `LEFT JOIN mlmd_id_map m ON m.kind = 'execution' AND m.mlmd_id = CAST(c.MLMDExecutionID AS ${kfp.dialect === 'sqlite' ? 'INTEGER' : 'SIGNED'}) ` +
-  'LEFT JOIN tasks t ON t.UUID = m.kfp_uuid ' +
-  "WHERE c.MLMDExecutionID <> '' AND c.Fingerprint <> '' AND (t.UUID IS NULL OR (t.State = 2 AND t.Fingerprint <> c.Fingerprint " +
-  `AND (t.StatusMetadata IS NULL OR t.StatusMetadata NOT LIKE ${kfp.dialect === 'sqlite' ? "'%' || c.Fingerprint || '%'" : "CONCAT('%', c.Fingerprint, '%')"})))`;
+function v1CacheCheck(kfp: Db): string {
+  const sqlite = targetDialect(kfp) === 'sqlite';
+  return (
+    "SELECT c.RunUUID AS run, c.MLMDExecutionID AS id, c.Fingerprint AS expected, t.Fingerprint AS found FROM tasks_v1_backup c " +
+    `LEFT JOIN mlmd_id_map m ON m.kind = 'execution' AND m.mlmd_id = CAST(c.MLMDExecutionID AS ${sqlite ? 'INTEGER' : 'SIGNED'}) ` +
+    'LEFT JOIN tasks t ON t.UUID = m.kfp_uuid ' +
+    "WHERE c.MLMDExecutionID <> '' AND c.Fingerprint <> '' AND (t.UUID IS NULL OR (t.State = 2 AND t.Fingerprint <> c.Fingerprint " +
+    `AND (t.StatusMetadata IS NULL OR t.StatusMetadata NOT LIKE ${sqlite ? "'%' || c.Fingerprint || '%'" : "CONCAT('%', c.Fingerprint, '%')"})))`
+  );
+}
 
 /** A FORCE INDEX hint, where the table has the index: a KFP database whose tables were made otherwise may lack it. */
 async function indexHint(kfp: Db, table: string, index: string): Promise<string> {

@@ -4,15 +4,16 @@
  * reconciled with what the forward mapping produces and rejects, and whole-database invariants are
  * checked. Streams run by run in bounded memory.
  */
-import { openDb, type Db } from '../db/connection.ts';
+import type { Db } from '../db/connection.ts';
 import { redact } from '../db/url.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { consumeInOrder } from '../util/in-order.ts';
-import { startWorkerPool, workerCount } from '../workers/pool.ts';
+import { startWorkerPool, workerCount, workerEntry } from '../workers/pool.ts';
 import type { ReaderSetup } from '../workers/readers.ts';
 import { checkBatch, type BatchVerdicts, type RunContextRef } from './run-checker.ts';
 import { HeldResults } from './held-results.ts';
@@ -87,10 +88,11 @@ export interface VerifyReport {
 
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
+  const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openDb(opts.kfpUrl, { readOnly: true, role: 'KFP database' });
+    kfp = await openKfpDatabase(kfpTarget, { readOnly: true });
     if (!(await tableExists(kfp, 'mlmd_bridge_runs')) || !(await tableExists(kfp, 'tasks'))) {
       throw new BridgeError('NOT_MIGRATED', `${kfp.target.display} holds no mlmd-bridge migration`, 'run mlmd-bridge migrate first');
     }
@@ -174,7 +176,7 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   // on 2 cores a worker measured no faster and a third heavier.
   const batchCount = Math.ceil(toCheck / batchSize);
   const workers = batchCount > 1 ? workerCount(batchCount - 1, 2) : 0;
-  const pool = workers > 0 ? await startWorkerPool<CheckSetup, RunContextRef[], BatchVerdicts>(new URL('./check-worker.ts', import.meta.url), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : null;
+  const pool = workers > 0 ? await startWorkerPool<CheckSetup, RunContextRef[], BatchVerdicts>(workerEntry(import.meta.url, 'check-worker'), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : null;
   try {
     const lanes = 1 + workers;
     let done = 0;

@@ -3,12 +3,14 @@
  * the main thread's event loop (and every query callback with it). Each worker opens its own
  * connections from the URLs in its setup; requests and answers are structured-cloned.
  *
- * A worker is plain JavaScript until tsx's loader is registered in it; then it imports its
- * TypeScript entry, which calls `serveRequests`.
+ * A worker imports its entry, which calls `serveRequests`. The compiled build (dist/) runs
+ * JavaScript entries directly; run from the TypeScript sources (the tests), a worker registers
+ * tsx's loader first, since a worker thread does not inherit the loader of its parent.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { deserializeError, serializeError, type SerializedError } from './errors.ts';
 
@@ -30,6 +32,15 @@ export function workerCount(max: number, reserved: number): number {
   const forced = process.env.MLMD_BRIDGE_WORKERS;
   if (forced !== undefined && forced !== '' && Number.isInteger(Number(forced)) && Number(forced) >= 0) return Number(forced);
   return Math.max(0, Math.min(max, availableParallelism() - reserved));
+}
+
+/**
+ * The worker entry `name` beside the module `from` (its import.meta.url), with that module's own
+ * extension: `.js` in the compiled build, `.ts` when the sources run. A `new URL('./x.ts', …)`
+ * would name a file the build does not have; tsc rewrites import specifiers, not URLs.
+ */
+export function workerEntry(from: string, name: string): URL {
+  return new URL(`./${name}${extname(fileURLToPath(from))}`, from);
 }
 
 export async function startWorkerPool<Setup, Req, Res>(entry: URL, setup: Setup, count: number): Promise<WorkerPool<Req, Res>> {
@@ -84,6 +95,7 @@ interface PoolWorker<Req, Res> {
 }
 
 function bootstrapSource(entry: URL): string {
+  if (!entry.pathname.endsWith('.ts')) return `import(${JSON.stringify(entry.href)});`;
   const tsxApi = resolveEsm('tsx/esm/api');
   return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
 }
