@@ -67,6 +67,7 @@ describe('npm run bench', () => {
         ratio: number;
         ratioBound: number;
         verify: { exitCode: number } | null;
+        fingerprints: { runs: number; mlmdMs: number; kfp3Ms: number; tally: { stored: number; reproduced: number } };
       }[];
     };
     expect(json.results.map((x) => x.runs)).toEqual([3, 3]);
@@ -80,7 +81,14 @@ describe('npm run bench', () => {
       expect(size.plan.peakRssMiB).toBeGreaterThan(0);
       expect(size.ratioBound).toBeCloseTo(size.ceiling.loadSeconds / size.plan.wallSeconds, 10);
       expect(size.verify?.exitCode).toBe(0);
+      // Every run mapped both ways; the seeded fingerprints all reproduce.
+      expect(size.fingerprints.runs).toBe(3);
+      expect(size.fingerprints.tally.stored).toBeGreaterThan(0);
+      expect(size.fingerprints.tally.reproduced).toBe(size.fingerprints.tally.stored);
+      expect(size.fingerprints.mlmdMs).toBeGreaterThan(0);
+      expect(size.fingerprints.kfp3Ms).toBeGreaterThan(0);
     }
+    expect(r.stdout).toContain('RATIO mapping kfp3 / mlmd (cost of recomputing)');
     expect(await ownDatabases(ownTag(r.stderr))).toEqual([]);
   }, 180_000);
 });

@@ -4,15 +4,16 @@
  * rows KFP 3 expects, and verify finds nothing but documented losses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db, type Row } from '../src/db/connection.ts';
+import type { Db, Row } from '../src/db/connection.ts';
 import { readStoredRejects } from '../src/migrate/migrator.ts';
 import { ERA_ROTATION, type Era } from '../src/seed/era.ts';
-import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
+import type { SeedReport } from '../src/seed/index.ts';
 import { RELEASE_SHAPES, SHAPES } from '../src/seed/shapes.ts';
 import { decodeMlmdStruct } from '../src/seed/struct-value.ts';
 import type { Reject } from '../src/transform/model.ts';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
+import { seedUrls } from './helpers/seeded.ts';
 
 /** The first twelve runs, then every shape once in each era: each shape meets each release. */
 const RUNS = SHAPES.length + (SHAPES.length + RELEASE_SHAPES.length) * ERA_ROTATION.length;
@@ -62,14 +63,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
   beforeAll(async () => {
     mlmd = await temp(`rel_mlmd_${dialect}`);
     kfp = await temp(`rel_kfp_${dialect}`);
-    const m = await openDb(mlmd.url, { create: true });
-    const k = await openDb(kfp.url, { create: true });
-    try {
-      report = await seedDatabases(m, k, { runs: RUNS, seed: 23 });
-    } finally {
-      await m.close();
-      await k.close();
-    }
+    report = await seedUrls(mlmd.url, kfp.url, { runs: RUNS, seed: 23 });
     migrated = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url]);
     rejects = await withDb(kfp.url, async (db) => {
       const all: Reject[] = [];

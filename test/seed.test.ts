@@ -369,7 +369,7 @@ describe.each(MLMD_DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     const { mlmd } = a!;
     const h = a!.report.hostile;
     expect(new Set(h.map((x) => x.code))).toEqual(new Set(['ORPHAN_RUN', 'NON_KFP_CONTEXT', 'NON_KFP_EXECUTION', 'CORRUPT_PROPERTY',
-      'DANGLING_PARENT', 'MISSING_ARTIFACT', 'TRUNCATED_STRING', 'URI_TOO_LONG', 'KEY_TOO_LONG', 'SPEC_UNREADABLE']));
+      'DANGLING_PARENT', 'MISSING_ARTIFACT', 'TRUNCATED_STRING', 'URI_TOO_LONG', 'KEY_TOO_LONG', 'SPEC_UNREADABLE', 'FINGERPRINT_NOT_REPRODUCED']));
     const execs = new Map((await executions(mlmd)).map((e) => [e.id, e]));
     const contexts = new Map((await mlmd.all<Row>('SELECT c.id, c.name, t.name AS type FROM Context c JOIN Type t ON t.id = c.type_id')).map((c) => [Number(c.id), c]));
     const runUuids = new Set((await a!.kfp.all<Row>('SELECT `UUID` FROM run_details')).map((r) => String(r.UUID)));
@@ -420,6 +420,12 @@ describe.each(MLMD_DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
           expect(parseAllDocuments(manifests.get(String(c.name))!).some((d) => d.errors.length > 0)).toBe(true);
           break;
         }
+        case 'FINGERPRINT_NOT_REPRODUCED':
+          // A COMPLETE container with a stored fingerprint, tampered with by another of these records.
+          expect(execs.get(id)!.state).toBe(3);
+          expect(str(execs.get(id)!.p, 'cache_fingerprint')).toMatch(/^[0-9a-f]{64}$/);
+          expect(h.some((o) => o !== x && (Number(o.mlmdId) === id || evs.get(Number(o.mlmdId))?.execution === id))).toBe(true);
+          break;
         default:
           throw new Error(`no check for hostile code ${x.code}`);
       }

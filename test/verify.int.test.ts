@@ -137,14 +137,37 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     );
   });
 
-  it('a changed fingerprint: drift on cache_fingerprint, and the v1 cache row no longer matches', async () => {
+  it('a changed KFP 3 key: drift naming the task, the key the recomputation gives and what the row holds', async () => {
     const kfp = await migratedCopy('fingerprint');
     const t = await container(kfp.url);
+    const before = await one<{ Fingerprint: string }>(kfp.url, 'SELECT Fingerprint FROM tasks WHERE UUID = ?', [t.UUID]);
     await tamper(kfp.url, (db) => db.run("UPDATE tasks SET Fingerprint = 'f00d' WHERE UUID = ?", [t.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    expect(r.runs.drifted).toBe(1);
+    expect(driftOf(r, t.RunUUID)).toEqual([
+      { entity: 'task', mlmdId: t.UUID, field: 'tasks.Fingerprint', expected: before.Fingerprint, found: 'f00d', code: 'FINGERPRINT_MISMATCH' },
+    ]);
+    expect(r.fingerprints.columnsChecked - r.fingerprints.columnsMatched).toBe(1);
+  });
+
+  it('a changed MLMD fingerprint (kept beside the KFP 3 key): drift on cache_fingerprint, and the v1 cache row no longer matches', async () => {
+    const kfp = await migratedCopy('mlmd_fingerprint');
+    const t = await container(kfp.url);
+    const v1 = await one<{ Fingerprint: string }>(kfp.url, 'SELECT Fingerprint FROM tasks_v1_backup WHERE MLMDExecutionID = ?', [String(t.mlmd_id)]);
+    const other = 'e'.repeat(64);
+    await tamper(kfp.url, async (db) => {
+      const [row] = await db.all<{ StatusMetadata: string }>('SELECT StatusMetadata FROM tasks WHERE UUID = ?', [t.UUID]);
+      expect(row!.StatusMetadata).toContain(v1.Fingerprint);
+      await db.run('UPDATE tasks SET StatusMetadata = ? WHERE UUID = ?', [row!.StatusMetadata.replace(v1.Fingerprint, other), t.UUID]);
+    });
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     const drift = driftOf(r, t.RunUUID);
-    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'customProperties.cache_fingerprint' })]));
-    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'V1_CACHE_ROW_MATCHED', mlmdId: `execution ${t.mlmd_id}`, found: 'f00d' })]));
+    expect(drift).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'customProperties.cache_fingerprint' }),
+        expect.objectContaining({ code: 'V1_CACHE_ROW_MATCHED', mlmdId: `execution ${t.mlmd_id}`, expected: v1.Fingerprint }),
+      ]),
+    );
   });
 
   it('a dropped task: drift naming the missing execution and the task count', async () => {
@@ -284,6 +307,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
         return two.length === 2 ? (two as [Row, Row]) : undefined;
       });
       const [r11, root11] = await pick('a root', rootOf);
+      const [imported] = await db.all<{ UUID: string }>('SELECT UUID FROM artifacts WHERE IdentityKey IS NOT NULL ORDER BY UUID LIMIT 1');
+      if (!imported) throw new Error('the seed has no imported artifact holding an IdentityKey');
 
       const statements: [string, (string | number | null)[]][] = [
         ['UPDATE artifact_tasks SET ArtifactID = ? WHERE UUID = ?', ['no-such-artifact', l0.UUID]],
@@ -298,6 +323,7 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
         ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', a10.UUID]],
         ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', b10.UUID]],
         ["UPDATE tasks SET Fingerprint = 'f1' WHERE UUID = ?", [root11.UUID]],
+        ["UPDATE artifacts SET IdentityKey = 'f00d' WHERE UUID = ?", [imported.UUID]],
       ];
       const orphan = { ...orphanRow, UUID: 'orphan-task', RunUUID: 'no-such-run', ParentTaskUUID: null, Type: 1, LogicalKey: 'orphan-key', Fingerprint: '' };
       const withoutForeignKeys = async (q: Queryable) => {
@@ -331,6 +357,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       expect1('LOGICAL_KEY_UNIQUE', r10, a10.UUID, 'shared-key');
       expect1('LOGICAL_KEY_UNIQUE', r10, b10.UUID, 'shared-key');
       expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r11, root11.UUID, 'f1');
+      // Artifacts belong to no run.
+      expect1('IDENTITY_KEY_RECOMPUTED', '', imported.UUID, 'f00d');
     } finally {
       await db.close();
     }

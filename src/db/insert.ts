@@ -20,14 +20,22 @@ function approxBytes(v: Param): number {
 
 /**
  * Inserts `rows` (values in `columns` order). With a `key`, a row whose key exists updates the other
- * columns; without one, a duplicate is an error.
+ * columns, except those in `keep` (written by an insert, left as they are by an update); without a
+ * key, a duplicate is an error.
  */
-export async function insertMany(q: Queryable, table: string, columns: readonly string[], rows: readonly (readonly Param[])[], key: readonly string[] | null = null): Promise<void> {
+export async function insertMany(
+  q: Queryable,
+  table: string,
+  columns: readonly string[],
+  rows: readonly (readonly Param[])[],
+  key: readonly string[] | null = null,
+  keep: readonly string[] = [],
+): Promise<void> {
   if (rows.length === 0) return;
   const quote = (c: string) => quoteIdent(q, c);
   const head = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES `;
   const rowPh = `(${columns.map(() => '?').join(', ')})`;
-  const nonKey = key ? columns.filter((c) => !key.includes(c)) : [];
+  const nonKey = key ? columns.filter((c) => !key.includes(c) && !keep.includes(c)) : [];
   let tail = '';
   if (key && nonKey.length > 0) {
     tail =

@@ -29,6 +29,10 @@ export const STATE_KEYS = {
   mlmdMaxIds: 'mlmd_max_ids',
   /** How the ids of migrated rows were derived (transform/identity.ts); a migration never mixes two schemes. */
   idScheme: 'id_scheme',
+  /** `kfp3` or `mlmd`: what tasks.Fingerprint holds (migrate --fingerprints); every later run keeps it. */
+  fingerprints: 'fingerprints',
+  /** `true` or `false`: the target's PUBLISH_LOGS the KFP 3 keys were computed for (migrate --publish-logs). */
+  publishLogs: 'publish_logs',
 } as const;
 
 const MYSQL_DDL = [

@@ -15,6 +15,7 @@ import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, ST
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
+import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
 import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
@@ -22,6 +23,8 @@ import { DEFAULT_CONCURRENCY, WRITERS } from './defaults.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
 import { redact } from '../db/url.ts';
+import { addTally, emptyTally, type FingerprintTally, type MappingOptions } from '../transform/fingerprints.ts';
+import { recordedMappingOptions, recordMappingOptions, type RequestedMappingOptions, settleMappingOptions } from './mapping-options.ts';
 
 export interface MigrateOptions {
   mlmdUrl: string;
@@ -30,6 +33,8 @@ export interface MigrateOptions {
   batchSize?: number;
   /** Batches in flight at once (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** `--fingerprints` / `--publish-logs` as given; what the database recorded (else the defaults) fills in the rest. */
+  mapping?: RequestedMappingOptions;
   onProgress?: (p: MigrateProgress) => void;
 }
 
@@ -46,6 +51,10 @@ export interface MigrateSummary {
   runs: { total: number; migrated: number; unchanged: number; orphan: number };
   rows: { tasks: number; artifacts: number; artifact_tasks: number; mlmd_id_map: number };
   rejects: { total: number; byCode: Record<string, number>; byDisposition: Record<string, number> };
+  /** Imported artifacts holding the IdentityKey KFP 3's importer looks for (over the whole database). */
+  identityKeys: number;
+  /** The options the database is bound to, and the self-check of the fingerprints of the runs migrated now (empty for `mlmd`). */
+  fingerprints: MappingOptions & { tally: FingerprintTally };
   seconds: number;
 }
 
@@ -78,6 +87,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
 
   await ensureBridgeTables(kfp);
   await checkIdScheme(kfp);
+  const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
+  await recordMappingOptions(kfp, mapping);
   const v1Tasks = await moveV1TasksAside(kfp);
   const { created } = await ensureTargetTables(kfp);
   const previouslyCreated = (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
@@ -96,7 +107,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   const batchSize = Math.max(1, opts.batchSize ?? 100);
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const workers = workerCount(concurrency);
-  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : inThreadPreparer(source, kfp);
+  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : inThreadPreparer(source, kfp, mapping);
   let tally: Tally;
   try {
     tally = await migrateRuns(runContextPages(source.db, batchSize), preparer, kfp, concurrency, (batch, runs) => {
@@ -107,7 +118,9 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   } finally {
     await preparer.close();
   }
-  const { counts, rows } = tally;
+  const { counts, rows, fingerprints } = tally;
+  // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
+  const identity = await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx)));
 
   progress.phase = 'non-kfp';
   tell();
@@ -131,6 +144,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
         page = [];
       }
     }
+    // Artifacts shared by runs are reported with the records of no run.
+    page.push(...identity.shared);
     await appendRejects(tx, '', page, seq);
   });
   // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
@@ -147,6 +162,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
     rows,
     rejects,
+    identityKeys: identity.holding,
+    fingerprints: { ...mapping, tally: fingerprints },
     seconds: (finished - started) / 1000,
   };
 }
@@ -173,6 +190,7 @@ async function checkIdScheme(kfp: Db): Promise<void> {
 interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
   rows: MigrateSummary['rows'];
+  fingerprints: FingerprintTally;
 }
 
 /**
@@ -192,6 +210,7 @@ async function migrateRuns(
 ): Promise<Tally> {
   const counts = { total: 0, migrated: 0, unchanged: 0 };
   const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0, mlmd_id_map: 0 };
+  const fingerprints = emptyTally();
   const writeSlot = pLimit(WRITERS);
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
@@ -211,6 +230,7 @@ async function migrateRuns(
             rows.artifacts += mapped.artifacts.length;
             rows.artifact_tasks += mapped.links.length;
             rows.mlmd_id_map += mapped.idMap.length;
+            if (mapped.fingerprints) addTally(fingerprints, mapped.fingerprints);
           }
           onWritten(batch.length, work.runs);
         }),
@@ -224,7 +244,7 @@ async function migrateRuns(
   }
   await Promise.all(inFlight);
   if (failure) throw failure.error;
-  return { counts, rows };
+  return { counts, rows, fingerprints };
 }
 
 /**

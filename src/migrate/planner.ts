@@ -13,6 +13,9 @@ import { redact } from '../db/url.ts';
 import { outlineRun } from '../transform/forward.ts';
 import { consumeInOrder } from '../util/in-order.ts';
 import { IdSet } from './id-set.ts';
+import { BridgeError } from '../errors.ts';
+import { addTally, emptyTally, type FingerprintTally, type MappingOptions } from '../transform/fingerprints.ts';
+import { recordedMappingOptions, type RequestedMappingOptions, settleMappingOptions } from './mapping-options.ts';
 
 /** Batches read ahead of the one being mapped. */
 const READ_AHEAD = 2;
@@ -23,12 +26,21 @@ export interface Plan {
   rows: { tasks: number; artifacts: number; artifact_tasks: number };
   rejects: Record<string, number>;
   nonKfp: { kind: string; type: string; count: number }[];
+  /** The KFP 2.x self-check of every stored fingerprint, and what tasks.Fingerprint would hold under `options`. */
+  fingerprints: FingerprintTally & { options: MappingOptions; recorded: boolean };
   target: { url: string; v1TasksRows: number | null; existingTables: string[] };
   blockers: string[];
   warnings: string[];
 }
 
-export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: number; onProgress?: (done: number, total: number) => void }): Promise<Plan> {
+export async function plan(opts: {
+  mlmdUrl: string;
+  kfpUrl: string;
+  batchSize?: number;
+  /** As migrate would be given them; the target's recorded options fill in the rest. */
+  mapping?: RequestedMappingOptions;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<Plan> {
   const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
@@ -54,6 +66,16 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
       }
       if (await isMigrationLocked(kfp)) blockers.push('LOCK_HELD: another mlmd-bridge migration is running against this KFP database');
     }
+    const recorded = kfpOk ? await recordedMappingOptions(kfp) : null;
+    let mapping: MappingOptions;
+    try {
+      mapping = settleMappingOptions(recorded, opts.mapping ?? {});
+    } catch (e) {
+      if (!(e instanceof BridgeError)) throw e;
+      blockers.push(`${e.code}: ${e.message}`);
+      mapping = recorded!;
+    }
+    const fingerprints = emptyTally();
 
     const counts = await source.countSource();
     // A page of run contexts at a time, as migrate reads them: listing them all took ~150 bytes per run.
@@ -68,7 +90,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     const batchSize = Math.max(1, opts.batchSize ?? 100);
     const outlineBatch = async (batch: { id: number; name: string }[]) => {
       const details = kfpOk ? await readRunDetails(kfp!, batch.map((c) => c.name)) : new Map();
-      return (await source.readRunBundles(batch.map((c) => c.id), details)).map((bundle) => ({ state: bundle.runDetails?.state ?? null, orphan: !bundle.runDetails, outline: outlineRun(bundle) }));
+      return (await source.readRunBundles(batch.map((c) => c.id), details)).map((bundle) => ({ state: bundle.runDetails?.state ?? null, orphan: !bundle.runDetails, outline: outlineRun(bundle, mapping) }));
     };
     const tally = (outlines: Awaited<ReturnType<typeof outlineBatch>>, runs: number) => {
       seen += runs;
@@ -81,6 +103,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
         if (!counted) countedArtifacts.set(m.namespace, (counted = new IdSet()));
         for (const a of m.artifactRows) if (counted.add(a.mlmdId)) rows.artifacts += a.rows;
         for (const r of m.rejects) rejects[r.code] = (rejects[r.code] ?? 0) + 1;
+        addTally(fingerprints, m.fingerprints);
       }
       opts.onProgress?.(Math.min(seen, total), total);
     };
@@ -102,6 +125,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
       rows,
       rejects,
       nonKfp,
+      fingerprints: { ...fingerprints, options: mapping, recorded: recorded !== null },
       target: { url: kfp.target.display, v1TasksRows: v1Rows, existingTables: existing },
       blockers,
       warnings,

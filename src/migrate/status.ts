@@ -5,6 +5,8 @@ import { isMigrationLocked } from '../load/lock.ts';
 import { tableExists } from '../load/schema.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { rejectCounts, type MigrateSummary } from './migrator.ts';
+import { recordedMappingOptions } from './mapping-options.ts';
+import type { MappingOptions } from '../transform/fingerprints.ts';
 
 export interface Status {
   target: string;
@@ -21,6 +23,8 @@ export interface Status {
   createdTables: string[];
   v1TasksBackup: boolean;
   currentToolVersion: string;
+  /** What tasks.Fingerprint holds (`--fingerprints`, `--publish-logs` as recorded); null before any migration. */
+  fingerprints: MappingOptions | null;
 }
 
 export async function status(kfpUrl: string): Promise<Status> {
@@ -41,6 +45,7 @@ export async function status(kfpUrl: string): Promise<Status> {
       createdTables: [],
       v1TasksBackup: await tableExists(kfp, 'tasks_v1_backup'),
       currentToolVersion: TOOL_VERSION,
+      fingerprints: null,
     };
     if (!(await tableExists(kfp, 'mlmd_bridge_state'))) return base;
     const startedAt = (await getState(kfp, STATE_KEYS.startedAt)) ?? null;
@@ -64,6 +69,7 @@ export async function status(kfpUrl: string): Promise<Status> {
       rows: { tasks: await count('tasks'), artifacts: await count('artifacts'), artifact_tasks: await count('artifact_tasks') },
       rejects: await rejectCounts(kfp),
       createdTables: (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [],
+      fingerprints: await recordedMappingOptions(kfp),
     };
   } finally {
     await kfp.close();

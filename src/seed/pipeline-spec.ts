@@ -40,7 +40,7 @@ export interface TaskSpec {
   dependentTasks?: string[];
   triggerPolicy?: { condition?: string; strategy?: string };
   parameterIterator?: { itemInput: string; items: { raw: string } | { inputParameter: string } };
-  cachingOptions?: { enableCache: boolean };
+  cachingOptions?: { enableCache: boolean; cacheKey?: string };
   retryPolicy?: { maxRetryCount: number };
 }
 
