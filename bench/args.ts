@@ -36,8 +36,9 @@ const wholeNumber = (flag: string) => (value: string): number => {
   return n;
 };
 
-export function parseArgs(argv: string[]): BenchArgs {
-  const program = new Command('bench')
+/** The bench's command line as a commander program (docs/configuration.md is checked against its options). */
+export function benchProgram(): Command {
+  return new Command('bench')
     .option('--runs <n>', 'runs at the small size', wholeNumber('--runs'), DEFAULT_RUNS)
     .option('--scale <k>', 'the large size is runs × scale', wholeNumber('--scale'), DEFAULT_SCALE)
     .option('--batch-size <b>', 'passed to migrate', wholeNumber('--batch-size'))
@@ -49,6 +50,10 @@ export function parseArgs(argv: string[]): BenchArgs {
     .configureHelp({ formatHelp: () => USAGE })
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} })
     .exitOverride();
+}
+
+export function parseArgs(argv: string[]): BenchArgs {
+  const program = benchProgram();
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {

@@ -2,7 +2,8 @@
  * `npm run bench [-- --runs N]`: seeds KFP-shaped MLMD databases on MariaDB at two sizes (N and
  * N×scale runs), then measures side by side: plan (read + map alone, the floor under migrate),
  * migrate (rows/s, wall time, peak RSS), the LOAD DATA ceiling for the same rows, their ratio,
- * verify and the shim when this checkout has them. Prints a table and one JSON line; everything it
+ * verify and the shim when this checkout has them, and what recomputing fingerprints costs the mapping
+ * (bench/fingerprints.ts). Prints a table and one JSON line; everything it
  * creates lives in scratch databases and temp files that are removed at the end (or on Ctrl-C), so
  * nothing is written into the repository.
  */
@@ -12,6 +13,7 @@ import { cliHasCommand, stopAllCommands } from './child.ts';
 import { renderTable, type SizeResult } from './report.ts';
 import { machineFacts, ScratchDatabases, urlOf } from './scratch.ts';
 import { measureShim } from './shim.ts';
+import { measureFingerprints } from './fingerprints.ts';
 import { migrate, plan, seed, verify } from './workloads.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -36,7 +38,9 @@ async function main(): Promise<void> {
       log(`seeded ${seeded.executions} executions, ${seeded.artifacts} artifacts, ${seeded.events} events in ${seeded.seconds.toFixed(1)} s; planning`);
       // Before migrate: over migrated runs plan would skip the reading it is here to measure.
       const planned = await plan(urlOf(mlmdDb), urlOf(kfpDb));
-      log(`planned in ${planned.wallSeconds.toFixed(1)} s; migrating`);
+      log(`planned in ${planned.wallSeconds.toFixed(1)} s; mapping every run with and without fingerprint recomputation`);
+      const fingerprints = await measureFingerprints(urlOf(mlmdDb), urlOf(kfpDb));
+      log(`mapped ${fingerprints.runs} runs: kfp3 / mlmd ${(fingerprints.ratio * 100).toFixed(0)} %; migrating`);
       const migrated = await migrate(urlOf(mlmdDb), kfpDb, args);
       log(`migrated ${migrated.targetRows} target rows in ${migrated.wallSeconds.toFixed(1)} s; loading the ceiling`);
       const ceiling = await measureCeiling(kfpDb, scratch.name(`ceil${runs}_${size}`));
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
         ratioBound: ceiling.loadSeconds / planned.wallSeconds,
         verify: verified,
         shim,
+        fingerprints,
       });
     }
   } finally {

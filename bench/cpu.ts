@@ -21,16 +21,25 @@ function clockTicks(): number {
 
 /** User + system CPU seconds of a process and all its threads so far; null if it is gone or /proc is missing. */
 export function processCpuSeconds(pid: number): number | null {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / clockTicks() : null;
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return null;
   }
+  const ticks = cpuTicksOfStat(stat);
+  return ticks === null ? null : ticks / clockTicks();
+}
+
+/** utime + stime (fields 14 and 15 of proc(5)'s /proc/<pid>/stat) in clock ticks; null when the line has no such fields. */
+export function cpuTicksOfStat(stat: string): number | null {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
+  const fields = stat.slice(close + 2).split(' ');
+  const utime = fields[11] === undefined ? NaN : Number(fields[11]);
+  const stime = fields[12] === undefined ? NaN : Number(fields[12]);
+  return Number.isInteger(utime) && Number.isInteger(stime) ? utime + stime : null;
 }
 
 /** The local MariaDB/MySQL server process, if there is exactly one. */

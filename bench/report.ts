@@ -6,6 +6,7 @@ import type { Latency } from './load.ts';
 import type { PassResult, ShimResult } from './shim.ts';
 import { LINEAGE, lineageStep, WHOLE_RUN } from './whole-run.ts';
 import type { CpuSplit, MigrateFigures, PlanFigures, SeedFigures, VerifyFigures } from './workloads.ts';
+import type { FingerprintFigures } from './fingerprints.ts';
 
 export interface SizeResult {
   runs: number;
@@ -22,6 +23,7 @@ export interface SizeResult {
   ratioBound: number;
   verify: VerifyFigures | null;
   shim: ShimResult | null;
+  fingerprints: FingerprintFigures;
 }
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -50,6 +52,9 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     row('verify peak RSS', (r) => (r.verify ? mib(r.verify.peakRssMiB) : 'n/a')),
     row('verify CPU: mlmd-bridge / database server', (r) => (r.verify ? cpuSplit(r.verify.cpu) : 'n/a')),
     ...shimRows(results),
+    row('fingerprints reproduced (KFP 2.x self-check)', (r) => `${n0(r.fingerprints.tally.reproduced)} of ${n0(r.fingerprints.tally.stored)}`),
+    row('mapping CPU: --fingerprints mlmd / kfp3', (r) => `${(r.fingerprints.mlmdMs / 1000).toFixed(2)} s / ${(r.fingerprints.kfp3Ms / 1000).toFixed(2)} s`),
+    row('RATIO mapping kfp3 / mlmd (cost of recomputing)', (r) => `${(r.fingerprints.ratio * 100).toFixed(1)} %`),
   ];
   const facts =
     `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM; node ${m.node}; MariaDB ${m.server} ` +

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureCeiling } from '../bench/ceiling.ts';
+import { databaseServerPid, processCpuSeconds } from '../bench/cpu.ts';
 import { openDb } from '../src/db/connection.ts';
 import { TARGET_TABLES } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
@@ -22,6 +23,17 @@ const localInfile = async (c: mysql.Connection) => {
   const [[row]] = (await c.query('SELECT @@GLOBAL.local_infile AS v')) as unknown as [[{ v: number }]];
   return Number(row.v);
 };
+
+/**
+ * The scratch databases of the bench run whose stderr this is: its names end in a tag of its own
+ * (bench/scratch.ts). Other worktrees' bench tests share the server and the mb_bench_ prefix.
+ */
+function ownTag(stderr: string): string {
+  const tag = /seeding \d+ runs into mb_bench_\w+_([0-9a-f]{6}) /.exec(stderr)?.[1];
+  if (tag === undefined) throw new Error(`no scratch database named in the bench's stderr:\n${stderr}`);
+  return tag;
+}
+const ownDatabases = async (tag: string) => (await benchDatabases()).filter((d) => d.endsWith(`_${tag}`));
 
 async function benchDatabases(): Promise<string[]> {
   const c = await server();
@@ -42,7 +54,6 @@ function bench(args: string[], env: Record<string, string> = {}): Promise<CliRes
 
 describe('npm run bench', () => {
   it('runs both sizes (here the same size twice: --scale 1), prints the table and one JSON line, and drops its databases', async () => {
-    const before = await benchDatabases();
     const r = await bench(['--runs', '3', '--scale', '1', '--no-shim']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('RATIO migrate / ceiling');
@@ -56,6 +67,7 @@ describe('npm run bench', () => {
         ratio: number;
         ratioBound: number;
         verify: { exitCode: number } | null;
+        fingerprints: { runs: number; mlmdMs: number; kfp3Ms: number; tally: { stored: number; reproduced: number } };
       }[];
     };
     expect(json.results.map((x) => x.runs)).toEqual([3, 3]);
@@ -69,9 +81,15 @@ describe('npm run bench', () => {
       expect(size.plan.peakRssMiB).toBeGreaterThan(0);
       expect(size.ratioBound).toBeCloseTo(size.ceiling.loadSeconds / size.plan.wallSeconds, 10);
       expect(size.verify?.exitCode).toBe(0);
+      // Every run mapped both ways; the seeded fingerprints all reproduce.
+      expect(size.fingerprints.runs).toBe(3);
+      expect(size.fingerprints.tally.stored).toBeGreaterThan(0);
+      expect(size.fingerprints.tally.reproduced).toBe(size.fingerprints.tally.stored);
+      expect(size.fingerprints.mlmdMs).toBeGreaterThan(0);
+      expect(size.fingerprints.kfp3Ms).toBeGreaterThan(0);
     }
-    // Only what this run created must be gone: another suite's bench may drop its own meanwhile.
-    expect((await benchDatabases()).filter((d) => !before.includes(d))).toEqual([]);
+    expect(r.stdout).toContain('RATIO mapping kfp3 / mlmd (cost of recomputing)');
+    expect(await ownDatabases(ownTag(r.stderr))).toEqual([]);
   }, 180_000);
 });
 
@@ -79,7 +97,6 @@ describe('npm run bench, interrupted', () => {
   // Signalled once its stderr shows it reached a phase: seeding runs in the bench's own process, migrate in a child.
   for (const [phase, signal, exitCode] of [['seeding', 'SIGINT', 130], ['migrating', 'SIGTERM', 143]] as const) {
     it(`${signal} while ${phase}: stops, drops every scratch database it made and exits ${exitCode}`, async () => {
-      const before = await benchDatabases();
       const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', '--runs', '400', '--scale', '1', '--no-shim'], {
         cwd: ROOT,
         env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER },
@@ -94,7 +111,7 @@ describe('npm run bench, interrupted', () => {
           signalled = true;
           // Let the phase get going (databases created, rows in flight) before the signal.
           setTimeout(async () => {
-            for (const db of await benchDatabases()) if (!before.includes(db)) madeDuringRun.add(db);
+            for (const db of await ownDatabases(ownTag(stderr))) madeDuringRun.add(db);
             child.kill(signal);
           }, 700);
         }
@@ -105,7 +122,7 @@ describe('npm run bench, interrupted', () => {
       expect(stderr).toContain(`bench: ${signal}: stopping the running command and dropping the scratch databases`);
       expect(stderr).not.toContain('could not drop');
       expect(madeDuringRun.size, 'the phase had created its databases when the signal came').toBeGreaterThan(0);
-      expect((await benchDatabases()).filter((d) => !before.includes(d))).toEqual([]);
+      expect(await ownDatabases(ownTag(stderr))).toEqual([]);
     }, 120_000);
   }
 });
@@ -188,8 +205,13 @@ describe('bench ceiling', () => {
         const r = await measureCeiling(dbName(kfp), ceilingDb);
         expect(r.rows).toEqual(written);
         expect(r.totalRows).toBeGreaterThan(0);
-        // The server runs on this machine here, so its CPU during the loads is read (0.01 s ticks: may round to 0).
+        // The test server runs on this machine, so its CPU during the loads is read: a share of all it has used
+        // (0.01 s ticks, so a load this small may take 0 of them).
+        const serverPid = databaseServerPid();
+        expect(serverPid, 'the test server is a process on this machine').not.toBeNull();
+        expect(r.serverCpuSeconds).toBeTypeOf('number');
         expect(r.serverCpuSeconds).toBeGreaterThanOrEqual(0);
+        expect(r.serverCpuSeconds).toBeLessThanOrEqual(processCpuSeconds(serverPid!)!);
         expect(r.localInfile).toBe(setting ? 'on' : 'turned on for the loads');
         expect(await localInfile(c)).toBe(setting);
       } finally {

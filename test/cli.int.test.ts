@@ -24,7 +24,8 @@ afterAll(async () => {
 
 describe('usage and connection errors exit 2 with a clear message', () => {
   it.each([
-    ['a PostgreSQL URL', ['plan', '--mlmd', 'postgres://u@h/db', '--kfp', 'sqlite:/tmp/x.db'], 'PostgreSQL is not yet supported'],
+    ['a KFP database on PostgreSQL', ['plan', '--mlmd', 'sqlite:/tmp/x.db', '--kfp', 'postgres://u@h/db'], 'the KFP database on PostgreSQL is not supported yet'],
+    ['a PostgreSQL URL with a parameter it does not take', ['plan', '--mlmd', 'postgres://u@h/db?connect_timeout=3', '--kfp', 'sqlite:/tmp/x.db'], 'the only parameter understood is sslmode'],
     ['an unknown scheme', ['plan', '--mlmd', 'oracle://x/y', '--kfp', 'sqlite:/tmp/x.db'], 'unknown scheme'],
     ['a MySQL URL without a database', ['plan', '--mlmd', 'mysql://root@127.0.0.1:3306/', '--kfp', 'sqlite:/tmp/x.db'], 'names no database'],
     ['a missing SQLite file', ['plan', '--mlmd', 'sqlite:/nonexistent/m.db', '--kfp', 'sqlite:/tmp/x.db'], 'does not exist'],
@@ -56,6 +57,19 @@ describe('usage and connection errors exit 2 with a clear message', () => {
   });
 });
 
+describe('environment', () => {
+  it('an unusable MLMD_BRIDGE_WORKERS is named once on stderr and the default used, not silently replaced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-workers-'));
+    try {
+      const r = await runCli(['demo', '--dir', dir, '--runs', '2'], { MLMD_BRIDGE_WORKERS: 'two' });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/^mlmd-bridge: ignoring MLMD_BRIDGE_WORKERS="two" \(expected a whole number ≥ 0\); using the default, \d+ here \(one per core beyond 2\)\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('preconditions exit 3', () => {
   it('an MLMD schema version other than 8, 9 or 10 is refused, naming the version', async () => {
     const m = await sqlite('v7');
@@ -79,6 +93,31 @@ describe('preconditions exit 3', () => {
     const r = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('NOT_KFP_DATABASE');
+  });
+
+  it('malformed bookkeeping state stops status, migrate and rollback before they change anything, naming the row', async () => {
+    const m = await sqlite('state_mlmd');
+    const k = await sqlite('state_kfp');
+    expect((await runCli(['seed', '--mlmd', m.url, '--kfp', k.url, '--runs', '2'])).code).toBe(0);
+    expect((await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url])).code).toBe(0);
+    const cases: [value: string, problem: string][] = [
+      ['["tasks", "artifacts"', 'is not JSON \\(.+\\)'],
+      // Valid JSON of the wrong shape: read as a list of characters it would make rollback delete rows of tables it created.
+      ['"tasks"', 'is not a JSON array of table names'],
+    ];
+    for (const [value, problem] of cases) {
+      const db = await openDb(k.url);
+      await db.run("UPDATE mlmd_bridge_state SET value = ? WHERE name = 'created_target_tables'", [value]);
+      await db.close();
+      const before = await checksum(k.url);
+      for (const args of [['status'], ['migrate', '--mlmd', m.url], ['rollback']]) {
+        const r = await runCli([...args, '--kfp', k.url]);
+        expect(r.code, `${args[0]} with ${value}`).toBe(3);
+        expect(r.stderr).toMatch(new RegExp(`^mlmd-bridge: error \\[STATE_CORRUPT\\]: the bookkeeping row mlmd_bridge_state "created_target_tables" ${problem}: .+\\n  what to do: restore that row from the backup`));
+        expect(r.stdout).toBe('');
+      }
+      expect(await checksum(k.url)).toBe(before);
+    }
   });
 });
 
@@ -116,6 +155,10 @@ describe('plan', () => {
     expect(plan.warnings.join(' ')).toContain('in flight');
     expect(plan.source.schemaVersion).toBe(10);
     expect(plan.nonKfp.map((t) => t.type)).toEqual(expect.arrayContaining(['pipeline_run', 'KfpRun']));
+    // The seed's run with an unreadable manifest is announced before anything is written.
+    expect(plan.rejects.SPEC_UNREADABLE).toBe(1);
+    const human = await runCli(['plan', '--mlmd', m.url, '--kfp', k.url]);
+    expect(human.stdout).toMatch(/^SPEC_UNREADABLE +adjusted +1$/m);
 
     const mig = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url, '--json']);
     expect(mig.code).toBe(1);

@@ -1,11 +1,13 @@
-// insertMany on both dialects: every kind of value comes back exactly as it was given, whatever
-// characters a string holds (on MySQL the values travel as literals, not placeholders), large sets
-// are split into several statements, and an upsert replaces the non-key columns.
+// insertMany on every dialect: every kind of value comes back exactly as it was given, whatever
+// characters a string holds (on MySQL the values travel as literals, not placeholders; on
+// PostgreSQL the statement is rendered with $n placeholders, which a '?' in the data must not
+// disturb), large sets are split into several statements, and an upsert replaces the non-key columns.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openDb, type Param } from '../src/db/connection.ts';
 import { mysqlLiteral, quoteIdent } from '../src/db/dialect.ts';
 import { insertMany } from '../src/db/insert.ts';
-import { DIALECTS, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
+import type { Dialect } from '../src/db/url.ts';
+import { MLMD_DIALECTS, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
 
 const COLUMNS = ['id', 's', 'n', 'b', 'blob', 'flag'] as const;
 
@@ -28,21 +30,22 @@ const HOSTILE_STRINGS = [
   '`backtick` "double" \'single\'',
 ];
 
-/** A long string of the characters above, so one value crosses many escapes. */
-function longMix(length: number): string {
-  const alphabet = ['a', "'", '\\', '\0', '"', '\n', '?', '🚀', 'ü', ' ', '`', '#'];
+/** A long string of the characters above, so one value crosses many escapes (PostgreSQL text holds no NUL). */
+function longMix(length: number, dialect: Dialect = 'mysql'): string {
+  const alphabet = ['a', "'", '\\', dialect === 'postgres' ? '$1' : '\0', '"', '\n', '?', '🚀', 'ü', ' ', '`', '#'];
   let out = '';
   for (let i = 0; out.length < length; i++) out += alphabet[(i * 7 + (i >> 3)) % alphabet.length];
   return out;
 }
 
-function tableDdl(dialect: 'mysql' | 'sqlite'): string {
-  return dialect === 'mysql'
-    ? 'CREATE TABLE t (id int NOT NULL PRIMARY KEY, s longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL, n double NULL, b bigint NULL, `blob` longblob NULL, flag tinyint NULL)'
-    : 'CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, s TEXT NULL, n REAL NULL, b INTEGER NULL, "blob" BLOB NULL, flag INTEGER NULL)';
-}
+const TABLE_DDL: Record<Dialect, string> = {
+  mysql: 'CREATE TABLE t (id int NOT NULL PRIMARY KEY, s longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL, n double NULL, b bigint NULL, `blob` longblob NULL, flag tinyint NULL)',
+  sqlite: 'CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, s TEXT NULL, n REAL NULL, b INTEGER NULL, "blob" BLOB NULL, flag INTEGER NULL)',
+  postgres: 'CREATE TABLE t (id int NOT NULL PRIMARY KEY, s text NULL, n double precision NULL, b bigint NULL, "blob" bytea NULL, flag boolean NULL)',
+};
+const tableDdl = (dialect: Dialect) => TABLE_DDL[dialect];
 
-describe.each(DIALECTS)('insertMany on $dialect', ({ dialect, temp }) => {
+describe.each(MLMD_DIALECTS)('insertMany on $dialect', ({ dialect, temp }) => {
   let tmp: TempDatabase;
   let db: Db;
   beforeEach(async () => {
@@ -56,7 +59,7 @@ describe.each(DIALECTS)('insertMany on $dialect', ({ dialect, temp }) => {
   });
 
   it('stores every string, number, bigint, buffer, boolean and null exactly', async () => {
-    const strings = [...HOSTILE_STRINGS, longMix(100_000)];
+    const strings = [...HOSTILE_STRINGS.filter((x) => dialect !== 'postgres' || !x.includes('\0')), longMix(100_000, dialect)];
     const numbers = [0, -1, 1.5, -2.25e-10, 1e300, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
     const rows: Param[][] = strings.map((s, i) => [
       i,
@@ -82,7 +85,7 @@ describe.each(DIALECTS)('insertMany on $dialect', ({ dialect, temp }) => {
     });
     // A placeholder query after the literal inserts still binds its values (the '?' in the data were not taken for placeholders).
     const found = await db.all<{ id: number }>('SELECT id FROM t WHERE s = ?', ['a?b ?? c ?']);
-    expect(found.map((r) => Number(r.id))).toEqual([HOSTILE_STRINGS.indexOf('a?b ?? c ?')]);
+    expect(found.map((r) => Number(r.id))).toEqual([strings.indexOf('a?b ?? c ?')]);
   });
 
   it('splits a large set into several statements and loses no row', async () => {
@@ -100,6 +103,13 @@ describe.each(DIALECTS)('insertMany on $dialect', ({ dialect, temp }) => {
     const back = await db.all<{ id: number; s: string; n: number }>('SELECT id, s, n FROM t ORDER BY id');
     expect(back.map((r) => [Number(r.id), r.s, Number(r.n)])).toEqual([[1, "new 'one'", 10], [2, 'kept', 2], [3, 'added', 3]]);
   });
+
+  if (dialect === 'postgres') {
+    it('refuses a string holding NUL, which PostgreSQL text cannot store, and writes nothing of that statement', async () => {
+      await expect(insertMany(db, 't', COLUMNS, [[1, 'fine', null, null, null, null], [2, 'nul\0byte', null, null, null, null]])).rejects.toThrow(/0x00/);
+      expect(await db.all('SELECT id FROM t')).toEqual([]);
+    });
+  }
 
   it('without a key, refuses a duplicate and writes nothing of that statement', async () => {
     await insertMany(db, 't', COLUMNS, [[1, 'a', 1, 1, null, false]]);

@@ -4,10 +4,11 @@ import { type Db, openDb } from '../src/db/connection.ts';
 import { BridgeError } from '../src/errors.ts';
 import { openMlmdSource, type MlmdSource } from '../src/extract/mlmd-reader.ts';
 import { readRunDetails } from '../src/extract/run-details.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { decodeValue, encodeStructValue } from '../src/extract/values.ts';
-import { createMlmdSchema, type MlmdSchemaVersion } from '../src/seed/mlmd-ddl.ts';
+import { createMlmdSchema, hasExternalIds, type MlmdSchemaVersion } from '../src/seed/mlmd-ddl.ts';
 import type { JsonObject, KfpRunDetails, RunBundle } from '../src/transform/model.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { MLMD_DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { insertRow, insertRows } from './helpers/rows.ts';
 
 const AnyType = protobuf.Root.fromJSON(protobuf.common.get('google/protobuf/any.proto')!).lookupType('google.protobuf.Any');
@@ -22,6 +23,16 @@ const NESTED: JsonObject = {
 const BAD_BASE64_STRUCT = 'mlmd-struct::!!definitely not base64!!';
 const BAD_BYTES_STRUCT = 'mlmd-struct::' + Buffer.from([0xff, 0xff, 0xff, 0xff]).toString('base64');
 const PROTO_VALUE = anyBase64('type.googleapis.com/google.protobuf.StringValue', Buffer.from([0x0a, 0x02, 0x68, 0x69]));
+/** Bytes that are no serialized Any (a length-delimited field running past the end). */
+const NOT_AN_ANY = Buffer.from([0x0a, 0x7f, 0x01]);
+
+/**
+ * proto_value as MLMD stores it: the base64 text of the serialized Any on MySQL and SQLite, the
+ * bytes themselves on PostgreSQL. The broken one: text that is not base64, or bytes that are no Any.
+ */
+const storedProto = (db: Db, base64: string) => (db.dialect === 'postgres' ? Buffer.from(base64, 'base64') : base64);
+const storedBadProto = (db: Db) => (db.dialect === 'postgres' ? NOT_AN_ANY : 'not*base64');
+const badProtoRaw = (dialect: string) => (dialect === 'postgres' ? NOT_AN_ANY.toString('base64') : 'not*base64');
 
 // Type ids after the nine mlmd.* simple types.
 const T = { run: 10, pipeline: 11, container: 12, dag: 13, artifact: 14, model: 15, kfpRun: 16, v1Component: 17 };
@@ -104,7 +115,7 @@ async function buildFixture(db: Db, version: MlmdSchemaVersion): Promise<void> {
     key(5, 'ghost'),
     key(6, 'v1out'),
   ]);
-  const prop = (owner: string, id: number, name: string, custom: 0 | 1, value: Record<string, string | number>) => ({
+  const prop = (owner: string, id: number, name: string, custom: 0 | 1, value: Record<string, string | number | Buffer>) => ({
     [owner]: id,
     name,
     is_custom_property: custom,
@@ -124,8 +135,8 @@ async function buildFixture(db: Db, version: MlmdSchemaVersion): Promise<void> {
   if (version >= 10) {
     await insertRows(db, 'ExecutionProperty', [
       prop('execution_id', 2, 'flag', 1, { bool_value: 1 }),
-      prop('execution_id', 2, 'payload', 1, { proto_value: PROTO_VALUE }),
-      prop('execution_id', 2, 'bad_payload', 1, { proto_value: 'not*base64' }),
+      prop('execution_id', 2, 'payload', 1, { proto_value: storedProto(db, PROTO_VALUE) }),
+      prop('execution_id', 2, 'bad_payload', 1, { proto_value: storedBadProto(db) }),
     ]);
   }
   await insertRows(db, 'ArtifactProperty', [
@@ -140,14 +151,14 @@ async function buildFixture(db: Db, version: MlmdSchemaVersion): Promise<void> {
 
 const VERSIONS: MlmdSchemaVersion[] = [8, 9, 10];
 
-describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
+describe.each(MLMD_DIALECTS)('extract on $dialect', ({ dialect, temp }) => {
   describe.each(VERSIONS)('schema %i', (version) => {
     let tmp: TempDatabase;
     let source: MlmdSource;
 
     beforeAll(async () => {
       tmp = await temp(`extract_v${version}`);
-      const db = await openDb(tmp.url, { create: true });
+      const db = await openDb(tmp.url, { ...MLMD_IDENTIFIERS, create: true });
       await buildFixture(db, version);
       await db.close();
       source = await openMlmdSource(tmp.url);
@@ -165,7 +176,7 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
 
     it('detects the schema version and which optional columns exist', () => {
       expect(source.schemaVersion).toBe(version);
-      expect(source.catalog.has('Execution', 'external_id')).toBe(version >= 9);
+      expect(source.catalog.has('Execution', 'external_id')).toBe(hasExternalIds(dialect, version));
       expect(source.catalog.has('ExecutionProperty', 'proto_value')).toBe(version >= 10);
       expect(source.catalog.has('ContextProperty', 'bool_value')).toBe(version >= 10);
     });
@@ -269,7 +280,7 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
           typeUrl: 'type.googleapis.com/google.protobuf.StringValue',
           base64: Buffer.from([0x0a, 0x02, 0x68, 0x69]).toString('base64'),
         });
-        expect(c.bad_payload).toMatchObject({ kind: 'corrupt', raw: 'not*base64' });
+        expect(c.bad_payload).toMatchObject({ kind: 'corrupt', raw: badProtoRaw(dialect) });
         expect(Object.keys(c)).toHaveLength(10);
       } else {
         expect(Object.keys(c)).toHaveLength(7);
@@ -354,7 +365,7 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
     const mlmdWithVersion = async (recorded: number[]) => {
       const t = await temp('extract_ver');
       made.push(t);
-      const db = await openDb(t.url, { create: true });
+      const db = await openDb(t.url, { ...MLMD_IDENTIFIERS, create: true });
       await createMlmdSchema(db, 10);
       await db.run('DELETE FROM `MLMDEnv`');
       for (const v of recorded) await insertRow(db, 'MLMDEnv', { schema_version: v });
@@ -393,9 +404,10 @@ describe.each(DIALECTS)('extract on $dialect', ({ temp }) => {
     it('refuses an ml-metadata 0.13.2 database (no MLMDEnv) as schema version 0, with the upgrade hint', async () => {
       const t = await temp('extract_v0');
       made.push(t);
-      const db = await openDb(t.url, { create: true });
+      const db = await openDb(t.url, { ...MLMD_IDENTIFIERS, create: true });
       // The tables MLMD itself looks for to call a database version 0; only Type's shape matters here.
-      await db.run('CREATE TABLE `Type` (`id` INTEGER PRIMARY KEY, `name` VARCHAR(255) NOT NULL, `is_artifact_type` TINYINT(1) NOT NULL, `input_type` TEXT, `output_type` TEXT)');
+      const flag = dialect === 'postgres' ? 'SMALLINT' : 'TINYINT(1)';
+      await db.run(`CREATE TABLE \`Type\` (\`id\` INTEGER PRIMARY KEY, \`name\` VARCHAR(255) NOT NULL, \`is_artifact_type\` ${flag} NOT NULL, \`input_type\` TEXT, \`output_type\` TEXT)`);
       for (const table of ['Artifact', 'Execution', 'Event', 'EventPath', 'ArtifactProperty', 'ExecutionProperty', 'TypeProperty']) {
         await db.run(`CREATE TABLE \`${table}\` (\`x\` INT)`);
       }

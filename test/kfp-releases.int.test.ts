@@ -4,15 +4,16 @@
  * rows KFP 3 expects, and verify finds nothing but documented losses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb, type Db, type Row } from '../src/db/connection.ts';
+import type { Db, Row } from '../src/db/connection.ts';
 import { readStoredRejects } from '../src/migrate/migrator.ts';
 import { ERA_ROTATION, type Era } from '../src/seed/era.ts';
-import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
+import type { SeedReport } from '../src/seed/index.ts';
 import { RELEASE_SHAPES, SHAPES } from '../src/seed/shapes.ts';
 import { decodeMlmdStruct } from '../src/seed/struct-value.ts';
 import type { Reject } from '../src/transform/model.ts';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
+import { seedUrls } from './helpers/seeded.ts';
 
 /** The first twelve runs, then every shape once in each era: each shape meets each release. */
 const RUNS = SHAPES.length + (SHAPES.length + RELEASE_SHAPES.length) * ERA_ROTATION.length;
@@ -62,14 +63,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
   beforeAll(async () => {
     mlmd = await temp(`rel_mlmd_${dialect}`);
     kfp = await temp(`rel_kfp_${dialect}`);
-    const m = await openDb(mlmd.url, { create: true });
-    const k = await openDb(kfp.url, { create: true });
-    try {
-      report = await seedDatabases(m, k, { runs: RUNS, seed: 23 });
-    } finally {
-      await m.close();
-      await k.close();
-    }
+    report = await seedUrls(mlmd.url, kfp.url, { runs: RUNS, seed: 23 });
     migrated = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url]);
     rejects = await withDb(kfp.url, async (db) => {
       const all: Reject[] = [];
@@ -97,6 +91,12 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
           "SELECT c.name, p.string_value AS v FROM Context c JOIN ContextProperty p ON p.context_id = c.id AND p.name = 'store_session_info'",
         )).map((r) => [String(r.name), r.v]),
       );
+      // Which eras each check below met: a check whose records no run had would pass by checking nothing.
+      const met = new Map<string, Set<Era>>();
+      const check = <T>(name: string, era: Era, items: T[]): T[] => {
+        if (items.length > 0) met.set(name, (met.get(name) ?? new Set()).add(era));
+        return items;
+      };
       for (const run of report.runs) {
         const execs = await runExecutions(db, run.uuid);
         const root = execs.find((e) => e.name === `run/${run.uuid}`)!;
@@ -106,27 +106,34 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
         // store_session_info: the run context from 2.2, output artifacts from 2.3.
         expect(contextSession.has(run.uuid), label).toBe(since(run.era, 'kfp-2.2'));
         // DAG outputs' producers from 2.4, total_dag_tasks from 2.5.
-        for (const d of dags) expect(d.p.total_dag_tasks !== undefined, label).toBe(since(run.era, 'kfp-2.5'));
+        for (const d of check('total_dag_tasks', run.era, dags)) expect(d.p.total_dag_tasks !== undefined, label).toBe(since(run.era, 'kfp-2.5'));
         if (!since(run.era, 'kfp-2.4')) expect(dags.some((d) => d.p.parameter_producer_task !== undefined || d.p.artifact_producer_task !== undefined), label).toBe(false);
         // The root: RUNNING for good, except where the launcher settled it like any parent DAG.
         if (!SETTLING_ROOT.has(run.era)) expect(root.state, label).toBe(2);
         // task_name: task_info.name before 2.14, the key since; display_name always task_info.name.
-        const make = containers.find((c) => c.p.display_name === 'Make data');
-        if (make) expect(make.p.task_name, label).toBe(BEFORE_2_14.has(run.era) ? 'Make data' : 'make-data');
+        for (const make of check('task_name of Make data', run.era, containers.filter((c) => c.p.display_name === 'Make data'))) {
+          expect(make.p.task_name, label).toBe(BEFORE_2_14.has(run.era) ? 'Make data' : 'make-data');
+        }
         // A loop's (and its iterations') task_name: task_info.name before 2.16, the key since.
-        for (const sweep of dags.filter((d) => d.p.display_name === 'Sweep seeds')) expect(sweep.p.task_name, label).toBe(since(run.era, 'kfp-2.16') ? 'for-loop-3' : 'Sweep seeds');
+        for (const sweep of check('task_name of a loop', run.era, dags.filter((d) => d.p.display_name === 'Sweep seeds'))) {
+          expect(sweep.p.task_name, label).toBe(since(run.era, 'kfp-2.16') ? 'for-loop-3' : 'Sweep seeds');
+        }
         // Importers: display_name = task_info.name before 2.14, "" since; the workspace importer from 2.15.
-        for (const imp of execs.filter((e) => e.type.startsWith('system.Importer'))) {
+        for (const imp of check('importer display_name', run.era, execs.filter((e) => e.type.startsWith('system.Importer')))) {
           expect(imp.p.display_name, label).toBe(BEFORE_2_14.has(run.era) ? imp.p.task_name : '');
           if (imp.type === 'system.ImporterWorkspaceExecution') expect(since(run.era, 'kfp-2.16'), label).toBe(true);
         }
         // The MLflow plugin's run id: every container and non-root DAG; an iteration copies its loop's.
-        for (const e of [...containers, ...dags]) expect(e.p['plugins.mlflow.run_id'] !== undefined, label).toBe(run.era === 'kfp-2.17-mlflow');
-        for (const it of dags.filter((d) => d.p.iteration_index !== undefined)) {
+        for (const e of check('plugins.mlflow.run_id', run.era, [...containers, ...dags])) expect(e.p['plugins.mlflow.run_id'] !== undefined, label).toBe(run.era === 'kfp-2.17-mlflow');
+        for (const it of check('iteration copies its loop', run.era, dags.filter((d) => d.p.iteration_index !== undefined))) {
           const loop = dags.find((d) => d.id === it.p.parent_dag_id)!;
           expect(it.p['plugins.mlflow.run_id'], label).toBe(loop.p['plugins.mlflow.run_id']);
           expect(it.p.artifact_producer_task, label).toBe(loop.p.artifact_producer_task);
         }
+      }
+      // Every check met records in every release (each shape is seeded once per release).
+      for (const name of ['total_dag_tasks', 'task_name of Make data', 'task_name of a loop', 'importer display_name', 'plugins.mlflow.run_id', 'iteration copies its loop']) {
+        expect([...(met.get(name) ?? [])].sort(), name).toEqual([...ERA_ROTATION].sort());
       }
       // Some root of each settling release ended COMPLETE or FAILED.
       const roots = await db.all<Row>("SELECT name, last_known_state AS s FROM Execution WHERE name LIKE 'run/%'");
@@ -142,9 +149,10 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
           WHERE ev.id = (SELECT MIN(o.id) FROM Event o WHERE o.artifact_id = a.id AND o.type = 4)`,
       );
       const eraOf = new Map(report.runs.map((r) => [r.uuid, r.era]));
+      expect(new Set(arts.map((a) => eraOf.get(String(a.run))))).toEqual(new Set(ERA_ROTATION));
       for (const a of arts) {
-        const era = eraOf.get(String(a.run));
-        if (era) expect(Number(a.session) > 0, `artifact ${a.id} of ${era}`).toBe(since(era, 'kfp-2.3'));
+        const era = eraOf.get(String(a.run))!;
+        expect(Number(a.session) > 0, `artifact ${a.id} of ${era}`).toBe(since(era, 'kfp-2.3'));
       }
       // (The first loop-edge-cases run is a 2.0 one; later ones hit its cache and make no artifacts.)
       const grid = runsOf('loop-edge-cases').find((r) => r.era === 'kfp-2.0')!;

@@ -19,6 +19,7 @@ import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { runCli, startCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
 import { checksum, dumpDatabase } from './helpers/snapshot.ts';
+import { decodeKfpJsonOrNull } from '../src/proto/kfp-json.ts';
 
 async function seed(mlmdUrl: string, kfpUrl: string, opts: { runs: number; seed?: number; hostile?: boolean }): Promise<SeedReport> {
   const mlmd = await openDb(mlmdUrl, { create: true });
@@ -86,6 +87,10 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
 
     it('reports every hostile record by MLMD id with its reason code', () => {
       const lines = readFileSync(rejectsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string; mlmdId: number; disposition: string; reason: string });
+      // The seed planted every kind of bad record (src/seed/hostile.ts), so the loop below checks each kind.
+      expect([...new Set(report.hostile.map((h) => h.code))].sort()).toEqual([
+        'CORRUPT_PROPERTY', 'DANGLING_PARENT', 'KEY_TOO_LONG', 'MISSING_ARTIFACT', 'NON_KFP_CONTEXT', 'NON_KFP_EXECUTION', 'ORPHAN_RUN', 'SPEC_UNREADABLE', 'TRUNCATED_STRING', 'URI_TOO_LONG',
+      ]);
       for (const h of report.hostile) {
         const hit = lines.find((l) => l.code === h.code && l.mlmdId === Number(h.mlmdId));
         expect(hit, `${h.code} for ${h.entity} ${h.mlmdId} (${h.note})`).toBeDefined();
@@ -119,16 +124,23 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
         expect(await db.all('SELECT UUID FROM tasks WHERE Type = 0')).toEqual([]);
         // fingerprints only on COMPLETE (SUCCEEDED) containers
         expect(await db.all("SELECT UUID FROM tasks WHERE Fingerprint <> '' AND NOT (Type = 2 AND State = 2)")).toEqual([]);
-        // every v1 cache row maps to a migrated task with the same fingerprint
+        // every v1 cache row maps to a migrated task that keeps its MLMD fingerprint: in the column when it
+        // did not reproduce, else in provenance beside the KFP 3 key in the column
         const cache = await db.all<{ MLMDExecutionID: string; Fingerprint: string }>("SELECT MLMDExecutionID, Fingerprint FROM tasks_v1_backup WHERE MLMDExecutionID <> ''");
         expect(cache.length).toBeGreaterThan(0);
+        let kfp3Keys = 0;
         for (const c of cache) {
-          const [t] = await db.all<{ Fingerprint: string }>(
-            "SELECT t.Fingerprint FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' WHERE m.mlmd_id = ?",
+          const [t] = await db.all<{ Fingerprint: string; StatusMetadata: string | null }>(
+            "SELECT t.Fingerprint, t.StatusMetadata FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' WHERE m.mlmd_id = ?",
             [Number(c.MLMDExecutionID)],
           );
-          expect(t?.Fingerprint, `cache row for execution ${c.MLMDExecutionID}`).toBe(c.Fingerprint);
+          const kept = (decodeKfpJsonOrNull('StatusMetadata', t?.StatusMetadata ?? null)?.customProperties as { mlmd?: { cache_fingerprint?: unknown } } | undefined)?.mlmd?.cache_fingerprint;
+          if (t?.Fingerprint === c.Fingerprint) continue;
+          kfp3Keys++;
+          expect(t?.Fingerprint, `cache row for execution ${c.MLMDExecutionID}`).toMatch(/^[0-9a-f]{64}$/);
+          expect(kept, `cache row for execution ${c.MLMDExecutionID}`).toEqual({ string: c.Fingerprint });
         }
+        expect(kfp3Keys).toBeGreaterThan(0);
       });
     });
 
@@ -270,7 +282,8 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
     it('status reports a complete migration', async () => {
       const s = await runCli(['status', '--kfp', kfp.url, '--json']);
       expect(s.code).toBe(0);
-      expect(JSON.parse(s.stdout)).toMatchObject({ state: 'complete', migrated: true, runs: report.runs.length + 1 });
+      expect(JSON.parse(s.stdout)).toMatchObject({ state: 'complete', migrated: true, runs: report.runs.length + 1, fingerprints: { fingerprints: 'kfp3', publishLogs: true } });
+      expect((await runCli(['status', '--kfp', kfp.url])).stdout).toContain('tasks.Fingerprint holds KFP 3 cache keys for a deployment with PUBLISH_LOGS=true');
     });
 
     it('rollback leaves the KFP database exactly as it was before', async () => {

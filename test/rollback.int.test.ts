@@ -1,9 +1,10 @@
 /**
  * rollback on a KFP database whose KFP 3 tables existed before the migration (KFP 3 already ran and
- * wrote rows of its own): only the migrated rows go; the native ones stay.
+ * wrote rows of its own): only the migrated rows go; the native ones stay. And rollback over
+ * malformed bookkeeping: it stops before it changes anything.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb } from '../src/db/connection.ts';
+import { type Db, openDb } from '../src/db/connection.ts';
 import { ensureTargetTables } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { rollback } from '../src/migrate/rollback.ts';
@@ -17,29 +18,36 @@ describe.each(DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', (
     for (const d of dbs) await d.drop();
   });
 
-  it('deletes exactly the migrated rows and keeps KFP 3 native rows', async () => {
-    const mlmd = await temp(`rb_mlmd_${dialect}`);
-    const kfp = await temp(`rb_kfp_${dialect}`);
+  /** Seeded MLMD and KFP 2.x databases of their own; `prepare` may change the KFP one before it is closed. */
+  async function seeded(name: string, runs: number, prepare: (k: Db) => Promise<void> = async () => {}): Promise<{ mlmd: TempDatabase; kfp: TempDatabase }> {
+    const mlmd = await temp(`${name}_mlmd_${dialect}`);
+    const kfp = await temp(`${name}_kfp_${dialect}`);
     dbs.push(mlmd, kfp);
     const m = await openDb(mlmd.url, { create: true });
     const k = await openDb(kfp.url, { create: true });
-    let nativeRun = '';
     try {
-      await seedDatabases(m, k, { runs: 8, seed: 5 });
+      await seedDatabases(m, k, { runs, seed: 5 });
+      await prepare(k);
+    } finally {
+      await m.close();
+      await k.close();
+    }
+    return { mlmd, kfp };
+  }
+
+  it('deletes exactly the migrated rows and keeps KFP 3 native rows', async () => {
+    const { mlmd, kfp } = await seeded('rb', 8, async (k) => {
       // A KFP 3 deployment: no v1 tasks table, its own tables, one native task and artifact.
       await k.run('DROP TABLE tasks');
       await ensureTargetTables(k);
-      nativeRun = (await k.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID LIMIT 1'))[0]!.UUID;
+      const nativeRun = (await k.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID LIMIT 1'))[0]!.UUID;
       await k.run(
         'INSERT INTO tasks (UUID, Namespace, RunUUID, pods, CreatedAtInSec, Fingerprint, Name, State, Type, TypeAttrs) ' +
           "VALUES ('native-task', '', ?, '[]', 1, '', 'native', 2, 2, 'null')",
         [nativeRun],
       );
       await k.run("INSERT INTO artifacts (UUID, Namespace, Type, Name, CreatedAtInSec, LastUpdateInSec) VALUES ('native-art', '', 1, 'n', 1, 1)");
-    } finally {
-      await m.close();
-      await k.close();
-    }
+    });
     const before = await checksum(kfp.url);
 
     const summary = await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
@@ -51,5 +59,32 @@ describe.each(DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', (
     expect(r.deletedRows.tasks).toBeGreaterThan(0);
     expect(r.v1Tasks).toBe('absent');
     expect(await checksum(kfp.url)).toBe(before);
+  });
+
+  it('stops before changing anything when the recorded v1 foreign keys are malformed, and completes once they are restored', async () => {
+    const { mlmd, kfp } = await seeded('rb_state', 3);
+    await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    /** Sets the record, returning what it held. */
+    const state = async (value: string) => {
+      const db = await openDb(kfp.url);
+      try {
+        const [row] = await db.all<{ value: string }>("SELECT value FROM mlmd_bridge_state WHERE name = 'v1_tasks_foreign_keys'");
+        await db.run("UPDATE mlmd_bridge_state SET value = ? WHERE name = 'v1_tasks_foreign_keys'", [value]);
+        return row!.value;
+      } finally {
+        await db.close();
+      }
+    };
+    // The seed's v1 tasks table has foreign keys, so a record exists to break.
+    const recorded = await state('[{"name":"fk_run"}]');
+    expect(JSON.parse(recorded)).not.toEqual([]);
+    const before = await checksum(kfp.url);
+    await expect(rollback(kfp.url)).rejects.toMatchObject({
+      code: 'STATE_CORRUPT',
+      message: 'the bookkeeping row mlmd_bridge_state "v1_tasks_foreign_keys" is not a JSON array of {name, clause, columns, refTable, refColumns}: "[{\\"name\\":\\"fk_run\\"}]"',
+    });
+    expect(await checksum(kfp.url)).toBe(before);
+    await state(recorded);
+    expect((await rollback(kfp.url)).v1Tasks).toBe('restored');
   });
 });

@@ -10,6 +10,7 @@ import { moveV1TasksAside } from '../src/load/v1-tasks.ts';
 import { openDb } from '../src/db/connection.ts';
 import { mapOrFail } from '../src/migrate/prepare.ts';
 import { seedDatabases } from '../src/seed/index.ts';
+import { DEFAULT_MAPPING_OPTIONS } from '../src/transform/fingerprints.ts';
 import type { RunBundle } from '../src/transform/model.ts';
 import { RunBuilder } from './helpers/bundle.ts';
 import { runCli } from './helpers/cli.ts';
@@ -20,7 +21,7 @@ describe('a run the mapping cannot handle', () => {
     const bundle = new RunBuilder('r-broken').build();
     // Records no extract ever produces: the mapping throws on them.
     const broken = { ...bundle, executions: [null] } as unknown as RunBundle;
-    const m = mapOrFail(broken);
+    const m = mapOrFail(broken, DEFAULT_MAPPING_OPTIONS);
     expect([m.tasks.length, m.links.length, m.artifacts.length]).toEqual([0, 0, 0]);
     expect(m.rejects).toHaveLength(1);
     expect(m.rejects[0]).toMatchObject({ code: 'RUN_FAILED', disposition: 'skipped', entity: 'run', mlmdId: 7, runUuid: 'r-broken' });

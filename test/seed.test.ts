@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { type Db, openDb, type Row } from '../src/db/connection.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { type SeedReport, seedDatabases } from '../src/seed/index.ts';
 import { decodeMlmdStruct, mlmdStruct } from '../src/seed/struct-value.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { MLMD_DIALECTS, type TempDatabase } from './helpers/databases.ts';
 
 const MLMD_TABLES = ['Type', 'TypeProperty', 'Context', 'ContextProperty', 'ParentContext', 'Execution', 'ExecutionProperty',
   'Artifact', 'ArtifactProperty', 'Event', 'EventPath', 'Association', 'Attribution', 'MLMDEnv'];
@@ -22,7 +23,7 @@ interface Seeded {
 async function seeded(temp: (p: string) => Promise<TempDatabase>, runs: number, seed: number, hostile: boolean, schemaVersion?: 8 | 9 | 10): Promise<Seeded> {
   const tm = await temp('seed_mlmd');
   const tk = await temp('seed_kfp');
-  const mlmd = await openDb(tm.url, { create: true });
+  const mlmd = await openDb(tm.url, { ...MLMD_IDENTIFIERS, create: true });
   const kfp = await openDb(tk.url, { create: true });
   const report = await seedDatabases(mlmd, kfp, { runs, seed, hostile, ...(schemaVersion ? { schemaVersion } : {}) });
   return { mlmd, kfp, report, temps: [tm, tk] };
@@ -91,7 +92,7 @@ it('encodes structs as MLMD does: "mlmd-struct::" + padded base64 of a serialize
   expect(decodeMlmdStruct(mlmdStruct({ list: [1, 'x', { y: true }] }))).toEqual({ list: [1, 'x', { y: true }] });
 });
 
-describe.each(DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
+describe.each(MLMD_DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
   let a: Seeded | undefined;
   beforeAll(async () => {
     a = await seeded(temp, 12, 42, true);
@@ -238,7 +239,7 @@ describe.each(DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     const assoc = await db.all<Row>('SELECT execution_id AS id, COUNT(*) AS n FROM Association GROUP BY execution_id');
     const kfpIds = new Set(runNamespace.map((r) => Number(r.id)));
     for (const r of assoc) if (kfpIds.has(Number(r.id))) expect(Number(r.n)).toBe(2);
-    const steps = await db.all<Row>('SELECT event_id, COUNT(*) AS n, MIN(is_index_step) AS idx FROM EventPath GROUP BY event_id');
+    const steps = await db.all<Row>('SELECT event_id, COUNT(*) AS n, MIN(CASE WHEN is_index_step THEN 1 ELSE 0 END) AS idx FROM EventPath GROUP BY event_id');
     expect(steps.length).toBe(evs.length);
     for (const s of steps) expect([Number(s.n), Number(s.idx)]).toEqual([1, 0]);
     // Millisecond timestamps.
@@ -274,7 +275,7 @@ describe.each(DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     expect(runs.length).toBe(a!.report.runs.length);
     expect(new Set(runs.map((r) => r.State))).toEqual(new Set(['SUCCEEDED', 'FAILED', 'CANCELED', 'RUNNING']));
     expect(new Set(runs.map((r) => r.Namespace))).toEqual(new Set(['team-a', 'team-b', '']));
-    const exps = await a!.kfp.all<Row>('SELECT UUID, Namespace FROM experiments');
+    const exps = await a!.kfp.all<Row>('SELECT `UUID`, `Namespace` FROM experiments');
     const expNs = new Map(exps.map((e) => [e.UUID, e.Namespace]));
     for (const r of runs) {
       expect(expNs.get(r.ExperimentUUID)).toBe(r.Namespace);
@@ -300,7 +301,11 @@ describe.each(DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     const execs = await executions(db);
     const byId = new Map(execs.map((e) => [e.id, e]));
     const dangling = new Set(a!.report.hostile.filter((h) => h.code === 'DANGLING_PARENT').map((h) => Number(h.mlmdId)));
-    const runs = await a!.kfp.all<Row>('SELECT UUID, PipelineSpecManifest FROM run_details');
+    // The hostile run whose manifest is unreadable on purpose (checked in 'plants every hostile record it reports').
+    const unreadable = new Set(a!.report.hostile.filter((h) => h.code === 'SPEC_UNREADABLE').map((h) => Number(h.mlmdId)));
+    const runContextIds = new Map((await db.all<Row>("SELECT c.id, c.name FROM Context c JOIN Type t ON t.id = c.type_id WHERE t.name = 'system.PipelineRun'")).map((c) => [String(c.name), Number(c.id)]));
+    const runs = (await a!.kfp.all<Row>('SELECT `UUID`, `PipelineSpecManifest` FROM run_details')).filter((r) => !unreadable.has(runContextIds.get(String(r.UUID))!));
+    expect(unreadable.size).toBe(1);
     let byDisplayName = 0;
     let resolved = 0;
     for (const run of runs) {
@@ -364,16 +369,17 @@ describe.each(DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
     const { mlmd } = a!;
     const h = a!.report.hostile;
     expect(new Set(h.map((x) => x.code))).toEqual(new Set(['ORPHAN_RUN', 'NON_KFP_CONTEXT', 'NON_KFP_EXECUTION', 'CORRUPT_PROPERTY',
-      'DANGLING_PARENT', 'MISSING_ARTIFACT', 'TRUNCATED_STRING', 'URI_TOO_LONG', 'KEY_TOO_LONG']));
+      'DANGLING_PARENT', 'MISSING_ARTIFACT', 'TRUNCATED_STRING', 'URI_TOO_LONG', 'KEY_TOO_LONG', 'SPEC_UNREADABLE', 'FINGERPRINT_NOT_REPRODUCED']));
     const execs = new Map((await executions(mlmd)).map((e) => [e.id, e]));
     const contexts = new Map((await mlmd.all<Row>('SELECT c.id, c.name, t.name AS type FROM Context c JOIN Type t ON t.id = c.type_id')).map((c) => [Number(c.id), c]));
-    const runUuids = new Set((await a!.kfp.all<Row>('SELECT UUID FROM run_details')).map((r) => String(r.UUID)));
+    const runUuids = new Set((await a!.kfp.all<Row>('SELECT `UUID` FROM run_details')).map((r) => String(r.UUID)));
     const kfpRunExecs = new Set((await mlmd.all<Row>(
       `SELECT a.execution_id AS id FROM Association a JOIN Context c ON c.id = a.context_id JOIN Type t ON t.id = c.type_id WHERE t.name = 'system.PipelineRun'`,
     )).map((r) => Number(r.id)));
     const artifactIds = new Set((await mlmd.all<Row>('SELECT id FROM Artifact')).map((r) => Number(r.id)));
     const evs = new Map((await events(mlmd)).map((e) => [e.id, e]));
     const uris = new Map((await mlmd.all<Row>('SELECT id, uri FROM Artifact')).map((r) => [Number(r.id), String(r.uri)]));
+    const manifests = new Map((await a!.kfp.all<Row>('SELECT `UUID`, `PipelineSpecManifest` FROM run_details')).map((r) => [String(r.UUID), String(r.PipelineSpecManifest)]));
     for (const x of h) {
       const id = Number(x.mlmdId);
       switch (x.code) {
@@ -408,11 +414,25 @@ describe.each(DIALECTS)('seed on $dialect', ({ dialect, temp }) => {
         case 'KEY_TOO_LONG':
           expect(evs.get(id)!.key!.length).toBeGreaterThan(191);
           break;
+        case 'SPEC_UNREADABLE': {
+          const c = contexts.get(id)!;
+          expect(c.type).toBe('system.PipelineRun');
+          expect(parseAllDocuments(manifests.get(String(c.name))!).some((d) => d.errors.length > 0)).toBe(true);
+          break;
+        }
+        case 'FINGERPRINT_NOT_REPRODUCED':
+          // A COMPLETE container with a stored fingerprint, tampered with by another of these records.
+          expect(execs.get(id)!.state).toBe(3);
+          expect(str(execs.get(id)!.p, 'cache_fingerprint')).toMatch(/^[0-9a-f]{64}$/);
+          expect(h.some((o) => o !== x && (Number(o.mlmdId) === id || evs.get(Number(o.mlmdId))?.execution === id))).toBe(true);
+          break;
+        default:
+          throw new Error(`no check for hostile code ${x.code}`);
       }
     }
   });
 
-  if (dialect === 'sqlite') {
+  if (dialect !== 'mysql') {
     it('plants nothing hostile unless asked, and seeds older schema versions', async () => {
       const s = await seeded(temp, 12, 5, false, 8);
       try {

@@ -33,19 +33,20 @@ describe('parseMaxima: the MLMD maxima migrate records (mlmd_bridge_state mlmd_m
     expect(parseMaxima(null)).toEqual({});
   });
 
+  const NOT_MAXIMA = 'is not a JSON object with a whole number ≥ 0 per sequence';
   it.each([
     ['{"execution":', 'is not JSON'],
     ['', 'is not JSON'],
-    ['null', 'is not a JSON object'],
-    ['[12, 30]', 'is not a JSON object'],
-    ['{"artifact":-1}', 'holds artifact: -1'],
-    ['{"type":"40"}', 'holds type: "40"'],
-    ['{"execution":1.5}', 'holds execution: 1.5'],
+    ['null', NOT_MAXIMA],
+    ['[12, 30]', NOT_MAXIMA],
+    ['{"artifact":-1}', NOT_MAXIMA],
+    ['{"type":"40"}', NOT_MAXIMA],
+    ['{"execution":1.5}', NOT_MAXIMA],
   ])('refuses %j rather than reading it as {} (exit 3, naming the key and what to do)', (text, why) => {
     const e = refusal(() => parseMaxima(text));
-    expect(e.code).toBe('BAD_STATE');
+    expect(e.code).toBe('STATE_CORRUPT');
     expect(e.exitCode).toBe(3);
-    expect(e.message).toContain(`'${MLMD_MAX_IDS_STATE}' ${why}`);
+    expect(e.message).toContain(`mlmd_bridge_state "${MLMD_MAX_IDS_STATE}" ${why}`);
     expect(e.hint).toContain('mlmd-bridge migrate');
     // Over the wire it is a precondition, not an internal error.
     expect(toRpcError(e).status).toBe('FAILED_PRECONDITION');
@@ -90,17 +91,17 @@ describe('the shim over bad stored data (SQLite)', () => {
 
   it('refuses to start on malformed maxima (exit 3, one line naming the key), and refuses to allocate if they break later', async () => {
     await withState('{"execution": 12,', async () => {
-      await expect(startShim({ kfpUrl: kfp.url, host: '127.0.0.1', port: 0, grpcWebPort: 0, logger: capturingLogger().logger })).rejects.toMatchObject({ code: 'BAD_STATE' });
+      await expect(startShim({ kfpUrl: kfp.url, host: '127.0.0.1', port: 0, grpcWebPort: 0, logger: capturingLogger().logger })).rejects.toMatchObject({ code: 'STATE_CORRUPT' });
       const r = await runCli(['shim', '--kfp', kfp.url, '--host', '127.0.0.1', '--port', '0', '--grpc-web-port', '0']);
       expect(r.code).toBe(3);
-      expect(r.stderr).toContain(`mlmd_bridge_state entry '${MLMD_MAX_IDS_STATE}' is not JSON`);
+      expect(r.stderr).toContain(`mlmd_bridge_state "${MLMD_MAX_IDS_STATE}" is not JSON`);
       expect(r.stderr).toContain('what to do: run `mlmd-bridge migrate');
     });
     const writer = await openDb(kfp.url);
     try {
       const store = await ShimIdStore.open(writer);
       await withState('[1]', async () => {
-        await expect(store.resolve([{ seq: 'artifact', key: 'a-row-kfp-3-created', runUuid: null }])).rejects.toMatchObject({ code: 'BAD_STATE' });
+        await expect(store.resolve([{ seq: 'artifact', key: 'a-row-kfp-3-created', runUuid: null }])).rejects.toMatchObject({ code: 'STATE_CORRUPT' });
       });
       // With the entry repaired the same allocation works.
       const ids = await store.resolve([{ seq: 'artifact', key: 'a-row-kfp-3-created', runUuid: null }]);

@@ -209,6 +209,21 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
     for (const d of dbs) await d.drop();
   });
 
+  it("answers MLMD's cache_fingerprint for a task whose tasks.Fingerprint holds its KFP 3 key", async () => {
+    const tasks = await kfpDb.all<{ mlmd_id: number; Fingerprint: string }>(
+      "SELECT m.mlmd_id, t.Fingerprint FROM tasks t JOIN mlmd_id_map m ON m.kind = 'execution' AND m.kfp_uuid = t.UUID WHERE t.Fingerprint <> '' ORDER BY m.mlmd_id",
+    );
+    let keys = 0;
+    for (const t of tasks) {
+      const [stored] = await mlmdDb.all<{ v: string }>("SELECT string_value AS v FROM ExecutionProperty WHERE execution_id = ? AND name = 'cache_fingerprint'", [Number(t.mlmd_id)]);
+      const [answer] = (await viaKfp.call('GetExecutionsByID', { execution_ids: [Number(t.mlmd_id)] })).executions ?? [];
+      expect(executionOf(answer).customProperties.cache_fingerprint, `execution ${t.mlmd_id}`).toEqual({ kind: 'string', value: stored!.v });
+      if (t.Fingerprint !== stored!.v) keys++;
+    }
+    // Most of them hold a KFP 3 key (custom keys and fingerprints that did not reproduce hold MLMD's).
+    expect(keys).toBeGreaterThan(tasks.length / 2);
+  });
+
   it('differential: every run answers the UI call sequence as the MLMD original does, up to documented losses', async () => {
     let compared = 0;
     for (const run of report.runs) {

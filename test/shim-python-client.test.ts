@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Param } from '../src/db/connection.ts';
 import { insertMany } from '../src/db/insert.ts';
 import { migrate } from '../src/migrate/migrator.ts';
-import { seedDatabases } from '../src/seed/index.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
 import type { ShimBackend } from '../src/shim/backend.ts';
 import { CallRunner } from '../src/shim/dispatch.ts';
@@ -24,6 +23,7 @@ import { mlmdHandlers, shimServiceDefinition } from '../src/shim/service.ts';
 import { toRpcError } from '../src/shim/status.ts';
 import { DIALECTS, MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb, tempSqlite } from './helpers/databases.ts';
 import { type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
+import { seedUrls } from './helpers/seeded.ts';
 
 // ------------------------------------------------------------------ the Python client's requests
 
@@ -580,14 +580,7 @@ describe.each(DIALECTS)('the Python client against the KFP tables ($dialect)', (
   beforeAll(async () => {
     mlmd = await temp(`shimpy_mlmd_${dialect}`);
     kfp = await temp(`shimpy_kfp_${dialect}`);
-    const m = await openDb(mlmd.url, { create: true });
-    const k = await openDb(kfp.url, { create: true });
-    try {
-      await seedDatabases(m, k, { runs: 14, seed: 11, hostile: true });
-    } finally {
-      await m.close();
-      await k.close();
-    }
+    await seedUrls(mlmd.url, kfp.url, { runs: 14, seed: 11, hostile: true });
     await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url, batchSize: 4 });
   }, 120_000);
 

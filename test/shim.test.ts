@@ -1,6 +1,6 @@
 // The shim over an MLMD archive, end to end: a real @grpc/grpc-js client calls every RPC of
-// MetadataStoreService against a small MLMD database (schema 10 on SQLite and MariaDB, schema 8
-// on SQLite) and checks MLMD's semantics — presence, int64 strings, ordering, paging tokens,
+// MetadataStoreService against a small MLMD database (schema 10 on SQLite, MariaDB and PostgreSQL,
+// schema 8 on SQLite) and checks MLMD's semantics — presence, int64 strings, ordering, paging tokens,
 // filter_query, NOT_FOUND / INVALID_ARGUMENT / UNIMPLEMENTED — plus gRPC health.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,12 +9,13 @@ import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Param, openDb, type Queryable } from '../src/db/connection.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { encodeStructValue } from '../src/extract/values.ts';
 import { createMlmdSchema, type MlmdSchemaVersion } from '../src/seed/mlmd-ddl.ts';
 import { silentLogger } from '../src/shim/logger.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
 import { WRITE_RPCS } from '../src/shim/writes.ts';
-import { DIALECTS, type TempDatabase, tempSqlite } from './helpers/databases.ts';
+import { MLMD_DIALECTS, type TempDatabase, tempSqlite } from './helpers/databases.ts';
 import { type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
 
 const INT = 1;
@@ -35,7 +36,8 @@ async function prop(q: Queryable, kind: 'artifact' | 'execution' | 'context', ow
   else if ('string' in v) row.string_value = v.string;
   else if ('raw' in v) row.string_value = v.raw;
   else if ('bool' in v) row.bool_value = v.bool ? 1 : 0;
-  else row.proto_value = v.proto.toString('base64');
+  // MLMD keeps the serialized Any's base64 text on MySQL and SQLite, the bytes themselves on PostgreSQL.
+  else row.proto_value = q.dialect === 'postgres' ? v.proto : v.proto.toString('base64');
   await insert(q, table, row);
 }
 
@@ -44,7 +46,7 @@ async function prop(q: Queryable, kind: 'artifact' | 'execution' | 'context', ow
  * Types 1–9 are MLMD's built-in ones.
  */
 async function buildArchive(url: string, version: MlmdSchemaVersion): Promise<void> {
-  const db = await openDb(url, { create: true });
+  const db = await openDb(url, { ...MLMD_IDENTIFIERS, create: true });
   const v9 = version >= 9;
   const v10 = version >= 10;
   try {
@@ -131,7 +133,7 @@ async function buildArchive(url: string, version: MlmdSchemaVersion): Promise<vo
 
 const idsOf = (nodes: Msg[] | undefined) => (nodes ?? []).map((n) => Number(n.id));
 
-describe.each(DIALECTS)('shim over an MLMD archive ($dialect)', ({ temp }) => {
+describe.each(MLMD_DIALECTS)('shim over an MLMD archive ($dialect)', ({ temp }) => {
   let database: TempDatabase;
   let shim: RunningShim;
   let client: MlmdTestClient;

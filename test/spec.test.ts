@@ -5,8 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parsePipelineSpec } from '../src/transform/spec.ts';
-import { ids, orderedUuid } from '../src/transform/identity.ts';
+import { parsePipelineSpec, readPipelineSpec } from '../src/transform/spec.ts';
 
 const spec = {
   pipelineInfo: { name: 'dates-and-loops' },
@@ -80,36 +79,17 @@ describe('parsePipelineSpec', () => {
     }
     expect(parsePipelineSpec(null)).toBeNull();
   });
-});
 
-describe('row ids (transform/identity.ts)', () => {
-  it('are deterministic name-based version-8 UUIDs that lead with the MLMD id', () => {
-    expect(ids.task(42)).toBe(ids.task(42));
-    expect(ids.task(42)).toMatch(/^0000002a-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(ids.artifact(7, 'team-a').slice(0, 8)).toBe('00000007');
-    expect(ids.link(0xfffffffe, 'a', 'b').slice(0, 8)).toBe('fffffffe');
-  });
-
-  it('ascend with the MLMD id and differ by every part of the name', () => {
-    const tasks = [1, 2, 9, 10, 255, 256, 70000, 2 ** 31 - 1].map((n) => ids.task(n));
-    expect(tasks).toEqual([...tasks].sort());
-    const variants = [
-      ids.artifact(5, 'a'),
-      ids.artifact(5, 'b'),
-      ids.metricRow(5, 'a', 'accuracy'),
-      ids.metricRow(5, 'a', 'loss'),
-      ids.metricSidecar(5, 'a'),
-      ids.task(5),
-      ids.link(5, 'x', 'y'),
-      ids.link(5, 'x', 'z'),
-    ];
-    expect(new Set(variants).size).toBe(variants.length);
-    // The same MLMD id: the rows of one artifact sit side by side.
-    for (const v of variants) expect(v.slice(0, 8)).toBe('00000005');
-  });
-
-  it('stay unique for ids beyond 32 bits (only their order is lost)', () => {
-    expect(orderedUuid(2 ** 32 + 5, 'execution:4294967301')).not.toBe(orderedUuid(5, 'execution:5'));
-    expect(orderedUuid(2 ** 32 + 5, 'execution:4294967301').slice(0, 8)).toBe('00000005');
+  it('says why a manifest gave no spec, and has no complaint when there is no manifest', () => {
+    expect(readPipelineSpec(null)).toEqual({ spec: null, problem: null });
+    expect(readPipelineSpec('  \n')).toEqual({ spec: null, problem: null });
+    for (const m of ['just text', '{"not": "a spec"}', '- a\n- b\n']) {
+      expect(readPipelineSpec(m), m).toEqual({ spec: null, problem: 'holds no PipelineSpec (no document has a root component)' });
+    }
+    const cut = stringify(spec).replace(/comp-make-data\n[\s\S]*$/, 'comp-make-data\n  broken: [unclosed\n');
+    expect(readPipelineSpec(cut)).toEqual({ spec: null, problem: expect.stringMatching(/^is not readable as YAML or JSON \(unexpected end of the stream within a flow collection \(\d+:\d+\)\)$/) });
+    expect(readPipelineSpec('{broken json').problem).toMatch(/^is not readable as YAML or JSON \(.+\)$/);
+    // Read, it has no problem.
+    expect(readPipelineSpec(stringify(spec))).toEqual({ spec: expect.objectContaining({ pipelineName: 'dates-and-loops' }), problem: null });
   });
 });

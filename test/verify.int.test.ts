@@ -113,6 +113,20 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     expect(driftOf(r, link.RunUUID)).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'event', mlmdId: Number(link.mlmd_id), code: 'DRIFT' })]));
   });
 
+  it('a malformed id-map entry stops verify with exit 3, naming the entry, instead of dropping its pipeline link', async () => {
+    const kfp = await migratedCopy('idmap');
+    const entry = await one<{ mlmd_id: number; run_uuid: string }>(kfp.url, "SELECT mlmd_id, run_uuid FROM mlmd_id_map WHERE kind = 'run_context' ORDER BY run_uuid LIMIT 1");
+    await tamper(kfp.url, (db) => db.run("UPDATE mlmd_id_map SET extra = '{\"pipelineContextId\": \"6\"' WHERE kind = 'run_context' AND run_uuid = ?", [entry.run_uuid]).then(() => undefined));
+    // Read in this thread, and in worker threads, from which the error crosses with its code.
+    for (const workers of ['0', '2']) {
+      const r = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url], { MLMD_BRIDGE_WORKERS: workers });
+      expect(r.code, `MLMD_BRIDGE_WORKERS=${workers}`).toBe(3);
+      expect(r.stderr.split('\n')[0]).toBe(
+        `mlmd-bridge: error [STATE_CORRUPT]: the mlmd_id_map entry of run context ${entry.mlmd_id} (run ${entry.run_uuid}) has an extra that is not a JSON object with a numeric pipelineContextId: "{\\"pipelineContextId\\": \\"6\\""`,
+      );
+    }
+  });
+
   it('a changed task state: drift on lastKnownState of that execution', async () => {
     const kfp = await migratedCopy('state');
     const t = await container(kfp.url);
@@ -123,14 +137,37 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     );
   });
 
-  it('a changed fingerprint: drift on cache_fingerprint, and the v1 cache row no longer matches', async () => {
+  it('a changed KFP 3 key: drift naming the task, the key the recomputation gives and what the row holds', async () => {
     const kfp = await migratedCopy('fingerprint');
     const t = await container(kfp.url);
+    const before = await one<{ Fingerprint: string }>(kfp.url, 'SELECT Fingerprint FROM tasks WHERE UUID = ?', [t.UUID]);
     await tamper(kfp.url, (db) => db.run("UPDATE tasks SET Fingerprint = 'f00d' WHERE UUID = ?", [t.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+    expect(r.runs.drifted).toBe(1);
+    expect(driftOf(r, t.RunUUID)).toEqual([
+      { entity: 'task', mlmdId: t.UUID, field: 'tasks.Fingerprint', expected: before.Fingerprint, found: 'f00d', code: 'FINGERPRINT_MISMATCH' },
+    ]);
+    expect(r.fingerprints.columnsChecked - r.fingerprints.columnsMatched).toBe(1);
+  });
+
+  it('a changed MLMD fingerprint (kept beside the KFP 3 key): drift on cache_fingerprint, and the v1 cache row no longer matches', async () => {
+    const kfp = await migratedCopy('mlmd_fingerprint');
+    const t = await container(kfp.url);
+    const v1 = await one<{ Fingerprint: string }>(kfp.url, 'SELECT Fingerprint FROM tasks_v1_backup WHERE MLMDExecutionID = ?', [String(t.mlmd_id)]);
+    const other = 'e'.repeat(64);
+    await tamper(kfp.url, async (db) => {
+      const [row] = await db.all<{ StatusMetadata: string }>('SELECT StatusMetadata FROM tasks WHERE UUID = ?', [t.UUID]);
+      expect(row!.StatusMetadata).toContain(v1.Fingerprint);
+      await db.run('UPDATE tasks SET StatusMetadata = ? WHERE UUID = ?', [row!.StatusMetadata.replace(v1.Fingerprint, other), t.UUID]);
+    });
+    const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     const drift = driftOf(r, t.RunUUID);
-    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'customProperties.cache_fingerprint' })]));
-    expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'V1_CACHE_ROW_MATCHED', mlmdId: `execution ${t.mlmd_id}`, found: 'f00d' })]));
+    expect(drift).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'customProperties.cache_fingerprint' }),
+        expect.objectContaining({ code: 'V1_CACHE_ROW_MATCHED', mlmdId: `execution ${t.mlmd_id}`, expected: v1.Fingerprint }),
+      ]),
+    );
   });
 
   it('a dropped task: drift naming the missing execution and the task count', async () => {
@@ -260,7 +297,9 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       const [r4, t4] = await pick('a leaf container', leafOf);
       const [r5, t5] = await pick('a leaf container', leafOf);
       const [r6, [root6, leaf6]] = await pick('a root and a leaf', async (run) => both(await rootOf(run), await leafOf(run)));
-      const [r7, leaf7] = await pick('a leaf container', leafOf);
+      // A cached or finished container: its fingerprint makes it break a second invariant once it claims to be a root.
+      const [r7, leaf7] = await pick('a leaf container with a fingerprint', async (run) =>
+        first("SELECT t.UUID, t.Fingerprint FROM tasks t WHERE t.RunUUID = ? AND t.Type = 2 AND t.Fingerprint <> '' AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID LIMIT 1", [run]));
       const [r8, root8] = await pick('a root', rootOf);
       const [r9, l9] = await pick('a link', linkOf);
       const [r10, [a10, b10]] = await pick('two containers', async (run) => {
@@ -268,6 +307,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
         return two.length === 2 ? (two as [Row, Row]) : undefined;
       });
       const [r11, root11] = await pick('a root', rootOf);
+      const [imported] = await db.all<{ UUID: string }>('SELECT UUID FROM artifacts WHERE IdentityKey IS NOT NULL ORDER BY UUID LIMIT 1');
+      if (!imported) throw new Error('the seed has no imported artifact holding an IdentityKey');
 
       const statements: [string, (string | number | null)[]][] = [
         ['UPDATE artifact_tasks SET ArtifactID = ? WHERE UUID = ?', ['no-such-artifact', l0.UUID]],
@@ -282,6 +323,7 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
         ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', a10.UUID]],
         ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', b10.UUID]],
         ["UPDATE tasks SET Fingerprint = 'f1' WHERE UUID = ?", [root11.UUID]],
+        ["UPDATE artifacts SET IdentityKey = 'f00d' WHERE UUID = ?", [imported.UUID]],
       ];
       const orphan = { ...orphanRow, UUID: 'orphan-task', RunUUID: 'no-such-run', ParentTaskUUID: null, Type: 1, LogicalKey: 'orphan-key', Fingerprint: '' };
       const withoutForeignKeys = async (q: Queryable) => {
@@ -307,14 +349,16 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       expect1('ROOT_HAS_NO_PARENT', r6, root6.UUID, leaf6.UUID);
       expect1('ONE_ROOT_PER_RUN', r7, r7, 2);
       expect1('ROOT_HAS_NO_PARENT', r7, leaf7.UUID, expect.any(String));
-      // A root may not carry a fingerprint either (the container may have been cached, or not).
-      if (leaf7.Fingerprint !== '') expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r7, leaf7.UUID, leaf7.Fingerprint);
+      // A root may not carry a fingerprint either.
+      expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r7, leaf7.UUID, leaf7.Fingerprint);
       expect1('ONE_ROOT_PER_RUN', r8, r8, 0);
       expect1('PARENT_IN_RUN', r8, root8.UUID, null);
       expect1('LINK_TYPE_SET', r9, l9.UUID, 0);
       expect1('LOGICAL_KEY_UNIQUE', r10, a10.UUID, 'shared-key');
       expect1('LOGICAL_KEY_UNIQUE', r10, b10.UUID, 'shared-key');
       expect1('FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS', r11, root11.UUID, 'f1');
+      // Artifacts belong to no run.
+      expect1('IDENTITY_KEY_RECOMPUTED', '', imported.UUID, 'f00d');
     } finally {
       await db.close();
     }

@@ -11,6 +11,7 @@ import { fmtInt, fmtSeconds, table } from './format.ts';
 import { lastExitCode } from './exit.ts';
 import { Progress } from './progress.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
+import { fingerprintLines } from './fingerprint-report.ts';
 
 // Each command loads only the modules it runs: start-up time counts in every short command and in
 // the wall time of a migration.
@@ -18,10 +19,18 @@ import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 type Out = (s: string) => void;
 const json = (out: Out, v: unknown) => out(`${JSON.stringify(v, null, 2)}\n`);
 
-export async function planCommand(o: { mlmd: string; kfp: string; batchSize: number; json?: boolean }, out: Out): Promise<void> {
+/** `--fingerprints` / `--publish-logs` as parsed: undefined when left out. */
+interface MappingFlags {
+  fingerprints?: 'kfp3' | 'mlmd';
+  publishLogs?: boolean;
+}
+
+const mappingOf = (o: MappingFlags) => ({ fingerprints: o.fingerprints, publishLogs: o.publishLogs });
+
+export async function planCommand(o: { mlmd: string; kfp: string; batchSize: number; json?: boolean } & MappingFlags, out: Out): Promise<void> {
   const { plan } = await import('../migrate/planner.ts');
   const bar = new Progress('planning', { enabled: !o.json });
-  const p = await plan({ mlmdUrl: o.mlmd, kfpUrl: o.kfp, batchSize: o.batchSize, onProgress: (d, t) => bar.update(d, t) });
+  const p = await plan({ mlmdUrl: o.mlmd, kfpUrl: o.kfp, batchSize: o.batchSize, mapping: mappingOf(o), onProgress: (d, t) => bar.update(d, t) });
   bar.stop();
   lastExitCode.value = p.blockers.length > 0 ? EXIT.BLOCKED : EXIT.OK;
   if (o.json) return json(out, p);
@@ -52,6 +61,7 @@ function renderPlan(p: Plan): string {
   if (p.nonKfp.length > 0) lines.push('', 'Non-KFP data (not migrated; the shim can serve it from the MLMD archive):', table(['kind', 'type', 'count'], p.nonKfp.map((t) => [t.kind, t.type, t.count])));
   const codes = Object.entries(p.rejects);
   if (codes.length > 0) lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
+  lines.push('', ...fingerprintLines(p.fingerprints, p.fingerprints.options));
   for (const w of p.warnings) lines.push('', `warning: ${w}`);
   lines.push('');
   if (p.blockers.length > 0) {
@@ -64,7 +74,7 @@ function renderPlan(p: Plan): string {
 }
 
 export async function migrateCommand(
-  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean },
+  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean } & MappingFlags,
   out: Out,
   err: Out,
 ): Promise<void> {
@@ -77,6 +87,7 @@ export async function migrateCommand(
       kfpUrl: o.kfp,
       batchSize: o.batchSize,
       concurrency: o.concurrency,
+      mapping: mappingOf(o),
       onProgress: (p) => {
         if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
       },
@@ -117,6 +128,9 @@ export function renderMigrate(s: MigrateSummary, rejectsFile?: string): string {
   if (codes.length > 0) {
     lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
   }
+  lines.push('', `Imported artifacts holding the IdentityKey KFP 3's reimport=false importers look for: ${fmtInt(s.identityKeys)}`);
+  if (s.fingerprints.fingerprints === 'kfp3' && s.runs.migrated > 0) lines.push('', 'Runs migrated now:', ...fingerprintLines(s.fingerprints.tally, s.fingerprints));
+  else if (s.fingerprints.fingerprints === 'mlmd') lines.push('', 'tasks.Fingerprint holds the MLMD fingerprints, copied (--fingerprints mlmd): no migrated task serves a KFP 3 cache hit.');
   lines.push('');
   const bad = (s.rejects.byDisposition.skipped ?? 0) + (s.rejects.byDisposition.degraded ?? 0);
   if (bad > 0) lines.push(`${fmtInt(bad)} records were skipped or degraded${rejectsFile ? ` — listed in ${rejectsFile}` : ''}. Exit code 1.`);
@@ -188,6 +202,13 @@ export function renderVerify(r: VerifyReport, reportFile?: string): string {
   if (codes.length > 0) {
     lines.push('', table(['difference code', 'kind', 'count'], codes.map(([c, n]) => [c, Object.hasOwn(LOSSY_CODES, c) ? 'lossy (documented)' : 'DRIFT', n])));
   }
+  const fp = r.fingerprints;
+  lines.push(
+    '',
+    ...fingerprintLines(fp, fp.options),
+    `Written fingerprints: ${fmtInt(fp.columnsMatched)} of ${fmtInt(fp.columnsChecked)} equal their recomputation` +
+      `${fp.options.fingerprints === 'kfp3' ? ` (${fmtInt(fp.kfp3Keys)} KFP 3 keys)` : ''}; MLMD's cache_fingerprint, as the shim answers it, is compared with the source for every execution`,
+  );
   if (r.drifted.length > 0) {
     lines.push('', 'Drift (first 20):');
     let shown = 0;
@@ -225,6 +246,14 @@ export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out
       ]),
     );
   }
+  if (s.fingerprints) {
+    lines.push(
+      '',
+      s.fingerprints.fingerprints === 'kfp3'
+        ? `tasks.Fingerprint holds KFP 3 cache keys for a deployment with PUBLISH_LOGS=${s.fingerprints.publishLogs} (--fingerprints kfp3 --publish-logs ${s.fingerprints.publishLogs})`
+        : 'tasks.Fingerprint holds the MLMD fingerprints, copied (--fingerprints mlmd)',
+    );
+  }
   if (s.v1TasksBackup) lines.push('', 'tasks_v1_backup holds the KFP 2.x tasks table (rollback restores it)');
   if (s.state === 'interrupted') lines.push('', 'The last migration did not finish: run migrate again to resume.');
   out(`${lines.join('\n')}\n`);
@@ -241,8 +270,12 @@ export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: O
 }
 
 export async function seedCommand(o: { mlmd: string; kfp: string; runs: number; seed: number; schemaVersion: string; hostile?: boolean; json?: boolean }, out: Out): Promise<void> {
-  const [{ openDb }, { seedDatabases }] = await Promise.all([import('../db/connection.ts'), import('../seed/index.ts')]);
-  const mlmd = await openDb(o.mlmd, { create: true, role: 'MLMD database' });
+  const [{ openDb }, { seedDatabases }, { MLMD_IDENTIFIERS }] = await Promise.all([
+    import('../db/connection.ts'),
+    import('../seed/index.ts'),
+    import('../extract/schema-version.ts'),
+  ]);
+  const mlmd = await openDb(o.mlmd, { ...MLMD_IDENTIFIERS, create: true, role: 'MLMD database' });
   try {
     const kfp = await openDb(o.kfp, { create: true, role: 'KFP database' });
     try {

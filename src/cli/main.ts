@@ -21,8 +21,9 @@ import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand,
 const HELP_FOOTER = `
 Connection URLs:
   mysql://user:pass@host:port/db     MySQL 8 or MariaDB (KFP's metadb / mlpipeline)
+  postgres://user:pass@host:port/db  PostgreSQL (port 5432 by default; ?sslmode=disable|require|verify-ca|verify-full):
+                                     the MLMD database (--mlmd) and seed's databases; a KFP database there is not supported yet
   sqlite:path/to/file.db             a SQLite file
-  postgres://…                       recognised, not yet supported
   MLMD_DB_URL and KFP_DB_URL stand in for --mlmd and --kfp.
 
 Exit codes:
@@ -37,7 +38,8 @@ Tuning (environment):
   MLMD_BRIDGE_HEAP_GROWING_PERCENT=p    let the JavaScript heap grow by p % between full collections
                                         (default ${HEAP_GROWING_PERCENT}; 0 leaves it to V8, which may use several times more memory)
 
-Upgrade procedure: see README.md; every command in detail: docs/commands.md.`;
+Upgrade procedure: see README.md; every command in detail: docs/commands.md; every flag and environment
+variable with its default: docs/configuration.md.`;
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -56,6 +58,35 @@ function nonNegativeInt(name: string) {
 }
 
 const mlmdOption = () => new Option('--mlmd <url>', 'MLMD database (source, opened read-only)').env('MLMD_DB_URL');
+
+/**
+ * How tasks.Fingerprint is filled: the options every command that maps runs takes. No commander
+ * default: an option left out means "what the KFP database recorded", and only a database no
+ * migration wrote into takes the documented default.
+ */
+function addMappingOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--fingerprints <mode>',
+        'tasks.Fingerprint of SUCCEEDED containers: kfp3 = the key KFP 3 computes, so migrated tasks serve cache hits (each stored KFP 2.x fingerprint is recomputed first; ' +
+          'one that does not reproduce keeps its MLMD value and is reported); mlmd = MLMD\'s cache_fingerprint, copied (never a KFP 3 hit). ' +
+          'Default: kfp3, or what the first migrate into this KFP database recorded',
+      ).choices(['kfp3', 'mlmd']),
+    )
+    .addOption(
+      new Option(
+        '--publish-logs <bool>',
+        'the PUBLISH_LOGS setting of the KFP 3 deployment (part of every KFP 3 key: a wrong value means no hits). Default: true, or what the first migrate recorded',
+      )
+        .choices(['true', 'false'])
+        // Replaces the choices' own parser, which would hand on the text: this one checks and converts.
+        .argParser((v: string) => {
+          if (v !== 'true' && v !== 'false') throw new InvalidArgumentError(`--publish-logs must be true or false (got "${v}")`);
+          return v === 'true';
+        }),
+    );
+}
 const kfpOption = () => new Option('--kfp <url>', 'KFP database (target: the KFP API server database)').env('KFP_DB_URL');
 
 export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
@@ -67,17 +98,18 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
-  program
+  const plan = program
     .command('plan')
-    .description('read-only forecast: runs, rows per target table, orphan runs, non-KFP data by type, source schema version, blockers')
+    .description('read-only forecast: runs, rows per target table, orphan runs, non-KFP data by type, stored fingerprints reproduced, source schema version, blockers')
     .addOption(mlmdOption().makeOptionMandatory())
     .addOption(kfpOption().makeOptionMandatory())
     .option('--batch-size <n>', 'runs read per batch', positiveInt('--batch-size'), 100)
     .option('--json', 'print one JSON document')
     .addHelpText('after', '\nExample:\n  mlmd-bridge plan --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\nExit 0 when nothing blocks a migration, 3 when something does.')
     .action(async (o) => planCommand(o, out));
+  addMappingOptions(plan);
 
-  program
+  const migrate = program
     .command('migrate')
     .description('migrate every KFP run from MLMD into the KFP 3 tables; resumable and idempotent (re-run to resume or true up)')
     .addOption(mlmdOption().makeOptionMandatory())
@@ -90,9 +122,12 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
       'after',
       '\nExample:\n  mlmd-bridge migrate --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --rejects rejects.ndjson\n\n' +
         'The MLMD database is never written. Each run commits in one transaction with its checkpoint;\n' +
-        'a killed migration resumes where it stopped. Exit 1 when records were skipped or degraded.',
+        'a killed migration resumes where it stopped. Exit 1 when records were skipped or degraded.\n\n' +
+        '--fingerprints and --publish-logs are recorded by the first migrate into a KFP database and kept by every later one;\n' +
+        'a later migrate given another value stops with exit 3 (rollback first to change them). See docs/cache-continuity.md.',
     )
     .action(async (o) => migrateCommand(o, out, err));
+  addMappingOptions(migrate);
 
   program
     .command('verify')
@@ -175,7 +210,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .option('--runs <n>', 'number of runs', nonNegativeInt('--runs'), 24)
     .option('--seed <s>', 'random seed (same seed, same data)', nonNegativeInt('--seed'), 1)
     .addOption(new Option('--schema-version <v>', 'MLMD schema version to write').choices(['8', '9', '10']).default('10'))
-    .option('--hostile', 'also plant bad records (orphan runs, TFX and KFP v1 data, corrupt values, dangling ids, oversized strings)')
+    .option('--hostile', 'also plant bad records (orphan runs, TFX and KFP v1 data, corrupt values, dangling ids, oversized strings, an unreadable manifest)')
     .option('--json', 'print one JSON document')
     .action(async (o) => seedCommand(o, out));
 

@@ -4,7 +4,10 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BridgeError } from '../errors.ts';
 import { querySignal, throwIfAborted } from './cancel.ts';
+import { connectionError } from './connection-error.ts';
+import { pooledDb } from './pooled-db.ts';
 import { type AvailabilityListener, PooledStatements } from './pooled-statements.ts';
+import { openPostgres } from './postgres-connection.ts';
 import { type DbTarget, type Dialect, parseDbUrl } from './url.ts';
 
 export type Row = Record<string, unknown>;
@@ -13,6 +16,8 @@ export type Param = string | number | bigint | null | Buffer | boolean;
 /** What every query surface offers: a pooled handle, a pinned session and a transaction alike. */
 export interface Queryable {
   readonly dialect: Dialect;
+  /** How the database stores the name a statement writes as `name` (lower case where PostgreSQL folds it). */
+  storedName(name: string): string;
   all<T = Row>(sql: string, params?: readonly Param[]): Promise<T[]>;
   run(sql: string, params?: readonly Param[]): Promise<{ changes: number }>;
 }
@@ -29,20 +34,35 @@ export interface Db extends Queryable {
 export interface OpenOptions {
   /** The MLMD source is opened read-only: the database itself refuses writes. */
   readOnly?: boolean;
-  /** Create the database (MySQL) or file (SQLite) when missing. Only `seed` and tests ask for this. */
+  /** Create the database (MySQL, PostgreSQL) or file (SQLite) when missing. Only `seed` and tests ask for this. */
   create?: boolean;
-  /** Connections in the MySQL pool. */
+  /** Connections in the MySQL or PostgreSQL pool. */
   poolSize?: number;
+  /**
+   * PostgreSQL only: the schema was created with unquoted names, which PostgreSQL stores in lower
+   * case, so the statements' backtick-quoted names are sent lower-cased (postgres-text.ts).
+   */
+  foldIdentifiers?: boolean;
   /** A name for messages ("MLMD database", "KFP database"). */
   role?: string;
   /** Told once when the database becomes unreachable and once when it answers again (MySQL/MariaDB pools). */
   onAvailability?: AvailabilityListener;
 }
 
+/** `storedName` where the database keeps every name as a statement writes it. */
+const asWritten = (name: string) => name;
+
 /** The one connection factory. */
 export async function openDb(url: string | DbTarget, options: OpenOptions = {}): Promise<Db> {
   const target = typeof url === 'string' ? parseDbUrl(url, options.role ? `${options.role} URL` : undefined) : url;
-  return target.dialect === 'sqlite' ? openSqlite(target, options) : openMysql(target, options);
+  switch (target.dialect) {
+    case 'sqlite':
+      return openSqlite(target, options);
+    case 'mysql':
+      return openMysql(target, options);
+    case 'postgres':
+      return openPostgres(target, options);
+  }
 }
 
 function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: OpenOptions): Db {
@@ -69,6 +89,7 @@ function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: O
   let queue: Promise<unknown> = Promise.resolve();
   const q: Queryable = {
     dialect: 'sqlite',
+    storedName: asWritten,
     async all<T>(sql: string, params: readonly Param[] = []) {
       // Statements run synchronously here (better-sqlite3 offers no interrupt); a cancelled caller starts none.
       throwIfAborted(querySignal());
@@ -158,6 +179,7 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
   }
   const on = (c: mysql.Pool | mysql.PoolConnection): Queryable => ({
     dialect: 'mysql',
+    storedName: asWritten,
     async all<T>(sql: string, params: readonly Param[] = []) {
       const [rows] = await c.query(sql, params as unknown[]);
       return rows as T[];
@@ -169,8 +191,9 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
   });
   // Statements on the pool itself (not in a transaction or session) survive dropped connections and obey cancellation.
   const pooled = new PooledStatements(pool, { ...base, database: target.database }, role, target, options.poolSize ?? 4, options.onAvailability);
-  return {
+  const shared: Queryable = {
     dialect: 'mysql',
+    storedName: asWritten,
     async all<T>(sql: string, params: readonly Param[] = []) {
       return (await pooled.read(sql, params)) as T[];
     },
@@ -178,46 +201,14 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
       const res = await pooled.write(sql, params);
       return { changes: (res as { affectedRows?: number }).affectedRows ?? 0 };
     },
-    target,
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>) {
-      const c = await pool.getConnection();
-      try {
-        await c.beginTransaction();
-        try {
-          const out = await fn(on(c));
-          await c.commit();
-          return out;
-        } catch (e) {
-          await c.rollback().catch(() => undefined);
-          throw e;
-        }
-      } finally {
-        c.release();
-      }
-    },
-    async session<T>(fn: (s: Queryable) => Promise<T>) {
-      const c = await pool.getConnection();
-      try {
-        return await fn(on(c));
-      } finally {
-        c.release();
-      }
-    },
-    async close() {
+  };
+  return pooledDb(target, shared, on, {
+    acquire: () => pool.getConnection(),
+    query: (c, sql) => c.query(sql),
+    release: (c, broken) => (broken ? c.destroy() : c.release()),
+    end: async () => {
       await pooled.close();
       await pool.end();
     },
-  };
-}
-
-function connectionError(role: string, target: DbTarget, e: unknown): BridgeError {
-  const err = e as { code?: string; errno?: number; message?: string };
-  const why = err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
-  const hint =
-    err.code === 'ER_BAD_DB_ERROR'
-      ? 'check the database name in the URL'
-      : err.code === 'ER_ACCESS_DENIED_ERROR' || err.errno === 1698
-        ? 'check the user and password in the URL'
-        : 'check that the server is running and the host and port are right';
-  return new BridgeError('CONNECTION', `cannot connect to the ${role} at ${target.display} (${why})`, hint, { cause: e });
+  });
 }

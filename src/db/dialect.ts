@@ -1,17 +1,23 @@
 /**
- * The few places where SQL text differs between MySQL/MariaDB and SQLite beyond what both accept:
- * quoting an identifier, pinning the index a statement must use, and writing a value as a literal.
+ * The few places where SQL text differs between the dialects beyond what all accept: quoting an
+ * identifier, pinning the index a statement must use, and writing a value as a literal.
  */
 import type { Param, Queryable } from './connection.ts';
 
+/**
+ * A name quoted for a statement: backticks on MySQL, and on PostgreSQL too, where the connection
+ * renders them (postgres-text.ts: double quotes, lower case where the schema was created unquoted);
+ * double quotes on SQLite.
+ */
 export function quoteIdent(db: Pick<Queryable, 'dialect'>, name: string): string {
-  return db.dialect === 'mysql' ? `\`${name.replace(/`/g, '``')}\`` : `"${name.replace(/"/g, '""')}"`;
+  return db.dialect === 'sqlite' ? `"${name.replace(/"/g, '""')}"` : `\`${name.replace(/`/g, '``')}\``;
 }
 
 /**
- * ` FORCE INDEX (…)` on MySQL, nothing on SQLite (whose planner has no such blind spot). MySQL picks
- * a plan for an IN list of more than `eq_range_index_dive_limit` (200) values from index statistics,
- * which a bulk load leaves stale, and then scans the whole table.
+ * ` FORCE INDEX (…)` on MySQL, nothing on SQLite and PostgreSQL (whose planners take no hints and
+ * have no such blind spot). MySQL picks a plan for an IN list of more than
+ * `eq_range_index_dive_limit` (200) values from index statistics, which a bulk load leaves stale,
+ * and then scans the whole table.
  */
 export function forceIndex(db: Pick<Queryable, 'dialect'>, index: string): string {
   return db.dialect === 'mysql' ? ` FORCE INDEX (${index === 'PRIMARY' ? 'PRIMARY' : quoteIdent(db, index)})` : '';

@@ -1,12 +1,12 @@
 /**
  * Multi-row INSERT in statements bounded by placeholders and bytes, optionally as an upsert on a
- * key: INSERT … ON DUPLICATE KEY UPDATE (MySQL) or ON CONFLICT DO UPDATE (SQLite). Per-statement
+ * key: INSERT … ON DUPLICATE KEY UPDATE (MySQL) or ON CONFLICT DO UPDATE (SQLite, PostgreSQL). Per-statement
  * costs, not row counts, dominate a row-at-a-time load, so every bulk write goes through here.
  */
 import type { Param, Queryable } from './connection.ts';
 import { mysqlLiteral, quoteIdent } from './dialect.ts';
 
-/** Placeholders per statement: well under MySQL's 65,535 and SQLite's 32,766. */
+/** Placeholders per statement: well under MySQL's and PostgreSQL's 65,535 and SQLite's 32,766. */
 const MAX_PARAMS_PER_STATEMENT = 16_000;
 /** Statement text per statement: well under MySQL's default max_allowed_packet (16 MiB; 4 MiB before MySQL 8). */
 const MAX_BYTES_PER_STATEMENT = 2_000_000;
@@ -20,14 +20,22 @@ function approxBytes(v: Param): number {
 
 /**
  * Inserts `rows` (values in `columns` order). With a `key`, a row whose key exists updates the other
- * columns; without one, a duplicate is an error.
+ * columns, except those in `keep` (written by an insert, left as they are by an update); without a
+ * key, a duplicate is an error.
  */
-export async function insertMany(q: Queryable, table: string, columns: readonly string[], rows: readonly (readonly Param[])[], key: readonly string[] | null = null): Promise<void> {
+export async function insertMany(
+  q: Queryable,
+  table: string,
+  columns: readonly string[],
+  rows: readonly (readonly Param[])[],
+  key: readonly string[] | null = null,
+  keep: readonly string[] = [],
+): Promise<void> {
   if (rows.length === 0) return;
   const quote = (c: string) => quoteIdent(q, c);
   const head = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES `;
   const rowPh = `(${columns.map(() => '?').join(', ')})`;
-  const nonKey = key ? columns.filter((c) => !key.includes(c)) : [];
+  const nonKey = key ? columns.filter((c) => !key.includes(c) && !keep.includes(c)) : [];
   let tail = '';
   if (key && nonKey.length > 0) {
     tail =
@@ -37,7 +45,7 @@ export async function insertMany(q: Queryable, table: string, columns: readonly 
   }
   const maxRows = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns.length));
   // MySQL gets the values as literals: mysql2 would otherwise format every placeholder of a
-  // multi-megabyte statement through its general escaper. SQLite binds them.
+  // multi-megabyte statement through its general escaper. SQLite and PostgreSQL bind them.
   const literal = q.dialect === 'mysql';
   let tuples: string[] = [];
   let params: Param[] = [];

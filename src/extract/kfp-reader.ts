@@ -7,10 +7,29 @@ import type { Db } from '../db/connection.ts';
 import type { KfpRunRows } from '../transform/reverse.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, IdKind, KfpRunDetails, TaskRow } from '../transform/model.ts';
 import { chunked, num, numOrNull, placeholders, textOrNull } from './sql.ts';
+import { BridgeError } from '../errors.ts';
 
 type Row = Record<string, unknown>;
 
 const str = (v: unknown): string => textOrNull(v) ?? '';
+
+/** The pipeline context a run context's id-map entry names; malformed bookkeeping stops the reader (STATE_CORRUPT) rather than losing the link. */
+function pipelineContextIdOf(row: IdMapRow): number | undefined {
+  if (row.kind !== 'run_context' || !row.extra) return undefined;
+  let extra: unknown;
+  try {
+    extra = JSON.parse(row.extra);
+  } catch {
+    extra = undefined;
+  }
+  const id = typeof extra === 'object' && extra !== null && !Array.isArray(extra) ? (extra as { pipelineContextId?: unknown }).pipelineContextId : null;
+  if (id === undefined || typeof id === 'number') return id;
+  throw new BridgeError(
+    'STATE_CORRUPT',
+    `the mlmd_id_map entry of run context ${row.mlmdId} (run ${row.runUuid}) has an extra that is not a JSON object with a numeric pipelineContextId: ${JSON.stringify(row.extra.slice(0, 80))}`,
+    'restore mlmd_id_map from the backup of the KFP database taken before migrating, or roll back and migrate again',
+  );
+}
 
 export function toTaskRow(r: Row): TaskRow {
   return {
@@ -164,18 +183,6 @@ export async function readKfpRunRowsWith(
     rows.artifacts.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
   }
   return out;
-}
-
-/** The pipeline context a run context's id-map entry names (migrate records it in `extra`). */
-function pipelineContextIdOf(row: IdMapRow): number | undefined {
-  if (row.kind !== 'run_context' || !row.extra) return undefined;
-  try {
-    const id = (JSON.parse(row.extra) as { pipelineContextId?: unknown }).pipelineContextId;
-    return typeof id === 'number' ? id : undefined;
-  } catch {
-    // An unreadable extra names no pipeline context; the reverse mapping reports the entry itself.
-    return undefined;
-  }
 }
 
 interface BatchRows {

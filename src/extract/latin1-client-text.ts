@@ -77,6 +77,7 @@ function repairRows<T>(rows: T[]): T[] {
 function repairing(q: Queryable): Queryable {
   return {
     dialect: q.dialect,
+    storedName: (name) => q.storedName(name),
     all: async <T>(sql: string, params?: Parameters<Queryable['all']>[1]) => repairRows(await q.all<T>(sql, params)),
     run: (sql, params) => q.run(sql, params),
   };

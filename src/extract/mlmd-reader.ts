@@ -3,11 +3,13 @@
  * Opening checks that the database is MLMD with a supported schema version and notes which
  * version-dependent columns exist; every read after that tolerates their absence.
  */
+import { currentSchema, unreadableTables } from '../db/catalog.ts';
 import { type Db, openDb, type OpenOptions } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
 import { latin1ClientSpellings, readingLatin1ClientText } from './latin1-client-text.ts';
 import type { KfpRunDetails, MlmdType, RunBundle } from '../transform/model.ts';
 import { PIPELINE_RUN_TYPE, readRunBundles } from './run-bundles.ts';
-import { type ColumnCatalog, checkSchemaVersion, readColumnCatalog, type SupportedSchemaVersion } from './schema-version.ts';
+import { type ColumnCatalog, checkSchemaVersion, MLMD_IDENTIFIERS, MLMD_TABLES, readColumnCatalog, type SupportedSchemaVersion } from './schema-version.ts';
 import { countSource, listNonKfp, type NonKfpRecord, type SourceCounts } from './source-census.ts';
 import { num, textOrNull } from './sql.ts';
 
@@ -40,10 +42,11 @@ export interface MlmdSource {
 }
 
 export async function openMlmdSource(url: string, opts: Pick<OpenOptions, 'onAvailability'> = {}): Promise<MlmdSource> {
-  const opened = await openDb(url, { readOnly: true, role: 'MLMD database', onAvailability: opts.onAvailability });
-  // MLMD's own MySQL client stores text as latin1 characters (latin1-client-text.ts); SQLite gets UTF-8.
+  const opened = await openDb(url, { ...MLMD_IDENTIFIERS, readOnly: true, role: 'MLMD database', onAvailability: opts.onAvailability });
+  // MLMD's own MySQL client stores text as latin1 characters (latin1-client-text.ts); SQLite and PostgreSQL get UTF-8.
   const db = opened.dialect === 'mysql' ? readingLatin1ClientText(opened) : opened;
   try {
+    await refuseUnreadable(db);
     const catalog = await readColumnCatalog(db);
     const schemaVersion = await checkSchemaVersion(db, catalog, `the MLMD database ${db.target.display}`);
     return new MlmdSourceImpl(db, catalog, schemaVersion);
@@ -51,6 +54,32 @@ export async function openMlmdSource(url: string, opts: Pick<OpenOptions, 'onAva
     await db.close().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * PostgreSQL: a role that sees the MLMD tables but may not read them is told what to grant, rather
+ * than failing at the first read; so is one that may use no schema of its search_path (PostgreSQL
+ * then shows it no tables at all, and the database would pass for no MLMD database). MySQL turns
+ * such a user away when it connects.
+ */
+async function refuseUnreadable(db: Db): Promise<void> {
+  if (db.target.dialect !== 'postgres') return;
+  const user = db.target.user;
+  const schema = await currentSchema(db);
+  if (schema === null) {
+    throw new BridgeError(
+      'INSUFFICIENT_PRIVILEGE',
+      `the role "${user}" may use no schema of its search_path in ${db.target.display}`,
+      `grant it the schema of the MLMD tables: GRANT USAGE ON SCHEMA public TO "${user}" (or set its search_path to that schema)`,
+    );
+  }
+  const denied = await unreadableTables(db, MLMD_TABLES);
+  if (denied.length === 0) return;
+  throw new BridgeError(
+    'INSUFFICIENT_PRIVILEGE',
+    `the role "${user}" may not read the MLMD table${denied.length > 1 ? 's' : ''} ${denied.join(', ')} of ${db.target.display}`,
+    `grant it read access: GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO "${user}"`,
+  );
 }
 
 class MlmdSourceImpl implements MlmdSource {

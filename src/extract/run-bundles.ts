@@ -12,6 +12,7 @@
  */
 import type { Db, Param } from '../db/connection.ts';
 import { forceIndex } from '../db/dialect.ts';
+import type { Dialect } from '../db/url.ts';
 import { LruMap } from '../util/lru-map.ts';
 import type {
   ArtifactOrigin,
@@ -273,13 +274,22 @@ export async function readEvents(db: Db, by: 'execution_id' | 'artifact_id', ids
 
 /**
  * Path steps per event, in stored order. EventPath has no ordering column; MLMD inserts steps in
- * order and reads them back unordered. SQLite exposes that order as `rowid`. On MySQL/InnoDB a
- * key-less table is clustered on a hidden, increasing row id, and both a table scan and the
- * `event_id` index return one event's rows in that order — so no ORDER BY is sent (a server-side
- * sort need not be stable) and the rows are grouped by event with a stable sort here.
+ * order and reads them back unordered. SQLite exposes that order as `rowid`, PostgreSQL as the
+ * row's place in the heap (`ctid`: MLMD never updates a path row, so it stays where it was
+ * inserted), which is also the order PostgreSQL's scans of the table and of its `event_id` index
+ * return. On MySQL/InnoDB a key-less table is clustered on a hidden, increasing row id, and both
+ * a table scan and the `event_id` index return one event's rows in that order — so no ORDER BY is
+ * sent there (a server-side sort need not be stable) and the rows are grouped by event with a
+ * stable sort here.
  */
+const PATH_ORDER: Record<Dialect, string> = {
+  sqlite: ' ORDER BY p.`event_id`, p.rowid',
+  postgres: ' ORDER BY p.`event_id`, p.ctid',
+  mysql: '',
+};
+
 async function readPaths(db: Db, eventIds: number[]): Promise<Map<number, PathStep[]>> {
-  const order = db.dialect === 'sqlite' ? ' ORDER BY p.`event_id`, p.rowid' : '';
+  const order = PATH_ORDER[db.dialect];
   const rows = await byIdChunks(uniqueSorted(eventIds), (inList, params) =>
     db.all<PathRow>(
       'SELECT p.`event_id`, p.`is_index_step`, p.`step_index`, p.`step_key` FROM `EventPath` p ' +
@@ -346,7 +356,7 @@ async function readOrigins(db: Db, existing: Set<number>): Promise<Map<number, A
   for (const id of existing) {
     const hit = cache.get(id);
     if (hit === undefined) missing.push(id);
-    else if (hit !== null) out.set(id, hit);
+    else if (hit !== NO_ORIGIN) out.set(id, hit);
   }
   // Asked even when every origin is remembered (as IN (NULL)), to keep the statements per batch fixed.
   for (const ids of missing.length === 0 ? [[]] : chunked(missing)) {
@@ -370,8 +380,8 @@ async function readOrigins(db: Db, existing: Set<number>): Promise<Map<number, A
       });
     }
     for (const id of ids) {
-      const origin = found.get(id) ?? null;
-      cache.set(id, origin);
+      const origin = found.get(id);
+      cache.set(id, origin ?? NO_ORIGIN);
       if (origin) out.set(id, origin);
     }
   }
@@ -380,9 +390,11 @@ async function readOrigins(db: Db, existing: Set<number>): Promise<Map<number, A
 
 /** Artifacts whose origin is remembered per connection; the rest are simply asked again. */
 const ORIGIN_CACHE_SIZE = 100_000;
-const originCaches = new WeakMap<Db, LruMap<number, ArtifactOrigin | null>>();
+/** Remembered for an artifact no execution ever output (the cache holds no nulls). */
+const NO_ORIGIN = Symbol('no origin');
+const originCaches = new WeakMap<Db, LruMap<number, ArtifactOrigin | typeof NO_ORIGIN>>();
 
-function originCacheOf(db: Db): LruMap<number, ArtifactOrigin | null> {
+function originCacheOf(db: Db): LruMap<number, ArtifactOrigin | typeof NO_ORIGIN> {
   let c = originCaches.get(db);
   if (!c) {
     c = new LruMap(ORIGIN_CACHE_SIZE);
@@ -411,8 +423,18 @@ export async function readProperties(
       params,
     ),
   );
+  if (db.dialect === 'postgres') for (const r of rows) r.proto_value = protoValueText(r.proto_value);
   for (const [ownerId, group] of groupBy(rows, (r) => num(r.owner_id))) out.set(ownerId, splitProperties(group));
   return out;
+}
+
+/**
+ * MLMD's PostgreSQL backend keeps the serialized Any itself in BYTEA (it writes `decode(…, 'base64')`
+ * and reads `encode(…, 'base64')`); MySQL and SQLite keep its base64 text, which is what the
+ * decoding takes.
+ */
+function protoValueText(stored: unknown): unknown {
+  return Buffer.isBuffer(stored) ? stored.toString('base64') : stored;
 }
 
 function emptyProps(): { properties: Props; customProperties: Props } {

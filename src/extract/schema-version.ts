@@ -2,8 +2,35 @@
  * Recognises an MLMD database: which schema version `MLMDEnv` records, and which of the columns
  * that came and went between the supported versions are actually present.
  */
-import type { Queryable } from '../db/connection.ts';
+import { listColumns } from '../db/catalog.ts';
+import type { OpenOptions, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
+
+/**
+ * How every connection to an MLMD database is opened: MLMD's PostgreSQL DDL names its tables
+ * unquoted, so PostgreSQL holds `artifact`, `eventpath`, … where the statements say `Artifact`,
+ * `EventPath`. (No effect on MySQL and SQLite, whose MLMD tables have the mixed-case names.)
+ */
+export const MLMD_IDENTIFIERS = { foldIdentifiers: true } as const satisfies OpenOptions;
+
+/** The 15 tables of every supported schema version, as statements name them. */
+export const MLMD_TABLES = [
+  'Type',
+  'TypeProperty',
+  'ParentType',
+  'Artifact',
+  'ArtifactProperty',
+  'Execution',
+  'ExecutionProperty',
+  'Context',
+  'ContextProperty',
+  'ParentContext',
+  'Event',
+  'EventPath',
+  'Association',
+  'Attribution',
+  'MLMDEnv',
+] as const;
 
 export const SUPPORTED_SCHEMA_VERSIONS = [8, 9, 10] as const;
 export type SupportedSchemaVersion = (typeof SUPPORTED_SCHEMA_VERSIONS)[number];
@@ -38,21 +65,7 @@ export class ColumnCatalog {
 
 /** Reads the column list of every table of the connected database. */
 export async function readColumnCatalog(db: Queryable): Promise<ColumnCatalog> {
-  if (db.dialect === 'sqlite') {
-    const tables = await db.all<{ name: string }>(
-      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-    );
-    const entries: { table: string; column: string }[] = [];
-    for (const { name } of tables) {
-      const cols = await db.all<{ name: string }>('SELECT name FROM pragma_table_info(?)', [name]);
-      for (const c of cols) entries.push({ table: name, column: c.name });
-    }
-    return new ColumnCatalog(entries);
-  }
-  const rows = await db.all<{ t: string; c: string }>(
-    'SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE()',
-  );
-  return new ColumnCatalog(rows.map((r) => ({ table: r.t, column: r.c })));
+  return new ColumnCatalog(await listColumns(db));
 }
 
 const UPGRADE_HINT = 'upgrade the database first by starting the MLMD server once with --enable_database_upgrade';

@@ -3,7 +3,9 @@
  * integer ids, the per-run checkpoints that make `migrate` resumable, and a small key/value table
  * of facts `status` and `rollback` rely on (design.md §3). None of these tables is known to KFP.
  */
+import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
+import { BridgeError } from '../errors.ts';
 
 export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects'] as const;
 
@@ -27,6 +29,10 @@ export const STATE_KEYS = {
   mlmdMaxIds: 'mlmd_max_ids',
   /** How the ids of migrated rows were derived (transform/identity.ts); a migration never mixes two schemes. */
   idScheme: 'id_scheme',
+  /** `kfp3` or `mlmd`: what tasks.Fingerprint holds (migrate --fingerprints); every later run keeps it. */
+  fingerprints: 'fingerprints',
+  /** `true` or `false`: the target's PUBLISH_LOGS the KFP 3 keys were computed for (migrate --publish-logs). */
+  publishLogs: 'publish_logs',
 } as const;
 
 const MYSQL_DDL = [
@@ -114,7 +120,7 @@ const SQLITE_DDL = [
 
 /** Creates whichever bookkeeping tables are missing and records the bookkeeping schema version. */
 export async function ensureBridgeTables(db: Queryable): Promise<void> {
-  for (const sql of db.dialect === 'mysql' ? MYSQL_DDL : SQLITE_DDL) await db.run(sql);
+  for (const sql of targetDialect(db) === 'mysql' ? MYSQL_DDL : SQLITE_DDL) await db.run(sql);
   if ((await getState(db, STATE_KEYS.schemaVersion)) === undefined) {
     await setState(db, STATE_KEYS.schemaVersion, BRIDGE_SCHEMA_VERSION);
   }
@@ -125,9 +131,38 @@ export async function getState(db: Queryable, name: string): Promise<string | un
   return rows[0]?.value;
 }
 
+/**
+ * A bookkeeping value stored as JSON. Malformed state stops the command (STATE_CORRUPT, exit 3) rather
+ * than being read as empty: guessing would, say, make rollback keep tables it created.
+ */
+export async function getJsonState<T>(db: Queryable, name: string, valid: (v: unknown) => v is T, shape: string, hint?: string): Promise<T | undefined> {
+  const raw = await getState(db, name);
+  return raw === undefined ? undefined : parseJsonState(name, raw, valid, shape, hint);
+}
+
+/** The value of the bookkeeping row `name` whose text is `raw`; STATE_CORRUPT when it is not `shape`. `hint` says what to do instead of the default. */
+export function parseJsonState<T>(name: string, raw: string, valid: (v: unknown) => v is T, shape: string, hint?: string): T {
+  let value: unknown;
+  let problem = `is not ${shape}`;
+  try {
+    value = JSON.parse(raw);
+  } catch (e) {
+    problem = `is not JSON (${(e as Error).message})`;
+  }
+  if (value !== undefined && valid(value)) return value;
+  const shown = raw.length > 80 ? `${raw.slice(0, 80)}…` : raw;
+  throw new BridgeError(
+    'STATE_CORRUPT',
+    `the bookkeeping row mlmd_bridge_state "${name}" ${problem}: ${JSON.stringify(shown)}`,
+    hint ?? `restore that row from the backup of the KFP database taken before migrating, or set it by hand to ${shape}`,
+  );
+}
+
+export const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
 export async function setState(db: Queryable, name: string, value: string): Promise<void> {
   const sql =
-    db.dialect === 'mysql'
+    targetDialect(db) === 'mysql'
       ? 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
       : 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value';
   await db.run(sql, [name, value]);

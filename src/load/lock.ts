@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
+import { targetDialect } from './kfp-database.ts';
 
 export const LOCK_NAME = 'mlmd_bridge_migration';
 
@@ -19,6 +20,8 @@ export function lockNameFor(database: string): string {
 
 /** Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it. */
 export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+  // PostgreSQL (pg_advisory_lock) is refused until its KFP target side exists.
+  targetDialect(db);
   if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn);
   const lockName = lockNameFor(db.target.database);
   return db.session(async (s) => {
@@ -45,14 +48,17 @@ async function getLock(s: Queryable, lockName: string): Promise<boolean> {
 
 /** True when some process holds the lock right now (for `status`). */
 export async function isMigrationLocked(db: Db): Promise<boolean> {
+  targetDialect(db);
   if (db.target.dialect === 'sqlite') {
     const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
-    return owner !== null && isAlive(owner.pid);
+    // An owner on another host cannot be checked from here: held, as withLockFile treats it.
+    return owner !== null && (owner.host !== hostname() || isAlive(owner.pid));
   }
   const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockNameFor(db.target.database)]);
   return Number(rows[0]?.free) === 0;
 }
 
+// Kept over proper-lockfile: it sees a dead owner only by mtime (≥ 2 s), and better-sqlite3 holds its refresh timer up to 4 s (commit message).
 async function withLockFile<T>(path: string, display: string, fn: () => Promise<T>): Promise<T> {
   const fd = acquireFile(path, display);
   try {

@@ -7,7 +7,8 @@
  * nothing to change (design.md §2). So the one table description below drives three things: the
  * CREATE TABLE statements, the structure a table must have, and the check of tables that exist.
  */
-import type { Dialect } from '../db/url.ts';
+import { type TargetDialect, targetDialect } from './kfp-database.ts';
+import { tableExists } from '../db/catalog.ts';
 import type { Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 
@@ -167,7 +168,7 @@ const SPECS: Record<TargetTable, TableSpec> = { artifacts: ARTIFACTS, tasks: TAS
 // ---------------------------------------------------------------------------------------------
 
 /** SQLite has no JSON column type; everything else keeps its declared name (it only sets affinity). */
-function columnType(type: MysqlType, dialect: Dialect): string {
+function columnType(type: MysqlType, dialect: TargetDialect): string {
   return dialect === 'sqlite' && type === 'json' ? 'text' : type;
 }
 
@@ -184,7 +185,7 @@ export function jsonColumns(name: TargetTable): ReadonlySet<string> {
  * The statements that create one table. MySQL: one CREATE TABLE with its indexes and FKs, in the
  * order GORM writes them. SQLite: CREATE TABLE with the FKs inline, then one CREATE INDEX each.
  */
-export function createTableStatements(name: TargetTable, dialect: Dialect): string[] {
+export function createTableStatements(name: TargetTable, dialect: TargetDialect): string[] {
   const spec = SPECS[name];
   const q = dialect === 'mysql' ? (s: string) => `\`${s}\`` : (s: string) => `"${s}"`;
   const list = (cols: string[]) => cols.map((c) => keyPart(c, q)).join(',');
@@ -262,7 +263,7 @@ function unquoteDefault(raw: string | null): string | null {
 }
 
 /** What a KFP 3 table must look like in the given dialect, in the normalized form describeTable returns. */
-export function expectedStructure(name: TargetTable, dialect: Dialect): TableStructure {
+export function expectedStructure(name: TargetTable, dialect: TargetDialect): TableStructure {
   const spec = SPECS[name];
   return {
     name: spec.name,
@@ -280,16 +281,8 @@ export function expectedStructure(name: TargetTable, dialect: Dialect): TableStr
   };
 }
 
-export async function tableExists(db: Queryable, name: string): Promise<boolean> {
-  const rows =
-    db.dialect === 'mysql'
-      ? await db.all(
-          "SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'",
-          [name],
-        )
-      : await db.all("SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = ?", [name]);
-  return rows.length > 0;
-}
+/** Lives with the database layer; re-exported for the modules that import it from here. */
+export { tableExists };
 
 /** A KFP database is recognised by its `run_details` table, which every KFP 3 FK points at. */
 export async function isKfpDatabase(db: Queryable): Promise<boolean> {
@@ -299,7 +292,7 @@ export async function isKfpDatabase(db: Queryable): Promise<boolean> {
 /** Reads the structure of an existing table; throws if there is no such table. */
 export async function describeTable(db: Queryable, name: string): Promise<TableStructure> {
   if (!(await tableExists(db, name))) throw new BridgeError('INTERNAL', `describeTable: there is no table ${name}`);
-  return db.dialect === 'mysql' ? describeMysqlTable(db, name) : describeSqliteTable(db, name);
+  return targetDialect(db) === 'mysql' ? describeMysqlTable(db, name) : describeSqliteTable(db, name);
 }
 
 async function describeMysqlTable(db: Queryable, name: string): Promise<TableStructure> {
@@ -518,7 +511,7 @@ export async function ensureTargetTables(db: Queryable): Promise<{ created: Targ
       missing.push(name);
       continue;
     }
-    const diff = diffTableStructure(expectedStructure(name, db.dialect), await describeTable(db, name));
+    const diff = diffTableStructure(expectedStructure(name, targetDialect(db)), await describeTable(db, name));
     if (diff.length === 0) verified.push(name);
     else differences.push(...diff);
   }
@@ -535,7 +528,7 @@ export async function ensureTargetTables(db: Queryable): Promise<{ created: Targ
   const created: TargetTable[] = [];
   for (const name of missing) {
     try {
-      for (const sql of createTableStatements(name, db.dialect)) await db.run(sql);
+      for (const sql of createTableStatements(name, targetDialect(db))) await db.run(sql);
       created.push(name);
     } catch (e) {
       // Nothing half-made stays behind: the tables this call created go again, newest first.

@@ -7,9 +7,11 @@
  * restore can re-add them and leave SHOW CREATE TABLE exactly as it was.
  */
 import type { Queryable } from '../db/connection.ts';
+import type { Dialect } from '../db/url.ts';
 import { quoteIdent as q } from '../db/dialect.ts';
 import { BridgeError } from '../errors.ts';
-import { deleteState, ensureBridgeTables, getState, setState, STATE_KEYS } from './bridge-tables.ts';
+import { targetDialect } from './kfp-database.ts';
+import { deleteState, ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from './bridge-tables.ts';
 import { isV1TasksTable, tableExists } from './schema.ts';
 
 export const V1_TASKS_BACKUP = 'tasks_v1_backup';
@@ -82,14 +84,31 @@ const V1_TASKS_SQLITE = [
   'CREATE INDEX "tasks_RunUUID_run_details_UUID_foreign" ON "tasks" ("RunUUID")',
 ];
 
+/**
+ * The same model as GORM's `pgx` dialect creates it: no DefaultStringSize there, so untyped strings
+ * are `text`; LargeText is TEXT; the RunUUID index keeps the FK's name (an index and a constraint may
+ * share a name on PostgreSQL).
+ */
+const V1_TASKS_POSTGRES = [
+  `CREATE TABLE "tasks" ("UUID" varchar(191) NOT NULL,"Namespace" text NOT NULL,"PipelineName" text NOT NULL,` +
+    `"RunUUID" varchar(191) NOT NULL,"PodName" text NOT NULL,"MLMDExecutionID" text NOT NULL,"CreatedTimestamp" bigint NOT NULL,` +
+    `"StartedTimestamp" bigint DEFAULT 0,"FinishedTimestamp" bigint DEFAULT 0,"Fingerprint" text NOT NULL,"Name" text DEFAULT null,` +
+    `"ParentTaskUUID" text DEFAULT null,"State" text DEFAULT null,"StateHistory" TEXT DEFAULT null,"MLMDInputs" TEXT DEFAULT null,` +
+    `"MLMDOutputs" TEXT DEFAULT null,"ChildrenPods" TEXT DEFAULT null,"Payload" TEXT DEFAULT null,PRIMARY KEY ("UUID"),` +
+    `CONSTRAINT "tasks_RunUUID_run_details_UUID_foreign" FOREIGN KEY ("RunUUID") REFERENCES "run_details"("UUID") ON DELETE CASCADE ON UPDATE CASCADE)`,
+  'CREATE INDEX IF NOT EXISTS "tasks_RunUUID_run_details_UUID_foreign" ON "tasks" ("RunUUID")',
+];
+
+const V1_TASKS: Record<Dialect, string[]> = { mysql: V1_TASKS_MYSQL, sqlite: V1_TASKS_SQLITE, postgres: V1_TASKS_POSTGRES };
+
 /** Creates the KFP 2.x `tasks` table (for seeding a KFP 2.x database). */
 export async function createV1TasksTable(db: Queryable): Promise<void> {
-  for (const sql of db.dialect === 'mysql' ? V1_TASKS_MYSQL : V1_TASKS_SQLITE) await db.run(sql);
+  for (const sql of V1_TASKS[db.dialect]) await db.run(sql);
 }
 
 /** The CREATE TABLE text the database itself reports for a table. */
 export async function showCreateTable(db: Queryable, name: string): Promise<string> {
-  if (db.dialect === 'mysql') {
+  if (targetDialect(db) === 'mysql') {
     const [row] = await db.all<Record<string, string>>(`SHOW CREATE TABLE \`${name.replace(/`/g, '``')}\``);
     return row?.['Create Table'] ?? '';
   }
@@ -117,19 +136,23 @@ export function foreignKeyClauses(createTable: string): RecordedForeignKey[] {
   }));
 }
 
-async function recordedForeignKeys(db: Queryable): Promise<RecordedForeignKey[] | undefined> {
+/** The FK clauses recorded when the v1 table was moved aside; STATE_CORRUPT when the record is malformed. */
+export async function recordedForeignKeys(db: Queryable): Promise<RecordedForeignKey[] | undefined> {
   if (!(await tableExists(db, 'mlmd_bridge_state'))) return undefined;
-  const raw = await getState(db, STATE_KEYS.v1TasksForeignKeys);
-  return raw === undefined ? undefined : (JSON.parse(raw) as RecordedForeignKey[]);
+  return getJsonState(db, STATE_KEYS.v1TasksForeignKeys, isRecordedForeignKeys, 'a JSON array of {name, clause, columns, refTable, refColumns}');
 }
 
+const isRecordedForeignKeys = (v: unknown): v is RecordedForeignKey[] =>
+  Array.isArray(v) &&
+  v.every((fk: Partial<RecordedForeignKey> | null) => typeof fk?.name === 'string' && typeof fk.clause === 'string' && isStringArray(fk.columns) && typeof fk.refTable === 'string' && isStringArray(fk.refColumns));
+
 async function renameTable(db: Queryable, from: string, to: string): Promise<void> {
-  await db.run(db.dialect === 'mysql' ? `RENAME TABLE ${q(db, from)} TO ${q(db, to)}` : `ALTER TABLE ${q(db, from)} RENAME TO ${q(db, to)}`);
+  await db.run(targetDialect(db) === 'mysql' ? `RENAME TABLE ${q(db, from)} TO ${q(db, to)}` : `ALTER TABLE ${q(db, from)} RENAME TO ${q(db, to)}`);
 }
 
 /** MySQL only: drops the recorded FKs the backup still has (all of them after a fresh rename). */
 async function dropBackupForeignKeys(db: Queryable, recorded: RecordedForeignKey[]): Promise<void> {
-  if (db.dialect !== 'mysql') return;
+  if (targetDialect(db) !== 'mysql') return;
   const present = await db.all<{ name: string }>(
     `SELECT CONSTRAINT_NAME AS name FROM information_schema.REFERENTIAL_CONSTRAINTS
       WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
@@ -186,7 +209,7 @@ export async function restoreV1Tasks(db: Queryable): Promise<'restored' | 'absen
     );
   }
   const recorded = (await recordedForeignKeys(db)) ?? [];
-  const toAdd = db.dialect === 'mysql' ? recorded : [];
+  const toAdd = targetDialect(db) === 'mysql' ? recorded : [];
   for (const fk of toAdd) await refuseOrphans(db, fk);
 
   await renameTable(db, V1_TASKS_BACKUP, 'tasks');

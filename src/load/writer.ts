@@ -25,6 +25,11 @@ const TASK_COLUMNS: (keyof TaskRow)[] = [
 const ARTIFACT_COLUMNS: (keyof ArtifactRow)[] = [
   'UUID', 'Namespace', 'Type', 'URI', 'URIHash', 'Name', 'Description', 'CreatedAtInSec', 'LastUpdateInSec', 'Metadata', 'NumberValue', 'IdentityKey',
 ];
+/**
+ * IdentityKey is given out once the whole migration is written (identity-keys.ts): a run's rows
+ * carry none, and writing a run again neither compares nor clears it.
+ */
+const ARTIFACT_MAPPED_COLUMNS = ARTIFACT_COLUMNS.filter((c) => c !== 'IdentityKey');
 const LINK_COLUMNS: (keyof ArtifactTaskRow)[] = ['UUID', 'ArtifactID', 'TaskID', 'Type', 'Iteration', 'RunUUID', 'Producer', 'ArtifactKey'];
 const ID_MAP_COLUMNS = ['kind', 'mlmd_id', 'kfp_uuid', 'run_uuid', 'extra'];
 const ARTIFACT_JSON = jsonColumns('artifacts');
@@ -69,8 +74,8 @@ export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promi
   const mapped = runs.map((r) => r.mapped);
   // An artifact shared by several runs of the batch is one row; as when runs were written one by one, the last run's copy wins.
   const artifacts = lastByKey(mapped.flatMap((m) => m.artifacts), (a) => a.UUID);
-  const changed = await notAlreadyThere(tx, 'artifacts', ARTIFACT_COLUMNS, { column: 'UUID', index: 'PRIMARY', json: ARTIFACT_JSON }, artifacts, (a) => String(a.UUID));
-  await upsert(tx, 'artifacts', ARTIFACT_COLUMNS, changed.sort(byKey((a) => a.UUID)), ['UUID']);
+  const changed = await notAlreadyThere(tx, 'artifacts', ARTIFACT_MAPPED_COLUMNS, { column: 'UUID', index: 'PRIMARY', json: ARTIFACT_JSON }, artifacts, (a) => String(a.UUID));
+  await upsert(tx, 'artifacts', ARTIFACT_COLUMNS, changed.sort(byKey((a) => a.UUID)), ['UUID'], ['IdentityKey']);
   await upsert(tx, 'tasks', TASK_COLUMNS, parentsFirst(mapped.flatMap((m) => m.tasks)), ['UUID']);
   await upsert(tx, 'artifact_tasks', LINK_COLUMNS, mapped.flatMap((m) => m.links).sort(byKey((l) => l.UUID)), ['UUID']);
   await writeIdMap(tx, mapped.flatMap((m) => m.idMap));
@@ -253,8 +258,8 @@ function byKey<T>(key: (r: T) => string): (a: T, b: T) => number {
 
 type RowLike = object;
 
-/** Upsert of row objects: their `columns` in order, through the one multi-row INSERT builder. */
-async function upsert(tx: Queryable, table: string, columns: string[], rows: RowLike[], key: string[] | null): Promise<void> {
+/** Upsert of row objects: their `columns` in order, through the one multi-row INSERT builder; `keep` as insertMany's. */
+async function upsert(tx: Queryable, table: string, columns: string[], rows: RowLike[], key: string[] | null, keep: string[] = []): Promise<void> {
   const values = rows.map((r) => columns.map((c) => ((r as Record<string, unknown>)[c] ?? null) as Param));
-  await insertMany(tx, table, columns, values, key);
+  await insertMany(tx, table, columns, values, key, keep);
 }

@@ -6,14 +6,16 @@
  */
 import pLimit from 'p-limit';
 import type { Db } from '../db/connection.ts';
-import { openDb } from '../db/connection.ts';
+import { retryOnLockConflict } from '../db/retry.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
-import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
+import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
+import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
 import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
@@ -21,6 +23,8 @@ import { DEFAULT_CONCURRENCY, WRITERS } from './defaults.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
 import { redact } from '../db/url.ts';
+import { addTally, emptyTally, type FingerprintTally, type MappingOptions } from '../transform/fingerprints.ts';
+import { recordedMappingOptions, recordMappingOptions, type RequestedMappingOptions, settleMappingOptions } from './mapping-options.ts';
 
 export interface MigrateOptions {
   mlmdUrl: string;
@@ -29,6 +33,8 @@ export interface MigrateOptions {
   batchSize?: number;
   /** Batches in flight at once (default DEFAULT_CONCURRENCY). */
   concurrency?: number;
+  /** `--fingerprints` / `--publish-logs` as given; what the database recorded (else the defaults) fills in the rest. */
+  mapping?: RequestedMappingOptions;
   onProgress?: (p: MigrateProgress) => void;
 }
 
@@ -45,15 +51,20 @@ export interface MigrateSummary {
   runs: { total: number; migrated: number; unchanged: number; orphan: number };
   rows: { tasks: number; artifacts: number; artifact_tasks: number; mlmd_id_map: number };
   rejects: { total: number; byCode: Record<string, number>; byDisposition: Record<string, number> };
+  /** Imported artifacts holding the IdentityKey KFP 3's importer looks for (over the whole database). */
+  identityKeys: number;
+  /** The options the database is bound to, and the self-check of the fingerprints of the runs migrated now (empty for `mlmd`). */
+  fingerprints: MappingOptions & { tally: FingerprintTally };
   seconds: number;
 }
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
   const started = Date.now();
+  const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openDb(opts.kfpUrl, { role: 'KFP database', poolSize: Math.max(2, (opts.concurrency ?? DEFAULT_CONCURRENCY) + 1) });
+    kfp = await openKfpDatabase(kfpTarget, { poolSize: Math.max(2, (opts.concurrency ?? DEFAULT_CONCURRENCY) + 1) });
     const target = kfp;
     if (!(await isKfpDatabase(target))) {
       throw new BridgeError(
@@ -76,9 +87,11 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
 
   await ensureBridgeTables(kfp);
   await checkIdScheme(kfp);
+  const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
+  await recordMappingOptions(kfp, mapping);
   const v1Tasks = await moveV1TasksAside(kfp);
   const { created } = await ensureTargetTables(kfp);
-  const previouslyCreated = JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[];
+  const previouslyCreated = (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
   await setState(kfp, STATE_KEYS.createdTargetTables, JSON.stringify([...new Set([...previouslyCreated, ...created])]));
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
   await setState(kfp, STATE_KEYS.startedAt, new Date(started).toISOString());
@@ -94,7 +107,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   const batchSize = Math.max(1, opts.batchSize ?? 100);
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
   const workers = workerCount(concurrency);
-  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : inThreadPreparer(source, kfp);
+  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : inThreadPreparer(source, kfp, mapping);
   let tally: Tally;
   try {
     tally = await migrateRuns(runContextPages(source.db, batchSize), preparer, kfp, concurrency, (batch, runs) => {
@@ -105,7 +118,9 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   } finally {
     await preparer.close();
   }
-  const { counts, rows } = tally;
+  const { counts, rows, fingerprints } = tally;
+  // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
+  const identity = await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx)));
 
   progress.phase = 'non-kfp';
   tell();
@@ -129,6 +144,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
         page = [];
       }
     }
+    // Artifacts shared by runs are reported with the records of no run.
+    page.push(...identity.shared);
     await appendRejects(tx, '', page, seq);
   });
   // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
@@ -145,6 +162,8 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
     rows,
     rejects,
+    identityKeys: identity.holding,
+    fingerprints: { ...mapping, tally: fingerprints },
     seconds: (finished - started) / 1000,
   };
 }
@@ -171,6 +190,7 @@ async function checkIdScheme(kfp: Db): Promise<void> {
 interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
   rows: MigrateSummary['rows'];
+  fingerprints: FingerprintTally;
 }
 
 /**
@@ -190,6 +210,7 @@ async function migrateRuns(
 ): Promise<Tally> {
   const counts = { total: 0, migrated: 0, unchanged: 0 };
   const rows = { tasks: 0, artifacts: 0, artifact_tasks: 0, mlmd_id_map: 0 };
+  const fingerprints = emptyTally();
   const writeSlot = pLimit(WRITERS);
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
@@ -209,6 +230,7 @@ async function migrateRuns(
             rows.artifacts += mapped.artifacts.length;
             rows.artifact_tasks += mapped.links.length;
             rows.mlmd_id_map += mapped.idMap.length;
+            if (mapped.fingerprints) addTally(fingerprints, mapped.fingerprints);
           }
           onWritten(batch.length, work.runs);
         }),
@@ -222,7 +244,7 @@ async function migrateRuns(
   }
   await Promise.all(inFlight);
   if (failure) throw failure.error;
-  return { counts, rows };
+  return { counts, rows, fingerprints };
 }
 
 /**
@@ -233,18 +255,18 @@ async function migrateRuns(
 async function writeBatch(kfp: Db, runs: RunWrite[]): Promise<void> {
   if (runs.length === 0) return;
   try {
-    await withRetry(() => kfp.transaction((tx) => writeRuns(tx, runs)));
+    await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, runs)));
     return;
   } catch (e) {
     if (isFatal(e)) throw e;
   }
   for (const r of runs) {
     try {
-      await withRetry(() => kfp.transaction((tx) => writeRuns(tx, [r])));
+      await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, [r])));
     } catch (e) {
       if (isFatal(e)) throw e;
       const reject = runFailedReject(r.mapped.runUuid, r.mapped.contextId, `the KFP database refused the run's rows: ${errorText(e)}`);
-      await withRetry(() => kfp.transaction((tx) => writeFailedRun(tx, r.mapped.runUuid, r.mapped.contextId, reject)));
+      await retryOnLockConflict(() => kfp.transaction((tx) => writeFailedRun(tx, r.mapped.runUuid, r.mapped.contextId, reject)));
       r.mapped = failedRun(r.mapped.runUuid, r.mapped.contextId, reject.reason);
     }
   }
@@ -266,20 +288,6 @@ function typeIdMapRows(types: MlmdType[]): IdMapRow[] {
     runUuid: null,
     extra: JSON.stringify({ name: t.name, typeKind: t.typeKind, version: t.version }),
   }));
-}
-
-/** Another writer (KFP 3 itself during a true-up) may touch the same rows; MySQL then picks a deadlock victim, which is simply retried. */
-async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const code = (e as { errno?: number; code?: string }).errno;
-      const transient = code === 1213 || code === 1205 || (e as { code?: string }).code === 'SQLITE_BUSY';
-      if (!transient || i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 20 * i));
-    }
-  }
 }
 
 export async function rejectCounts(kfp: Db): Promise<MigrateSummary['rejects']> {

@@ -3,15 +3,19 @@
  * (without writing) so the row counts and rejects it announces are the ones migrate will produce,
  * and it lists what would stop a migration before one starts.
  */
-import { openDb, type Db } from '../db/connection.ts';
+import type { Db } from '../db/connection.ts';
 import { openMlmdSource, readRunDetails } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { kfpDatabaseTarget, openKfpDatabase, targetDialect } from '../load/kfp-database.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
 import { outlineRun } from '../transform/forward.ts';
 import { consumeInOrder } from '../util/in-order.ts';
 import { IdSet } from './id-set.ts';
+import { BridgeError } from '../errors.ts';
+import { addTally, emptyTally, type FingerprintTally, type MappingOptions } from '../transform/fingerprints.ts';
+import { recordedMappingOptions, type RequestedMappingOptions, settleMappingOptions } from './mapping-options.ts';
 
 /** Batches read ahead of the one being mapped. */
 const READ_AHEAD = 2;
@@ -22,16 +26,26 @@ export interface Plan {
   rows: { tasks: number; artifacts: number; artifact_tasks: number };
   rejects: Record<string, number>;
   nonKfp: { kind: string; type: string; count: number }[];
+  /** The KFP 2.x self-check of every stored fingerprint, and what tasks.Fingerprint would hold under `options`. */
+  fingerprints: FingerprintTally & { options: MappingOptions; recorded: boolean };
   target: { url: string; v1TasksRows: number | null; existingTables: string[] };
   blockers: string[];
   warnings: string[];
 }
 
-export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: number; onProgress?: (done: number, total: number) => void }): Promise<Plan> {
+export async function plan(opts: {
+  mlmdUrl: string;
+  kfpUrl: string;
+  batchSize?: number;
+  /** As migrate would be given them; the target's recorded options fill in the rest. */
+  mapping?: RequestedMappingOptions;
+  onProgress?: (done: number, total: number) => void;
+}): Promise<Plan> {
+  const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openDb(opts.kfpUrl, { readOnly: true, role: 'KFP database' });
+    kfp = await openKfpDatabase(kfpTarget, { readOnly: true });
     const blockers: string[] = [];
     const warnings: string[] = [];
     const kfpOk = await isKfpDatabase(kfp);
@@ -48,10 +62,20 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
           continue;
         }
         existing.push(name);
-        for (const d of diffTableStructure(expectedStructure(name, kfp.dialect), await describeTable(kfp, name))) blockers.push(`TARGET_SCHEMA_MISMATCH: ${d}`);
+        for (const d of diffTableStructure(expectedStructure(name, targetDialect(kfp)), await describeTable(kfp, name))) blockers.push(`TARGET_SCHEMA_MISMATCH: ${d}`);
       }
       if (await isMigrationLocked(kfp)) blockers.push('LOCK_HELD: another mlmd-bridge migration is running against this KFP database');
     }
+    const recorded = kfpOk ? await recordedMappingOptions(kfp) : null;
+    let mapping: MappingOptions;
+    try {
+      mapping = settleMappingOptions(recorded, opts.mapping ?? {});
+    } catch (e) {
+      if (!(e instanceof BridgeError)) throw e;
+      blockers.push(`${e.code}: ${e.message}`);
+      mapping = recorded!;
+    }
+    const fingerprints = emptyTally();
 
     const counts = await source.countSource();
     // A page of run contexts at a time, as migrate reads them: listing them all took ~150 bytes per run.
@@ -66,7 +90,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
     const batchSize = Math.max(1, opts.batchSize ?? 100);
     const outlineBatch = async (batch: { id: number; name: string }[]) => {
       const details = kfpOk ? await readRunDetails(kfp!, batch.map((c) => c.name)) : new Map();
-      return (await source.readRunBundles(batch.map((c) => c.id), details)).map((bundle) => ({ state: bundle.runDetails?.state ?? null, orphan: !bundle.runDetails, outline: outlineRun(bundle) }));
+      return (await source.readRunBundles(batch.map((c) => c.id), details)).map((bundle) => ({ state: bundle.runDetails?.state ?? null, orphan: !bundle.runDetails, outline: outlineRun(bundle, mapping) }));
     };
     const tally = (outlines: Awaited<ReturnType<typeof outlineBatch>>, runs: number) => {
       seen += runs;
@@ -79,6 +103,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
         if (!counted) countedArtifacts.set(m.namespace, (counted = new IdSet()));
         for (const a of m.artifactRows) if (counted.add(a.mlmdId)) rows.artifacts += a.rows;
         for (const r of m.rejects) rejects[r.code] = (rejects[r.code] ?? 0) + 1;
+        addTally(fingerprints, m.fingerprints);
       }
       opts.onProgress?.(Math.min(seen, total), total);
     };
@@ -100,6 +125,7 @@ export async function plan(opts: { mlmdUrl: string; kfpUrl: string; batchSize?: 
       rows,
       rejects,
       nonKfp,
+      fingerprints: { ...fingerprints, options: mapping, recorded: recorded !== null },
       target: { url: kfp.target.display, v1TasksRows: v1Rows, existingTables: existing },
       blockers,
       warnings,

@@ -8,6 +8,12 @@ import type { MlmdSource } from '../extract/index.ts';
 import { startWorkerPool, workerCount as poolWorkerCount, workerEntry } from '../workers/pool.ts';
 import { prepareBatch, type PreparedBatch, type RunRef } from './prepare.ts';
 import type { ReaderSetup } from '../workers/readers.ts';
+import type { MappingOptions } from '../transform/fingerprints.ts';
+
+/** What a prepare worker opens and maps with. */
+export interface PrepareSetup extends ReaderSetup {
+  mapping: MappingOptions;
+}
 
 export interface Preparer {
   prepare(batch: RunRef[]): Promise<PreparedBatch>;
@@ -24,11 +30,11 @@ export interface Preparer {
  */
 export const workerCount = (concurrency: number) => poolWorkerCount(concurrency, 2);
 
-export function inThreadPreparer(source: MlmdSource, kfp: Db): Preparer {
-  return { workers: 0, prepare: (batch) => prepareBatch(source, kfp, batch), close: async () => undefined };
+export function inThreadPreparer(source: MlmdSource, kfp: Db, mapping: MappingOptions): Preparer {
+  return { workers: 0, prepare: (batch) => prepareBatch(source, kfp, batch, mapping), close: async () => undefined };
 }
 
-export async function startWorkerPreparers(setup: ReaderSetup, count: number): Promise<Preparer> {
-  const pool = await startWorkerPool<ReaderSetup, RunRef[], PreparedBatch>(workerEntry(import.meta.url, 'prepare-worker'), setup, count);
+export async function startWorkerPreparers(setup: PrepareSetup, count: number): Promise<Preparer> {
+  const pool = await startWorkerPool<PrepareSetup, RunRef[], PreparedBatch>(workerEntry(import.meta.url, 'prepare-worker'), setup, count);
   return { workers: pool.workers, prepare: (batch) => pool.run(batch), close: () => pool.close() };
 }

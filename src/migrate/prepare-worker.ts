@@ -4,10 +4,11 @@
  * CPU-bound transform runs beside the main thread's writes instead of in front of them.
  */
 import { serveRequests } from '../workers/pool.ts';
-import { openReaders, type ReaderSetup } from '../workers/readers.ts';
+import { openReaders } from '../workers/readers.ts';
+import type { PrepareSetup } from './prepare-pool.ts';
 import { prepareBatch, type PreparedBatch, type RunRef } from './prepare.ts';
 
-serveRequests<ReaderSetup, RunRef[], PreparedBatch>(async (setup) => {
+serveRequests<PrepareSetup, RunRef[], PreparedBatch>(async (setup) => {
   const { source, kfp, close } = await openReaders(setup);
-  return { handle: (batch) => prepareBatch(source, kfp, batch), close };
+  return { handle: (batch) => prepareBatch(source, kfp, batch, setup.mapping), close };
 });

@@ -8,6 +8,7 @@ import type { Db } from '../db/connection.ts';
 import { readRunDetails, readRunVersions, versionOfBundle, type MlmdSource } from '../extract/index.ts';
 import { FAILED_VERSION, readCheckpointsOf, type RunWrite } from '../load/writer.ts';
 import { mapRun } from '../transform/forward.ts';
+import type { MappingOptions } from '../transform/fingerprints.ts';
 import { giveWay } from '../workers/give-way.ts';
 import type { KfpRunDetails, Reject, RunBundle, RunMigration } from '../transform/model.ts';
 
@@ -31,7 +32,7 @@ export interface PreparedBatch {
  */
 const GIVE_WAY_AFTER_MS = 2;
 
-export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[]): Promise<PreparedBatch> {
+export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[], mapping: MappingOptions): Promise<PreparedBatch> {
   const names = batch.map((c) => c.name);
   const [details, checkpoints] = await Promise.all([readRunDetails(kfp, names), readCheckpointsOf(kfp, names)]);
   // Only a run migrated before has a checkpoint to compare: a batch of new runs (a first migration)
@@ -43,7 +44,7 @@ export async function prepareBatch(source: MlmdSource, kfp: Db, batch: RunRef[])
     const pause = giveWay(GIVE_WAY_AFTER_MS);
     for (const bundle of await source.readRunBundles(todo.map((c) => c.id), details)) {
       await pause();
-      const mapped = mapOrFail(bundle);
+      const mapped = mapOrFail(bundle, mapping);
       const failed = mapped.rejects.some((r) => r.code === 'RUN_FAILED');
       const mlmdVersion = versions ? (versions.get(bundle.runContext.id) ?? '') : versionOfBundle(bundle);
       runs.push({
@@ -63,9 +64,9 @@ export function combineVersion(mlmdVersion: string, run: KfpRunDetails | undefin
 }
 
 /** A run whose records break the mapping must not stop the others: it becomes a RUN_FAILED reject, retried next time. */
-export function mapOrFail(bundle: RunBundle): RunMigration {
+export function mapOrFail(bundle: RunBundle, mapping: MappingOptions): RunMigration {
   try {
-    return mapRun(bundle);
+    return mapRun(bundle, mapping);
   } catch (e) {
     return failedRun(bundle.runContext.name, bundle.runContext.id, `mapping failed: ${errorText(e)}`);
   }

@@ -3,12 +3,12 @@
  * KFP database is as it was before the first migration. Tables mlmd-bridge created are dropped;
  * in tables that existed before, only the rows recorded in mlmd_id_map are deleted.
  */
-import { openDb } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
-import { dropBridgeTables, getState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { openKfpDatabase } from '../load/kfp-database.ts';
+import { dropBridgeTables, getJsonState, isStringArray, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { tableExists, TARGET_TABLES } from '../load/schema.ts';
-import { restoreV1Tasks } from '../load/v1-tasks.ts';
+import { recordedForeignKeys, restoreV1Tasks } from '../load/v1-tasks.ts';
 
 export interface RollbackResult {
   droppedTables: string[];
@@ -17,13 +17,15 @@ export interface RollbackResult {
 }
 
 export async function rollback(kfpUrl: string): Promise<RollbackResult> {
-  const kfp = await openDb(kfpUrl, { role: 'KFP database' });
+  const kfp = await openKfpDatabase(kfpUrl);
   try {
     return await withMigrationLock(kfp, async () => {
       if (!(await tableExists(kfp, 'mlmd_bridge_state'))) {
         throw new BridgeError('NOTHING_TO_ROLL_BACK', `${kfp.target.display} holds no mlmd-bridge migration`, 'nothing to do: migrate never ran here, or rollback already did');
       }
-      const created = new Set(JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[]);
+      const created = new Set((await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? []);
+      // Read now, although the restore needs it last: malformed state must stop rollback before it changes anything.
+      await recordedForeignKeys(kfp);
       const dropped: string[] = [];
       const deleted = { tasks: 0, artifacts: 0 };
       // Rows in tables KFP 3 already had: delete ours by id (links go with their tasks by cascade).

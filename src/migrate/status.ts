@@ -1,10 +1,12 @@
 /** `status`: what the KFP database says about migrations done into it. */
-import { openDb } from '../db/connection.ts';
-import { getState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { openKfpDatabase } from '../load/kfp-database.ts';
+import { getJsonState, getState, isStringArray, STATE_KEYS } from '../load/bridge-tables.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { tableExists } from '../load/schema.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { rejectCounts, type MigrateSummary } from './migrator.ts';
+import { recordedMappingOptions } from './mapping-options.ts';
+import type { MappingOptions } from '../transform/fingerprints.ts';
 
 export interface Status {
   target: string;
@@ -21,10 +23,12 @@ export interface Status {
   createdTables: string[];
   v1TasksBackup: boolean;
   currentToolVersion: string;
+  /** What tasks.Fingerprint holds (`--fingerprints`, `--publish-logs` as recorded); null before any migration. */
+  fingerprints: MappingOptions | null;
 }
 
 export async function status(kfpUrl: string): Promise<Status> {
-  const kfp = await openDb(kfpUrl, { readOnly: true, role: 'KFP database' });
+  const kfp = await openKfpDatabase(kfpUrl, { readOnly: true });
   try {
     const base: Status = {
       target: kfp.target.display,
@@ -41,6 +45,7 @@ export async function status(kfpUrl: string): Promise<Status> {
       createdTables: [],
       v1TasksBackup: await tableExists(kfp, 'tasks_v1_backup'),
       currentToolVersion: TOOL_VERSION,
+      fingerprints: null,
     };
     if (!(await tableExists(kfp, 'mlmd_bridge_state'))) return base;
     const startedAt = (await getState(kfp, STATE_KEYS.startedAt)) ?? null;
@@ -63,7 +68,8 @@ export async function status(kfpUrl: string): Promise<Status> {
       runs: Number(runs[0]?.n ?? 0),
       rows: { tasks: await count('tasks'), artifacts: await count('artifacts'), artifact_tasks: await count('artifact_tasks') },
       rejects: await rejectCounts(kfp),
-      createdTables: JSON.parse((await getState(kfp, STATE_KEYS.createdTargetTables)) ?? '[]') as string[],
+      createdTables: (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [],
+      fingerprints: await recordedMappingOptions(kfp),
     };
   } finally {
     await kfp.close();

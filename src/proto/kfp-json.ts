@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Enum, Field, MapField, Root, Type } from 'protobufjs';
 
-export type KfpMessageName = 'TaskPod' | 'StatusMetadata' | 'TaskStatus' | 'TypeAttributes' | 'IOParameter' | 'IOProducer';
+export type KfpMessageName = 'TaskPod' | 'StatusMetadata' | 'TaskStatus' | 'TypeAttributes' | 'IOParameter' | 'IOProducer' | 'CacheKey';
 export type KfpEnumName = 'TaskState' | 'TaskType' | 'TaskPodType' | 'IOType' | 'ArtifactType';
 
 /** Thrown for any value that cannot be encoded or decoded; `path` names the offending field. */
@@ -40,28 +40,30 @@ export class KfpJsonError extends Error {
 const PACKAGE = 'kubeflow.pipelines.backend.api.v2beta1';
 
 const MESSAGE_PATHS: Record<KfpMessageName, string> = {
-  TaskPod: 'PipelineTask.TaskPod',
-  StatusMetadata: 'PipelineTask.StatusMetadata',
-  TaskStatus: 'PipelineTask.TaskStatus',
-  TypeAttributes: 'PipelineTask.TypeAttributes',
-  IOParameter: 'PipelineTask.InputOutputs.IOParameter',
-  IOProducer: 'IOProducer',
+  TaskPod: `${PACKAGE}.PipelineTask.TaskPod`,
+  StatusMetadata: `${PACKAGE}.PipelineTask.StatusMetadata`,
+  TaskStatus: `${PACKAGE}.PipelineTask.TaskStatus`,
+  TypeAttributes: `${PACKAGE}.PipelineTask.TypeAttributes`,
+  IOParameter: `${PACKAGE}.PipelineTask.InputOutputs.IOParameter`,
+  IOProducer: `${PACKAGE}.IOProducer`,
+  // Not a column: what a driver hashes into a task's cache fingerprint (transform/cache-key.ts).
+  CacheKey: 'ml_pipelines.CacheKey',
 };
 
 const ENUM_PATHS: Record<KfpEnumName, string> = {
-  TaskState: 'PipelineTask.TaskState',
-  TaskType: 'PipelineTask.TaskType',
-  TaskPodType: 'PipelineTask.TaskPodType',
-  IOType: 'IOType',
-  ArtifactType: 'Artifact.ArtifactType',
+  TaskState: `${PACKAGE}.PipelineTask.TaskState`,
+  TaskType: `${PACKAGE}.PipelineTask.TaskType`,
+  TaskPodType: `${PACKAGE}.PipelineTask.TaskPodType`,
+  IOType: `${PACKAGE}.IOType`,
+  ArtifactType: `${PACKAGE}.Artifact.ArtifactType`,
 };
 
-const PROTO_FILE = fileURLToPath(new URL('../../proto/kfp/v2beta1.proto', import.meta.url));
+const PROTO_FILES = ['../../proto/kfp/v2beta1.proto', '../../proto/kfp/cache_key.proto'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
 
 let loadedRoot: Root | undefined;
 function root(): Root {
   if (!loadedRoot) {
-    const r = protobuf.loadSync(PROTO_FILE);
+    const r = protobuf.loadSync(PROTO_FILES);
     r.resolveAll();
     loadedRoot = r;
   }
@@ -77,7 +79,7 @@ function messageType(name: KfpMessageName): Type {
   if (path === undefined) throw new KfpJsonError(String(name), 'not a KFP JSON-column message');
   let type = typesByPath.get(path);
   if (!type) {
-    type = root().lookupType(`${PACKAGE}.${path}`);
+    type = root().lookupType(path);
     typesByPath.set(path, type);
   }
   return type;
@@ -88,7 +90,7 @@ function enumType(name: KfpEnumName): Enum {
   if (path === undefined) throw new KfpJsonError(String(name), 'not a KFP enum');
   let type = enumsByPath.get(path);
   if (!type) {
-    type = root().lookupEnum(`${PACKAGE}.${path}`);
+    type = root().lookupEnum(path);
     enumsByPath.set(path, type);
   }
   return type;
@@ -246,7 +248,7 @@ function fullName(t: Type | Enum): string {
 }
 
 /** How one element of a field is normalised; the well-known message types have JSON forms of their own. */
-type ElementKind = 'scalar' | 'enum' | 'message' | 'value' | 'timestamp' | 'any';
+type ElementKind = 'scalar' | 'enum' | 'message' | 'value' | 'struct' | 'timestamp' | 'any';
 
 /** What normalising and writing a field need to know about it, worked out once per field instead of once per value. */
 interface FieldInfo {
@@ -268,13 +270,21 @@ interface FieldInfo {
   verbatim: boolean;
 }
 
+/** The well-known message types whose protojson form is not their fields. */
+const WELL_KNOWN_KINDS: Record<string, ElementKind> = {
+  'google.protobuf.Value': 'value',
+  'google.protobuf.Struct': 'struct',
+  'google.protobuf.Timestamp': 'timestamp',
+  'google.protobuf.Any': 'any',
+};
+
 function fieldInfo(field: Field, order: number): FieldInfo {
   const resolved = field.resolvedType;
   let kind: ElementKind = 'scalar';
   if (isEnumType(resolved)) kind = 'enum';
   else if (isMessageType(resolved)) {
     const name = fullName(resolved);
-    kind = name === 'google.protobuf.Value' ? 'value' : name === 'google.protobuf.Timestamp' ? 'timestamp' : name === 'google.protobuf.Any' ? 'any' : 'message';
+    kind = WELL_KNOWN_KINDS[name] ?? 'message';
   }
   const singular = !field.repeated && !field.map;
   return {
@@ -461,6 +471,10 @@ function normalizeSingular(info: FieldInfo, raw: unknown, mode: Mode, path: Path
     case 'enum':
       return normalizeEnum(info.field.resolvedType as Enum, raw, mode, path);
     case 'value':
+      return normalizeJsonValue(raw, path);
+    case 'struct':
+      // A Struct is written as the JSON object it holds.
+      if (!isPlainObject(raw)) throw errorAt(path, 'expected an object for google.protobuf.Struct');
       return normalizeJsonValue(raw, path);
     case 'timestamp':
       return normalizeTimestamp(raw, mode, path);
@@ -871,7 +885,7 @@ function sortStrings(strings: string[]): void {
  * Orders strings by code point, which is the order of their UTF-8 bytes. Plain `<` on JS strings
  * compares UTF-16 units and puts U+E000..U+FFFF after astral characters; shifting the units fixes that.
  */
-function compareUtf8(a: string, b: string): number {
+export function compareUtf8(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);

@@ -49,6 +49,13 @@ export interface EraProfile {
   logsRetrySuffix: boolean;
   /** The MLflow plugin is configured: `plugins.mlflow.run_id` on containers and DAGs (2.17). */
   mlflowPlugin: boolean;
+  /**
+   * The driver names provisioned outputs by their key (Pythonic artifacts, #12256) and keys a
+   * task's cache by its mounted and workspace PVCs too (#12220): both in its cache key (2.15).
+   */
+  cacheKeyNamesOutputsAndPvcs: boolean;
+  /** `cachingOptions.cacheKey` replaces the computed cache key (#13762, master only). */
+  customCacheKeys: boolean;
 }
 
 const KFP_2_0: EraProfile = {
@@ -68,6 +75,8 @@ const KFP_2_0: EraProfile = {
   workspaceImporter: false,
   logsRetrySuffix: false,
   mlflowPlugin: false,
+  cacheKeyNamesOutputsAndPvcs: false,
+  customCacheKeys: false,
 };
 
 const KFP_2_5: EraProfile = {
@@ -94,6 +103,7 @@ const KFP_2_17: EraProfile = {
   importerDisplayName: false,
   workspaceImporter: true,
   logsRetrySuffix: true,
+  cacheKeyNamesOutputsAndPvcs: true,
 };
 
 export const ERAS: Record<Era, EraProfile> = {
@@ -128,12 +138,13 @@ export const ERAS: Record<Era, EraProfile> = {
     importerDisplayName: false,
     workspaceImporter: true,
     failedExecutorLogs: true,
+    cacheKeyNamesOutputsAndPvcs: true,
   },
   // KFP 2.17 and master: the propagating DAG updater, per-retry log URIs. (Its runs keep the
   // December 2025 dates the seed gave its "current master" runs before eras followed releases.)
   'kfp-2.17': KFP_2_17,
-  // The same with the MLflow plugin configured.
-  'kfp-2.17-mlflow': { ...KFP_2_17, baseMs: Date.UTC(2026, 6, 13, 8, 0, 0), mlflowPlugin: true },
+  // The same with the MLflow plugin configured, on master (which also takes a task's custom cache key).
+  'kfp-2.17-mlflow': { ...KFP_2_17, baseMs: Date.UTC(2026, 6, 13, 8, 0, 0), mlflowPlugin: true, customCacheKeys: true },
 };
 
 /** The order later seed cycles rotate eras through, oldest first: ERAS's own order. */

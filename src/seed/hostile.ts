@@ -33,6 +33,16 @@ function taskExec(run: RunBuilder, key: string): ExecutionRecord {
   return found;
 }
 
+/**
+ * Tampering with what a driver hashed breaks the execution's stored fingerprint too: a SUCCEEDED
+ * container then keeps it (migrate --fingerprints kfp3, the default), reported with the reason.
+ */
+function fingerprintBroken(out: HostileRecord[], e: ExecutionRecord, reason: string): void {
+  if (e.state === EXECUTION_STATE.COMPLETE && e.custom.cache_fingerprint) {
+    out.push({ code: 'FINGERPRINT_NOT_REPRODUCED', entity: 'execution', mlmdId: e.id, note: `${reason} (with --fingerprints kfp3)` });
+  }
+}
+
 export function plantHostile(store: MlmdStore, ordinaryRun: OrdinaryRun, baseMs: number): HostileRecord[] {
   const out: HostileRecord[] = [];
 
@@ -46,6 +56,7 @@ export function plantHostile(store: MlmdStore, ordinaryRun: OrdinaryRun, baseMs:
       const e = taskExec(run, 'preprocess');
       e.custom.inputs = { rawString: 'mlmd-struct::%%not*base64%%' };
       out.push({ code: 'CORRUPT_PROPERTY', entity: 'property', mlmdId: e.id, note: 'execution inputs: mlmd-struct:: payload is not base64' });
+      fingerprintBroken(out, e, 'INPUTS_UNREADABLE: the inputs it was keyed by are corrupt');
     },
   });
   ordinaryRun('hostile-corrupt-proto', {
@@ -68,6 +79,7 @@ export function plantHostile(store: MlmdStore, ordinaryRun: OrdinaryRun, baseMs:
       const e = taskExec(run, 'upload-model');
       const eventId = store.addEvent(MISSING_ARTIFACT_ID, e.id, EVENT_TYPE.INPUT, e.createMs, ['baseline']);
       out.push({ code: 'MISSING_ARTIFACT', entity: 'event', mlmdId: eventId, note: `INPUT event names artifact ${MISSING_ARTIFACT_ID}, which does not exist` });
+      fingerprintBroken(out, e, 'KEY_DIFFERS: an input the driver never keyed was added');
     },
   });
   ordinaryRun('hostile-long-display-name', {
@@ -110,6 +122,15 @@ export function plantHostile(store: MlmdStore, ordinaryRun: OrdinaryRun, baseMs:
         delete defs.model;
       }
       out.push({ code: 'KEY_TOO_LONG', entity: 'event', mlmdId: ev.id, note: `event path key is ${longKey.length} characters (artifact_tasks.ArtifactKey holds 191)` });
+      fingerprintBroken(out, e, 'KEY_DIFFERS: its input was renamed after the driver keyed it');
+    },
+  });
+  ordinaryRun('hostile-broken-manifest', {
+    tamper(run) {
+      // Cut off inside a flow sequence, as a truncated copy of the column leaves it: no YAML reader accepts it.
+      const full = run.spec.toYaml();
+      run.spec.manifestOverride = `${full.slice(0, full.indexOf('\n', full.length >> 1))}\n  broken: [unclosed\n`;
+      out.push({ code: 'SPEC_UNREADABLE', entity: 'context', mlmdId: run.runContextId, note: 'run_details.PipelineSpecManifest is cut off mid-document' });
     },
   });
   return out;

@@ -33,12 +33,12 @@
  */
 import type { Db, Param, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
-import { tableExists } from '../load/schema.ts';
+import { tableExists } from '../db/catalog.ts';
 import { createV1TasksTable } from '../load/v1-tasks.ts';
 import { ERAS, ERA_ROTATION, type Era } from './era.ts';
 import { EXPERIMENT_COLUMN_NAMES, RUN_DETAILS_COLUMN_NAMES, V1_TASK_COLUMN_NAMES, createKfp2Tables } from './kfp2-ddl.ts';
 import { type HostileRecord, plantHostile } from './hostile.ts';
-import { createMlmdSchema } from './mlmd-ddl.ts';
+import { createMlmdSchema, syncIdSequences } from './mlmd-ddl.ts';
 import { MlmdStore } from './mlmd-store.ts';
 import { Prng } from './prng.ts';
 import { insertMany } from '../db/insert.ts';
@@ -226,6 +226,7 @@ export async function seedDatabases(mlmd: Db, kfp: Db, opts: SeedOptions): Promi
     );
   }
   await flush();
+  await syncIdSequences(mlmd);
   await kfp.transaction((q) =>
     insertMany(
       q,

@@ -1,29 +1,32 @@
 /**
  * The KFP 2.x (`master`) tables the seed fills besides MLMD: `experiments` and `run_details`, as
- * GORM creates them from `backend/src/apiserver/model/{experiment,run,pipeline_spec,runtime_config}.go`
- * (DefaultStringSize 255, so an untyped string is VARCHAR(255); LargeText is LONGTEXT on MySQL and
- * TEXT elsewhere; int64 is BIGINT). Index names and column order follow the models.
+ * GORM creates them from `backend/src/apiserver/model/{experiment,run,pipeline_spec,runtime_config}.go`.
+ * MySQL (DefaultStringSize 255): an untyped string is VARCHAR(255), LargeText LONGTEXT. PostgreSQL
+ * (the `pgx` dialect, no DefaultStringSize): an untyped string is `text`, LargeText TEXT, names are
+ * quoted as written. int64 is BIGINT everywhere. Index names and column order follow the models.
  */
 import type { Queryable } from '../db/connection.ts';
+import type { Dialect } from '../db/url.ts';
 
-interface Col {
-  name: string;
-  mysql: string;
-  sqlite: string;
-}
+type Col = { name: string } & Record<Dialect, string>;
 
-const s = (name: string, size = 255, notNull = true): Col => ({
+const nullity = (notNull: boolean) => (notNull ? ' NOT NULL' : ' DEFAULT NULL');
+
+/** A string column; `size` where the model gives its type (`type:varchar(n)`), none for GORM's default string. */
+const s = (name: string, size: number | null = null, notNull = true): Col => ({
   name,
-  mysql: `varchar(${size})${notNull ? ' NOT NULL' : ' DEFAULT NULL'}`,
-  sqlite: `text${notNull ? ' NOT NULL' : ' DEFAULT NULL'}`,
+  mysql: `varchar(${size ?? 255})${nullity(notNull)}`,
+  postgres: `${size === null ? 'text' : `varchar(${size})`}${nullity(notNull)}`,
+  sqlite: `text${nullity(notNull)}`,
 });
 const big = (name: string, notNull: boolean, dflt?: number): Col => {
   const tail = `${notNull ? ' NOT NULL' : ''}${dflt !== undefined ? ` DEFAULT ${dflt}` : ''}`;
-  return { name, mysql: `bigint${tail}`, sqlite: `integer${tail}` };
+  return { name, mysql: `bigint${tail}`, postgres: `bigint${tail}`, sqlite: `integer${tail}` };
 };
 const large = (name: string, notNull = false): Col => ({
   name,
   mysql: `longtext${notNull ? ' NOT NULL' : ''}`,
+  postgres: `text${notNull ? ' NOT NULL' : ''}`,
   sqlite: `text${notNull ? ' NOT NULL' : ''}`,
 });
 
@@ -44,11 +47,11 @@ const RUN_DETAILS_COLUMNS: Col[] = [
   s('Description'),
   s('Namespace', 63),
   s('ExperimentUUID', 64),
-  s('JobUUID', 255, false),
+  s('JobUUID', null, false),
   s('StorageState'),
   s('ServiceAccount'),
   s('PipelineId'),
-  s('PipelineVersionId', 255, false),
+  s('PipelineVersionId', null, false),
   s('PipelineName'),
   large('PipelineSpecManifest'),
   large('WorkflowSpecManifest'),
@@ -59,7 +62,7 @@ const RUN_DETAILS_COLUMNS: Col[] = [
   big('ScheduledAtInSec', false, 0),
   big('FinishedAtInSec', false, 0),
   s('Conditions', 125),
-  s('State', 255, false),
+  s('State', null, false),
   large('StateHistory'),
   large('PluginsInput'),
   large('PluginsOutput'),
@@ -76,7 +79,7 @@ export const RUN_DETAILS_COLUMN_NAMES = RUN_DETAILS_COLUMNS.map((c) => c.name);
 export const EXPERIMENT_COLUMN_NAMES = EXPERIMENT_COLUMNS.map((c) => c.name);
 
 function createTable(q: Queryable, table: string, cols: Col[], primaryKey: string): string {
-  const body = cols.map((c) => `\`${c.name}\` ${q.dialect === 'mysql' ? c.mysql : c.sqlite}`);
+  const body = cols.map((c) => `\`${c.name}\` ${c[q.dialect]}`);
   body.push(`PRIMARY KEY (\`${primaryKey}\`)`);
   const tail = q.dialect === 'mysql' ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : '';
   return `CREATE TABLE \`${table}\` (${body.join(', ')})${tail}`;

@@ -1,6 +1,6 @@
 /**
  * Builds an empty MLMD database the way the MLMD server would leave it after initialisation,
- * for schema versions 8, 9 and 10, on MySQL/MariaDB and SQLite (mlmd-source.md §1).
+ * for schema versions 8, 9 and 10, on MySQL/MariaDB, SQLite and PostgreSQL (mlmd-source.md §1).
  * Used by `seed` and by tests; the migration itself never writes MLMD.
  *
  * Version differences: v9 added `external_id` to Type/Artifact/Execution/Context (with an index each);
@@ -12,6 +12,15 @@
  * `type_kind` where `is_artifact_type` was, with `version` and `description` after the old columns,
  * and `external_id` comes last with a named UNIQUE constraint (`Unique<Table>ExternalId`) rather
  * than the fresh layout's unnamed one.
+ *
+ * PostgreSQL: MLMD's PostgreSQL backend (ml-metadata 1.14 and later) only ever created schema 10,
+ * with unquoted names, so the tables are `type`, `artifact`, … (the connection must be opened with
+ * MLMD_IDENTIFIERS). A PostgreSQL database at 9 or 8 exists only through MLMD's downgrade
+ * (`downgrade_db_schema_version`), which is what `fresh` builds there: to 9 it rebuilds the three
+ * property tables without `proto_value` and `bool_value` (as `<Table>Temp`, renamed back, so their
+ * primary keys are named `<table>temp_pkey`) and re-creates their value indexes as partial ones;
+ * to 8 it changes nothing but MLMDEnv (ml-metadata has no PostgreSQL queries for that step), so
+ * `external_id` stays. Nothing was ever `upgraded` on PostgreSQL.
  */
 import type { Queryable } from '../db/connection.ts';
 import type { Dialect } from '../db/url.ts';
@@ -34,85 +43,108 @@ export const MLMD_SIMPLE_TYPES: readonly { name: string; typeKind: 0 | 1 }[] = [
   { name: 'mlmd.Deploy', typeKind: 0 },
 ];
 
-export const MLMD_TABLES = [
-  'Type',
-  'TypeProperty',
-  'ParentType',
-  'Artifact',
-  'ArtifactProperty',
-  'Execution',
-  'ExecutionProperty',
-  'Context',
-  'ContextProperty',
-  'ParentContext',
-  'Event',
-  'EventPath',
-  'Association',
-  'Attribution',
-  'MLMDEnv',
-] as const;
-
 interface Flavour {
   /** Primary key column of the node tables. */
   autoPk: string;
   /** `Type.id` (MySQL spells it INT rather than INTEGER; same thing). */
   typePk: string;
-  /** Node timestamps and event time: 64-bit on MySQL; SQLite INT is 64-bit anyway. */
+  /** `MLMDEnv.schema_version`. */
+  envPk: string;
+  /** Node timestamps and event time: 64-bit on MySQL and PostgreSQL; SQLite INT is 64-bit anyway. */
   millis: string;
   longText: string;
   blob: string;
-  /** Property value indexes: MySQL indexes a 255-char prefix, SQLite makes them partial. */
+  double: string;
+  /** `is_custom_property`, `is_index_step`. */
+  flag: string;
+  typeKind: string;
+  /** Property value indexes: MySQL indexes a 255-char prefix, SQLite makes them partial (PostgreSQL below schema 10 too). */
   stringIndexColumn: string;
-  partialIndexes: boolean;
+  partialIndexes: (version: MlmdSchemaVersion) => boolean;
   uriIndexColumn: string;
+  /** Whether MLMD names the UNIQUE(type_id, name) and event constraints (MySQL and PostgreSQL do). */
+  namedUniques: boolean;
 }
 
 const FLAVOURS: Record<Dialect, Flavour> = {
   sqlite: {
     autoPk: 'INTEGER PRIMARY KEY AUTOINCREMENT',
     typePk: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+    envPk: 'INTEGER PRIMARY KEY',
     millis: 'INT',
     longText: 'TEXT',
     blob: 'BLOB',
+    double: 'DOUBLE',
+    flag: 'TINYINT(1)',
+    typeKind: 'TINYINT(1)',
     stringIndexColumn: '`string_value`',
-    partialIndexes: true,
+    partialIndexes: () => true,
     uriIndexColumn: '`uri`',
+    namedUniques: false,
   },
   mysql: {
     autoPk: 'INTEGER PRIMARY KEY AUTO_INCREMENT',
     typePk: 'INT PRIMARY KEY AUTO_INCREMENT',
+    envPk: 'INTEGER PRIMARY KEY',
     millis: 'BIGINT',
     longText: 'MEDIUMTEXT',
     blob: 'MEDIUMBLOB',
+    double: 'DOUBLE',
+    flag: 'TINYINT(1)',
+    typeKind: 'TINYINT(1)',
     stringIndexColumn: '`string_value`(255)',
-    partialIndexes: false,
+    partialIndexes: () => false,
     uriIndexColumn: '`uri`(255)',
+    namedUniques: true,
+  },
+  postgres: {
+    autoPk: 'SERIAL PRIMARY KEY',
+    typePk: 'SERIAL PRIMARY KEY',
+    envPk: 'INT PRIMARY KEY',
+    millis: 'BIGINT',
+    longText: 'TEXT',
+    blob: 'BYTEA',
+    double: 'DOUBLE PRECISION',
+    flag: 'BOOLEAN',
+    typeKind: 'SMALLINT',
+    stringIndexColumn: '`string_value`',
+    // Schema 10 as created; 9 and 8 after the downgrade, which re-creates them partial.
+    partialIndexes: (version) => version < 10,
+    uriIndexColumn: '`uri`',
+    namedUniques: true,
   },
 };
 
+/** Schema 9 added `external_id`; on PostgreSQL the downgrade to 8 keeps it (see above). */
+export function hasExternalIds(dialect: Dialect, version: MlmdSchemaVersion): boolean {
+  return version >= 9 || dialect === 'postgres';
+}
+
 function tableStatements(dialect: Dialect, version: MlmdSchemaVersion, origin: MlmdSchemaOrigin): string[] {
   const f = FLAVOURS[dialect];
-  const hasExternalId = version >= 9;
+  const hasExternalId = hasExternalIds(dialect, version);
   const hasTypedValues = version >= 10;
   const altered = origin === 'upgraded' && dialect === 'mysql';
+  // The downgrade's rebuilt property tables keep the primary key names of their `<Table>Temp` copies.
+  const downgradedProperties = dialect === 'postgres' && version < 10;
   // Where `external_id` sits: among the columns when created so, appended by ALTER TABLE otherwise.
   const externalId = (place: 'among' | 'last', table: string) => {
     if (!hasExternalId || (place === 'last') !== altered) return [];
     return altered ? ['`external_id` VARCHAR(255)', `CONSTRAINT Unique${table}ExternalId UNIQUE(\`external_id\`)`] : ['`external_id` VARCHAR(255) UNIQUE'];
   };
-  const named = (name: string, cols: string) => (dialect === 'mysql' ? `CONSTRAINT ${name} UNIQUE(${cols})` : `UNIQUE(${cols})`);
+  const named = (name: string, cols: string) => (f.namedUniques ? `CONSTRAINT ${name} UNIQUE(${cols})` : `UNIQUE(${cols})`);
   const table = (name: string, columns: string[]) => `CREATE TABLE IF NOT EXISTS \`${name}\` (${columns.join(', ')})`;
   const propertyTable = (name: string, owner: string) =>
     table(name, [
       `\`${owner}\` INT NOT NULL`,
       '`name` VARCHAR(255) NOT NULL',
-      '`is_custom_property` TINYINT(1) NOT NULL',
+      `\`is_custom_property\` ${f.flag} NOT NULL`,
       '`int_value` INT',
-      '`double_value` DOUBLE',
+      `\`double_value\` ${f.double}`,
       `\`string_value\` ${f.longText}`,
       `\`byte_value\` ${f.blob}`,
       ...(hasTypedValues ? [`\`proto_value\` ${f.blob}`, '`bool_value` BOOLEAN'] : []),
-      `PRIMARY KEY (\`${owner}\`, \`name\`, \`is_custom_property\`)`,
+      `${downgradedProperties ? `CONSTRAINT \`${name}Temp_pkey\` ` : ''}PRIMARY KEY (\`${owner}\`, \`name\`, \`is_custom_property\`)`,
     ]);
   const times = [
     `\`create_time_since_epoch\` ${f.millis} NOT NULL DEFAULT 0`,
@@ -136,7 +168,7 @@ function tableStatements(dialect: Dialect, version: MlmdSchemaVersion, origin: M
             `\`id\` ${f.typePk}`,
             '`name` VARCHAR(255) NOT NULL',
             '`version` VARCHAR(255)',
-            '`type_kind` TINYINT(1) NOT NULL',
+            `\`type_kind\` ${f.typeKind} NOT NULL`,
             '`description` TEXT',
             '`input_type` TEXT',
             '`output_type` TEXT',
@@ -188,10 +220,10 @@ function tableStatements(dialect: Dialect, version: MlmdSchemaVersion, origin: M
       named('UniqueEvent', '`artifact_id`, `execution_id`, `type`'),
     ]),
     // No key and no ordering column: step order is the physical row order.
-    table('EventPath', ['`event_id` INT NOT NULL', '`is_index_step` TINYINT(1) NOT NULL', '`step_index` INT', '`step_key` TEXT']),
+    table('EventPath', ['`event_id` INT NOT NULL', `\`is_index_step\` ${f.flag} NOT NULL`, '`step_index` INT', '`step_key` TEXT']),
     table('Association', [`\`id\` ${f.autoPk}`, '`context_id` INT NOT NULL', '`execution_id` INT NOT NULL', 'UNIQUE(`context_id`, `execution_id`)']),
     table('Attribution', [`\`id\` ${f.autoPk}`, '`context_id` INT NOT NULL', '`artifact_id` INT NOT NULL', 'UNIQUE(`context_id`, `artifact_id`)']),
-    table('MLMDEnv', ['`schema_version` INTEGER PRIMARY KEY']),
+    table('MLMDEnv', [`\`schema_version\` ${f.envPk}`]),
   ];
 }
 
@@ -200,7 +232,7 @@ function indexStatements(dialect: Dialect, version: MlmdSchemaVersion): string[]
   const index = (name: string, tableName: string, columns: string, where?: string) =>
     dialect === 'mysql'
       ? `ALTER TABLE \`${tableName}\` ADD INDEX \`${name}\` (${columns})`
-      : `CREATE INDEX IF NOT EXISTS \`${name}\` ON \`${tableName}\` (${columns})${where && f.partialIndexes ? ` WHERE ${where}` : ''}`;
+      : `CREATE INDEX IF NOT EXISTS \`${name}\` ON \`${tableName}\` (${columns})${where && f.partialIndexes(version) ? ` WHERE ${where}` : ''}`;
   const out = [
     index('idx_artifact_uri', 'Artifact', f.uriIndexColumn),
     index('idx_type_name', 'Type', '`name`'),
@@ -216,9 +248,9 @@ function indexStatements(dialect: Dialect, version: MlmdSchemaVersion): string[]
     out.push(index(`idx_${node}_property_int`, props, '`name`, `is_custom_property`, `int_value`', '`int_value` IS NOT NULL'));
     out.push(index(`idx_${node}_property_double`, props, '`name`, `is_custom_property`, `double_value`', '`double_value` IS NOT NULL'));
     out.push(index(`idx_${node}_property_string`, props, `\`name\`, \`is_custom_property\`, ${f.stringIndexColumn}`, '`string_value` IS NOT NULL'));
-    if (version >= 9) out.push(index(`idx_${node}_external_id`, tableName, '`external_id`'));
+    if (hasExternalIds(dialect, version)) out.push(index(`idx_${node}_external_id`, tableName, '`external_id`'));
   }
-  if (version >= 9) out.push(index('idx_type_external_id', 'Type', '`external_id`'));
+  if (hasExternalIds(dialect, version)) out.push(index('idx_type_external_id', 'Type', '`external_id`'));
   return out;
 }
 
@@ -235,9 +267,33 @@ export async function createMlmdSchema(db: Queryable, version: MlmdSchemaVersion
   if (!SUPPORTED_MLMD_SCHEMA_VERSIONS.includes(version)) {
     throw new Error(`createMlmdSchema: schema version ${String(version)} is not one of ${SUPPORTED_MLMD_SCHEMA_VERSIONS.join(', ')}`);
   }
+  if (db.dialect === 'postgres') {
+    if (db.storedName('Type') !== 'type') throw new Error('createMlmdSchema: open the PostgreSQL connection with MLMD_IDENTIFIERS, as MLMD names its tables unquoted');
+    if (origin === 'upgraded') throw new Error('createMlmdSchema: no MLMD release created a PostgreSQL database before schema 10, so none was upgraded');
+  }
   for (const sql of mlmdSchemaStatements(db.dialect, version, origin)) await db.run(sql);
   await db.run('INSERT INTO `MLMDEnv` (`schema_version`) VALUES (?)', [version]);
   for (const [i, t] of MLMD_SIMPLE_TYPES.entries()) {
     await db.run('INSERT INTO `Type` (`id`, `name`, `type_kind`) VALUES (?, ?, ?)', [i + 1, t.name, t.typeKind]);
+  }
+  await syncIdSequences(db);
+}
+
+/** The tables whose `id` MLMD leaves to the database (AUTO_INCREMENT, AUTOINCREMENT, SERIAL). */
+const SERIAL_TABLES = ['Type', 'Artifact', 'Execution', 'Context', 'Event', 'Association', 'Attribution'] as const;
+
+/**
+ * PostgreSQL: moves each SERIAL's sequence up to the table's highest id. The seed writes explicit ids
+ * (so that a seed always gives the same ones), which a sequence does not notice, and an MLMD server
+ * started on the database afterwards would hand out ids already taken. MySQL and SQLite move their
+ * counters past explicit ids themselves.
+ */
+export async function syncIdSequences(db: Queryable): Promise<void> {
+  if (db.dialect !== 'postgres') return;
+  for (const table of SERIAL_TABLES) {
+    await db.all(
+      `SELECT setval(pg_get_serial_sequence(?, 'id'), GREATEST(MAX(\`id\`), 1), MAX(\`id\`) IS NOT NULL) AS v FROM \`${table}\``,
+      [db.storedName(table)],
+    );
   }
 }

@@ -40,7 +40,7 @@ export interface TaskSpec {
   dependentTasks?: string[];
   triggerPolicy?: { condition?: string; strategy?: string };
   parameterIterator?: { itemInput: string; items: { raw: string } | { inputParameter: string } };
-  cachingOptions?: { enableCache: boolean };
+  cachingOptions?: { enableCache: boolean; cacheKey?: string };
   retryPolicy?: { maxRetryCount: number };
 }
 
@@ -108,7 +108,11 @@ export class PipelineSpecBuilder {
     this.executors[label] ??= spec;
   }
 
+  /** Text written as the run's manifest instead of the rendered spec: the hostile seed's unreadable one. */
+  manifestOverride: string | null = null;
+
   toYaml(): string {
+    if (this.manifestOverride !== null) return this.manifestOverride;
     const doc = {
       components: sortKeys(this.components),
       defaultPipelineRoot: this.defaultPipelineRoot,

@@ -6,8 +6,8 @@
  * come from. Scopes of DAGs that never ran (condition false) still declare their tasks in the
  * spec but create no executions.
  */
-import { createHash } from 'node:crypto';
 import type { Param } from '../db/connection.ts';
+import { type CacheKey, cacheKeyFingerprint, customCacheKeyFingerprint } from '../transform/cache-key.ts';
 import { EVENT_TYPE, EXECUTION_STATE, type JsonObject, type JsonValue } from '../transform/model.ts';
 import { ERAS, type Era, type EraProfile } from './era.ts';
 import type { ExecutionRecord, MlmdStore, PropMap } from './mlmd-store.ts';
@@ -37,6 +37,8 @@ export interface ArtifactRef {
   /** Task key that produced it, and its output key. */
   producer: string;
   key: string;
+  /** A workspace importer produced it: a task reading it mounts the run's workspace PVC. */
+  workspace?: boolean;
 }
 
 export interface CacheEntry {
@@ -117,6 +119,10 @@ export interface ContainerOptions {
   strategy?: 'ALL_UPSTREAM_TASKS_COMPLETED';
   k8s?: 'createpvc' | 'deletepvc';
   retries?: number;
+  /** PVCs the kubernetes platform config mounts, named by an upstream task's output parameter (a createpvc's `name`). */
+  pvcMounts?: { mountPath: string; producer: string; key: string; pvcName: string }[];
+  /** `cachingOptions.cacheKey` (eras with custom cache keys only). */
+  cacheKey?: string;
 }
 
 export interface DagOptions {
@@ -311,10 +317,6 @@ function metadataValue(v: JsonValue): PropMap[string] {
   return { struct: { struct: v } };
 }
 
-function fingerprint(parts: JsonValue): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-}
-
 function paramBinding(p: ParamInput): ParameterBindingSpec {
   switch (p.kind) {
     case 'component':
@@ -451,7 +453,8 @@ export class DagScope {
     const cacheEnabled = o.cache ?? true;
 
     const task = this.taskSpec(display, compName, { ...o, params, artifacts });
-    task.cachingOptions = { enableCache: cacheEnabled };
+    const customKey = o.cacheKey !== undefined && run.era.customCacheKeys ? o.cacheKey : null;
+    task.cachingOptions = customKey === null ? { enableCache: cacheEnabled } : { enableCache: cacheEnabled, cacheKey: customKey };
     if (o.strategy) task.triggerPolicy = { ...task.triggerPolicy, strategy: o.strategy };
     if (o.retries) task.retryPolicy = { maxRetryCount: o.retries };
     this.declareTask(key, task);
@@ -470,11 +473,15 @@ export class DagScope {
         );
       }
     }
-    run.spec.executor(label, {
-      container: o.k8s
-        ? { image }
-        : { image, command: ['sh', '-c', 'python3 -m kfp.dsl.executor_main "$@"', '--'], args: ['--executor_input', '{{$}}', '--function_to_execute', key.replace(/-/g, '_')] },
-    });
+    const command = o.k8s ? [] : ['sh', '-c', 'python3 -m kfp.dsl.executor_main "$@"', '--'];
+    // One executor per component: tasks sharing a component run the same function.
+    const args = o.k8s ? [] : ['--executor_input', '{{$}}', '--function_to_execute', label.replace(/^exec-/, '').replace(/-/g, '_')];
+    run.spec.executor(label, { container: o.k8s ? { image } : { image, command, args } });
+    if (o.pvcMounts?.length) {
+      run.spec.platformExecutors[label] = {
+        pvcMount: o.pvcMounts.map((m) => ({ mountPath: m.mountPath, taskOutputParameter: { outputParameterKey: m.key, producerTask: m.producer } })),
+      };
+    }
 
     const dummy: TaskResult = {
       key,
@@ -486,17 +493,15 @@ export class DagScope {
 
     const requested = o.state ?? 'COMPLETE';
     const inputs = this.inputValues(params);
+    // A createpvc driver adds the name it made up to the parameters it keys and records.
+    if (o.k8s === 'createpvc' && typeof outputParams.name === 'string') inputs[outputParams.name] = outputParams.name;
     const props = this.childProps(key, display);
-    const fp =
-      cacheEnabled && requested !== 'CANCELED'
-        ? fingerprint({
-            component: compName,
-            image,
-            inputs,
-            artifacts: Object.fromEntries(Object.entries(artifacts).map(([k, a]) => [k, a.artifacts.map((r) => String(r.id))])),
-            outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.type])),
-          })
-        : null;
+    const logs = run.era.executorLogs && run.logs && !o.k8s;
+    const fp = !cacheEnabled || requested === 'CANCELED'
+      ? null
+      : customKey !== null
+        ? customCacheKeyFingerprint(compName, customKey)
+        : cacheKeyFingerprint(this.kfp2CacheKey({ inputs, artifacts, outputs, outputParams, image, cmdArgs: [...command, ...args], pvcs: o.pvcMounts ?? [], logs, k8s: Boolean(o.k8s) }));
     const cacheKey = fp ? `${run.opts.namespace}|${run.opts.pipelineName}|${fp}` : null;
     const hit = requested === 'COMPLETE' && cacheKey ? world.cache.get(cacheKey) : undefined;
 
@@ -544,8 +549,7 @@ export class DagScope {
     run.now = exec.updateMs;
     // K8s ops have no launcher: the driver publishes them, and neither logs nor DAG updates follow.
     if (!o.k8s) run.launcherEnded(this, this.children, exec.updateMs);
-    const publishedLogs = state === EXECUTION_STATE.COMPLETE || run.era.failedExecutorLogs;
-    const logs = run.era.executorLogs && run.logs && !o.k8s && publishedLogs;
+    const publishedLogs = logs && (state === EXECUTION_STATE.COMPLETE || run.era.failedExecutorLogs);
     const uriTask = run.era.taskNameIsKey ? key : display;
     const published: ArtifactRef[] = [];
     if (state === EXECUTION_STATE.COMPLETE) {
@@ -558,7 +562,7 @@ export class DagScope {
       }
       result.outputParams = outputParams;
     }
-    if (logs) {
+    if (publishedLogs) {
       const ref = run.newArtifact(key, 'executor-logs', { type: 'system.Artifact' }, exec.updateMs, {
         displayName: true,
         session: run.defaultSession(),
@@ -597,6 +601,42 @@ export class DagScope {
       ]);
     }
     return result;
+  }
+
+  /**
+   * The CacheKey this era's driver hashed for a container, built from what this builder decided:
+   * the parameter values and artifact ids it chose, the outputs and executor it declared, the PVCs
+   * it mounted. (The migration rebuilds the same key from the MLMD rows and the manifest instead.)
+   */
+  private kfp2CacheKey(k: {
+    inputs: JsonObject;
+    artifacts: Record<string, ArtifactInput>;
+    outputs: Record<string, OutputArtifact>;
+    outputParams: Record<string, JsonValue>;
+    image: string;
+    cmdArgs: string[];
+    pvcs: { pvcName: string }[];
+    logs: boolean;
+    k8s: boolean;
+  }): CacheKey {
+    const era = this.run.era;
+    const named = era.cacheKeyNamesOutputsAndPvcs;
+    const outputArtifactsSpec: CacheKey['outputArtifactsSpec'] = {};
+    for (const [name, out] of Object.entries(k.outputs)) outputArtifactsSpec[name] = { ...(named ? { name } : {}), type: { ...artifactType(out.type) } };
+    if (k.logs) outputArtifactsSpec['executor-logs'] = { ...(named ? { name: 'executor-logs' } : {}), type: { schemaTitle: 'system.Artifact' } };
+    const pvcNames = new Set<string>();
+    if (named && !k.k8s) {
+      for (const m of k.pvcs) pvcNames.add(m.pvcName);
+      if (Object.values(k.artifacts).some((a) => a.artifacts[0]?.workspace)) pvcNames.add(`${this.run.workflowName}-kfp-workspace`);
+    }
+    return {
+      inputArtifactNames: Object.fromEntries(Object.entries(k.artifacts).map(([name, a]) => [name, a.artifacts.map((r) => String(r.id))])),
+      inputParameterValues: k.inputs,
+      outputArtifactsSpec,
+      outputParametersSpec: Object.fromEntries(Object.entries(k.outputParams).map(([name, v]) => [name, parameterTypeOf(v)])),
+      // Go sorts PVC names by their bytes; the names made here are ASCII.
+      containerSpec: { image: k.image, cmdArgs: k.cmdArgs, pvcNames: [...pvcNames].sort() },
+    };
   }
 
   /** How many earlier executions this DAG holds for `key` (a retried task's attempt number). */
@@ -656,7 +696,7 @@ export class DagScope {
       run.world.imports.set(reuseKey, ref);
     }
     run.world.store.addEvent(ref.id, exec.id, EVENT_TYPE.OUTPUT, exec.updateMs, ['artifact']);
-    return { key, exec, out: { artifact: { ...ref, producer: key, key: 'artifact' } }, outputParams: {} };
+    return { key, exec, out: { artifact: { ...ref, producer: key, key: 'artifact', ...(workspace ? { workspace: true } : {}) } }, outputParams: {} };
   }
 
   // ------------------------------------------------------------ DAGs

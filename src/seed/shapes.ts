@@ -73,6 +73,8 @@ function trainingPipeline(run: RunBuilder): RunState {
     artifacts: { model: A.from(train.out.model!) },
     outputs: { vertex_model: { type: 'google.VertexModel', metadata: { resourceName: `projects/ml-prod/locations/us-central1/models/${prng.int(1000, 9999)}` } } },
     dependsOn: ['evaluate', 'train-model'],
+    // Where the backend supports it (master), the upload is cached by a key of its own.
+    cacheKey: 'vertex-upload-v1',
   });
   return 'SUCCEEDED';
 }
@@ -294,8 +296,9 @@ function pvcOps(run: RunBuilder): RunState {
     },
     outputParams: { name: pvcName },
   });
-  root.container('write-file', { dependsOn: ['createpvc'], outputs: { manifest: { type: 'system.Artifact' } } });
-  root.container('read-file', { dependsOn: ['write-file'] });
+  const mount = { mountPath: '/data', producer: 'createpvc', key: 'name', pvcName };
+  root.container('write-file', { dependsOn: ['createpvc'], outputs: { manifest: { type: 'system.Artifact' } }, pvcMounts: [mount] });
+  root.container('read-file', { dependsOn: ['write-file'], pvcMounts: [mount] });
   root.container('deletepvc', {
     k8s: 'deletepvc',
     cache: false,
@@ -303,11 +306,6 @@ function pvcOps(run: RunBuilder): RunState {
     dependsOn: ['read-file'],
     condition: "inputs.parameter_values['pvc_name'] == 'never'",
   });
-  for (const label of ['exec-write-file', 'exec-read-file']) {
-    run.spec.platformExecutors[label] = {
-      pvcMount: [{ mountPath: '/data', taskOutputParameter: { outputParameterKey: 'name', producerTask: 'createpvc' } }],
-    };
-  }
   return 'SUCCEEDED';
 }
 

@@ -12,9 +12,10 @@
  * for nothing but the id table of KFP-3-native rows.
  */
 import { querySignal, throwIfAborted } from '../db/cancel.ts';
-import { openDb, type Db, type OpenOptions } from '../db/connection.ts';
+import type { Db, OpenOptions } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { openKfpDatabase } from '../load/kfp-database.ts';
 import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
 import type { MlmdContext, MlmdEvent } from '../transform/model.ts';
 import { pipelineContextUuid, type MlmdView } from '../transform/reverse.ts';
@@ -73,7 +74,7 @@ export interface KfpBackendOptions extends RunCacheOptions {
 
 export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}): Promise<KfpBackend> {
   // Eight connections: a run page's reads are issued together, and many pages are open at once.
-  const reader = await openDb(url, { readOnly: true, role: 'KFP database', onAvailability: opts.onAvailability, poolSize: 8 });
+  const reader = await openKfpDatabase(url, { readOnly: true, onAvailability: opts.onAvailability, poolSize: 8 });
   let writer: Db | undefined;
   try {
     if (!(await isKfpDatabase(reader)) || !(await tableExists(reader, 'tasks'))) {
@@ -87,7 +88,7 @@ export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}):
       throw new BridgeError('NOT_MIGRATED', `${reader.target.display} still has the KFP 2.x tasks table`, 'run mlmd-bridge migrate first, or serve the MLMD database with --mlmd');
     }
     // Same server as the reader, whose listener already reports an outage.
-    writer = await openDb(url, { role: 'KFP database' });
+    writer = await openKfpDatabase(url);
     const ids = await ShimIdStore.open(writer, { externalMax: opts.externalMax });
     const backend = new KfpBackend(reader, writer, ids, await tableExists(reader, 'mlmd_id_map'), opts);
     await backend.allocateStandardTypes();

@@ -53,7 +53,7 @@ export class IdHomes {
   }
 
   /** Splits `ids` into those remembered (with their value) and those to look up. */
-  static split<V>(memo: LruMap<number, V>, ids: readonly number[]): { known: [number, V][]; unknown: number[] } {
+  static split<V extends {}>(memo: LruMap<number, V>, ids: readonly number[]): { known: [number, V][]; unknown: number[] } {
     const known: [number, V][] = [];
     const unknown: number[] = [];
     for (const id of new Set(ids)) {

@@ -8,11 +8,11 @@
  * `mlmd_id_map` because allocation needs two unique keys — one id per row and one row per id —
  * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
  */
-import { STATE_KEYS } from '../load/bridge-tables.ts';
+import { targetDialect } from '../load/kfp-database.ts';
+import { parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
 import type { Db, Param } from '../db/connection.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { tableExists } from '../load/schema.ts';
-import { BridgeError } from '../errors.ts';
 
 export const SHIM_IDS_TABLE = 'mlmd_bridge_shim_ids';
 
@@ -90,11 +90,11 @@ export class ShimIdStore {
 
   /**
    * Opens the store on a writable connection to the KFP database, creating its table if needed.
-   * Refuses (BridgeError BAD_STATE, exit 3) when the MLMD maxima migrate recorded cannot be read:
+   * Refuses (BridgeError STATE_CORRUPT, exit 3) when the MLMD maxima migrate recorded cannot be read:
    * without them new ids could collide with MLMD ids of records migrate did not map.
    */
   static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
-    for (const sql of DDL[db.dialect]) await db.run(sql);
+    for (const sql of DDL[targetDialect(db)]) await db.run(sql);
     const store = new ShimIdStore(db, opts);
     await store.recordedMaxima();
     return store;
@@ -179,7 +179,7 @@ export class ShimIdStore {
    */
   private async insertNew(requests: IdRequest[]): Promise<void> {
     this.allocations++;
-    const ignore = this.db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    const ignore = targetDialect(this.db) === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
     for (const seq of new Set(requests.map((r) => r.seq))) {
       let next = (await this.floor(seq)) + 1;
       for (const chunk of chunked(requests.filter((r) => r.seq === seq), 200)) {
@@ -221,32 +221,34 @@ export class ShimIdStore {
  */
 export const MLMD_MAX_IDS_STATE = STATE_KEYS.mlmdMaxIds;
 
+const SEQUENCES = ['execution', 'artifact', 'context', 'type'] as const;
+
+/** What migrate records: a JSON object with a whole number ≥ 0 for some of the sequences. */
+function isMaxima(v: unknown): v is Partial<Record<IdSequence, number>> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return SEQUENCES.every((seq) => {
+    if (!Object.hasOwn(v, seq)) return true;
+    const n = (v as Record<string, unknown>)[seq];
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  });
+}
+
 /**
  * The recorded maxima; `{}` when none were recorded (a migration by an older version). Anything
- * else that is not an object of whole numbers ≥ 0 per sequence is refused rather than guessed at.
+ * else that is not an object of whole numbers ≥ 0 per sequence is refused (STATE_CORRUPT, exit 3)
+ * rather than guessed at: read as `{}`, new ids could collide with MLMD ids migrate did not map.
  */
 export function parseMaxima(text: string | null): Partial<Record<IdSequence, number>> {
   if (text === null) return {};
-  const bad = (why: string) =>
-    new BridgeError(
-      'BAD_STATE',
-      `mlmd_bridge_state entry '${MLMD_MAX_IDS_STATE}' ${why}; without it, ids given to KFP-3-native rows could collide with MLMD ids`,
-      'run `mlmd-bridge migrate --mlmd URL --kfp URL` again: it records this entry afresh from the MLMD database',
-    );
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw bad(`is not JSON (${(e as Error).message})`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('is not a JSON object');
+  const maxima = parseJsonState(
+    MLMD_MAX_IDS_STATE,
+    text,
+    isMaxima,
+    'a JSON object with a whole number ≥ 0 per sequence ({"execution":n,"artifact":n,"context":n,"type":n})',
+    'run `mlmd-bridge migrate --mlmd URL --kfp URL` again: it records this entry afresh from the MLMD database (the shim needs it to give new rows ids that cannot collide with MLMD ids)',
+  );
   const out: Partial<Record<IdSequence, number>> = {};
-  for (const seq of ['execution', 'artifact', 'context', 'type'] as const) {
-    if (!Object.hasOwn(v, seq)) continue;
-    const n = (v as Record<string, unknown>)[seq];
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw bad(`holds ${seq}: ${JSON.stringify(n)}, not a whole number ≥ 0`);
-    out[seq] = n;
-  }
+  for (const seq of SEQUENCES) if (maxima[seq] !== undefined) out[seq] = maxima[seq];
   return out;
 }
 

@@ -2,6 +2,7 @@
  * The error an RPC answers with. Handlers throw it; both transports (gRPC and gRPC-Web) turn it
  * into a status code and message, so MLMD's error contract lives in one place.
  */
+import { isLockConflict } from '../db/retry.ts';
 import { BridgeError, EXIT } from '../errors.ts';
 
 /** gRPC status codes (the numbers are the wire contract; absl and gRPC share them). */
@@ -90,13 +91,3 @@ export function toRpcError(e: unknown): RpcError {
   return new RpcError(isLockConflict(e) ? 'ABORTED' : 'INTERNAL', message);
 }
 
-/** MySQL error numbers MLMD answers ABORTED: deadlock found, lock wait timeout exceeded. */
-const MYSQL_LOCK_ERRNOS = new Set([1213, 1205]);
-
-/** SQLite's "database is locked" (better-sqlite3 codes, extended ones included), or a MySQL lock error. */
-function isLockConflict(e: unknown): boolean {
-  if (typeof e !== 'object' || e === null) return false;
-  const { code, errno } = e as { code?: unknown; errno?: unknown };
-  if (typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'))) return true;
-  return typeof errno === 'number' && MYSQL_LOCK_ERRNOS.has(errno);
-}

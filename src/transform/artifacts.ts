@@ -1,5 +1,5 @@
 import { goJsonStringify } from '../proto/kfp-json.ts';
-import { ids, uriHash } from './identity.ts';
+import { artifactIdentityKey, ids, uriHash } from './identity.ts';
 import type { ArtifactOrigin, ArtifactRow, IdMapRow, JsonObject, MlmdArtifact } from './model.ts';
 import type { RejectLog } from './rejects.ts';
 import {
@@ -22,6 +22,12 @@ export interface MappedArtifact {
   rows: ArtifactRow[];
   /** The row each metric key landed on (metrics only); links fan out over every row. */
   metricKeys: string[];
+  /**
+   * An imported artifact's IdentityKey, as KFP 3 computes it for a `reimport=false` import of the
+   * same thing. Not written with the row: in one namespace only one artifact may hold a key, which
+   * the whole migration decides afterwards (load/identity-keys.ts); the id map carries it there.
+   */
+  identityKey?: string;
 }
 
 export function toArtifactRows(
@@ -65,11 +71,10 @@ export function toArtifactRows(
 
   if (type !== ARTIFACT_TYPE.Metric) {
     const uri = URI_LESS_ARTIFACT_TYPES.has(type) ? null : a.uri;
-    return {
-      artifact: a,
-      metricKeys: [],
-      rows: [row(ids.artifact(a.id, namespace), type, uri, hashOf(uri), name, json(metadata), null)],
-    };
+    const only = row(ids.artifact(a.id, namespace), type, uri, hashOf(uri), name, json(metadata), null);
+    const mapped: MappedArtifact = { artifact: a, metricKeys: [], rows: [only] };
+    if (isImported(origin) && !outline) mapped.identityKey = artifactIdentityKey(only);
+    return mapped;
   }
 
   const rows: ArtifactRow[] = [];
@@ -107,17 +112,77 @@ function metadataOf(a: MlmdArtifact, rejects: RejectLog): JsonObject {
   return out;
 }
 
-/** Name: `display_name`; importer outputs without one take the URI's basename (as KFP 3's importer); else the output key. */
+/** Name: `display_name`; importer outputs without one take the name KFP 3's importer gives them (`inferArtifactName`); else the output key. */
 function artifactName(a: MlmdArtifact, origin: ArtifactOrigin | undefined): string | null {
   const display = propString(a.customProperties, 'display_name');
   if (display) return display;
-  const fromImporter = origin?.executionType === MLMD_EXECUTION_TYPE.IMPORTER || origin?.executionType === MLMD_EXECUTION_TYPE.IMPORTER_WORKSPACE;
-  if (fromImporter && a.uri) {
-    const path = a.uri.replace(/[?#].*$/, '').replace(/\/+$/, '');
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    if (base) return base;
+  if (isImported(origin) && a.uri) {
+    const inferred = inferArtifactName(a.uri);
+    if (inferred !== null) return inferred;
   }
   return origin?.key ?? null;
+}
+
+const isImported = (origin: ArtifactOrigin | undefined) =>
+  origin?.executionType === MLMD_EXECUTION_TYPE.IMPORTER || origin?.executionType === MLMD_EXECUTION_TYPE.IMPORTER_WORKSPACE;
+
+/**
+ * The name KFP 3's importer gives an artifact it imports (`inferArtifactName`): the last element
+ * of the URI's path as Go's url.Parse reads it (percent-escapes decoded, query and fragment
+ * dropped) and path.Base cleans it; for a URI without a scheme, of the URI itself. `null` where
+ * url.Parse fails (the importer then imports nothing).
+ */
+export function inferArtifactName(uri: string): string | null {
+  const withoutFragment = uri.split('#', 1)[0]!;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(withoutFragment);
+  if (!scheme) {
+    // url.Parse refuses a leading colon, a colon in the first path segment and a malformed escape.
+    if (/^[^/?]*:/.test(withoutFragment)) return null;
+    try {
+      goPathUnescape(withoutFragment.split('?', 1)[0]!);
+    } catch {
+      return null;
+    }
+    return goPathBase(uri.endsWith('/') ? uri.slice(0, -1) : uri);
+  }
+  let rest = withoutFragment.slice(scheme[0].length);
+  const q = rest.indexOf('?');
+  if (q >= 0) rest = rest.slice(0, q);
+  if (!rest.startsWith('/')) return '.'; // an opaque URI has no path
+  if (rest.startsWith('//')) {
+    const slash = rest.indexOf('/', 2);
+    rest = slash < 0 ? '' : rest.slice(slash);
+  }
+  let path: string;
+  try {
+    path = goPathUnescape(rest);
+  } catch {
+    return null;
+  }
+  return goPathBase(path);
+}
+
+/** url.PathUnescape: %XX decoded as bytes, a malformed escape an error. */
+function goPathUnescape(s: string): string {
+  if (!s.includes('%')) return s;
+  if (/%(?![0-9A-Fa-f]{2})/.test(s)) throw new Error(`invalid URL escape in ${JSON.stringify(s)}`);
+  const bytes: number[] = [];
+  const utf8 = Buffer.from(s, 'utf8');
+  for (let i = 0; i < utf8.length; i++) {
+    if (utf8[i] === 0x25) {
+      bytes.push(parseInt(String.fromCharCode(utf8[i + 1]!, utf8[i + 2]!), 16));
+      i += 2;
+    } else bytes.push(utf8[i]!);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** Go's path.Base: the last element, trailing slashes removed; "." for "", "/" for slashes only. */
+function goPathBase(p: string): string {
+  if (p === '') return '.';
+  const trimmed = p.replace(/\/+$/, '');
+  if (trimmed === '') return '/';
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1) || '/';
 }
 
 function truncateName(name: string | null, a: MlmdArtifact, rejects: RejectLog): string | null {
@@ -132,6 +197,6 @@ export function artifactIdMapRows(m: MappedArtifact): IdMapRow[] {
     mlmdId: m.artifact.id,
     kfpUuid: r.UUID,
     runUuid: null,
-    extra: r.Type === ARTIFACT_TYPE.Metric ? goJsonStringify({ metricKey: r.Name }) : null,
+    extra: r.Type === ARTIFACT_TYPE.Metric ? goJsonStringify({ metricKey: r.Name }) : m.identityKey ? goJsonStringify({ identityKey: m.identityKey }) : null,
   }));
 }

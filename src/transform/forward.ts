@@ -4,17 +4,19 @@ import { toLinkRows } from './links.ts';
 import type { IdMapRow, MlmdExecution, Reject, RunBundle, RunMigration } from './model.ts';
 import { RejectLog } from './rejects.ts';
 import { KFP_EXECUTION_TYPES } from './rules.ts';
-import { parsePipelineSpec } from './spec.ts';
+import { readPipelineSpec } from './spec.ts';
 import { buildTaskTree, type TaskTree } from './tasks.ts';
 import { propString, typedValue } from './values.ts';
 import { ids } from './identity.ts';
+import { type ArtifactRowsOf, DEFAULT_MAPPING_OPTIONS, type FingerprintTally, type MappingOptions, RunFingerprints } from './fingerprints.ts';
+import type { MlmdArtifact } from './model.ts';
 
 /**
  * The forward mapping: the MLMD records of one KFP run → its KFP 3 rows, id-map entries and rejects.
  * Pure: the same bundle always gives the same rows, byte for byte.
  */
-export function mapRun(bundle: RunBundle): RunMigration {
-  return forward(bundle, false).migration;
+export function mapRun(bundle: RunBundle, options: MappingOptions = DEFAULT_MAPPING_OPTIONS): RunMigration {
+  return forward(bundle, false, options).migration;
 }
 
 /** What the forward mapping would write for a run, counted, and its rejects: what `verify` and `plan` check against. */
@@ -31,14 +33,18 @@ export interface RunOutline {
   namespace: string;
   artifactRows: { mlmdId: number; rows: number }[];
   rejects: Reject[];
+  /** The self-check of the stored fingerprints, and what the Fingerprint column of each task would hold. */
+  fingerprints: FingerprintTally;
+  /** Task UUID → its non-empty tasks.Fingerprint. */
+  fingerprintColumns: Record<string, string>;
 }
 
 /**
  * `mapRun` without rendering what it would write: the same tree, ids and rejects, but no JSON
  * columns, hashes or id map, so counting a run costs a fraction of mapping it.
  */
-export function outlineRun(bundle: RunBundle): RunOutline {
-  const { migration: m, mapped } = forward(bundle, true);
+export function outlineRun(bundle: RunBundle, options: MappingOptions = DEFAULT_MAPPING_OPTIONS): RunOutline {
+  const { migration: m, mapped, fingerprints } = forward(bundle, true, options);
   return {
     runUuid: m.runUuid,
     tasks: m.tasks.length,
@@ -47,11 +53,21 @@ export function outlineRun(bundle: RunBundle): RunOutline {
     namespace: m.namespace,
     artifactRows: [...mapped.values()].map((a) => ({ mlmdId: a.artifact.id, rows: a.rows.length })),
     rejects: m.rejects,
+    fingerprints: fingerprints.tally,
+    fingerprintColumns: fingerprints.columns,
   };
 }
 
-/** The forward mapping, with the mapped artifacts by MLMD id beside it (outlineRun counts them). */
-function forward(bundle: RunBundle, outline: boolean): { migration: RunMigration; mapped: Map<number, MappedArtifact> } {
+/**
+ * The forward mapping, with the mapped artifacts by MLMD id and the fingerprints beside it
+ * (outlineRun counts them). Fingerprints are recomputed for `kfp3` and whenever the run is only
+ * outlined (plan and verify report the self-check); `mlmd` copies them as they are.
+ */
+function forward(
+  bundle: RunBundle,
+  outline: boolean,
+  options: MappingOptions,
+): { migration: RunMigration; mapped: Map<number, MappedArtifact>; fingerprints: RunFingerprints } {
   const ctxId = bundle.runContext.id;
   const runUuid = bundle.runContext.name;
   const rejects = new RejectLog(runUuid);
@@ -63,11 +79,15 @@ function forward(bundle: RunBundle, outline: boolean): { migration: RunMigration
       ctxId,
       `run context "${runUuid}" has no run_details row (deleted run); its ${bundle.executions.length} executions and ${bundle.events.length} events are not migrated`,
     );
-    return { migration: { runUuid, contextId: ctxId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: rejects.items }, mapped: new Map() };
+    const none = new RunFingerprints(bundle, null, '', options, false, rejects, () => null);
+    return { migration: { runUuid, contextId: ctxId, namespace: '', tasks: [], artifacts: [], links: [], idMap: [], rejects: rejects.items }, mapped: new Map(), fingerprints: none };
   }
 
   const namespace = run.experimentNamespace ?? (run.namespace || propString(bundle.runContext.customProperties, 'namespace') || '');
-  const spec = parsePipelineSpec(run.pipelineSpecManifest);
+  const { spec, problem: specProblem } = readPipelineSpec(run.pipelineSpecManifest);
+  if (specProblem !== null) {
+    rejects.add('SPEC_UNREADABLE', 'context', ctxId, `the pipeline spec of run "${runUuid}" ${specProblem}; the run is mapped without a spec`);
+  }
 
   for (const id of bundle.danglingExecutionIds ?? []) {
     rejects.add('MISSING_EXECUTION', 'execution', id, `run context ${ctxId} is associated with execution ${id}, which does not exist`);
@@ -85,7 +105,8 @@ function forward(bundle: RunBundle, outline: boolean): { migration: RunMigration
     }
   }
 
-  const tree = buildTaskTree(executions, { runUuid, namespace, run, spec, rejects, outline });
+  const fingerprints = new RunFingerprints(bundle, spec, namespace, options, outline || options.fingerprints === 'kfp3', rejects, artifactRowsIn(bundle, namespace));
+  const tree = buildTaskTree(executions, { runUuid, namespace, run, spec, rejects, outline, fingerprint: (t, tr) => fingerprints.column(t, tr) });
 
   const artifacts = new Map<number, MappedArtifact>();
   for (const a of bundle.artifacts) {
@@ -107,8 +128,28 @@ function forward(bundle: RunBundle, outline: boolean): { migration: RunMigration
       links,
       idMap,
       rejects: rejects.items,
+      fingerprints: fingerprints.tally,
     },
     mapped: artifacts,
+    fingerprints,
+  };
+}
+
+/**
+ * The rows an artifact of the bundle gets in the run's namespace, worked out as the artifact
+ * mapping does (outlined, its rejects discarded: the mapping proper reports them).
+ */
+function artifactRowsIn(bundle: RunBundle, namespace: string): ArtifactRowsOf {
+  let byId: Map<number, MlmdArtifact> | null = null;
+  const memo = new Map<number, ReturnType<ArtifactRowsOf>>();
+  return (id) => {
+    if (memo.has(id)) return memo.get(id)!;
+    byId ??= new Map(bundle.artifacts.map((a) => [a.id, a]));
+    const a = byId.get(id);
+    const mapped = a ? toArtifactRows(a, bundle.artifactOrigins[a.id], namespace, new RejectLog(null), true) : null;
+    const rows = mapped ? mapped.rows.map((r) => ({ UUID: r.UUID, Type: r.Type })) : null;
+    memo.set(id, rows);
+    return rows;
   };
 }
 

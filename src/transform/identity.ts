@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import { v5 as uuidv5 } from 'uuid';
+import { goJsonStringify } from '../proto/kfp-json.ts';
 
 /**
  * Deterministic identities (design.md §3) and the hash keys of kfp-facts.md §C.5.
@@ -92,6 +93,29 @@ export function logicalKey(k: {
   } else {
     buf[at] = 1;
     buf.writeBigInt64BE(BigInt(k.iterationIndex), at + 1);
+  }
+  return hash('sha256', buf, 'hex');
+}
+
+/**
+ * `IdentityKey` exactly as the KFP 3 artifact store's `computeArtifactIdentityKey`: the Type as a
+ * big-endian int32, then the URI, Name, Description and the canonical Metadata, each length-prefixed
+ * (kfp-facts.md §C.5). SQL NULL reads as the Go zero value, and Metadata is re-encoded as Go's
+ * json.Marshal writes a map (NULL, `null` and `{}` all give `{}`). A `reimport=false` importer
+ * computes it for the artifact it is about to create, and reuses the row of its namespace holding it.
+ */
+export function artifactIdentityKey(row: { Type: number | null; URI: string | null; Name: string | null; Description: string | null; Metadata: string | null }): string {
+  const parsed: unknown = row.Metadata === null ? null : JSON.parse(row.Metadata);
+  const metadata = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? goJsonStringify(parsed) : '{}';
+  const parts = [row.URI ?? '', row.Name ?? '', row.Description ?? '', metadata];
+  let size = 4;
+  for (const p of parts) size += 4 + Buffer.byteLength(p, 'utf8');
+  const buf = Buffer.allocUnsafe(size);
+  let at = buf.writeInt32BE(row.Type ?? 0, 0);
+  for (const p of parts) {
+    const n = buf.write(p, at + 4, 'utf8');
+    buf.writeUInt32BE(n, at);
+    at += 4 + n;
   }
   return hash('sha256', buf, 'hex');
 }

@@ -1,3 +1,5 @@
+import type { FingerprintTally } from './fingerprints.ts';
+
 /**
  * The records that cross the extract → transform → load boundary, as plain data.
  * MLMD side: what `extract` reads for one run. KFP side: the rows `load` writes, JSON columns
@@ -236,4 +238,6 @@ export interface RunMigration {
   links: ArtifactTaskRow[];
   idMap: IdMapRow[];
   rejects: Reject[];
+  /** The self-check of the run's stored fingerprints (fingerprints.ts `FingerprintTally`); absent when nothing was recomputed. */
+  fingerprints?: FingerprintTally;
 }

@@ -25,6 +25,10 @@ export const REJECT_CODES = {
   EVENT_TYPE_COERCED: { disposition: 'degraded', doc: 'event of a type KFP never writes (DECLARED_*, INTERNAL_*, PENDING_OUTPUT); mapped by its direction' },
   NON_NUMERIC_METRIC: { disposition: 'degraded', doc: 'system.Metrics entry that is not a number; kept on a Type 1 sidecar row' },
   EMPTY_METRICS: { disposition: 'degraded', doc: 'system.Metrics artifact with no entries; kept as one Type 1 row so its links survive' },
+  SPEC_UNREADABLE: {
+    disposition: 'adjusted',
+    doc: "the run's pipeline spec (run_details.PipelineSpecManifest, or its pipeline version's) is not readable YAML/JSON or holds no PipelineSpec; the run is mapped without it, as a run with no spec: task_name is the key, inputs come from the parent DAG or a sibling that produced them, no executor images",
+  },
   KEY_UNRESOLVED: { disposition: 'adjusted', doc: 'task_name matched no task key of the pipeline spec; the raw task_name is used as Name' },
   KEY_AMBIGUOUS: {
     disposition: 'adjusted',
@@ -32,6 +36,18 @@ export const REJECT_CODES = {
   },
   RUNNING_IN_FINISHED_RUN: { disposition: 'adjusted', doc: 'execution still RUNNING when its run had finished: containers become FAILED with a message, DAGs are recomputed from their children' },
   DUPLICATE_TASK: { disposition: 'adjusted', doc: 'retried execution with the same run, parent, key and iteration as a newer one; migrated with LogicalKey NULL' },
+  FINGERPRINT_NOT_REPRODUCED: {
+    disposition: 'adjusted',
+    doc: 'SUCCEEDED container whose stored KFP 2.x cache_fingerprint could not be recomputed from its records (the reason starts with why: NO_SPEC, TASK_NOT_IN_SPEC, EXECUTOR_NOT_FOUND, INPUTS_UNREADABLE, MISSING_INPUT_EVENT, PVC_UNRESOLVED, NOT_ENCODABLE, KEY_DIFFERS); tasks.Fingerprint keeps the MLMD value, so the task serves no KFP 3 cache hit',
+  },
+  FINGERPRINT_NO_KFP3_KEY: {
+    disposition: 'adjusted',
+    doc: 'SUCCEEDED container whose KFP 2.x fingerprint reproduced, but whose KFP 3 key needs an input artifact this migration skipped (INPUT_ARTIFACT_NOT_MIGRATED); tasks.Fingerprint keeps the MLMD value',
+  },
+  IDENTITY_KEY_SHARED: {
+    disposition: 'adjusted',
+    doc: 'imported artifact KFP 3 cannot tell from another in its namespace (same type, URI, name and metadata): only one row may hold the IdentityKey a reimport=false importer looks for — the oldest migrated one, or the one KFP 3 created — and this one is migrated without it',
+  },
 } as const satisfies Record<string, { disposition: Disposition; doc: string }>;
 
 export type RejectCode = keyof typeof REJECT_CODES;

@@ -262,3 +262,92 @@ export const EXECUTION_PROPS_IN_COLUMNS: Readonly<Record<string, readonly number
 export function isPropInColumns(prop: string, taskType: number): boolean {
   return EXECUTION_PROPS_IN_COLUMNS[prop]?.includes(taskType) ?? false;
 }
+
+// ------------------------------------------------------------------ cache keys (kfp-facts.md §B.2, §B.4)
+
+/**
+ * What one driver release puts into the CacheKey it hashes. The material is the same for all
+ * (cache-material.ts); these rules say how it becomes a key.
+ */
+export interface CacheKeyRules {
+  name: string;
+  doc: string;
+  /** What stands for an input artifact: its MLMD id as a decimal string, or its KFP artifacts.UUID. */
+  inputArtifacts: 'mlmd-id' | 'kfp-uuid';
+  /** Output artifact specs carry `name` = the output key (provisionOutputs names them since Pythonic artifacts). */
+  outputArtifactNames: boolean;
+  /** The mounted PVC names and the run's workspace PVC are in `containerSpec.pvcNames`. */
+  pvcNames: boolean;
+  /** `__kfp_pipeline_name=<pipelineInfo.name>` is appended to `cmdArgs`. */
+  pipelineNameArg: boolean;
+  /** Kubernetes platform ops (createpvc/deletepvc) have their outputs provisioned before they are keyed. */
+  k8sOpOutputs: boolean;
+}
+
+/**
+ * KFP 2.x, oldest first. A stored fingerprint does not say which release wrote it, so the
+ * self-check tries each (a sha256 match cannot be a coincidence). PVC names and output names came
+ * with the same release, 2.15 (#12220 and #12256).
+ */
+export const KFP2_CACHE_KEY_RULES: readonly CacheKeyRules[] = [
+  {
+    name: 'kfp-2.0',
+    doc: 'KFP 2.0–2.14: input artifacts by MLMD id, unnamed output specs, no PVC names',
+    inputArtifacts: 'mlmd-id',
+    outputArtifactNames: false,
+    pvcNames: false,
+    pipelineNameArg: false,
+    k8sOpOutputs: true,
+  },
+  {
+    name: 'kfp-2.15',
+    doc: 'KFP 2.15 to master: output specs named by their key, mounted and workspace PVC names',
+    inputArtifacts: 'mlmd-id',
+    outputArtifactNames: true,
+    pvcNames: true,
+    pipelineNameArg: false,
+    k8sOpOutputs: true,
+  },
+];
+
+/** KFP 3 (PR #13986): artifact UUIDs, the pipeline name folded into the command, and k8s ops keyed before their outputs exist. */
+export const KFP3_CACHE_KEY_RULES: CacheKeyRules = {
+  name: 'kfp-3',
+  doc: 'KFP 3: input artifacts by KFP artifact UUID, __kfp_pipeline_name in cmdArgs, k8s ops without outputs',
+  inputArtifacts: 'kfp-uuid',
+  outputArtifactNames: true,
+  pvcNames: true,
+  pipelineNameArg: true,
+  k8sOpOutputs: false,
+};
+
+/** The images a driver recognises as Kubernetes platform ops: no launcher, no executor logs, no PVC names in their key. */
+export const K8S_OP_IMAGES: ReadonlySet<string> = new Set(['argostub/createpvc', 'argostub/deletepvc']);
+
+/** The output a driver adds when log publishing is on (`PUBLISH_LOGS`, default true). */
+export const EXECUTOR_LOGS_OUTPUT = { key: 'executor-logs', type: { schemaTitle: 'system.Artifact' } } as const;
+
+/** Where a task's workspace lives: `<run name>-kfp-workspace`, mounted when an input is a workspace path or a workspace-imported artifact. */
+export const WORKSPACE = { pvcSuffix: '-kfp-workspace', pathPlaceholder: '{{$.workspace_path}}', mountPath: '/kfp-workspace', metadataFlag: '_kfp_workspace' } as const;
+
+/**
+ * Why a stored KFP 2.x fingerprint could not be recomputed (plan and verify count by these; the
+ * FINGERPRINT_NOT_REPRODUCED reject names one). Checked in this order: the first that applies is given.
+ */
+export const FINGERPRINT_MISS_REASONS = {
+  NO_SPEC: 'the run has no readable pipeline spec (run_details.PipelineSpecManifest)',
+  TASK_NOT_IN_SPEC: "the execution's task key is not a task of its DAG in the spec",
+  EXECUTOR_NOT_FOUND: "the task's component has no container executor in deploymentSpec",
+  INPUTS_UNREADABLE: 'the execution has no readable `inputs` property',
+  MISSING_INPUT_EVENT: 'an input artifact the task spec wires has no INPUT event',
+  PVC_UNRESOLVED: 'the name of a mounted PVC cannot be resolved from the run (its constant, parent input or producer output)',
+  NOT_ENCODABLE: 'a value protojson refuses (NaN, Infinity, a string that is not UTF-8): no driver could have hashed it',
+  KEY_DIFFERS: 'everything was found, but no KFP 2.x rule gives the stored fingerprint (the spec, image or command differ from what the driver saw)',
+} as const;
+export type FingerprintMissReason = keyof typeof FINGERPRINT_MISS_REASONS;
+
+/** Why a reproduced fingerprint still has no KFP 3 key (FINGERPRINT_NO_KFP3_KEY). */
+export const KFP3_KEY_MISS_REASONS = {
+  INPUT_ARTIFACT_NOT_MIGRATED: 'an input artifact has no artifacts row in the run namespace (it was skipped), so it has no KFP artifact UUID',
+} as const;
+export type Kfp3KeyMissReason = keyof typeof KFP3_KEY_MISS_REASONS;

@@ -68,6 +68,8 @@ interface Ctx {
   rejects: RejectLog;
   /** Rows for counting only (see `outlineRun`): ids, names and the tree, every reject, no JSON columns. */
   outline?: boolean;
+  /** The `tasks.Fingerprint` of a task, asked once per task when the tree is complete (fingerprints.ts). */
+  fingerprint: (t: TaskNode, tree: TaskTree) => string;
 }
 
 const isDagExec = (e: MlmdExecution) => e.type === MLMD_EXECUTION_TYPE.DAG;
@@ -135,7 +137,7 @@ export function buildTaskTree(executions: MlmdExecution[], ctx: Ctx): TaskTree {
   visit(root, childrenOf.get(null) ?? [], ctx.spec?.root, null);
 
   finishStates(tree, ctx);
-  for (const t of tree.tasks) t.row = ctx.outline ? outlineRow(t, ctx) : renderRow(t, tree, ctx);
+  for (const t of tree.tasks) t.row = ctx.outline ? outlineRow(t, tree, ctx) : renderRow(t, tree, ctx);
   assignLogicalKeys(tree, ctx);
   return tree;
 }
@@ -255,8 +257,9 @@ function namesOf(t: TaskNode, ctx: Ctx): { name: string; displayName: string; di
 }
 
 /** What counting and LogicalKeys need of a row; the rest stays empty. Rejects as `renderRow` would add them. */
-function outlineRow(t: TaskNode, ctx: Ctx): TaskRow {
+function outlineRow(t: TaskNode, tree: TaskTree, ctx: Ctx): TaskRow {
   const { name, displayName } = namesOf(t, ctx);
+  const fingerprint = ctx.fingerprint(t, tree);
   return {
     UUID: t.uuid,
     Namespace: ctx.namespace,
@@ -265,7 +268,7 @@ function outlineRow(t: TaskNode, ctx: Ctx): TaskRow {
     CreatedAtInSec: 0,
     StartedInSec: 0,
     FinishedInSec: 0,
-    Fingerprint: '',
+    Fingerprint: fingerprint,
     Name: name,
     DisplayName: displayName,
     ParentTaskUUID: t.parent?.uuid ?? null,
@@ -292,9 +295,7 @@ function renderRow(t: TaskNode, tree: TaskTree, ctx: Ctx): TaskRow {
   const terminal = isTerminalTaskState(t.state);
   const finished = isRoot ? ctx.run.finishedAtInSec : terminal && e ? floorSec(e.updateMs) : 0;
 
-  const isContainer = t.type === TASK_TYPE.RUNTIME;
-  const mlmdComplete = e?.lastKnownState === EXECUTION_STATE.COMPLETE;
-  const fingerprint = isContainer && mlmdComplete ? (propString(props, 'cache_fingerprint') ?? '') : '';
+  const fingerprint = ctx.fingerprint(t, tree);
 
   // Provenance: what KFP 2.x recorded and no column holds (cached_execution_id, image, plugins.*, …).
   const provenance: JsonObject = {};
@@ -307,7 +308,8 @@ function renderRow(t: TaskNode, tree: TaskTree, ctx: Ctx): TaskRow {
   if (rawTaskName !== null && rawTaskName !== name && !isRoot) provenance.task_name = typedValue(props.task_name!);
   const podNamespace = propString(props, 'namespace');
   if (podNamespace !== null && podNamespace !== '' && podNamespace !== ctx.namespace) provenance.namespace = typedValue(props.namespace!);
-  if (props.cache_fingerprint && fingerprint === '') provenance.cache_fingerprint = typedValue(props.cache_fingerprint);
+  // MLMD's fingerprint stays what legacy clients are shown whenever the column holds another value (or none).
+  if (props.cache_fingerprint && fingerprint !== (propString(props, 'cache_fingerprint') ?? '')) provenance.cache_fingerprint = typedValue(props.cache_fingerprint);
   for (const [k, v] of Object.entries(e?.properties ?? {})) provenance[`properties.${k}`] = typedValue(v);
 
   const stillRunningMlmd = e !== null && (e.lastKnownState === EXECUTION_STATE.RUNNING || e.lastKnownState === EXECUTION_STATE.NEW);

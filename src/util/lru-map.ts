@@ -1,35 +1,18 @@
+import { LRUCache } from 'lru-cache';
+
 /**
- * A Map that forgets its least recently used entry beyond `capacity` (Maps iterate in insertion
- * order), and, given a `ttlMs`, any entry older than that. A read counts as a use.
+ * lru-cache, constructed as its callers use it: at most `capacity` entries, the least recently used
+ * forgotten first (a read counts as a use), and, given a `ttlMs`, entries older than that (a read
+ * does not extend it). Values must not be null or undefined (lru-cache's rule): store a sentinel.
+ * `clock` replaces the time source, for tests.
  */
-export class LruMap<K, V> {
-  private readonly map = new Map<K, { value: V; expires: number }>();
-
-  constructor(
-    private readonly capacity: number,
-    private readonly ttlMs = Number.POSITIVE_INFINITY,
-  ) {}
-
-  get(key: K, now = Date.now()): V | undefined {
-    const e = this.map.get(key);
-    if (!e) return undefined;
-    this.map.delete(key);
-    if (e.expires <= now) return undefined;
-    this.map.set(key, e);
-    return e.value;
-  }
-
-  set(key: K, value: V, now = Date.now()): void {
-    this.map.delete(key);
-    this.map.set(key, { value, expires: now + this.ttlMs });
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  clear(): void {
-    this.map.clear();
+export class LruMap<K extends {}, V extends {}> extends LRUCache<K, V> {
+  constructor(capacity: number, ttlMs?: number, clock?: { now(): number }) {
+    super({
+      max: capacity,
+      ...(ttlMs === undefined ? {} : { ttl: ttlMs }),
+      // lru-cache otherwise reuses one reading of the clock for a millisecond of real time.
+      ...(clock === undefined ? {} : { perf: clock, ttlResolution: 0 }),
+    });
   }
 }

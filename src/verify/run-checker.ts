@@ -7,6 +7,7 @@ import { readKfpRunRows, readRunDetails, type MlmdSource } from '../extract/inde
 import { chunked, placeholders } from '../extract/sql.ts';
 import { compareRun, type Difference } from '../transform/compare.ts';
 import { outlineRun } from '../transform/forward.ts';
+import type { MappingOptions } from '../transform/fingerprints.ts';
 import type { RunBundle } from '../transform/model.ts';
 import { reverseRun, type KfpRunRows } from '../transform/reverse.ts';
 import { giveWay } from '../workers/give-way.ts';
@@ -27,7 +28,7 @@ export interface BatchVerdicts {
 /** How long comparing may hold the event loop before pending reads get a turn. */
 const GIVE_WAY_AFTER_MS = 5;
 
-export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextRef[]): Promise<BatchVerdicts> {
+export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextRef[], mapping: MappingOptions): Promise<BatchVerdicts> {
   const details = await readRunDetails(kfp, batch.map((c) => c.name));
   const [bundles, rowsByRun, stored] = await Promise.all([
     source.readRunBundles(batch.map((c) => c.id), details),
@@ -39,7 +40,7 @@ export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextR
   for (const bundle of bundles) {
     await pause();
     const t0 = Date.now();
-    const verdict = verifyRun(bundle, rowsByRun.get(bundle.runContext.name) ?? null, stored.get(bundle.runContext.name) ?? []);
+    const verdict = verifyRun(bundle, rowsByRun.get(bundle.runContext.name) ?? null, stored.get(bundle.runContext.name) ?? [], mapping);
     verdict.seconds = (Date.now() - t0) / 1000;
     out.verdicts.push(verdict);
     out.rowsCompared += bundle.executions.length + bundle.artifacts.length + bundle.events.length;
@@ -47,16 +48,21 @@ export async function checkBatch(source: MlmdSource, kfp: Db, batch: RunContextR
   return out;
 }
 
-/** One run: forward(source) tells what must be there (counted, not rendered); reverse(KFP rows) must give the source back. */
-export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedRejects: string[]): RunVerdict {
+/**
+ * One run: forward(source) tells what must be there (counted, not rendered); reverse(KFP rows) must
+ * give the source back; every tasks.Fingerprint must be what the recomputation gives under the
+ * options the database was migrated with.
+ */
+export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedRejects: string[], mapping: MappingOptions): RunVerdict {
   const runUuid = bundle.runContext.name;
   const verdict: RunVerdict = { runUuid, contextId: bundle.runContext.id, pipeline: bundle.pipelineContext?.name ?? null, status: 'matched', drift: [], lossy: {}, seconds: 0 };
   if (!bundle.runDetails) {
     verdict.status = 'orphan';
     return verdict;
   }
-  const expected = outlineRun(bundle);
+  const expected = outlineRun(bundle, mapping);
   const found = rows ?? { run: bundle.runDetails, tasks: [], links: [], artifacts: [], idMap: [] };
+  verdict.fingerprints = expected.fingerprints;
 
   // Row counts reconcile with what the forward mapping writes and rejects.
   const countDrift = (field: string, want: number, got: number) => {
@@ -70,6 +76,19 @@ export function verifyRun(bundle: RunBundle, rows: KfpRunRows | null, storedReje
   if (want.join(',') !== got.join(',')) {
     verdict.drift.push({ entity: 'run', mlmdId: bundle.runContext.id, field: 'rejects', expected: want, found: got, code: 'REJECTS_MISMATCH' });
   }
+
+  // The written fingerprints, KFP 3 keys or MLMD copies, each against its recomputation.
+  const columns = { checked: 0, matched: 0 };
+  for (const t of found.tasks) {
+    const want = expected.fingerprintColumns[t.UUID] ?? '';
+    if (want !== '') columns.checked++;
+    if (t.Fingerprint === want) {
+      if (want !== '') columns.matched++;
+    } else {
+      verdict.drift.push({ entity: 'task', mlmdId: t.UUID, field: 'tasks.Fingerprint', expected: want, found: t.Fingerprint, code: 'FINGERPRINT_MISMATCH' });
+    }
+  }
+  verdict.fingerprintColumns = columns;
 
   // Records the KFP 3 tables cannot name get ids no MLMD record has.
   let next = -1;

@@ -7,7 +7,9 @@
 import type { Db } from '../db/connection.ts';
 import { forceIndex } from '../db/dialect.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
+import { targetDialect } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
+import { artifactIdentityKey } from '../transform/identity.ts';
 
 export interface Finding {
   check: string;
@@ -118,6 +120,20 @@ const CHECKS: readonly Check[] = [
     },
   },
   {
+    name: 'IDENTITY_KEY_RECOMPUTED',
+    field: 'artifacts.IdentityKey',
+    expected: 'computeArtifactIdentityKey of the row',
+    // Only imported artifacts hold one: few rows, read whole and recomputed here.
+    rows: async (kfp) => {
+      const rows = await kfp.all<{ UUID: string; Type: number | null; URI: string | null; Name: string | null; Description: string | null; Metadata: string | null; IdentityKey: string }>(
+        'SELECT UUID, Type, URI, Name, Description, Metadata, IdentityKey FROM artifacts WHERE IdentityKey IS NOT NULL',
+      );
+      return rows
+        .filter((r) => artifactIdentityKey({ ...r, Type: r.Type === null ? null : Number(r.Type) }) !== r.IdentityKey)
+        .map((r) => ({ run: '', id: r.UUID, found: r.IdentityKey }));
+    },
+  },
+  {
     name: 'FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS',
     field: 'tasks.Fingerprint',
     expected: "'' (not a SUCCEEDED container)",
@@ -125,11 +141,21 @@ const CHECKS: readonly Check[] = [
   },
 ];
 
-const V1_CACHE_CHECK =
-  "SELECT c.RunUUID AS run, c.MLMDExecutionID AS id, c.Fingerprint AS expected, t.Fingerprint AS found FROM tasks_v1_backup c " +
-  "LEFT JOIN mlmd_id_map m ON m.kind = 'execution' AND m.mlmd_id = CAST(c.MLMDExecutionID AS SIGNED) " +
-  'LEFT JOIN tasks t ON t.UUID = m.kfp_uuid ' +
-  "WHERE c.MLMDExecutionID <> '' AND c.Fingerprint <> '' AND (t.UUID IS NULL OR (t.State = 2 AND t.Fingerprint <> c.Fingerprint))";
+/**
+ * Each v1 cache row names an execution and its MLMD fingerprint: the migrated task must hold it, in
+ * its Fingerprint column (`--fingerprints mlmd`, or a fingerprint kept because it did not
+ * reproduce) or in the provenance of StatusMetadata (beside a KFP 3 key in the column).
+ */
+function v1CacheCheck(kfp: Db): string {
+  const sqlite = targetDialect(kfp) === 'sqlite';
+  return (
+    "SELECT c.RunUUID AS run, c.MLMDExecutionID AS id, c.Fingerprint AS expected, t.Fingerprint AS found FROM tasks_v1_backup c " +
+    `LEFT JOIN mlmd_id_map m ON m.kind = 'execution' AND m.mlmd_id = CAST(c.MLMDExecutionID AS ${sqlite ? 'INTEGER' : 'SIGNED'}) ` +
+    'LEFT JOIN tasks t ON t.UUID = m.kfp_uuid ' +
+    "WHERE c.MLMDExecutionID <> '' AND c.Fingerprint <> '' AND (t.UUID IS NULL OR (t.State = 2 AND t.Fingerprint <> c.Fingerprint " +
+    `AND (t.StatusMetadata IS NULL OR t.StatusMetadata NOT LIKE ${sqlite ? "'%' || c.Fingerprint || '%'" : "CONCAT('%', c.Fingerprint, '%')"})))`
+  );
+}
 
 /** A FORCE INDEX hint, where the table has the index: a KFP database whose tables were made otherwise may lack it. */
 async function indexHint(kfp: Db, table: string, index: string): Promise<string> {
@@ -150,8 +176,7 @@ export async function structuralFindings(kfp: Db, runs: Set<string> | null): Pro
     }
   }
   if (await tableExists(kfp, 'tasks_v1_backup')) {
-    const sql = kfp.dialect === 'sqlite' ? V1_CACHE_CHECK.replace('AS SIGNED', 'AS INTEGER') : V1_CACHE_CHECK;
-    for (const r of await kfp.all<{ run: string; id: string; expected: string; found: string | null }>(sql)) {
+    for (const r of await kfp.all<{ run: string; id: string; expected: string; found: string | null }>(v1CacheCheck(kfp))) {
       if (keep(r.run)) {
         out.push({ check: 'V1_CACHE_ROW_MATCHED', runUuid: String(r.run), id: `execution ${r.id}`, field: 'tasks.Fingerprint', expected: r.expected, found: r.found ?? 'no migrated task' });
       }

@@ -4,11 +4,12 @@
  * reconciled with what the forward mapping produces and rejects, and whole-database invariants are
  * checked. Streams run by run in bounded memory.
  */
-import { openDb, type Db } from '../db/connection.ts';
+import type { Db } from '../db/connection.ts';
 import { redact } from '../db/url.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { consumeInOrder } from '../util/in-order.ts';
@@ -17,6 +18,13 @@ import type { ReaderSetup } from '../workers/readers.ts';
 import { checkBatch, type BatchVerdicts, type RunContextRef } from './run-checker.ts';
 import { HeldResults } from './held-results.ts';
 import { structuralFindings, type Finding } from './structural.ts';
+import { addTally, emptyTally, type FingerprintTally, type MappingOptions } from '../transform/fingerprints.ts';
+import { recordedMappingOptions } from '../migrate/mapping-options.ts';
+
+/** What a check worker opens and checks with. */
+export interface CheckSetup extends ReaderSetup {
+  mapping: MappingOptions;
+}
 
 export interface VerifyOptions {
   mlmdUrl: string;
@@ -53,6 +61,10 @@ export interface RunVerdict {
   lossy: Record<string, number>;
   /** The same differences by entity (execution, artifact, event, …). */
   lossyByEntity?: Record<string, number>;
+  /** The self-check of the run's stored fingerprints. */
+  fingerprints?: FingerprintTally;
+  /** Non-empty tasks.Fingerprint values the recomputation expects, and how many the rows hold. */
+  fingerprintColumns?: { checked: number; matched: number };
   seconds: number;
 }
 
@@ -63,6 +75,11 @@ export interface VerifyReport {
   /** Per entity (execution, artifact, event, context, …, structural): differences that were drift and that were lossy. */
   byEntity: Record<string, { drift: number; lossy: number }>;
   byCode: Record<string, number>;
+  /**
+   * The stored fingerprints' self-check, and the written tasks.Fingerprint values (KFP 3 keys, or
+   * MLMD copies) compared with their recomputation under the options the database recorded.
+   */
+  fingerprints: FingerprintTally & { options: MappingOptions; columnsChecked: number; columnsMatched: number };
   drifted: RunVerdict[];
   structural: Finding[];
   rowsCompared: number;
@@ -71,10 +88,11 @@ export interface VerifyReport {
 
 export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
+  const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
   let kfp: Db | undefined;
   try {
-    kfp = await openDb(opts.kfpUrl, { readOnly: true, role: 'KFP database' });
+    kfp = await openKfpDatabase(kfpTarget, { readOnly: true });
     if (!(await tableExists(kfp, 'mlmd_bridge_runs')) || !(await tableExists(kfp, 'tasks'))) {
       throw new BridgeError('NOT_MIGRATED', `${kfp.target.display} holds no mlmd-bridge migration`, 'run mlmd-bridge migrate first');
     }
@@ -119,6 +137,7 @@ async function runsToCheck(source: MlmdSource, opts: VerifyOptions, batchSize: n
 
 async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: number): Promise<VerifyReport> {
   const batchSize = Math.max(1, opts.batchSize ?? 100);
+  const mapping = (await recordedMappingOptions(kfp)) ?? { fingerprints: 'mlmd', publishLogs: true };
   const { total, toCheck, selected, batches } = await runsToCheck(source, opts, batchSize);
 
   const report: VerifyReport = {
@@ -127,6 +146,7 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
     runs: { total, checked: 0, matched: 0, drifted: 0, orphan: 0 },
     byEntity: {},
     byCode: {},
+    fingerprints: { ...emptyTally(), options: mapping, columnsChecked: 0, columnsMatched: 0 },
     drifted: [],
     structural: [],
     rowsCompared: 0,
@@ -156,7 +176,7 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
   // on 2 cores a worker measured no faster and a third heavier.
   const batchCount = Math.ceil(toCheck / batchSize);
   const workers = batchCount > 1 ? workerCount(batchCount - 1, 2) : 0;
-  const pool = workers > 0 ? await startWorkerPool<ReaderSetup, RunContextRef[], BatchVerdicts>(workerEntry(import.meta.url, 'check-worker'), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl }, workers) : null;
+  const pool = workers > 0 ? await startWorkerPool<CheckSetup, RunContextRef[], BatchVerdicts>(workerEntry(import.meta.url, 'check-worker'), { mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : null;
   try {
     const lanes = 1 + workers;
     let done = 0;
@@ -180,7 +200,7 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
       await held.push(result);
     };
     // Two batches more than lanes: the main thread reads the next ones while it compares one.
-    await consumeInOrder(batches, lanes + 1, (batch, b) => (b % lanes === 0 || !pool ? checkBatch(source, kfp, batch) : pool.run(batch)), consume);
+    await consumeInOrder(batches, lanes + 1, (batch, b) => (b % lanes === 0 || !pool ? checkBatch(source, kfp, batch, mapping) : pool.run(batch)), consume);
     await held.drain();
   } finally {
     await pool?.close();
@@ -195,6 +215,9 @@ async function run(source: MlmdSource, kfp: Db, opts: VerifyOptions, started: nu
     else if (verdict.status === 'matched') report.runs.matched++;
     else report.runs.drifted++;
     for (const d of verdict.drift) count(d.entity, d.code);
+    if (verdict.fingerprints) addTally(report.fingerprints, verdict.fingerprints);
+    report.fingerprints.columnsChecked += verdict.fingerprintColumns?.checked ?? 0;
+    report.fingerprints.columnsMatched += verdict.fingerprintColumns?.matched ?? 0;
     for (const [code, n] of Object.entries(verdict.lossy)) report.byCode[code] = (report.byCode[code] ?? 0) + n;
     for (const [entity, n] of Object.entries(verdict.lossyByEntity ?? {})) (report.byEntity[entity] ??= { drift: 0, lossy: 0 }).lossy += n;
     if (verdict.status === 'drifted') report.drifted.push(verdict);

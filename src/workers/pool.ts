@@ -30,9 +30,18 @@ export interface WorkerPool<Req, Res> {
  */
 export function workerCount(max: number, reserved: number): number {
   const forced = process.env.MLMD_BRIDGE_WORKERS;
-  if (forced !== undefined && forced !== '' && Number.isInteger(Number(forced)) && Number(forced) >= 0) return Number(forced);
-  return Math.max(0, Math.min(max, availableParallelism() - reserved));
+  const byCores = Math.max(0, Math.min(max, availableParallelism() - reserved));
+  if (forced === undefined || forced.trim() === '') return byCores;
+  const n = Number(forced);
+  if (Number.isInteger(n) && n >= 0) return n;
+  // As MLMD_BRIDGE_HEAP_GROWING_PERCENT: a value that cannot be used is said once, not silently replaced.
+  if (!warnedAboutWorkers) {
+    warnedAboutWorkers = true;
+    process.stderr.write(`mlmd-bridge: ignoring MLMD_BRIDGE_WORKERS=${JSON.stringify(forced)} (expected a whole number ≥ 0); using the default, ${byCores} here (one per core beyond ${reserved})\n`);
+  }
+  return byCores;
 }
+let warnedAboutWorkers = false;
 
 /**
  * The worker entry `name` beside the module `from` (its import.meta.url), with that module's own

@@ -1,12 +1,13 @@
 /**
- * Throw-away databases for integration tests: a uniquely named MariaDB database on the local
- * server, or a SQLite file in a fresh temp directory. Each returns its URL and a `drop()`.
+ * Throw-away databases for integration tests: a uniquely named MariaDB or PostgreSQL database on
+ * the local server, or a SQLite file in a fresh temp directory. Each returns its URL and a `drop()`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { type Db, openDb, type Param, type Queryable } from '../../src/db/connection.ts';
 
 export interface TempDatabase {
@@ -17,23 +18,34 @@ export interface TempDatabase {
 export const MARIADB_HOST = process.env.MB_TEST_MYSQL_HOST ?? '127.0.0.1';
 export const MARIADB_PORT = Number(process.env.MB_TEST_MYSQL_PORT ?? 3306);
 export const MARIADB_USER = process.env.MB_TEST_MYSQL_USER ?? 'root';
+export const POSTGRES_HOST = process.env.MB_TEST_PG_HOST ?? '127.0.0.1';
+export const POSTGRES_PORT = Number(process.env.MB_TEST_PG_PORT ?? 5432);
+export const POSTGRES_USER = process.env.MB_TEST_PG_USER ?? 'postgres';
 
 function safePrefix(prefix: string): string {
   const cleaned = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-  if (cleaned === '') throw new Error('tempMariaDb needs a non-empty prefix');
+  if (cleaned === '') throw new Error('a temporary database needs a non-empty prefix');
   return cleaned;
 }
 
-/** Creates `mb_<prefix>_<random hex>` on the local MariaDB; `drop()` removes it. */
-export async function tempMariaDb(prefix: string): Promise<TempDatabase> {
+/**
+ * Creates `mb_<prefix>_<random hex>` on a local server; `drop()` removes it through `dropSql`, on a
+ * separate server-level connection (the database itself may already be half gone).
+ */
+async function tempServerDatabase(prefix: string, urlOf: (name: string) => string, dropSql: (name: string) => Promise<void>): Promise<TempDatabase> {
   const name = `mb_${safePrefix(prefix)}_${randomBytes(4).toString('hex')}`;
-  const url = `mysql://${MARIADB_USER}@${MARIADB_HOST}:${MARIADB_PORT}/${name}`;
+  const url = urlOf(name);
   const db = await openDb(url, { create: true, role: 'test database' });
   await db.close();
-  return {
-    url,
-    async drop() {
-      // A separate server-level connection: the database itself may already be half gone.
+  return { url, drop: () => dropSql(name) };
+}
+
+/** A throw-away database on the local MariaDB. */
+export function tempMariaDb(prefix: string): Promise<TempDatabase> {
+  return tempServerDatabase(
+    prefix,
+    (name) => `mysql://${MARIADB_USER}@${MARIADB_HOST}:${MARIADB_PORT}/${name}`,
+    async (name) => {
       const c = await mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER });
       try {
         await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
@@ -41,7 +53,25 @@ export async function tempMariaDb(prefix: string): Promise<TempDatabase> {
         await c.end();
       }
     },
-  };
+  );
+}
+
+/** A throw-away database on the local PostgreSQL. */
+export function tempPostgres(prefix: string): Promise<TempDatabase> {
+  return tempServerDatabase(
+    prefix,
+    (name) => `postgres://${POSTGRES_USER}@${POSTGRES_HOST}:${POSTGRES_PORT}/${name}`,
+    async (name) => {
+      const c = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: 'postgres' });
+      await c.connect();
+      try {
+        // WITH (FORCE): a connection a failed test left open must not keep the database alive.
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  );
 }
 
 /** Names a SQLite file in a fresh `mb-` temp directory (the file is created by whoever opens it with `create`). */
@@ -56,11 +86,14 @@ export async function tempSqlite(prefix: string): Promise<TempDatabase> {
   };
 }
 
-/** Both dialects, for `describe.each`. */
+/** The dialects the whole tool runs on, MLMD and KFP side alike, for `describe.each`. */
 export const DIALECTS = [
   { dialect: 'sqlite' as const, temp: tempSqlite },
   { dialect: 'mysql' as const, temp: tempMariaDb },
 ];
+
+/** The dialects an MLMD database (read by extract, plan, migrate, verify and the shim's archive) and `seed` run on. */
+export const MLMD_DIALECTS = [...DIALECTS, { dialect: 'postgres' as const, temp: tempPostgres }];
 
 /** `db` with every read (`all`) reported to `onRead` first: for tests that count or pick out the statements a component sends. */
 export function watchReads<T extends Pick<Queryable, 'all'>>(

@@ -27,6 +27,7 @@ export async function openLatin1Writer(url: string): Promise<Latin1Writer> {
   });
   return {
     dialect: 'mysql',
+    storedName: (name) => name,
     async all<T>(sql: string, params: readonly Param[] = []) {
       const [rows] = await c.query(sql, params.map(asWireBytes));
       return rows as T[];
