@@ -171,13 +171,17 @@ async function openBackend(
  * process exits 0 once the shim has stopped, and at the latest at the shutdown bound plus a second.
  */
 export function closeOnSignals(shim: RunningShim, onClosed: () => void = () => process.exit(0), boundMs = DEFAULT_SHUTDOWN_TIMEOUT_MS): () => void {
+  let stopping = false;
   const handler = () => {
+    // A second signal while stopping is ignored rather than left to kill the process: shutdown is bounded anyway.
+    if (stopping) return;
+    stopping = true;
     // A backstop: whatever still holds the event loop open, the process ends (exit 0) just after the bound.
     setTimeout(() => process.exit(0), boundMs + 1_000).unref();
     void shim.close().then(onClosed, onClosed);
   };
-  process.once('SIGTERM', handler);
-  process.once('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
   return () => {
     process.off('SIGTERM', handler);
     process.off('SIGINT', handler);
