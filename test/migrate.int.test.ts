@@ -89,7 +89,7 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       const lines = readFileSync(rejectsPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { code: string; mlmdId: number; disposition: string; reason: string });
       // The seed planted every kind of bad record (src/seed/hostile.ts), so the loop below checks each kind.
       expect([...new Set(report.hostile.map((h) => h.code))].sort()).toEqual([
-        'CORRUPT_PROPERTY', 'DANGLING_PARENT', 'KEY_TOO_LONG', 'MISSING_ARTIFACT', 'NON_KFP_CONTEXT', 'NON_KFP_EXECUTION', 'ORPHAN_RUN', 'SPEC_UNREADABLE', 'TRUNCATED_STRING', 'URI_TOO_LONG',
+        'CORRUPT_PROPERTY', 'DANGLING_PARENT', 'FINGERPRINT_NOT_REPRODUCED', 'KEY_TOO_LONG', 'MISSING_ARTIFACT', 'NON_KFP_CONTEXT', 'NON_KFP_EXECUTION', 'ORPHAN_RUN', 'SPEC_UNREADABLE', 'TRUNCATED_STRING', 'URI_TOO_LONG',
       ]);
       for (const h of report.hostile) {
         const hit = lines.find((l) => l.code === h.code && l.mlmdId === Number(h.mlmdId));
