@@ -98,6 +98,8 @@ export interface LongRunningChild {
   ready: RegExpExecArray;
   /** Peak resident set so far, in MiB (null where /proc is not available). */
   peakRssMiB(): number | null;
+  /** CPU seconds the command has used so far (null where /proc is not available). */
+  cpuSeconds(): number | null;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -125,6 +127,7 @@ export function startCli(args: string[], ready: RegExp, timeoutMs = 30_000): Pro
   const handle = (match: RegExpExecArray): LongRunningChild => ({
     ready: match,
     peakRssMiB: () => (sample(), peakKiB === null ? null : peakKiB / 1024),
+    cpuSeconds: () => (child.pid === undefined ? null : processCpuSeconds(child.pid)),
     stop: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

@@ -3,8 +3,8 @@ import { table } from '../src/cli/format.ts';
 import type { CeilingResult } from './ceiling.ts';
 import type { MachineFacts } from './scratch.ts';
 import type { Latency } from './load.ts';
-import type { ShimResult } from './shim.ts';
-import { WHOLE_RUN } from './whole-run.ts';
+import type { PassResult, ShimResult } from './shim.ts';
+import { LINEAGE, lineageStep, WHOLE_RUN } from './whole-run.ts';
 import type { CpuSplit, MigrateFigures, PlanFigures, SeedFigures, VerifyFigures } from './workloads.ts';
 import type { FingerprintFigures } from './fingerprints.ts';
 
@@ -66,17 +66,37 @@ function shimRows(results: SizeResult[]): string[][] {
   type Measured = Extract<ShimResult, { available: true }>;
   const cell = (r: SizeResult, f: (s: Measured) => string) => (r.shim === null ? 'skipped' : r.shim.available ? f(r.shim) : `n/a (${r.shim.reason})`);
   const lat = (x: Latency | undefined) => (x ? `${n0(x.requestsPerSecond)}/s, p50 ${x.p50Ms.toFixed(1)} ms, p99 ${x.p99Ms.toFixed(1)} ms` : 'n/a');
+  const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)} ms`);
+  const cpu = (p: PassResult) => `shim ${ms(p.cpu.shim)} / database ${ms(p.cpu.database)} / clients ${ms(p.cpu.clients)}`;
   const rpcs = ['GetContextByTypeAndName', 'GetExecutionsByContext', 'GetArtifactsByContext', 'GetEventsByExecutionIDs', 'GetArtifactsByID'];
+  const lineageRpcs = ['GetArtifactsByID', 'GetEventsByArtifactIDs', 'GetExecutionsByID', 'GetEventsByExecutionIDs'];
   const statements = ['tasks', 'artifact_tasks', 'artifacts'];
+  const failures = (f: Record<string, number>) => (Object.keys(f).length === 0 ? 'none' : Object.entries(f).map(([k, v]) => `${k} ${v}`).join(', '));
   return [
     row(results, 'shim: runs visited, clients', (r) => cell(r, (s) => `${n0(s.passes.shimCold.runs)} runs, ${s.clients} clients [${s.backend}]`)),
     row(results, 'shim: whole run (5 calls), first visit', (r) => cell(r, (s) => lat(s.shim))),
     ...rpcs.map((rpc) => row(results, `  ${rpc}`, (r) => cell(r, (s) => lat(s.passes.shimCold.calls[rpc])))),
+    row(results, '  CPU per run page', (r) => cell(r, (s) => cpu(s.passes.shimCold))),
     row(results, 'shim: whole run, cached run', (r) => cell(r, (s) => lat(s.passes.shimWarm.calls[WHOLE_RUN]))),
-    row(results, 'shim peak RSS', (r) => cell(r, (s) => mib(s.shimPeakRssMiB))),
+    row(results, '  CPU per run page', (r) => cell(r, (s) => cpu(s.passes.shimWarm))),
     row(results, 'direct SQL: whole run (3 queries)', (r) => cell(r, (s) => lat(s.direct))),
     ...statements.map((t) => row(results, `  SELECT … ${t}`, (r) => cell(r, (s) => lat(s.passes.direct.calls[t])))),
+    row(results, '  CPU per run', (r) => cell(r, (s) => cpu(s.passes.direct))),
     row(results, 'RATIO shim / direct SQL (whole runs/s)', (r) => cell(r, (s) => `${(s.ratio * 100).toFixed(1)} %`)),
+    row(results, 'shim: lineage view (5 calls)', (r) => cell(r, (s) => lat(s.passes.lineage.calls[LINEAGE]))),
+    ...lineageRpcs.map((rpc) => row(results, `  ${rpc}`, (r) => cell(r, (s) => lat(s.passes.lineage.calls[lineageStep(rpc)])))),
+    row(results, '  CPU per lineage view', (r) => cell(r, (s) => cpu(s.passes.lineage))),
+    row(results, 'RATIO lineage p99 / run page p99', (r) => cell(r, (s) => `${s.lineageP99Ratio.toFixed(2)}×`)),
+    row(results, 'shim: lineage of the most shared artifact', (r) =>
+      cell(r, (s) => (s.hub ? `${n0(s.hub.runsLinking)} runs link it: ${n0(s.hub.firstMs)} ms (shim CPU ${ms(s.hub.shimCpuMs.first)}), again ${n0(s.hub.againMs)} ms` : 'n/a')),
+    ),
+    row(results, 'shim, crowd: views, failed calls', (r) => cell(r, (s) => `${n0(s.passes.crowd.runs)} views by ${s.passes.crowd.clients} clients in ${s.passes.crowd.wallSeconds.toFixed(0)} s; failed: ${failures(s.passes.crowd.failures)}`)),
+    row(results, '  run page', (r) => cell(r, (s) => lat(s.passes.crowd.calls[WHOLE_RUN]))),
+    ...rpcs.map((rpc) => row(results, `    ${rpc}`, (r) => cell(r, (s) => lat(s.passes.crowd.calls[rpc])))),
+    row(results, '  lineage view', (r) => cell(r, (s) => lat(s.passes.crowd.calls[LINEAGE]))),
+    ...lineageRpcs.map((rpc) => row(results, `    ${rpc}`, (r) => cell(r, (s) => lat(s.passes.crowd.calls[lineageStep(rpc)])))),
+    row(results, '  CPU per view', (r) => cell(r, (s) => cpu(s.passes.crowd))),
+    row(results, 'shim peak RSS', (r) => cell(r, (s) => mib(s.shimPeakRssMiB))),
   ];
 }
 

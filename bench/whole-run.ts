@@ -11,6 +11,9 @@ import type { LatencyRecorder } from './load.ts';
 type Msg = Record<string, any>;
 
 export const WHOLE_RUN = 'whole run';
+export const LINEAGE = 'lineage view';
+/** Names of the lineage view's calls, apart from the run page's (the same RPCs). */
+export const lineageStep = (rpc: string) => `lineage: ${rpc}`;
 
 export interface RunSeen {
   executions: number;
@@ -60,6 +63,27 @@ export async function wholeRunViaShim(client: MlmdClient, runUuid: string, rec: 
     const fetched = ((await rec.time('GetArtifactsByID', () => client.call('GetArtifactsByID', { artifact_ids: linked }))).artifacts ?? []) as Msg[];
     if (fetched.length !== linked.length) throw new Error(`GetArtifactsByID returned ${fetched.length} of ${linked.length} linked artifacts of run ${runUuid}`);
     return { executions: executions.length, artifacts: Math.max(artifacts.length, fetched.length), links: events.length };
+  });
+}
+
+/**
+ * The lineage view of one artifact, as the KFP UI's LineageView builds it: the artifact, the
+ * executions its events name (its producer and its consumers), their events, and the artifacts
+ * those name. An artifact shared by many runs (an imported dataset) makes the second call read
+ * every run that links it.
+ */
+export async function lineageViaShim(client: MlmdClient, artifactId: string, rec: LatencyRecorder): Promise<number> {
+  return rec.time(LINEAGE, async () => {
+    const step = (rpc: string, request: Msg) => rec.time(lineageStep(rpc), () => client.call(rpc, request));
+    const target = ((await step('GetArtifactsByID', { artifact_ids: [artifactId] })).artifacts ?? []) as Msg[];
+    if (target.length !== 1) throw new Error(`the shim has no artifact ${artifactId}`);
+    const events = ((await step('GetEventsByArtifactIDs', { artifact_ids: [artifactId] })).events ?? []) as Msg[];
+    const executionIds = [...new Set(events.map((e) => String(e.execution_id)))];
+    await step('GetExecutionsByID', { execution_ids: executionIds });
+    const around = ((await step('GetEventsByExecutionIDs', { execution_ids: executionIds })).events ?? []) as Msg[];
+    const artifactIds = [...new Set(around.map((e) => String(e.artifact_id)))];
+    await step('GetArtifactsByID', { artifact_ids: artifactIds });
+    return events.length;
   });
 }
 

@@ -6,6 +6,7 @@ import { matchesFilter, type NeighbourRow } from '../src/shim/filter-eval.ts';
 import { parseFilterQuery } from '../src/shim/filter-query.ts';
 import { RpcError } from '../src/shim/status.ts';
 import type { MlmdArtifact, MlmdExecution } from '../src/transform/model.ts';
+import { artifact, execution } from './helpers/filter-nodes.ts';
 
 function rejects(text: string, kind: NodeKind, message: RegExp | string): void {
   let error: unknown;
@@ -19,40 +20,6 @@ function rejects(text: string, kind: NodeKind, message: RegExp | string): void {
   if (typeof message === 'string') expect((error as RpcError).message).toContain(message);
   else expect((error as RpcError).message).toMatch(message);
 }
-
-const execution = (over: Partial<MlmdExecution> = {}): MlmdExecution => ({
-  id: 7,
-  typeId: 12,
-  type: 'system.ContainerExecution',
-  name: 'run/7',
-  lastKnownState: 3,
-  createMs: 1000,
-  updateMs: 2000,
-  externalId: null,
-  properties: {},
-  customProperties: {
-    parent_dag_id: { kind: 'int', value: 5 },
-    task_name: { kind: 'string', value: 'Train-Model' },
-    accuracy: { kind: 'double', value: 0.75 },
-    cached: { kind: 'bool', value: false },
-  },
-  ...over,
-});
-
-const artifact = (over: Partial<MlmdArtifact> = {}): MlmdArtifact => ({
-  id: 3,
-  typeId: 10,
-  type: 'system.Dataset',
-  uri: 's3://bucket/data',
-  state: 2,
-  name: null,
-  createMs: 100,
-  updateMs: 200,
-  externalId: null,
-  properties: {},
-  customProperties: {},
-  ...over,
-});
 
 function matches(text: string, node: MlmdArtifact | MlmdExecution, neighbours: Record<string, NeighbourRow[]> = {}): boolean {
   const kind: NodeKind = 'uri' in node ? 'artifact' : 'execution';

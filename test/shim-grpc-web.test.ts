@@ -1,6 +1,5 @@
 // gRPC-Web on the shim, spoken by hand: raw HTTP/1.1 POSTs with framed requests, in the binary
 // and the text (Base64) encodings, CORS preflight, and errors as trailers-only responses.
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../src/db/connection.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
@@ -8,55 +7,7 @@ import { silentLogger } from '../src/shim/logger.ts';
 import { mlmdServiceDefinition } from '../src/shim/proto.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
 import { type TempDatabase, tempSqlite } from './helpers/databases.ts';
-
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function post(port: number, path: string, body: Buffer | string, headers: Record<string, string>, method = 'POST'): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function frame(flags: number, payload: Uint8Array): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeUInt8(flags, 0);
-  header.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([header, payload]);
-}
-
-function parseFrames(body: Buffer): { flags: number; payload: Buffer }[] {
-  const out: { flags: number; payload: Buffer }[] = [];
-  let offset = 0;
-  while (offset < body.length) {
-    expect(body.length - offset).toBeGreaterThanOrEqual(5);
-    const flags = body.readUInt8(offset);
-    const length = body.readUInt32BE(offset + 1);
-    out.push({ flags, payload: body.subarray(offset + 5, offset + 5 + length) });
-    offset += 5 + length;
-  }
-  expect(offset).toBe(body.length);
-  return out;
-}
-
-function trailers(payload: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of payload.toString('ascii').split('\r\n')) {
-    if (!line) continue;
-    const i = line.indexOf(':');
-    out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-  }
-  return out;
-}
+import { frame, parseFrames, post, trailers } from './helpers/grpc-web.ts';
 
 describe('gRPC-Web', () => {
   let database: TempDatabase;
@@ -76,7 +27,7 @@ describe('gRPC-Web', () => {
       );
     }
     await db.close();
-    shim = await startShim({ mlmdUrl: database.url, host: '127.0.0.1', port: 0, grpcWebPort: 0, logger: silentLogger });
+    shim = await startShim({ mlmdUrl: database.url, host: '127.0.0.1', port: 0, grpcWebPort: 0, logger: silentLogger, corsOrigins: ['http://ui.example'] });
   });
 
   afterAll(async () => {

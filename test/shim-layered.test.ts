@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../src/db/connection.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
+import { CallContext } from '../src/shim/call-context.ts';
 import { LayeredBackend } from '../src/shim/layered-backend.ts';
 import { openMlmdBackend } from '../src/shim/mlmd-backend.ts';
 import { mlmdHandlers } from '../src/shim/service.ts';
@@ -56,25 +57,25 @@ describe('LayeredBackend', () => {
   });
 
   it('merges nodes by id, primary first', async () => {
-    const r = (await handlers.GetArtifacts!({})) as Msg;
+    const r = (await handlers.GetArtifacts!({}, CallContext.detached())) as Msg;
     expect(r.artifacts.map((a: Msg) => [a.id, a.uri])).toEqual([
       ['1', 'p://1'],
       ['2', 'p://2'],
       ['3', 'f://3'],
     ]);
-    const paged = (await handlers.GetArtifacts!({ options: { max_result_size: 2 } })) as Msg;
+    const paged = (await handlers.GetArtifacts!({ options: { max_result_size: 2 } }, CallContext.detached())) as Msg;
     expect(paged.artifacts.map((a: Msg) => a.id)).toEqual(['1', '2']);
-    const rest = (await handlers.GetArtifacts!({ options: { max_result_size: 2, next_page_token: paged.next_page_token } })) as Msg;
+    const rest = (await handlers.GetArtifacts!({ options: { max_result_size: 2, next_page_token: paged.next_page_token } }, CallContext.detached())) as Msg;
     expect(rest.artifacts.map((a: Msg) => a.id)).toEqual(['3']);
   });
 
   it("takes a node's edges only from the backend that owns the node", async () => {
-    const r = (await handlers.GetEventsByArtifactIDs!({ artifact_ids: ['2', '3'] })) as Msg;
+    const r = (await handlers.GetEventsByArtifactIDs!({ artifact_ids: ['2', '3'] }, CallContext.detached())) as Msg;
     expect(r.events.map((e: Msg) => `${e.artifact_id}<-${e.execution_id}`).sort()).toEqual(['2<-100', '3<-300']);
   });
 
   it('merges types by id', async () => {
-    const r = (await handlers.GetArtifactTypes!({})) as Msg;
+    const r = (await handlers.GetArtifactTypes!({}, CallContext.detached())) as Msg;
     expect(r.artifact_types.map((t: Msg) => t.id)).toEqual(['10']);
   });
 });

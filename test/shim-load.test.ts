@@ -1,7 +1,7 @@
 // The shim under volume, on MariaDB: paging through 1,000 artifacts (every order, with ties in the
 // order column) returns each exactly once; whole-run reads cost a bounded number of SQL
 // statements however many rows they return; 50 concurrent clients get no errors and leave no
-// database connections or calls behind.
+// database connections or calls behind. (How fast is measured by `npm run bench`, not here.)
 import * as grpc from '@grpc/grpc-js';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { openDb, type Param } from '../src/db/connection.ts';
 import { insertMany } from '../src/db/insert.ts';
 import { openMlmdSource } from '../src/extract/mlmd-reader.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
+import { CallContext } from '../src/shim/call-context.ts';
 import { silentLogger } from '../src/shim/logger.ts';
 import { MlmdBackend } from '../src/shim/mlmd-backend.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
@@ -152,7 +153,7 @@ describe('shim under volume (MariaDB)', () => {
     const handlers = mlmdHandlers(backend);
     const cost = async (rpc: string, request: Msg) => {
       statements = 0;
-      const response = await handlers[rpc]!(request);
+      const response = await handlers[rpc]!(request, CallContext.detached());
       return { statements, response };
     };
     try {
@@ -208,11 +209,10 @@ describe('shim under volume (MariaDB)', () => {
     expect(await connectionsTo(dbName)).toBeLessThanOrEqual(4);
     for (const c of clients) c.close();
 
-    const started = Date.now();
+    // No call was left running, so shutdown has nothing to wait for or cancel.
+    expect(shim!.activeCalls).toBe(0);
     await shim!.close();
     shim = undefined;
-    // No call was left running: shutdown did not have to wait out its grace period.
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(await connectionsTo(dbName)).toBe(0);
   });
 });

@@ -13,6 +13,8 @@ import { insertMany } from '../src/db/insert.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
 import type { ShimBackend } from '../src/shim/backend.ts';
+import { CallRunner } from '../src/shim/dispatch.ts';
+import { DEFAULT_LIMITS } from '../src/shim/limits.ts';
 import { startGrpc } from '../src/shim/grpc-server.ts';
 import { silentLogger } from '../src/shim/logger.ts';
 import { openMlmdBackend } from '../src/shim/mlmd-backend.ts';
@@ -721,7 +723,12 @@ describe('lock conflicts', () => {
         return Reflect.get(target, prop, receiver);
       },
     });
-    const server = await startGrpc({ host: '127.0.0.1', port: 0, methods: shimServiceDefinition(), handlers: mlmdHandlers(failing), logger: silentLogger });
+    const server = await startGrpc({
+      host: '127.0.0.1',
+      port: 0,
+      methods: shimServiceDefinition(DEFAULT_LIMITS.maxIdsPerRequest),
+      runner: new CallRunner(mlmdHandlers(failing), silentLogger, DEFAULT_LIMITS),
+    });
     const client = mlmdClient(server.port);
     try {
       const e = await client.fail('GetArtifactTypes', {});
@@ -729,7 +736,7 @@ describe('lock conflicts', () => {
       expect(ids((await client.call('GetContexts', {})).contexts)).toEqual([1, 2, 3]);
     } finally {
       client.close();
-      await server.close(0);
+      server.forceClose();
       await real.close();
       await database.drop();
     }

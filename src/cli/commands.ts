@@ -312,16 +312,40 @@ export async function demoCommand(o: { dir: string; runs: number; json?: boolean
 
 /** Serves until SIGTERM/SIGINT; the promise settles once the shim has shut down. */
 export async function shimCommand(
-  o: { kfp?: string; mlmd?: string; host: string; port: number; grpcWebPort: number; logFormat: string },
+  o: {
+    kfp?: string;
+    mlmd?: string;
+    host: string;
+    port: number;
+    grpcWebPort: number;
+    logFormat: string;
+    maxRequestBytes: number;
+    maxIds: number;
+    maxPageSize: number;
+    maxWork: number;
+    corsOrigin?: string[];
+    shutdownTimeout: number;
+  },
   out: Out,
 ): Promise<void> {
   const { closeOnSignals, startShim } = await import('../shim/server.ts');
   const { jsonLogger, textLogger } = await import('../shim/logger.ts');
   const logger = o.logFormat === 'text' ? textLogger() : jsonLogger();
-  const shim = await startShim({ kfpUrl: o.kfp, mlmdUrl: o.mlmd, host: o.host, port: o.port, grpcWebPort: o.grpcWebPort, logger });
+  const shutdownTimeoutMs = o.shutdownTimeout * 1000;
+  const shim = await startShim({
+    kfpUrl: o.kfp,
+    mlmdUrl: o.mlmd,
+    host: o.host,
+    port: o.port,
+    grpcWebPort: o.grpcWebPort,
+    logger,
+    limits: { maxRequestBytes: o.maxRequestBytes, maxIdsPerRequest: o.maxIds, maxPageSize: o.maxPageSize, maxWorkSteps: o.maxWork },
+    corsOrigins: o.corsOrigin ?? [],
+    shutdownTimeoutMs,
+  });
   const backend = o.kfp && o.mlmd ? 'the KFP tables, then the MLMD archive' : o.kfp ? 'the KFP tables' : 'the MLMD archive';
   out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}. Stop with SIGTERM or Ctrl-C.\n`);
   await new Promise<void>((done) => {
-    closeOnSignals(shim, done);
+    closeOnSignals(shim, done, shutdownTimeoutMs);
   });
 }

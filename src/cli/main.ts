@@ -9,7 +9,13 @@ import { lastExitCode } from './exit.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { HEAP_GROWING_PERCENT } from './heap-growth.ts';
 import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
-import { DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT, DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT, DEFAULT_HOST as DEFAULT_SHIM_HOST } from '../shim/defaults.ts';
+import {
+  DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT,
+  DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT,
+  DEFAULT_HOST as DEFAULT_SHIM_HOST,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+} from '../shim/defaults.ts';
+import { DEFAULT_LIMITS, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from '../shim/limits.ts';
 import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
 
 const HELP_FOOTER = `
@@ -164,6 +170,14 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .option('--port <n>', 'gRPC port (MLMD\'s own port; 0 picks a free one)', nonNegativeInt('--port'), DEFAULT_SHIM_GRPC_PORT)
     .option('--grpc-web-port <n>', 'gRPC-Web port, where the KFP UI\'s proxy connects (0 picks a free one)', nonNegativeInt('--grpc-web-port'), DEFAULT_SHIM_GRPC_WEB_PORT)
     .addOption(new Option('--log-format <format>', 'one log line per call on stderr: JSON objects (for log collectors) or plain text').choices(['json', 'text']).default('json'))
+    .option('--max-request-bytes <n>', 'largest request accepted, in bytes (gRPC\'s default, as MLMD\'s server); larger: RESOURCE_EXHAUSTED', positiveInt('--max-request-bytes'), DEFAULT_LIMITS.maxRequestBytes)
+    .option('--max-ids <n>', 'most ids, URIs or external ids one request may name; more: RESOURCE_EXHAUSTED', positiveInt('--max-ids'), DEFAULT_LIMITS.maxIdsPerRequest)
+    .option('--max-page-size <n>', 'largest page a listing answers; a larger max_result_size is capped (as MLMD caps it at 100)', positiveInt('--max-page-size'), DEFAULT_LIMITS.maxPageSize)
+    .option('--max-work <steps>', 'work one call may do evaluating filter_query or walking lineage (nodes, rows and characters looked at); more: RESOURCE_EXHAUSTED', positiveInt('--max-work'), DEFAULT_LIMITS.maxWorkSteps)
+    .option('--cors-origin <origins>', 'browser origins allowed to call the gRPC-Web port (comma-separated, or * for any); default: none, no CORS headers', (v: string) =>
+      v.split(',').map((x) => x.trim()).filter(Boolean),
+    )
+    .option('--shutdown-timeout <seconds>', 'the longest the shim takes to stop after SIGTERM; calls still running 3 s before it are cancelled (UNAVAILABLE)', positiveInt('--shutdown-timeout'), DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000)
     .addHelpText(
       'after',
       '\nBackends:\n' +
@@ -180,7 +194,11 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
         'on the ml-pipeline-ui deployment to this host and --grpc-web-port (no Envoy needed). Other gRPC clients use\n' +
         'metadata-grpc-service:8080 as before: point that Service at --port.\n' +
         '\nExample:\n  mlmd-bridge shim --kfp mysql://root@mysql:3306/mlpipeline --mlmd mysql://root@mysql:3306/metadb\n' +
-        '\nRuns until SIGTERM or SIGINT, then stops taking calls, lets calls in flight finish (up to 10 s) and exits 0.',
+        `\nLimits: a filter_query longer than ${MAX_FILTER_LENGTH} characters or nested deeper than ${MAX_FILTER_DEPTH} levels is INVALID_ARGUMENT;\n` +
+        'a gRPC-Web request body must arrive within 10 s. Each call obeys its deadline and its client\'s cancellation (its\n' +
+        'database statements are stopped too). See docs/shim.md for every limit and what a client gets over it.\n' +
+        '\nRuns until SIGTERM or SIGINT, then answers new calls UNAVAILABLE, lets calls in flight finish, cancels those still\n' +
+        'running 3 s before --shutdown-timeout, closes its database connections and exits 0 within --shutdown-timeout.',
     )
     .action(async (o) => shimCommand(o, out));
 

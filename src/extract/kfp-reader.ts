@@ -90,42 +90,63 @@ export function toIdMapRow(r: Row): IdMapRow {
   return { kind: str(r.kind) as IdKind, mlmdId: num(r.mlmd_id), kfpUuid: str(r.kfp_uuid), runUuid: textOrNull(r.run_uuid), extra: textOrNull(r.extra) };
 }
 
+/**
+ * Where the id-map rows shared by many runs come from. By default they are read with each batch;
+ * a long-lived reader (the shim) keeps them and passes a source that answers from memory.
+ */
+export interface SharedIdMapRows {
+  /** Every mlmd_id_map row of kind 'type'. */
+  typeRows(): Promise<Row[]>;
+  /** The mlmd_id_map rows of kind 'pipeline_context' with these MLMD ids. */
+  pipelineRows(ids: readonly number[]): Promise<Row[]>;
+  /** Told the artifact rows a batch links as soon as they are known, to read what it needs of them alongside. */
+  artifactRowsRead?(uuids: readonly string[]): Promise<void>;
+}
+
+export interface ReadKfpRowsOptions {
+  withIdMap?: boolean;
+  shared?: SharedIdMapRows;
+}
+
 /** The KFP rows of the given runs. Runs without a run_details entry in `runDetails` are left out. */
-export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDetails>, opts: { withIdMap?: boolean } = {}): Promise<Map<string, KfpRunRows>> {
-  const out = new Map<string, KfpRunRows>();
-  for (const [uuid, run] of runDetails) out.set(uuid, { run, tasks: [], links: [], artifacts: [], idMap: [] });
+export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDetails>, opts: ReadKfpRowsOptions = {}): Promise<Map<string, KfpRunRows>> {
+  return readKfpRunRowsWith(kfp, [...runDetails.keys()], Promise.resolve(runDetails), opts);
+}
+
+/**
+ * The same, for runs whose run_details rows are still being read (`details`): the row reads start
+ * at once instead of one round trip later. Runs missing from `details` are left out.
+ */
+export async function readKfpRunRowsWith(
+  kfp: Db,
+  uuids: readonly string[],
+  details: Promise<Map<string, KfpRunDetails>>,
+  opts: ReadKfpRowsOptions = {},
+): Promise<Map<string, KfpRunRows>> {
   const withIdMap = opts.withIdMap ?? true;
   // The statements of a batch do not depend on each other: issued together, a pooled Db runs them on
   // several connections at once (a single-connection Db simply queues them), so a batch costs about
   // one round trip instead of one per statement.
   const none = Promise.resolve([] as Row[]);
-  const [typeRowsRaw, pipelineRowsRaw] = await Promise.all([
-    withIdMap ? kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'") : none,
-    withIdMap ? kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context'") : none,
-  ]);
-  const typeRows = typeRowsRaw.map(toIdMapRow);
+  const shared = opts.shared;
+  const typeRowsRaw = !withIdMap ? none : shared ? shared.typeRows() : kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'");
+  const allPipelineRows = withIdMap && !shared ? kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context'") : none;
+  const batches = (async () => {
+    const out: BatchRows[] = [];
+    for (const batch of chunked([...uuids])) if (batch.length > 0) out.push(await readBatch(kfp, batch, withIdMap, shared));
+    return out;
+  })();
+  // Everything is awaited together, so a failure of one read never leaves another rejecting unobserved.
+  const [runDetails, typeRows, pipelineRowsRaw, batchRows] = await Promise.all([details, typeRowsRaw, allPipelineRows, batches]);
+
   const pipelineRows = new Map<number, IdMapRow>();
   for (const r of pipelineRowsRaw) pipelineRows.set(num(r.mlmd_id), toIdMapRow(r));
+  for (const b of batchRows) for (const r of b.pipelineRows) pipelineRows.set(num(r.mlmd_id), toIdMapRow(r));
+  const types = typeRows.map(toIdMapRow);
 
-  for (const uuids of chunked([...runDetails.keys()])) {
-    const ph = placeholders(uuids.length);
-    const [tasks, links, artifacts, runMap] = await Promise.all([
-      kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids),
-      kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids),
-      kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`, uuids),
-      withIdMap ? kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : none,
-    ]);
-    // By the artifacts' own ids, once they are known: asked as a semi-join on the links, MySQL
-    // scanned every artifact entry of the map for each batch.
-    const artifactMap: Row[] = [];
-    if (withIdMap) {
-      const byUuid = forceIndex(kfp, 'idx_mlmd_id_map_kfp_uuid');
-      for (const ids of chunked(artifacts.map((a) => str(a.UUID)))) {
-        artifactMap.push(
-          ...(await kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map${byUuid} WHERE kind = 'artifact' AND kfp_uuid IN (${placeholders(ids.length)})`, ids)),
-        );
-      }
-    }
+  const out = new Map<string, KfpRunRows>();
+  for (const [uuid, run] of runDetails) out.set(uuid, { run, tasks: [], links: [], artifacts: [], idMap: [] });
+  for (const { uuids: batchUuids, tasks, links, artifacts, runMap, artifactMap } of batchRows) {
     const artifactById = new Map(artifacts.map((a) => [str(a.UUID), toArtifactRow(a)]));
     const artifactIdMap = new Map<string, IdMapRow[]>();
     for (const r of artifactMap.map(toIdMapRow)) artifactIdMap.set(r.kfpUuid, [...(artifactIdMap.get(r.kfpUuid) ?? []), r]);
@@ -141,9 +162,9 @@ export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDeta
       const pipeline = pipelineId === undefined ? undefined : pipelineRows.get(pipelineId);
       if (pipeline) rows.idMap.push(pipeline);
     }
-    const inChunk = new Set(uuids);
-    for (const rows of out.values()) {
-      if (!inChunk.has(rows.run.uuid)) continue;
+    for (const uuid of batchUuids) {
+      const rows = out.get(uuid);
+      if (!rows) continue;
       const seen = new Set<string>();
       for (const l of rows.links) {
         if (seen.has(l.ArtifactID)) continue;
@@ -152,12 +173,55 @@ export async function readKfpRunRows(kfp: Db, runDetails: Map<string, KfpRunDeta
         if (a) rows.artifacts.push(a);
         rows.idMap.push(...(artifactIdMap.get(l.ArtifactID) ?? []));
       }
-      rows.idMap.push(...typeRows);
-      // Deterministic order, whatever the database returned.
-      rows.tasks.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
-      rows.links.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
-      rows.artifacts.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
     }
   }
+  for (const rows of out.values()) {
+    if (withIdMap) rows.idMap.push(...types);
+    // Deterministic order, whatever the database returned.
+    rows.tasks.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
+    rows.links.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
+    rows.artifacts.sort((x, y) => (x.UUID < y.UUID ? -1 : 1));
+  }
   return out;
+}
+
+interface BatchRows {
+  uuids: string[];
+  tasks: Row[];
+  links: Row[];
+  artifacts: Row[];
+  runMap: Row[];
+  artifactMap: Row[];
+  /** Pipeline-context rows fetched for this batch (only with a shared source). */
+  pipelineRows: Row[];
+}
+
+async function readBatch(kfp: Db, uuids: string[], withIdMap: boolean, shared: SharedIdMapRows | undefined): Promise<BatchRows> {
+  const none = Promise.resolve([] as Row[]);
+  const ph = placeholders(uuids.length);
+  const [tasks, links, artifacts, runMap] = await Promise.all([
+    kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids),
+    kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids),
+    kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`, uuids),
+    withIdMap ? kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : none,
+  ]);
+  // By the artifacts' own ids, once they are known: asked as a semi-join on the links, MySQL
+  // scanned every artifact entry of the map for each batch.
+  const artifactMapReads: Promise<Row[]>[] = [];
+  if (withIdMap) {
+    const byUuid = forceIndex(kfp, 'idx_mlmd_id_map_kfp_uuid');
+    for (const ids of chunked(artifacts.map((a) => str(a.UUID)))) {
+      if (ids.length === 0) continue;
+      artifactMapReads.push(
+        kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map${byUuid} WHERE kind = 'artifact' AND kfp_uuid IN (${placeholders(ids.length)})`, ids),
+      );
+    }
+  }
+  const pipelineIds = shared ? [...new Set(runMap.map(toIdMapRow).map(pipelineContextIdOf).filter((id): id is number => id !== undefined))] : [];
+  const [artifactMap, pipelineRows] = await Promise.all([
+    Promise.all(artifactMapReads).then((parts) => parts.flat()),
+    shared && pipelineIds.length > 0 ? shared.pipelineRows(pipelineIds) : none,
+    shared?.artifactRowsRead && artifacts.length > 0 ? shared.artifactRowsRead(artifacts.map((a) => str(a.UUID))) : undefined,
+  ]);
+  return { uuids, tasks, links, artifacts, runMap, artifactMap, pipelineRows };
 }

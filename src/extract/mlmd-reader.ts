@@ -4,7 +4,7 @@
  * version-dependent columns exist; every read after that tolerates their absence.
  */
 import { currentSchema, unreadableTables } from '../db/catalog.ts';
-import { type Db, openDb } from '../db/connection.ts';
+import { type Db, openDb, type OpenOptions } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { latin1ClientSpellings, readingLatin1ClientText } from './latin1-client-text.ts';
 import type { KfpRunDetails, MlmdType, RunBundle } from '../transform/model.ts';
@@ -41,8 +41,8 @@ export interface MlmdSource {
   spellings(text: string): string[];
 }
 
-export async function openMlmdSource(url: string): Promise<MlmdSource> {
-  const opened = await openDb(url, { ...MLMD_IDENTIFIERS, readOnly: true, role: 'MLMD database' });
+export async function openMlmdSource(url: string, opts: Pick<OpenOptions, 'onAvailability'> = {}): Promise<MlmdSource> {
+  const opened = await openDb(url, { ...MLMD_IDENTIFIERS, readOnly: true, role: 'MLMD database', onAvailability: opts.onAvailability });
   // MLMD's own MySQL client stores text as latin1 characters (latin1-client-text.ts); SQLite and PostgreSQL get UTF-8.
   const db = opened.dialect === 'mysql' ? readingLatin1ClientText(opened) : opened;
   try {

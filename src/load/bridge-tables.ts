@@ -135,9 +135,13 @@ export async function getState(db: Queryable, name: string): Promise<string | un
  * A bookkeeping value stored as JSON. Malformed state stops the command (STATE_CORRUPT, exit 3) rather
  * than being read as empty: guessing would, say, make rollback keep tables it created.
  */
-export async function getJsonState<T>(db: Queryable, name: string, valid: (v: unknown) => v is T, shape: string): Promise<T | undefined> {
+export async function getJsonState<T>(db: Queryable, name: string, valid: (v: unknown) => v is T, shape: string, hint?: string): Promise<T | undefined> {
   const raw = await getState(db, name);
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : parseJsonState(name, raw, valid, shape, hint);
+}
+
+/** The value of the bookkeeping row `name` whose text is `raw`; STATE_CORRUPT when it is not `shape`. `hint` says what to do instead of the default. */
+export function parseJsonState<T>(name: string, raw: string, valid: (v: unknown) => v is T, shape: string, hint?: string): T {
   let value: unknown;
   let problem = `is not ${shape}`;
   try {
@@ -150,7 +154,7 @@ export async function getJsonState<T>(db: Queryable, name: string, valid: (v: un
   throw new BridgeError(
     'STATE_CORRUPT',
     `the bookkeeping row mlmd_bridge_state "${name}" ${problem}: ${JSON.stringify(shown)}`,
-    `restore that row from the backup of the KFP database taken before migrating, or set it by hand to ${shape}`,
+    hint ?? `restore that row from the backup of the KFP database taken before migrating, or set it by hand to ${shape}`,
   );
 }
 

@@ -7,7 +7,7 @@
  *
  * Every method answers for a whole batch of ids with a bounded number of queries.
  */
-import type { MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution } from '../transform/model.ts';
+import type { JsonObject, MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution } from '../transform/model.ts';
 import type { FilterQuery } from './filter-query.ts';
 
 export type NodeKind = 'artifact' | 'execution' | 'context';
@@ -33,9 +33,9 @@ export interface TypeRecord {
   properties: Record<string, number>;
   /** Name of the built-in `mlmd.*` type this type derives from (`ParentType`), if any. */
   baseTypeName: string | null;
-  /** Execution types only: `ArtifactStructType` as MLMD stores it (proto JSON text). */
-  inputType: string | null;
-  outputType: string | null;
+  /** Execution types only: `ArtifactStructType` as MLMD stores it (proto JSON, lowerCamel field names), parsed. */
+  inputType: JsonObject | null;
+  outputType: JsonObject | null;
 }
 
 /** The columns paging orders by. */

@@ -3,6 +3,7 @@
  * parent/child contexts. NOT_FOUND only where MLMD answers it: a node with no context links.
  */
 import type { ShimBackend } from './backend.ts';
+import type { CallContext } from './call-context.ts';
 import { unique } from './filtering.ts';
 import { contextMessage, eventMessage } from './messages.ts';
 import { ids, int64, type RpcHandlers } from './rpc.ts';
@@ -24,8 +25,8 @@ export function edgeReadHandlers(backend: ShimBackend): RpcHandlers {
     return { contexts: await contextsByIds(links.map((l) => (direction === 'parents' ? l.parentId : l.childId))) };
   };
 
-  const linkedContextsMap = (direction: 'parents' | 'children') => async (req: Record<string, unknown>) => {
-    const wanted = ids(req.context_ids);
+  const linkedContextsMap = (direction: 'parents' | 'children') => async (req: Record<string, unknown>, call: CallContext) => {
+    const wanted = ids(call, req.context_ids, 'context_ids');
     if (wanted.length === 0) throw invalidArgument('Given context_ids is empty.');
     const byChild = direction === 'parents';
     const links = await backend.parentLinks(byChild ? 'child' : 'parent', wanted);
@@ -42,8 +43,8 @@ export function edgeReadHandlers(backend: ShimBackend): RpcHandlers {
   };
 
   return {
-    GetEventsByExecutionIDs: async (req) => ({ events: (await backend.events('execution', ids(req.execution_ids))).map(eventMessage) }),
-    GetEventsByArtifactIDs: async (req) => ({ events: (await backend.events('artifact', ids(req.artifact_ids))).map(eventMessage) }),
+    GetEventsByExecutionIDs: async (req, call) => ({ events: (await backend.events('execution', ids(call, req.execution_ids, 'execution_ids'))).map(eventMessage) }),
+    GetEventsByArtifactIDs: async (req, call) => ({ events: (await backend.events('artifact', ids(call, req.artifact_ids, 'artifact_ids'))).map(eventMessage) }),
     GetContextsByArtifact: contextsOf('artifact'),
     GetContextsByExecution: contextsOf('execution'),
     GetParentContextsByContext: linkedContexts('parents'),

@@ -7,11 +7,16 @@
  * - a node matches when some choice of one row per alias makes the expression true (MLMD selects
  *   DISTINCT node ids over the joined rows).
  * LIKE compares case-insensitively, as it does on the SQLite and MySQL databases MLMD runs on.
+ *
+ * Every expression node evaluated and every character LIKE compares is counted against the call's
+ * work limit, and the choices of neighbour rows are walked as an odometer that can stop between
+ * two choices, so a call with many joined rows lets other calls run and can be cancelled.
  */
 import { encodeStructValue } from '../extract/values.ts';
 import type { MlmdValue } from '../transform/model.ts';
 import type { AnyNode } from './backend.ts';
 import type { Expr, FilterQuery, PropertyField } from './filter-query.ts';
+import { compileLike, type LikePattern, likeMatches } from './like.ts';
 
 export type Scalar = number | string | boolean | null;
 export type NeighbourRow = Readonly<Record<string, Scalar>>;
@@ -22,25 +27,68 @@ export interface FilterSubject {
   neighbours: ReadonlyMap<string, readonly NeighbourRow[]>;
 }
 
-export function matchesFilter(query: FilterQuery, subject: FilterSubject): boolean {
-  const { node } = subject;
-  for (const p of query.properties) {
-    const bag = p.custom ? node.customProperties : node.properties;
-    if (!Object.hasOwn(bag, p.name)) return false;
+/** Counts evaluation steps (and may end the call by throwing); `pauseDue` asks the caller to let others run. */
+export interface WorkMeter {
+  work(n: number): void;
+  readonly pauseDue: boolean;
+}
+
+/** For evaluation outside a call (tests): counts nothing, never pauses. */
+export const UNMETERED: WorkMeter = { work() {}, pauseDue: false };
+
+/** Whether `subject` satisfies `query`, evaluated to the end without pausing. */
+export function matchesFilter(query: FilterQuery, subject: FilterSubject, meter: WorkMeter = UNMETERED): boolean {
+  const m = new FilterMatch(query, subject, meter);
+  for (;;) {
+    const r = m.step();
+    if (r !== undefined) return r;
   }
-  const aliases = query.joins.map((j) => j.alias);
-  const choices = aliases.map((a) => subject.neighbours.get(a) ?? []);
-  if (choices.some((rows) => rows.length === 0)) return false;
-  const env = new Map<string, NeighbourRow>();
-  const search = (i: number): boolean => {
-    if (i === aliases.length) return evaluate(query.expr, node, env) === true;
-    for (const row of choices[i]!) {
-      env.set(aliases[i]!, row);
-      if (search(i + 1)) return true;
+}
+
+/**
+ * One node's evaluation, resumable: `step()` tries choices of neighbour rows until it has an
+ * answer (true/false) or the meter asks for a pause (undefined; call `step()` again later).
+ */
+export class FilterMatch {
+  private readonly aliases: string[];
+  private readonly choices: (readonly NeighbourRow[])[];
+  private readonly at: number[];
+  private readonly env = new Map<string, NeighbourRow>();
+  private finished: boolean | undefined;
+
+  constructor(
+    private readonly query: FilterQuery,
+    private readonly subject: FilterSubject,
+    private readonly meter: WorkMeter,
+  ) {
+    this.aliases = query.joins.map((j) => j.alias);
+    this.choices = this.aliases.map((a) => subject.neighbours.get(a) ?? []);
+    this.at = this.aliases.map(() => 0);
+    const { node } = subject;
+    for (const p of query.properties) {
+      const bag = p.custom ? node.customProperties : node.properties;
+      if (!Object.hasOwn(bag, p.name)) this.finished = false;
     }
-    return false;
-  };
-  return search(0);
+    if (this.choices.some((rows) => rows.length === 0)) this.finished = false;
+  }
+
+  step(): boolean | undefined {
+    if (this.finished !== undefined) return this.finished;
+    const { aliases, choices, at, env } = this;
+    for (;;) {
+      for (let i = 0; i < aliases.length; i++) env.set(aliases[i]!, choices[i]![at[i]!]!);
+      this.meter.work(1);
+      if (evaluate(this.query.expr, this.subject.node, env, this.meter) === true) return (this.finished = true);
+      // The next choice: the last alias turns fastest, like nested loops over the joins.
+      let i = aliases.length - 1;
+      for (; i >= 0; i--) {
+        if (++at[i]! < choices[i]!.length) break;
+        at[i] = 0;
+      }
+      if (i < 0) return (this.finished = false);
+      if (this.meter.pauseDue) return undefined;
+    }
+  }
 }
 
 /** The attribute columns of a node as the filter sees them. */
@@ -93,8 +141,9 @@ export function propertyColumn(value: MlmdValue | undefined, field: PropertyFiel
   }
 }
 
-function evaluate(e: Expr, node: AnyNode, env: ReadonlyMap<string, NeighbourRow>): Scalar {
-  const ev = (x: Expr) => evaluate(x, node, env);
+function evaluate(e: Expr, node: AnyNode, env: ReadonlyMap<string, NeighbourRow>, meter: WorkMeter): Scalar {
+  const ev = (x: Expr) => evaluate(x, node, env, meter);
+  meter.work(1);
   switch (e.op) {
     case 'literal':
       return e.value;
@@ -121,7 +170,7 @@ function evaluate(e: Expr, node: AnyNode, env: ReadonlyMap<string, NeighbourRow>
       const v = ev(e.operand);
       const p = ev(e.pattern);
       if (v === null || p === null) return null;
-      return likeRegExp(String(p)).test(String(v)) !== e.negated;
+      return likeMatches(likePattern(e.pattern, String(p), meter), String(v), meter) !== e.negated;
     }
     case 'between': {
       const v = ev(e.operand);
@@ -131,9 +180,9 @@ function evaluate(e: Expr, node: AnyNode, env: ReadonlyMap<string, NeighbourRow>
     case 'isNull':
       return (ev(e.operand) === null) !== e.negated;
     case 'and':
-      return and(e.args.map(ev));
+      return shortCircuit(e.args, ev, false);
     case 'or':
-      return or(e.args.map(ev));
+      return shortCircuit(e.args, ev, true);
     case 'not': {
       const v = ev(e.arg);
       return v === null ? null : !v;
@@ -173,36 +222,37 @@ function compare(cmp: string, a: Scalar, b: Scalar): boolean | null {
   }
 }
 
+/**
+ * AND (`decisive` false) or OR (`decisive` true) in three-valued logic: the decisive value as soon
+ * as an argument has it (the rest are not evaluated), else unknown if any argument was, else the other.
+ */
+function shortCircuit(args: readonly Expr[], ev: (x: Expr) => Scalar, decisive: boolean): boolean | null {
+  let unknown = false;
+  for (const a of args) {
+    const v = ev(a);
+    if (v === decisive) return decisive;
+    if (v === null) unknown = true;
+  }
+  return unknown ? null : !decisive;
+}
+
 function and(values: Scalar[]): boolean | null {
   if (values.some((v) => v === false)) return false;
   return values.some((v) => v === null) ? null : true;
 }
 
-function or(values: Scalar[]): boolean | null {
-  if (values.some((v) => v === true)) return true;
-  return values.some((v) => v === null) ? null : false;
-}
+/** A literal pattern is compiled once per parsed query; a computed one per use, its length counted as work. */
+const compiledLiterals = new WeakMap<Expr, LikePattern>();
 
-const likeCache = new Map<string, RegExp>();
-
-/** `%` any run, `_` one character, backslash escapes the next character. */
-function likeRegExp(pattern: string): RegExp {
-  let re = likeCache.get(pattern);
-  if (re) return re;
-  let body = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) body += escapeRegExp(pattern[++i]!);
-    else if (c === '%') body += '[\\s\\S]*';
-    else if (c === '_') body += '[\\s\\S]';
-    else body += escapeRegExp(c);
+function likePattern(source: Expr, text: string, meter: WorkMeter): LikePattern {
+  if (source.op !== 'literal') {
+    meter.work(text.length);
+    return compileLike(text);
   }
-  re = new RegExp(`^${body}$`, 'i');
-  if (likeCache.size > 1000) likeCache.clear();
-  likeCache.set(pattern, re);
-  return re;
-}
-
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  let p = compiledLiterals.get(source);
+  if (!p) {
+    p = compileLike(text);
+    compiledLiterals.set(source, p);
+  }
+  return p;
 }

@@ -9,6 +9,7 @@
  * message names the problem. Evaluation lives in filter-eval.ts.
  */
 import type { NodeKind } from './backend.ts';
+import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from './limits.ts';
 import { invalidArgument, type RpcError } from './status.ts';
 
 export type ValueType = 'INT64' | 'DOUBLE' | 'STRING' | 'BOOL' | 'NULL';
@@ -160,38 +161,45 @@ type Token =
 const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'IN', 'LIKE', 'IS', 'NULL', 'TRUE', 'FALSE', 'BETWEEN']);
 const PUNCT = ['<=', '>=', '!=', '<>', '==', '=', '<', '>', '(', ')', ',', '.', '+', '-', '*', '/'];
 
-function tokenize(text: string, fail: (msg: string) => RpcError): Token[] {
+const WHITESPACE = /\s/;
+const WORD_START = /[A-Za-z_]/;
+const WORD = /\w/;
+const DIGIT = /[0-9]/;
+// Sticky (`y`): matched at lastIndex without copying the rest of the text, so tokenizing stays linear.
+const NUMBER = /(?:0[xX][0-9a-fA-F]+|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)/y;
+
+function tokenize(text: string, fail: (msg: string, pos?: number) => RpcError): Token[] {
   const out: Token[] = [];
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (/\s/.test(c)) {
+    if (WHITESPACE.test(c)) {
       i++;
       continue;
     }
     const start = i;
-    if (/[A-Za-z_]/.test(c)) {
-      while (i < text.length && /\w/.test(text[i]!)) i++;
+    if (WORD_START.test(c)) {
+      while (i < text.length && WORD.test(text[i]!)) i++;
       out.push({ t: 'ident', v: text.slice(start, i), quoted: false, pos: start });
       continue;
     }
     if (c === '`') {
       const end = text.indexOf('`', i + 1);
-      if (end < 0) throw fail(`Syntax error: unclosed identifier quote at position ${start + 1}`);
+      if (end < 0) throw fail(`Syntax error: unclosed identifier quote at position ${start + 1}`, start);
       const v = text.slice(i + 1, end);
-      if (v === '') throw fail(`Syntax error: empty quoted identifier at position ${start + 1}`);
+      if (v === '') throw fail(`Syntax error: empty quoted identifier at position ${start + 1}`, start);
       out.push({ t: 'ident', v, quoted: true, pos: start });
       i = end + 1;
       continue;
     }
-    if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
-      const m = /^(?:0[xX][0-9a-fA-F]+|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)/.exec(text.slice(i))!;
-      const lexeme = m[0];
+    if (DIGIT.test(c) || (c === '.' && DIGIT.test(text[i + 1] ?? ''))) {
+      NUMBER.lastIndex = i;
+      const lexeme = NUMBER.exec(text)![0];
       i += lexeme.length;
-      if (i < text.length && /\w/.test(text[i]!)) throw fail(`Syntax error: malformed number at position ${start + 1}`);
+      if (i < text.length && WORD.test(text[i]!)) throw fail(`Syntax error: malformed number at position ${start + 1}`, start);
       const isFloat = /[.eE]/.test(lexeme) && !/^0[xX]/.test(lexeme);
       const v = isFloat ? Number.parseFloat(lexeme) : Number(lexeme);
-      if (!isFloat && !Number.isSafeInteger(v)) throw fail(`Integer literal ${lexeme} is out of the supported range`);
+      if (!isFloat && !Number.isSafeInteger(v)) throw fail(`Integer literal ${clip(lexeme)} is out of the supported range`, start);
       out.push(isFloat ? { t: 'float', v, pos: start } : { t: 'int', v, pos: start });
       continue;
     }
@@ -199,7 +207,7 @@ function tokenize(text: string, fail: (msg: string) => RpcError): Token[] {
       let v = '';
       i++;
       for (;;) {
-        if (i >= text.length) throw fail(`Syntax error: unclosed string literal at position ${start + 1}`);
+        if (i >= text.length) throw fail(`Syntax error: unclosed string literal at position ${start + 1}`, start);
         const d = text[i]!;
         if (d === c) {
           i++;
@@ -207,7 +215,7 @@ function tokenize(text: string, fail: (msg: string) => RpcError): Token[] {
         }
         if (d === '\\') {
           const e = text[i + 1];
-          if (e === undefined) throw fail(`Syntax error: unclosed string literal at position ${start + 1}`);
+          if (e === undefined) throw fail(`Syntax error: unclosed string literal at position ${start + 1}`, start);
           v += ESCAPES[e] ?? e;
           i += 2;
           continue;
@@ -219,8 +227,8 @@ function tokenize(text: string, fail: (msg: string) => RpcError): Token[] {
       continue;
     }
     const p = PUNCT.find((s) => text.startsWith(s, i));
-    if (!p) throw fail(`Syntax error: unexpected character "${c}" at position ${start + 1}`);
-    if (p === '==') throw fail(`Syntax error: unexpected "==" at position ${start + 1} (use "=")`);
+    if (!p) throw fail(`Syntax error: unexpected character "${c}" at position ${start + 1}`, start);
+    if (p === '==') throw fail(`Syntax error: unexpected "==" at position ${start + 1} (use "=")`, start);
     out.push({ t: 'punct', v: p === '<>' ? '!=' : p, pos: start });
     i += p.length;
   }
@@ -232,28 +240,98 @@ const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\',
 
 // ------------------------------------------------------------------ parser
 
-/** Parses and type-checks `text` for nodes of `kind`; throws INVALID_ARGUMENT on any problem. */
+/** How much of the query an error message quotes around the place it names. */
+const EXCERPT_CHARS = 60;
+/** How much of one name or literal an error message quotes. */
+const CLIP_CHARS = 60;
+
+/**
+ * Parses and type-checks `text` for nodes of `kind`; throws INVALID_ARGUMENT on any problem. The
+ * text is bounded in length and nesting (limits.ts) and an error quotes at most a short excerpt of
+ * it: a message echoing a long filter overflowed clients' header limits.
+ */
 export function parseFilterQuery(text: string, kind: NodeKind): FilterQuery {
-  const fail = (msg: string) => invalidArgument(`Invalid filter_query (${msg}): ${text}`);
+  if (text.length > MAX_FILTER_LENGTH) {
+    throw invalidArgument(`Invalid filter_query: it is ${text.length} characters long; the shim accepts at most ${MAX_FILTER_LENGTH}`);
+  }
+  const fail = (msg: string, pos?: number) => invalidArgument(`Invalid filter_query (${msg}): ${excerpt(text, pos)}`);
   const parser = new Parser(tokenize(text, fail), kind, fail);
   const expr = parser.parseExpression();
   parser.expectEnd();
   if (expr.type !== 'BOOL') {
-    throw invalidArgument(`Given query string is not a valid boolean expression: ${text}`);
+    throw invalidArgument(`Given query string is not a valid boolean expression: ${excerpt(text)}`);
   }
+  if (depthOf(expr) > MAX_FILTER_DEPTH) throw fail(`it nests deeper than ${MAX_FILTER_DEPTH} levels`);
   return { text, kind, expr, properties: parser.properties(), joins: parser.joins() };
+}
+
+/** The query, or the part of it around `pos` when it is long. */
+function excerpt(text: string, pos?: number): string {
+  if (text.length <= EXCERPT_CHARS) return text;
+  const at = Math.max(0, Math.min((pos ?? 0) - EXCERPT_CHARS / 3, text.length - EXCERPT_CHARS));
+  const start = Math.floor(at);
+  return `${start > 0 ? '…' : ''}${text.slice(start, start + EXCERPT_CHARS)}${start + EXCERPT_CHARS < text.length ? '…' : ''} (${text.length} characters)`;
+}
+
+function clip(s: string): string {
+  return s.length <= CLIP_CHARS ? s : `${s.slice(0, CLIP_CHARS)}…`;
+}
+
+/** The depth of a parsed tree, walked without recursion (a chain of 20,000 additions is 20,000 deep). */
+function depthOf(root: Expr): number {
+  let max = 0;
+  const stack: [Expr, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [e, d] = stack.pop()!;
+    if (d > max) max = d;
+    if (max > MAX_FILTER_DEPTH) return max;
+    for (const child of childrenOf(e)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+function childrenOf(e: Expr): Expr[] {
+  switch (e.op) {
+    case 'literal':
+    case 'column':
+      return [];
+    case 'compare':
+    case 'arith':
+      return [e.left, e.right];
+    case 'in':
+      return [e.operand, ...e.list];
+    case 'like':
+      return [e.operand, e.pattern];
+    case 'between':
+      return [e.operand, e.low, e.high];
+    case 'isNull':
+      return [e.operand];
+    case 'and':
+    case 'or':
+      return e.args;
+    case 'not':
+    case 'negate':
+      return [e.arg];
+  }
 }
 
 class Parser {
   private pos = 0;
+  /** Recursion depth of the descent (parentheses, NOT, unary minus), bounded before the stack is. */
+  private depth = 0;
   private readonly seenProperties = new Map<string, { custom: boolean; name: string }>();
   private readonly seenJoins = new Map<string, NeighbourJoin>();
 
   constructor(
     private readonly tokens: Token[],
     private readonly kind: NodeKind,
-    private readonly fail: (msg: string) => RpcError,
+    private readonly fail: (msg: string, pos?: number) => RpcError,
   ) {}
+
+  /** Enters one level of nesting at token `t`; refused past the limit. */
+  private nest(t: Token): void {
+    if (++this.depth > MAX_FILTER_DEPTH) throw this.fail(`it nests deeper than ${MAX_FILTER_DEPTH} levels at position ${t.pos + 1}`, t.pos);
+  }
 
   properties(): { custom: boolean; name: string }[] {
     return [...this.seenProperties.values()];
@@ -287,8 +365,8 @@ class Parser {
   }
 
   private unexpected(t: Token, expectation?: string): RpcError {
-    const what = t.t === 'end' ? 'end of input' : `"${describe(t)}"`;
-    return this.fail(`Syntax error: unexpected ${what} at position ${t.pos + 1}${expectation ? `, ${expectation}` : ''}`);
+    const what = t.t === 'end' ? 'end of input' : `"${clip(describe(t))}"`;
+    return this.fail(`Syntax error: unexpected ${what} at position ${t.pos + 1}${expectation ? `, ${expectation}` : ''}`, t.pos);
   }
 
   expectEnd(): void {
@@ -331,8 +409,9 @@ class Parser {
 
   private parseNot(): Expr {
     if (this.isKeyword('NOT')) {
-      this.next();
+      this.nest(this.next());
       const arg = this.parseNot();
+      this.depth--;
       this.requireBool(arg, 'NOT');
       return { op: 'not', type: 'BOOL', arg };
     }
@@ -426,8 +505,9 @@ class Parser {
     const t = this.next();
     const word = t.t === 'ident' && !t.quoted ? t.v : t.t === 'int' || t.t === 'float' ? String(t.v) : null;
     if (word === null) throw this.unexpected(t, 'expected an enum value name');
-    const value = ENUMS[enumName][word];
-    if (value === undefined) throw invalidArgument(`Unsupported enum value specified in the query: ${word}`);
+    const names = ENUMS[enumName];
+    const value = Object.hasOwn(names, word) ? names[word] : undefined;
+    if (value === undefined) throw invalidArgument(`Unsupported enum value specified in the query: ${clip(word)}`);
     return { op: 'literal', type: 'INT64', value };
   }
 
@@ -466,8 +546,9 @@ class Parser {
 
   private parseUnary(): Expr {
     if (this.isPunct('-')) {
-      this.next();
+      this.nest(this.next());
       const arg = this.parseUnary();
+      this.depth--;
       if (!isNumeric(arg.type)) throw this.fail(`No matching signature for operator - for argument type: ${arg.type}`);
       return { op: 'negate', type: arg.type, arg };
     }
@@ -485,8 +566,10 @@ class Parser {
         return { op: 'literal', type: 'STRING', value: t.v };
       case 'punct':
         if (t.v === '(') {
+          this.nest(t);
           const inner = this.parseExpression();
           this.expectPunct(')');
+          this.depth--;
           return inner;
         }
         throw this.unexpected(t);
@@ -496,7 +579,7 @@ class Parser {
           if (upper === 'TRUE' || upper === 'FALSE') return { op: 'literal', type: 'BOOL', value: upper === 'TRUE' };
           if (upper === 'NULL') return { op: 'literal', type: 'NULL', value: null };
           if (KEYWORDS.has(upper)) throw this.unexpected(t);
-          if (this.isPunct('(')) throw this.fail(`Function calls are not supported: ${t.v}`);
+          if (this.isPunct('(')) throw this.fail(`Function calls are not supported: ${clip(t.v)}`, t.pos);
         }
         return this.parseColumn(t);
       default:
@@ -516,10 +599,10 @@ class Parser {
     }
     const head = path[0]!;
     if (!quoted[0] && (head === 'properties' || head === 'custom_properties') && path.length > 1) {
-      if (path.length !== 3) throw this.fail(`Expected ${head}.<name>.<int_value|double_value|string_value|bool_value>`);
+      if (path.length !== 3) throw this.fail(`Expected ${head}.<name>.<int_value|double_value|string_value|bool_value>`, first.pos);
       const field = path[2]! as PropertyField;
-      const type = PROPERTY_FIELDS[field];
-      if (!type || quoted[2]) throw this.fail(`Field name ${path[2]} does not exist in ${head}.${path[1]}`);
+      const type = Object.hasOwn(PROPERTY_FIELDS, field) ? PROPERTY_FIELDS[field] : undefined;
+      if (!type || quoted[2]) throw this.fail(`Field name ${clip(path[2]!)} does not exist in ${head}.${clip(path[1]!)}`, first.pos);
       const custom = head === 'custom_properties';
       const name = path[1]!;
       this.seenProperties.set(`${custom ? 'c' : 'p'}:${name}`, { custom, name });
@@ -527,15 +610,17 @@ class Parser {
     }
     const relation = quoted[0] ? undefined : RELATIONS[this.kind].find((r) => head.startsWith(`${r}_`) && head.length > r.length + 1);
     if (relation) {
-      if (path.length !== 2) throw this.fail(`Expected ${head}.<field>`);
-      const spec = relationFields(this.kind, relation)[path[1]!];
-      if (!spec || quoted[1]) throw this.fail(`Field name ${path[1]} does not exist in ${head}`);
+      if (path.length !== 2) throw this.fail(`Expected ${clip(head)}.<field>`, first.pos);
+      const fields = relationFields(this.kind, relation);
+      const spec = Object.hasOwn(fields, path[1]!) ? fields[path[1]!] : undefined;
+      if (!spec || quoted[1]) throw this.fail(`Field name ${clip(path[1]!)} does not exist in ${clip(head)}`, first.pos);
       this.seenJoins.set(head, { relation, alias: head });
       return withEnum({ op: 'column', type: spec.type, column: { ref: 'neighbour', relation, alias: head, field: path[1]! } }, spec);
     }
-    const spec = ATTRIBUTES[this.kind][head];
-    if (!spec) throw this.fail(`Unrecognized name: ${head}`);
-    if (path.length !== 1) throw this.fail(`Cannot access field ${path[1]} on a value with type ${spec.type}`);
+    const attributes = ATTRIBUTES[this.kind];
+    const spec = Object.hasOwn(attributes, head) ? attributes[head] : undefined;
+    if (!spec) throw this.fail(`Unrecognized name: ${clip(head)}`, first.pos);
+    if (path.length !== 1) throw this.fail(`Cannot access field ${clip(path[1]!)} on a value with type ${spec.type}`, first.pos);
     return withEnum({ op: 'column', type: spec.type, column: { ref: 'attribute', field: head } }, spec);
   }
 }

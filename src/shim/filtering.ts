@@ -4,27 +4,47 @@
  * associated executions), then evaluates the query node by node.
  */
 import type { AnyNode, NodeByKind, NodeKind, ShimBackend } from './backend.ts';
-import { type NeighbourRow, matchesFilter, nodeAttribute } from './filter-eval.ts';
+import type { CallContext } from './call-context.ts';
+import { FilterMatch, type NeighbourRow, nodeAttribute } from './filter-eval.ts';
 import type { FilterQuery, Relation } from './filter-query.ts';
 
-/** The nodes of `nodes` that satisfy `query`, in their given order. */
+/**
+ * The nodes of `nodes` that satisfy `query`, in their given order. Every node and neighbour row
+ * is counted as work, and evaluation pauses between nodes (or between choices of neighbour rows)
+ * whenever the call has worked long enough, so other calls run and a cancelled call stops.
+ */
 export async function filterNodes<K extends NodeKind>(
   backend: ShimBackend,
   kind: K,
   nodes: readonly NodeByKind[K][],
   query: FilterQuery,
+  call: CallContext,
 ): Promise<NodeByKind[K][]> {
   if (nodes.length === 0) return [];
+  call.work(nodes.length);
   const ids = nodes.map((n) => n.id);
   const byRelation = new Map<Relation, Map<number, NeighbourRow[]>>();
   for (const relation of new Set(query.joins.map((j) => j.relation))) {
-    byRelation.set(relation, await neighbourRows(backend, kind, relation, ids));
+    const rows = await neighbourRows(backend, kind, relation, ids);
+    let count = 0;
+    for (const list of rows.values()) count += list.length;
+    call.work(count);
+    byRelation.set(relation, rows);
   }
-  return nodes.filter((node) => {
+  const out: NodeByKind[K][] = [];
+  for (const node of nodes) {
     const neighbours = new Map<string, readonly NeighbourRow[]>();
     for (const j of query.joins) neighbours.set(j.alias, byRelation.get(j.relation)?.get(node.id) ?? []);
-    return matchesFilter(query, { node, neighbours });
-  });
+    const match = new FilterMatch(query, { node, neighbours }, call);
+    let result = match.step();
+    while (result === undefined) {
+      await call.pause();
+      result = match.step();
+    }
+    if (result) out.push(node);
+    if (call.pauseDue) await call.pause();
+  }
+  return out;
 }
 
 /** Rows of one relation, keyed by the id of the node they belong to. */

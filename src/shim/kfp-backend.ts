@@ -11,7 +11,8 @@
  * The KFP database is read through a read-only connection; a second, writable connection is used
  * for nothing but the id table of KFP-3-native rows.
  */
-import type { Db } from '../db/connection.ts';
+import { querySignal, throwIfAborted } from '../db/cancel.ts';
+import type { Db, OpenOptions } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
@@ -32,14 +33,21 @@ import {
   TYPE_KIND_NUMBER,
   type TypeRecord,
 } from './backend.ts';
-import { type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
-import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, typeStoreKey } from './kfp-runs.ts';
+import { type AllocatedId, type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
+import { type ContextOwner, IdHomes } from './kfp-id-homes.ts';
+import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, type RunRowSource, typeStoreKey } from './kfp-runs.ts';
 import { LruMap } from '../util/lru-map.ts';
+import { readJsonObject } from '../transform/reverse/values.ts';
+import { type ProblemReporter, UNREPORTED } from './data-problems.ts';
 
 type Row = Record<string, unknown>;
 
 /** Artifacts whose home run is remembered at most. */
 const HOME_RUNS_REMEMBERED = 50_000;
+/** Pipeline contexts whose id-map row is remembered at most. */
+const PIPELINE_ROWS_REMEMBERED = 20_000;
+/** How long type lists are kept: a migration's new types show within this long (the shim's own, at once). */
+const TYPES_TTL_MS = 2_000;
 
 /** The types a KFP 3 deployment may show even before any row uses them (the UI looks some up by name). */
 const STANDARD_TYPES: { kind: NodeKind; name: string }[] = [
@@ -56,12 +64,17 @@ const MAPPED_NODE_KINDS: Record<NodeKind, string[]> = {
 };
 
 export interface KfpBackendOptions extends RunCacheOptions {
+  /** Where rows the backend cannot read are reported (once per row). */
+  problems?: ProblemReporter;
   /** Highest MLMD ids of the archive served beside this backend, so native ids never collide with them. */
   externalMax?: ShimIdStoreOptions['externalMax'];
+  /** Told when the KFP database becomes unreachable and when it answers again (once each, not per statement). */
+  onAvailability?: OpenOptions['onAvailability'];
 }
 
 export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}): Promise<KfpBackend> {
-  const reader = await openKfpDatabase(url, { readOnly: true });
+  // Eight connections: a run page's reads are issued together, and many pages are open at once.
+  const reader = await openKfpDatabase(url, { readOnly: true, onAvailability: opts.onAvailability, poolSize: 8 });
   let writer: Db | undefined;
   try {
     if (!(await isKfpDatabase(reader)) || !(await tableExists(reader, 'tasks'))) {
@@ -74,6 +87,7 @@ export async function openKfpBackend(url: string, opts: KfpBackendOptions = {}):
     if (await isV1TasksTable(reader)) {
       throw new BridgeError('NOT_MIGRATED', `${reader.target.display} still has the KFP 2.x tasks table`, 'run mlmd-bridge migrate first, or serve the MLMD database with --mlmd');
     }
+    // Same server as the reader, whose listener already reports an outage.
     writer = await openKfpDatabase(url);
     const ids = await ShimIdStore.open(writer, { externalMax: opts.externalMax });
     const backend = new KfpBackend(reader, writer, ids, await tableExists(reader, 'mlmd_id_map'), opts);
@@ -97,21 +111,97 @@ export class KfpBackend implements ShimBackend {
    * written), so nodes() asks again when the run no longer shows the artifact.
    */
   readonly homeRuns: LruMap<string, string>;
+  /** Which run or rows each id belongs to, as far as known (kfp-id-homes.ts). */
+  readonly homes: IdHomes;
+
+  private readonly problems: ProblemReporter;
+  /** mlmd_id_map's type rows and the shim's type ids: read by nearly every call, changed by a migration or a new type. */
+  private mappedTypeRows: { expires: number; rows: Promise<Row[]> } | null = null;
+  private parsedTypes: { rows: Promise<Row[]>; types: Promise<TypeRecord[]> } | null = null;
+  private nativeTypeIds: { expires: number; allocations: number; rows: Promise<AllocatedId[]> } | null = null;
+  /** Pipeline-context rows of the id map, which never change once written. */
+  private readonly pipelineRowsById = new LruMap<number, Row>(PIPELINE_ROWS_REMEMBERED);
 
   constructor(
     private readonly db: Db,
     private readonly writer: Db,
     private readonly ids: ShimIdStore,
     private readonly hasIdMap: boolean,
-    opts: RunCacheOptions = {},
+    opts: RunCacheOptions & { problems?: ProblemReporter } = {},
   ) {
-    this.runs = new KfpRunCache(db, ids, opts);
+    this.problems = opts.problems ?? UNREPORTED;
     // Trusted as long as a finished run's view is: what the shim shows of an artifact never outlives that.
-    this.homeRuns = new LruMap(HOME_RUNS_REMEMBERED, opts.finishedTtlMs ?? DEFAULT_RUN_CACHE.finishedTtlMs);
+    const finishedTtlMs = opts.finishedTtlMs ?? DEFAULT_RUN_CACHE.finishedTtlMs;
+    this.homeRuns = new LruMap(HOME_RUNS_REMEMBERED, finishedTtlMs);
+    this.homes = new IdHomes(finishedTtlMs);
+    const source: RunRowSource = {
+      typeRows: (fresh) => this.typeRows(fresh ?? false),
+      pipelineRows: (pipelineIds) => this.pipelineRows(pipelineIds),
+      // A run page asks next for the artifacts of the run: their home runs are read with the run itself.
+      artifactRowsRead: async (rows) => void (await this.homeRunsOf(rows.filter((r) => this.homeRuns.get(r) === undefined))),
+    };
+    this.runs = new KfpRunCache(db, ids, opts, this.problems, hasIdMap ? source : undefined, (run, view) => this.homes.learn(run, view));
+  }
+
+  /** mlmd_id_map's type rows, kept for TYPES_TTL_MS (or read afresh). */
+  private typeRows(fresh: boolean): Promise<Row[]> {
+    const now = Date.now();
+    if (fresh || !this.mappedTypeRows || this.mappedTypeRows.expires <= now) {
+      const rows = this.db.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'");
+      this.mappedTypeRows = { expires: now + TYPES_TTL_MS, rows };
+      // A failed read is not kept.
+      rows.catch(() => {
+        if (this.mappedTypeRows?.rows === rows) this.mappedTypeRows = null;
+      });
+    }
+    return this.mappedTypeRows.rows;
+  }
+
+  /** The shim's own type ids, kept for TYPES_TTL_MS and read afresh as soon as the shim allocates one. */
+  private nativeTypes(): Promise<AllocatedId[]> {
+    const now = Date.now();
+    const allocations = this.ids.allocations;
+    if (!this.nativeTypeIds || this.nativeTypeIds.expires <= now || this.nativeTypeIds.allocations !== allocations) {
+      const rows = this.ids.all('type');
+      this.nativeTypeIds = { expires: now + TYPES_TTL_MS, allocations, rows };
+      rows.catch(() => {
+        if (this.nativeTypeIds?.rows === rows) this.nativeTypeIds = null;
+      });
+    }
+    return this.nativeTypeIds.rows;
+  }
+
+  /** Pipeline-context rows by MLMD id: remembered ones, the others read. */
+  private async pipelineRows(pipelineIds: readonly number[]): Promise<Row[]> {
+    const { known, unknown } = IdHomes.split(this.pipelineRowsById, pipelineIds);
+    const out = known.map(([, row]) => row);
+    for (const chunk of chunked(unknown)) {
+      if (chunk.length === 0) continue;
+      const rows = await this.db.all<Row>(
+        `SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context' AND mlmd_id IN (${placeholders(chunk.length)})`,
+        chunk,
+      );
+      for (const r of rows) {
+        this.pipelineRowsById.set(num(r.mlmd_id), r);
+        out.push(r);
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {
     await Promise.all([this.db.close(), this.writer.close()]);
+  }
+
+  /** Forgets everything remembered: runs, where ids live, types (tests, and tools that measure cold reads). */
+  clear(): void {
+    this.runs.clear();
+    this.homeRuns.clear();
+    this.homes.clear();
+    this.pipelineRowsById.clear();
+    this.mappedTypeRows = null;
+    this.parsedTypes = null;
+    this.nativeTypeIds = null;
   }
 
   /** Gives the standard KFP types an id if the migration did not bring one, so lookups by name work on a KFP-3-only database. */
@@ -125,7 +215,7 @@ export class KfpBackend implements ShimBackend {
 
   async types(kind: NodeKind): Promise<TypeRecord[]> {
     // The two tables sit behind different connections: asked at once, a call waits for one round trip, not two.
-    const [allMapped, allNative] = await Promise.all([this.mappedTypes(), this.ids.all('type')]);
+    const [allMapped, allNative] = await Promise.all([this.mappedTypes(), this.nativeTypes()]);
     const mapped = allMapped.filter((t) => t.kind === kind);
     const prefix = `${kind}:`;
     const seen = new Set(mapped.map((t) => t.id));
@@ -137,15 +227,36 @@ export class KfpBackend implements ShimBackend {
 
   private async mappedTypes(): Promise<TypeRecord[]> {
     if (!this.hasIdMap) return [];
-    const rows = await this.db.all<Row>("SELECT mlmd_id, extra FROM mlmd_id_map WHERE kind = 'type'");
+    const rows = this.typeRows(false);
+    // Parsed once per read of the rows, not once per call.
+    if (this.parsedTypes?.rows !== rows) this.parsedTypes = { rows, types: rows.then((r) => this.parseTypeRows(r)) };
+    return this.parsedTypes.types;
+  }
+
+  private parseTypeRows(rows: Row[]): TypeRecord[] {
     const out: TypeRecord[] = [];
     for (const r of rows) {
-      const extra = parseObject(r.extra);
+      const extra = this.extraOf('type', r);
       const kind = (Object.keys(TYPE_KIND_NUMBER) as NodeKind[]).find((k) => TYPE_KIND_NUMBER[k] === extra?.typeKind);
-      if (!kind || typeof extra?.name !== 'string') continue;
+      if (!kind || typeof extra?.name !== 'string') {
+        // (An entry whose text is not JSON was reported by extraOf.)
+        if (extra !== null || textOrNull(r.extra) === null) this.problems.report(`mlmd_id_map:type:${num(r.mlmd_id)}:kind`, { table: 'mlmd_id_map', kind: 'type', mlmdId: num(r.mlmd_id) }, 'a type entry names no kind or name; the type is not served');
+        continue;
+      }
       out.push(typeRecord(num(r.mlmd_id), kind, extra.name, typeof extra.version === 'string' ? extra.version : null));
     }
     return out;
+  }
+
+  /**
+   * An id-map entry's `extra` JSON. Text that is not a JSON object is reported once per entry and
+   * read as absent (the entry's type or name is then not served).
+   */
+  private extraOf(kind: string, r: Row): Record<string, unknown> | null {
+    const read = readJsonObject(textOrNull(r.extra));
+    if ('object' in read) return read.object;
+    this.problems.report(`mlmd_id_map:${kind}:${num(r.mlmd_id)}`, { table: 'mlmd_id_map', kind, mlmdId: num(r.mlmd_id), column: 'extra', problem: read.problem }, 'an id-map entry is not JSON; it is served without it');
+    return null;
   }
 
   // ------------------------------------------------------------------ nodes
@@ -155,17 +266,19 @@ export class KfpBackend implements ShimBackend {
     if (wanted.size === 0) return [];
     const out = new Map<number, AnyNode>();
     if (kind === 'artifact') {
-      const collect = async (runs: Iterable<string>) => {
-        for (const view of (await this.runs.views(runs)).values()) for (const a of view.artifacts) if (wanted.has(a.id) && !out.has(a.id)) out.set(a.id, a);
-      };
+      const collect = (runs: Iterable<string>) =>
+        this.runs.each(runs, (view) => {
+          for (const a of view.artifacts) if (wanted.has(a.id) && !out.has(a.id)) out.set(a.id, a);
+        });
       const homes = await this.artifactHomeRuns([...wanted], false);
       await collect(homes.runs);
       // A remembered run that no longer shows its artifact is asked about again.
       const stale = [...homes.remembered].filter((id) => !out.has(id));
       if (stale.length > 0) await collect((await this.artifactHomeRuns(stale, true)).runs);
     } else if (kind === 'execution') {
-      const views = await this.runs.views(await this.executionRuns([...wanted]));
-      for (const view of views.values()) for (const e of view.executions) if (wanted.has(e.id)) out.set(e.id, e);
+      await this.runs.each(await this.executionRuns([...wanted]), (view) => {
+        for (const e of view.executions) if (wanted.has(e.id)) out.set(e.id, e);
+      });
     } else {
       const { runs, pipelines } = await this.contextOwners([...wanted]);
       for (const view of (await this.runs.views(runs)).values()) for (const c of view.contexts) if (wanted.has(c.id)) out.set(c.id, c);
@@ -235,7 +348,7 @@ export class KfpBackend implements ShimBackend {
     const runs = side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]);
     const out: MlmdEvent[] = [];
     const seen = new Set<string>();
-    for (const view of (await this.runs.views(runs)).values()) {
+    await this.runs.each(runs, (view) => {
       for (const e of view.events) {
         if (!wanted.has(side === 'execution' ? e.executionId : e.artifactId)) continue;
         const key = `${e.artifactId}|${e.executionId}|${e.type}`;
@@ -244,28 +357,23 @@ export class KfpBackend implements ShimBackend {
           out.push(e);
         }
       }
-    }
+    });
     return out;
   }
 
   async contextLinks(side: EdgeSide, by: 'node' | 'context', ids: readonly number[]): Promise<ContextLink[]> {
     const wanted = new Set(ids);
     if (wanted.size === 0) return [];
-    let views: Iterable<MlmdView>;
-    if (by === 'node') {
-      const runs = side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]);
-      views = (await this.runs.views(runs)).values();
-    } else {
-      views = await this.viewsOfContexts([...wanted]);
-    }
     const out = new Map<string, ContextLink>();
-    for (const view of views) {
+    const collect = (view: MlmdView) => {
       const links =
         side === 'execution'
           ? view.associations.map((a) => ({ contextId: a.contextId, nodeId: a.executionId }))
           : view.attributions.map((a) => ({ contextId: a.contextId, nodeId: a.artifactId }));
       for (const l of links) if (wanted.has(by === 'node' ? l.nodeId : l.contextId)) out.set(`${l.contextId}|${l.nodeId}`, l);
-    }
+    };
+    if (by === 'node') await this.runs.each(side === 'execution' ? await this.executionRuns([...wanted]) : await this.artifactRuns([...wanted]), collect);
+    else for (const view of await this.viewsOfContexts([...wanted])) collect(view);
     return [...out.values()].sort((a, b) => a.contextId - b.contextId || a.nodeId - b.nodeId);
   }
 
@@ -283,19 +391,31 @@ export class KfpBackend implements ShimBackend {
 
   /** The runs of some execution ids (migrated executions and iterations, or native ones). */
   private async executionRuns(ids: number[]): Promise<Set<string>> {
-    const runs = new Set<string>();
-    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['execution', 'iteration'], ids) : [], this.ids.byIds('execution', ids)]);
-    for (const r of mapped) if (r.runUuid) runs.add(r.runUuid);
-    for (const a of native) if (a.runUuid) runs.add(a.runUuid);
+    const { known, unknown } = IdHomes.split(this.homes.executionRun, ids);
+    const runs = new Set(known.map(([, run]) => run));
+    if (unknown.length === 0) return runs;
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['execution', 'iteration'], unknown) : [], this.ids.byIds('execution', unknown)]);
+    for (const r of [...mapped.map((m) => ({ id: m.mlmdId, run: m.runUuid })), ...native.map((a) => ({ id: a.mlmdId, run: a.runUuid }))]) {
+      if (!r.run) continue;
+      runs.add(r.run);
+      this.homes.executionRun.set(r.id, r.run);
+    }
     return runs;
   }
 
   /** The artifact rows behind some MLMD artifact ids (migrated ones through the map, native ones through the shim's ids). */
   private async artifactRows(ids: number[]): Promise<Map<string, number>> {
+    const { known, unknown } = IdHomes.split(this.homes.artifactRows, ids);
     const rowsOf = new Map<string, number>();
-    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['artifact'], ids) : [], this.ids.byIds('artifact', ids)]);
-    for (const r of mapped) rowsOf.set(r.kfpUuid, r.mlmdId);
-    for (const a of native) rowsOf.set(a.key, a.mlmdId);
+    for (const [id, rows] of known) for (const row of rows) rowsOf.set(row, id);
+    if (unknown.length === 0) return rowsOf;
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['artifact'], unknown) : [], this.ids.byIds('artifact', unknown)]);
+    const found = new Map<number, string[]>();
+    for (const [row, id] of [...mapped.map((m) => [m.kfpUuid, m.mlmdId] as const), ...native.map((a) => [a.key, a.mlmdId] as const)]) {
+      rowsOf.set(row, id);
+      found.set(id, [...(found.get(id) ?? []), row]);
+    }
+    for (const [id, rows] of found) this.homes.artifactRows.set(id, rows);
     return rowsOf;
   }
 
@@ -318,7 +438,11 @@ export class KfpBackend implements ShimBackend {
     const runs = new Set<string>();
     const remembered = new Set<number>();
     const ask: string[] = [];
-    for (const [uuid, mlmdId] of await this.artifactRows(ids)) {
+    // Rows a loaded view shows an id from are enough to choose the run; only ids never seen are looked up.
+    const { known: shown, unknown } = fresh ? { known: [], unknown: ids } : IdHomes.split(this.homes.artifactShownRows, ids);
+    const rowsOf = await this.artifactRows(unknown);
+    for (const [id, rows] of shown) for (const row of rows) rowsOf.set(row, id);
+    for (const [uuid, mlmdId] of rowsOf) {
       const run = fresh ? undefined : this.homeRuns.get(uuid);
       if (run === undefined) {
         ask.push(uuid);
@@ -327,7 +451,14 @@ export class KfpBackend implements ShimBackend {
         remembered.add(mlmdId);
       }
     }
-    for (const chunk of chunked(ask)) {
+    for (const run of (await this.homeRunsOf(ask)).values()) runs.add(run);
+    return { runs, remembered };
+  }
+
+  /** The home run of each artifact row (remembered in homeRuns). */
+  private async homeRunsOf(rowUuids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const chunk of chunked(rowUuids)) {
       if (chunk.length === 0) continue;
       // An artifact shared by thousands of runs costs one aggregated row instead of thousands of link rows.
       const rows = await this.db.all<Row>(
@@ -338,25 +469,40 @@ export class KfpBackend implements ShimBackend {
       );
       for (const r of rows) {
         const run = String(r.out_run ?? r.any_run);
-        runs.add(run);
+        out.set(String(r.ArtifactID), run);
         this.homeRuns.set(String(r.ArtifactID), run);
       }
     }
-    return { runs, remembered };
+    return out;
   }
 
   /** Run contexts by their run; pipeline contexts (shared by many runs) by name. */
   private async contextOwners(ids: number[]): Promise<{ runs: Set<string>; pipelines: { id: number; name: string | null; run: string | null }[] }> {
     const runs = new Set<string>();
     const pipelines: { id: number; name: string | null; run: string | null }[] = [];
-    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['run_context', 'pipeline_context'], ids) : [], this.ids.byIds('context', ids)]);
+    const add = (id: number, owner: ContextOwner) => {
+      if (owner.kind === 'run') runs.add(owner.run);
+      else if (!pipelines.some((p) => p.id === id)) pipelines.push({ id, name: owner.name, run: owner.run });
+    };
+    const { known, unknown } = IdHomes.split(this.homes.contextOwner, ids);
+    for (const [id, owner] of known) add(id, owner);
+    if (unknown.length === 0) return { runs, pipelines };
+    const [mapped, native] = await Promise.all([this.hasIdMap ? this.mapped(['run_context', 'pipeline_context'], unknown) : [], this.ids.byIds('context', unknown)]);
+    const learned: [number, ContextOwner][] = [];
     for (const r of mapped) {
-      if (r.kind === 'run_context') runs.add(r.kfpUuid);
-      else pipelines.push({ id: r.mlmdId, name: stringField(r.extra, 'name'), run: null });
+      if (r.kind === 'run_context') learned.push([r.mlmdId, { kind: 'run', run: r.kfpUuid }]);
+      else {
+        const name = this.extraOf('pipeline_context', { mlmd_id: r.mlmdId, extra: r.extra })?.name;
+        learned.push([r.mlmdId, { kind: 'pipeline', name: typeof name === 'string' ? name : null, run: null }]);
+      }
     }
     for (const a of native) {
-      if (a.runUuid === a.key) runs.add(a.key);
-      else if (!pipelines.some((p) => p.id === a.mlmdId)) pipelines.push({ id: a.mlmdId, name: null, run: a.runUuid });
+      if (a.runUuid === a.key) learned.push([a.mlmdId, { kind: 'run', run: a.key }]);
+      else learned.push([a.mlmdId, { kind: 'pipeline', name: null, run: a.runUuid }]);
+    }
+    for (const [id, owner] of learned) {
+      add(id, owner);
+      this.homes.contextOwner.set(id, owner);
     }
     return { runs, pipelines };
   }
@@ -414,7 +560,10 @@ export class KfpBackend implements ShimBackend {
     const uuids = new Set<string>();
     for (const r of await this.db.all<Row>('SELECT DISTINCT RunUUID FROM tasks')) uuids.add(String(r.RunUUID));
     if (this.hasIdMap) for (const r of await this.db.all<Row>("SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'run_context'")) uuids.add(String(r.kfp_uuid));
-    for (const batch of chunked([...uuids].sort(), 200)) yield* (await this.runs.views(batch)).values();
+    for (const batch of chunked([...uuids].sort(), 200)) {
+      throwIfAborted(querySignal());
+      yield* (await this.runs.views(batch)).values();
+    }
   }
 
   /**
@@ -433,7 +582,7 @@ export class KfpBackend implements ShimBackend {
       `SELECT DISTINCT l.RunUUID FROM artifact_tasks l WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'artifact' AND s.kfp_key = l.ArtifactID) ${mappedArtifact}`,
     );
     for (const r of links) runs.add(String(r.RunUUID));
-    if (runs.size > 0) await this.runs.views(runs);
+    if (runs.size > 0) await this.runs.each(runs, () => undefined);
   }
 
   private async mapped(kinds: string[], ids: number[]): Promise<{ kind: string; mlmdId: number; kfpUuid: string; runUuid: string | null; extra: string | null }[]> {
@@ -461,20 +610,4 @@ function pipelineContext(id: number, name: string, typeId: number): MlmdContext 
 
 function runNameOf(view: MlmdView): string {
   return view.contexts.find((c) => c.type === RUN_CONTEXT_TYPE)?.name ?? '';
-}
-
-function parseObject(v: unknown): Record<string, unknown> | null {
-  const text = textOrNull(v);
-  if (text === null) return null;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-function stringField(json: string | null, key: string): string | null {
-  const v = parseObject(json)?.[key];
-  return typeof v === 'string' ? v : null;
 }

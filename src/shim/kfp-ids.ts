@@ -9,7 +9,7 @@
  * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
  */
 import { targetDialect } from '../load/kfp-database.ts';
-import { STATE_KEYS } from '../load/bridge-tables.ts';
+import { parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
 import type { Db, Param } from '../db/connection.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { tableExists } from '../load/schema.ts';
@@ -78,6 +78,8 @@ export interface ShimIdStoreOptions {
 
 export class ShimIdStore {
   private readonly known = new Map<string, number>();
+  /** How many times this store has inserted ids: lists of ids kept elsewhere are stale once it moves. */
+  allocations = 0;
   /** Allocation is serialised inside the process; across processes the unique keys arbitrate. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -86,10 +88,16 @@ export class ShimIdStore {
     private readonly opts: ShimIdStoreOptions,
   ) {}
 
-  /** Opens the store on a writable connection to the KFP database, creating its table if needed. */
+  /**
+   * Opens the store on a writable connection to the KFP database, creating its table if needed.
+   * Refuses (BridgeError STATE_CORRUPT, exit 3) when the MLMD maxima migrate recorded cannot be read:
+   * without them new ids could collide with MLMD ids of records migrate did not map.
+   */
   static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
     for (const sql of DDL[targetDialect(db)]) await db.run(sql);
-    return new ShimIdStore(db, opts);
+    const store = new ShimIdStore(db, opts);
+    await store.recordedMaxima();
+    return store;
   }
 
   /** The id already given to a key, if this process has seen it. */
@@ -170,6 +178,7 @@ export class ShimIdStore {
    * inserted meanwhile (same key, or same id) is ignored, not an error; the caller reads back.
    */
   private async insertNew(requests: IdRequest[]): Promise<void> {
+    this.allocations++;
     const ignore = targetDialect(this.db) === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
     for (const seq of new Set(requests.map((r) => r.seq))) {
       let next = (await this.floor(seq)) + 1;
@@ -193,14 +202,16 @@ export class ShimIdStore {
     if (entity && (await tableExists(this.db, 'mlmd_bridge_rejects'))) {
       floor = Math.max(floor, await max('SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_bridge_rejects WHERE entity = ?', [entity]));
     }
-    if (await tableExists(this.db, 'mlmd_bridge_state')) {
-      // Ids of records migrate never mapped (e.g. TFX artifacts) are known only if migrate recorded the maxima.
-      const rows = await this.db.all<{ value: unknown }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [MLMD_MAX_IDS_STATE]);
-      const recorded = parseMaxima(textOrNull(rows[0]?.value ?? null));
-      floor = Math.max(floor, recorded[seq] ?? 0);
-    }
+    floor = Math.max(floor, (await this.recordedMaxima())[seq] ?? 0);
     const external = (await this.opts.externalMax?.())?.[seq] ?? 0;
     return Math.max(floor, external);
+  }
+
+  /** Ids of records migrate never mapped (e.g. TFX artifacts) are known only from the maxima migrate recorded. */
+  private async recordedMaxima(): Promise<Partial<Record<IdSequence, number>>> {
+    if (!(await tableExists(this.db, 'mlmd_bridge_state'))) return {};
+    const rows = await this.db.all<{ value: unknown }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [MLMD_MAX_IDS_STATE]);
+    return parseMaxima(rows.length === 0 ? null : textOrNull(rows[0]!.value));
   }
 }
 
@@ -210,20 +221,35 @@ export class ShimIdStore {
  */
 export const MLMD_MAX_IDS_STATE = STATE_KEYS.mlmdMaxIds;
 
-function parseMaxima(text: string | null): Partial<Record<IdSequence, number>> {
-  if (!text) return {};
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null) return {};
-    const out: Partial<Record<IdSequence, number>> = {};
-    for (const seq of ['execution', 'artifact', 'context', 'type'] as const) {
-      const n = (v as Record<string, unknown>)[seq];
-      if (typeof n === 'number' && Number.isSafeInteger(n)) out[seq] = n;
-    }
-    return out;
-  } catch {
-    return {};
-  }
+const SEQUENCES = ['execution', 'artifact', 'context', 'type'] as const;
+
+/** What migrate records: a JSON object with a whole number ≥ 0 for some of the sequences. */
+function isMaxima(v: unknown): v is Partial<Record<IdSequence, number>> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return SEQUENCES.every((seq) => {
+    if (!Object.hasOwn(v, seq)) return true;
+    const n = (v as Record<string, unknown>)[seq];
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  });
+}
+
+/**
+ * The recorded maxima; `{}` when none were recorded (a migration by an older version). Anything
+ * else that is not an object of whole numbers ≥ 0 per sequence is refused (STATE_CORRUPT, exit 3)
+ * rather than guessed at: read as `{}`, new ids could collide with MLMD ids migrate did not map.
+ */
+export function parseMaxima(text: string | null): Partial<Record<IdSequence, number>> {
+  if (text === null) return {};
+  const maxima = parseJsonState(
+    MLMD_MAX_IDS_STATE,
+    text,
+    isMaxima,
+    'a JSON object with a whole number ≥ 0 per sequence ({"execution":n,"artifact":n,"context":n,"type":n})',
+    'run `mlmd-bridge migrate --mlmd URL --kfp URL` again: it records this entry afresh from the MLMD database (the shim needs it to give new rows ids that cannot collide with MLMD ids)',
+  );
+  const out: Partial<Record<IdSequence, number>> = {};
+  for (const seq of SEQUENCES) if (maxima[seq] !== undefined) out[seq] = maxima[seq];
+  return out;
 }
 
 function toAllocated(r: Record<string, unknown>): AllocatedId {

@@ -6,7 +6,8 @@
  * MLMD's own gRPC server.
  */
 import type { MlmdEvent } from '../transform/model.ts';
-import type { NodeKind, ShimBackend } from './backend.ts';
+import type { NodeKey, NodeKind, ShimBackend } from './backend.ts';
+import type { CallContext } from './call-context.ts';
 import { filterNodes, unique } from './filtering.ts';
 import { parseFilterQuery } from './filter-query.ts';
 import { firstMatching } from './listing.ts';
@@ -33,11 +34,17 @@ export function lineageHandlers(backend: ShimBackend): RpcHandlers {
     GetLineageGraph: async () => {
       throw unimplemented('GetLineageGraph is not implemented; use GetLineageSubgraph.');
     },
-    GetLineageSubgraph: (req) => lineageSubgraph(backend, req),
+    GetLineageSubgraph: (req, call) => lineageSubgraph(backend, req, call),
   };
 }
 
-async function lineageSubgraph(backend: ShimBackend, req: Request): Promise<Message> {
+/** Every node id of a kind in id order, as paging keys (the walk needs no times). */
+async function allKeysById(backend: ShimBackend, kind: NodeKind): Promise<NodeKey[]> {
+  if (backend.nodeIds) return (await backend.nodeIds(kind)).map((id) => ({ id, createMs: 0, updateMs: 0 }));
+  return (await backend.nodeKeys(kind, { by: 'all' })).sort((a, b) => a.id - b.id);
+}
+
+async function lineageSubgraph(backend: ShimBackend, req: Request, call: CallContext): Promise<Message> {
   const options: Request = req.lineage_subgraph_query_options ?? {};
   const paths: string[] = req.read_mask?.paths?.length ? req.read_mask.paths : ALL_PATHS;
   const fromArtifacts = options.starting_artifacts !== undefined;
@@ -56,8 +63,8 @@ async function lineageSubgraph(backend: ShimBackend, req: Request): Promise<Mess
 
   const startKind: NodeKind = fromArtifacts ? 'artifact' : 'execution';
   const startQuery = parseFilterQuery(starting.filter_query, startKind);
-  const allKeys = (await backend.nodeKeys(startKind, { by: 'all' })).sort((a, b) => a.id - b.id);
-  const startNodes = await firstMatching(backend, startKind, allKeys, startQuery, MAX_STARTING_NODES);
+  const allKeys = await allKeysById(backend, startKind);
+  const startNodes = await firstMatching(backend, startKind, allKeys, startQuery, MAX_STARTING_NODES, call);
   if (startNodes.length === 0) throw notFound('Cannot find qualified nodes to start the traversal.');
 
   const visited = { artifact: new Set<number>(), execution: new Set<number>() };
@@ -69,7 +76,7 @@ async function lineageSubgraph(backend: ShimBackend, req: Request): Promise<Mess
     const spec = endingFilter(kind);
     if (spec.filter_query === undefined || candidates.length === 0) return new Set();
     const query = parseFilterQuery(spec.filter_query, kind);
-    const nodes = await filterNodes(backend, kind, await backend.nodes(kind, candidates), query);
+    const nodes = await filterNodes(backend, kind, await backend.nodes(kind, candidates), query, call);
     return new Set(nodes.map((n) => n.id));
   };
 
@@ -79,9 +86,13 @@ async function lineageSubgraph(backend: ShimBackend, req: Request): Promise<Mess
   for (const id of frontier) visited[startKind].add(id);
 
   for (let hop = 0; hop < maxHops; hop++) {
+    await call.pause();
     const from: 'artifact' | 'execution' = fromArtifacts === (hop % 2 === 0) ? 'artifact' : 'execution';
     const to: 'artifact' | 'execution' = from === 'artifact' ? 'execution' : 'artifact';
-    const candidates = (await backend.events(from, frontier)).filter((e) => followsDirection(e.type, from, direction));
+    const hopEvents = await backend.events(from, frontier);
+    // Each edge looked at is work: a walk over a large graph ends with RESOURCE_EXHAUSTED, not an unbounded answer.
+    call.work(frontier.length + hopEvents.length);
+    const candidates = hopEvents.filter((e) => followsDirection(e.type, from, direction));
     const other = (e: MlmdEvent) => (to === 'execution' ? e.executionId : e.artifactId);
     const unvisited = unique(candidates.map(other).filter((id) => !visited[to].has(id) && !ending[to].has(id)));
     for (const id of await findEnding(to, unvisited)) ending[to].add(id);

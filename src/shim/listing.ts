@@ -5,6 +5,7 @@
  * Without options MLMD answers every row at once; we do the same, in id order.
  */
 import type { NodeByKind, NodeKey, NodeKind, NodeScope, ShimBackend } from './backend.ts';
+import type { CallContext } from './call-context.ts';
 import { filterNodes } from './filtering.ts';
 import { type FilterQuery, parseFilterQuery } from './filter-query.ts';
 import { encodeToken, type ListOptionsMessage, orderedKeys, planList } from './paging.ts';
@@ -25,13 +26,14 @@ export async function listNodes<K extends NodeKind>(
   kind: K,
   scope: NodeScope,
   options: ListOptionsMessage | undefined,
+  call: CallContext,
 ): Promise<Listing<K>> {
   if (!options) {
     const ids = scope.by === 'all' && backend.nodeIds ? await backend.nodeIds(kind) : (await backend.nodeKeys(kind, scope)).map((k) => k.id);
     const nodes = await backend.nodes(kind, ids.sort((a, b) => a - b));
     return { nodes, emptyScope: nodes.length === 0 };
   }
-  const plan = planList(options);
+  const plan = planList(options, call.limits.maxPageSize);
   const query = plan.filter === null ? null : parseFilterQuery(plan.filter, kind);
   let keys = await scopeKeys(backend, kind, scope, plan.field === 'ID');
   const emptyScope = keys.length === 0;
@@ -45,7 +47,7 @@ export async function listNodes<K extends NodeKind>(
   const ordered = orderedKeys(keys, plan);
   const wanted = plan.pageSize + 1;
 
-  const page = query ? await firstMatching(backend, kind, ordered, query, wanted) : await firstLoadable(backend, kind, ordered, wanted);
+  const page = query ? await firstMatching(backend, kind, ordered, query, wanted, call) : await firstLoadable(backend, kind, ordered, wanted);
   if (page.length <= plan.pageSize) return { nodes: page, emptyScope };
   const shown = page.slice(0, plan.pageSize);
   return { nodes: shown, nextPageToken: encodeToken(plan, shown.map(keyOf)), emptyScope };
@@ -61,12 +63,14 @@ export async function firstMatching<K extends NodeKind>(
   keys: readonly NodeKey[],
   query: FilterQuery,
   limit: number,
+  call: CallContext,
 ): Promise<NodeByKind[K][]> {
   const out: NodeByKind[K][] = [];
   for (let i = 0; i < keys.length && out.length < limit; i += FILTER_BATCH) {
+    await call.pause();
     const batch = keys.slice(i, i + FILTER_BATCH);
     const loaded = inKeyOrder(await backend.nodes(kind, batch.map((k) => k.id)), batch);
-    out.push(...(await filterNodes(backend, kind, loaded, query)));
+    out.push(...(await filterNodes(backend, kind, loaded, query, call)));
   }
   return out.slice(0, limit);
 }

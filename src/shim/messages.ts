@@ -3,7 +3,7 @@
  * decimal strings, enums by name). proto2 presence is kept: a NULL column leaves its field
  * absent, which clients can tell apart from a zero value (unset `state` is not UNKNOWN).
  */
-import type { JsonValue, MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution, MlmdValue, Props } from '../transform/model.ts';
+import type { JsonObject, JsonValue, MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution, MlmdValue, Props } from '../transform/model.ts';
 import type { ContextLink, NodeKind, ParentLink, TypeRecord } from './backend.ts';
 
 export type Message = Record<string, unknown>;
@@ -175,15 +175,11 @@ export function typeMessage(t: TypeRecord, opts: TypeMessageOptions): Message {
 
 /**
  * MLMD stores ArtifactStructType as proto JSON (lowerCamel names); our loader wants the proto
- * field names. Map keys (under `properties`) are user data and keep their spelling.
+ * field names. Map keys (under `properties`) are user data and keep their spelling. (The backend
+ * has parsed the text, and reported text that was not JSON.)
  */
-function structTypeMessage(json: string | null): Message | null {
-  if (!json) return null;
-  try {
-    return snakeKeys(JSON.parse(json) as JsonValue) as Message;
-  } catch {
-    return null;
-  }
+function structTypeMessage(json: JsonObject | null): Message | null {
+  return json === null ? null : (snakeKeys(json) as Message);
 }
 
 function snakeKeys(v: JsonValue, isMap = false): JsonValue {

@@ -3,11 +3,13 @@
  * or 10; SQLite or MySQL/MariaDB), opened read-only. Every method is a fixed number of statements
  * per chunk of 1,000 ids; columns a schema version lacks read as NULL.
  */
-import type { Param } from '../db/connection.ts';
+import type { OpenOptions, Param } from '../db/connection.ts';
 import { type MlmdSource, openMlmdSource } from '../extract/mlmd-reader.ts';
 import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from '../extract/sql.ts';
 import { readEvents, readProperties } from '../extract/run-bundles.ts';
-import type { MlmdEvent, Props } from '../transform/model.ts';
+import type { JsonObject, MlmdEvent, Props } from '../transform/model.ts';
+import { readJsonObject } from '../transform/reverse/values.ts';
+import { type ProblemReporter, UNREPORTED } from './data-problems.ts';
 import {
   type ContextLink,
   type EdgeSide,
@@ -39,14 +41,38 @@ const LINK_TABLE: Record<EdgeSide, { table: string; node: string }> = {
   execution: { table: 'Association', node: 'execution_id' },
 };
 
-export async function openMlmdBackend(url: string): Promise<MlmdBackend> {
-  return new MlmdBackend(await openMlmdSource(url));
+export interface MlmdBackendOptions {
+  onAvailability?: OpenOptions['onAvailability'];
+  /** Where rows the backend cannot read are reported (once per row). */
+  problems?: ProblemReporter;
+}
+
+export async function openMlmdBackend(url: string, opts: MlmdBackendOptions = {}): Promise<MlmdBackend> {
+  return new MlmdBackend(await openMlmdSource(url, { onAvailability: opts.onAvailability }), opts.problems);
 }
 
 export class MlmdBackend implements ShimBackend {
   readonly name = 'mlmd';
 
-  constructor(private readonly source: MlmdSource) {}
+  constructor(
+    private readonly source: MlmdSource,
+    private readonly problems: ProblemReporter = UNREPORTED,
+  ) {}
+
+  /**
+   * An execution type's input_type / output_type. MLMD writes proto JSON; text that is not a JSON
+   * object is left out of the answer (MLMD would fail the read) and reported once per type.
+   */
+  private structType(typeId: number, column: 'input_type' | 'output_type', value: unknown): JsonObject | null {
+    const read = readJsonObject(textOrNull(value));
+    if ('object' in read) return read.object;
+    this.problems.report(
+      `Type:${typeId}:${column}`,
+      { database: 'MLMD', table: 'Type', id: typeId, column, problem: read.problem },
+      'an execution type\'s struct type is not JSON; the type is answered without it',
+    );
+    return null;
+  }
 
   private get db() {
     return this.source.db;
@@ -100,8 +126,8 @@ export class MlmdBackend implements ShimBackend {
         externalId: textOrNull(r.external_id),
         properties,
         baseTypeName: parentByType.get(id) ?? null,
-        inputType: textOrNull(r.input_type),
-        outputType: textOrNull(r.output_type),
+        inputType: this.structType(id, 'input_type', r.input_type),
+        outputType: this.structType(id, 'output_type', r.output_type),
       };
     });
   }

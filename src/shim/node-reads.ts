@@ -3,16 +3,15 @@
  * URI and by external id — for artifacts, executions and contexts alike.
  */
 import type { NodeKind, NodeScope, ShimBackend, TypeRecord } from './backend.ts';
+import type { CallContext } from './call-context.ts';
 import { unique } from './filtering.ts';
 import { type Listing, listNodes } from './listing.ts';
 import { nodeMessage, typeMessage } from './messages.ts';
 import type { ListOptionsMessage } from './paging.ts';
+import { DEPRECATED_URI_FIELD } from './request-guard.ts';
 import { ids, int64, type RpcHandlers } from './rpc.ts';
 import { invalidArgument, notFound } from './status.ts';
 import { findType, requestedVersion } from './type-reads.ts';
-
-/** Marks a GetArtifactsByURI request that carried the removed `uri = 1` field (set by the deserializer). */
-export const DEPRECATED_URI_FIELD = Symbol('GetArtifactsByURIRequest.uri');
 
 interface KindNames {
   kind: NodeKind;
@@ -44,12 +43,12 @@ export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
       if (nextPageToken !== undefined) out.next_page_token = nextPageToken;
       return out;
     };
-    const list = async (scope: NodeScope, options: ListOptionsMessage | undefined) => answer(await listNodes(backend, k.kind, scope, options));
+    const list = async (scope: NodeScope, options: ListOptionsMessage | undefined, call: CallContext) => answer(await listNodes(backend, k.kind, scope, options, call));
 
-    handlers[`Get${k.many}`] = (req) => list({ by: 'all' }, req.options);
+    handlers[`Get${k.many}`] = (req, call) => list({ by: 'all' }, req.options, call);
 
-    handlers[`Get${k.many}ByID`] = async (req) => {
-      const nodes = await backend.nodes(k.kind, ids(req[k.idsField]));
+    handlers[`Get${k.many}ByID`] = async (req, call) => {
+      const nodes = await backend.nodes(k.kind, ids(call, req[k.idsField], k.idsField));
       const out: Record<string, unknown> = { [k.listField]: nodes.map((n) => nodeMessage(k.kind, n)) };
       if (k.kind === 'artifact' && req.populate_artifact_types === true) {
         // MLMD reads each type off the artifact rows it joins them to: once, in the order the
@@ -61,10 +60,10 @@ export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
       return out;
     };
 
-    handlers[`Get${k.many}ByType`] = async (req) => {
+    handlers[`Get${k.many}ByType`] = async (req, call) => {
       const type = await findType(backend, k.kind, req.type_name, requestedVersion(req));
       if (!type) return { [k.listField]: [] };
-      const listing = await listNodes(backend, k.kind, { by: 'type', typeId: type.id }, req.options);
+      const listing = await listNodes(backend, k.kind, { by: 'type', typeId: type.id }, req.options, call);
       const out = answer(listing);
       // With options MLMD sets the token on these calls, empty on the last page; but a type without
       // any node ends its lookup before the token is set.
@@ -81,8 +80,8 @@ export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
       return node ? { [k.oneField]: nodeMessage(k.kind, node) } : {};
     };
 
-    handlers[`Get${k.many}ByExternalIds`] = async (req) => {
-      const wanted: string[] = Array.isArray(req.external_ids) ? req.external_ids : [];
+    handlers[`Get${k.many}ByExternalIds`] = async (req, call) => {
+      const wanted = call.list<string>(req.external_ids, 'external_ids');
       if (wanted.length === 0) return { [k.listField]: [] };
       if (wanted.some((x) => x === '')) throw invalidArgument('Invalid argument because at least one empty external_id exists.');
       const keys = await backend.nodeKeys(k.kind, { by: 'externalId', externalIds: [...new Set(wanted)] });
@@ -92,18 +91,18 @@ export function nodeReadHandlers(backend: ShimBackend): RpcHandlers {
     };
 
     if (k.kind !== 'context') {
-      handlers[`Get${k.many}ByContext`] = (req) => list({ by: 'context', contextId: int64(req.context_id) ?? 0 }, req.options);
+      handlers[`Get${k.many}ByContext`] = (req, call) => list({ by: 'context', contextId: int64(req.context_id) ?? 0 }, req.options, call);
     }
   }
 
-  handlers.GetArtifactsByURI = async (req) => {
+  handlers.GetArtifactsByURI = async (req, call) => {
     if ((req as Record<symbol, unknown>)[DEPRECATED_URI_FIELD]) {
       throw invalidArgument(
         'The request contains deprecated field `uri`. Please upgrade the client library version above 0.21.0. ' +
           'GetArtifactsByURIRequest carries its URIs in `uris` (field 2).',
       );
     }
-    const uris: string[] = Array.isArray(req.uris) ? [...new Set(req.uris as string[])] : [];
+    const uris = [...new Set(call.list<string>(req.uris, 'uris'))];
     if (uris.length === 0) return { artifacts: [] };
     const keys = await backend.nodeKeys('artifact', { by: 'uri', uris });
     const nodes = await backend.nodes('artifact', keys.map((key) => key.id));

@@ -8,11 +8,11 @@
  * at 100 with a token rather than answering 101 rows without one.
  */
 import type { NodeKey } from './backend.ts';
+import { DEFAULT_MAX_PAGE_SIZE } from './limits.ts';
 import { mlmdProtoRoot } from './proto.ts';
 import { invalidArgument } from './status.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 
 export type OrderField = 'ID' | 'CREATE_TIME' | 'LAST_UPDATE_TIME';
 
@@ -42,13 +42,14 @@ interface TokenMessage {
   listed_ids?: string[];
 }
 
-export function planList(options: ListOptionsMessage): ListPlan {
-  let pageSize = DEFAULT_PAGE_SIZE;
+/** `maxPageSize` caps `max_result_size` (MLMD caps it at 100, the default; the shim's --max-page-size changes it). */
+export function planList(options: ListOptionsMessage, maxPageSize = DEFAULT_MAX_PAGE_SIZE): ListPlan {
+  let pageSize = Math.min(DEFAULT_PAGE_SIZE, maxPageSize);
   if (options.max_result_size !== undefined) {
     if (options.max_result_size <= 0) {
       throw invalidArgument(`max_result_size must be greater than 0; got ${options.max_result_size}`);
     }
-    pageSize = Math.min(options.max_result_size, MAX_PAGE_SIZE);
+    pageSize = Math.min(options.max_result_size, maxPageSize);
   }
   const field = (options.order_by_field?.field ?? 'ID') as string;
   if (field !== 'ID' && field !== 'CREATE_TIME' && field !== 'LAST_UPDATE_TIME') {

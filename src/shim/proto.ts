@@ -52,24 +52,9 @@ export function mlmdProtoRoot(): protobuf.Root {
     if (target.startsWith('google/protobuf/')) return path.join(protobufjsDir, target);
     return path.join(origin ? path.dirname(origin) : MLMD_PROTO_DIR, target);
   };
-  root.loadSync(path.join(MLMD_PROTO_DIR, 'metadata_store.proto'), { keepCase: true });
+  // The service file imports metadata_store.proto: both are loaded, so request types can be looked up too.
+  root.loadSync(path.join(MLMD_PROTO_DIR, 'metadata_store_service.proto'), { keepCase: true });
   root.resolveAll();
   cachedRoot = root;
   return root;
-}
-
-/**
- * Field numbers present at the top level of an encoded message. Needed where MLMD rejects a
- * request for carrying a field our contract reserves (GetArtifactsByURI's old `uri = 1`), which a
- * decoder silently drops.
- */
-export function topLevelFieldNumbers(bytes: Uint8Array): Set<number> {
-  const reader = protobuf.Reader.create(bytes);
-  const out = new Set<number>();
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    out.add(tag >>> 3);
-    reader.skipType(tag & 7);
-  }
-  return out;
 }

@@ -5,9 +5,11 @@
 import type { ShimBackend } from './backend.ts';
 import { edgeReadHandlers } from './edge-reads.ts';
 import { lineageHandlers } from './lineage.ts';
-import { DEPRECATED_URI_FIELD, nodeReadHandlers } from './node-reads.ts';
-import { type MethodDefinition, mlmdServiceDefinition, topLevelFieldNumbers } from './proto.ts';
+import { nodeReadHandlers } from './node-reads.ts';
+import { type MethodDefinition, mlmdServiceDefinition } from './proto.ts';
+import { DEPRECATED_URI_FIELD, inspectRequest, REQUEST_PROBLEM } from './request-guard.ts';
 import type { RpcHandlers } from './rpc.ts';
+import { invalidArgument } from './status.ts';
 import { typeReadHandlers } from './type-reads.ts';
 import { writeHandlers } from './writes.ts';
 
@@ -22,23 +24,32 @@ export function mlmdHandlers(backend: ShimBackend): RpcHandlers {
 }
 
 /**
- * The service definition with one change: GetArtifactsByURI's decoder notes whether the request
- * carried the field number our contract reserves, because MLMD rejects such requests and a
- * protobuf decoder silently drops unknown fields.
+ * The service definition, with every request decoder behind the request guard: bytes that are not
+ * a message, or that name more values than `maxValues`, become a request marked REQUEST_PROBLEM
+ * (answered INVALID_ARGUMENT or RESOURCE_EXHAUSTED without running the handler), and a
+ * GetArtifactsByURI request notes whether it carried the field number our contract reserves,
+ * because MLMD rejects such requests and a protobuf decoder silently drops unknown fields.
  */
-export function shimServiceDefinition(): Record<string, MethodDefinition> {
+export function shimServiceDefinition(maxValues: number): Record<string, MethodDefinition> {
   const base = mlmdServiceDefinition();
   const out: Record<string, MethodDefinition> = {};
-  for (const [name, method] of Object.entries(base)) out[name] = method;
-  const byUri = base.GetArtifactsByURI;
-  if (!byUri) throw new Error('the MLMD service definition has no GetArtifactsByURI');
-  out.GetArtifactsByURI = {
-    ...byUri,
-    requestDeserialize: (bytes: Buffer): object => {
-      const request = byUri.requestDeserialize(bytes) as Record<string | symbol, unknown>;
-      if (topLevelFieldNumbers(bytes).has(1)) request[DEPRECATED_URI_FIELD] = true;
-      return request;
-    },
-  };
+  for (const [name, method] of Object.entries(base)) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer): object => {
+        const facts = inspectRequest(name, bytes, maxValues);
+        if (!('fields' in facts)) return { [REQUEST_PROBLEM]: facts };
+        let request: Record<string | symbol, unknown>;
+        try {
+          request = method.requestDeserialize(bytes) as Record<string | symbol, unknown>;
+        } catch (e) {
+          return { [REQUEST_PROBLEM]: invalidArgument(`cannot decode ${name} request: ${(e as Error).message}`) };
+        }
+        if (name === 'GetArtifactsByURI' && facts.fields.has(1)) request[DEPRECATED_URI_FIELD] = true;
+        return request;
+      },
+    };
+  }
+  if (!out.GetArtifactsByURI) throw new Error('the MLMD service definition has no GetArtifactsByURI');
   return out;
 }

@@ -50,9 +50,10 @@ export function typeReadHandlers(backend: ShimBackend): RpcHandlers {
       }
       return { [field]: typeMessage(type, { externalId: true, baseType: true, structTypes: true }) };
     };
-    handlers[`Get${prefix}TypesByID`] = async (req) => {
+    handlers[`Get${prefix}TypesByID`] = async (req, call) => {
+      const wanted = ids(call, req.type_ids, 'type_ids');
       const byId = new Map((await backend.types(kind)).map((t) => [t.id, t]));
-      const found = ids(req.type_ids).flatMap((id) => {
+      const found = wanted.flatMap((id) => {
         const t = byId.get(id);
         return t ? [typeMessage(t, { externalId: true, baseType: true, structTypes: true })] : [];
       });
@@ -62,8 +63,8 @@ export function typeReadHandlers(backend: ShimBackend): RpcHandlers {
       const visible = (await backend.types(kind)).filter((t) => !SIMPLE_TYPE_NAMES.has(t.name));
       return { [plural]: visible.map((t) => typeMessage(t, { externalId: false, baseType: true, structTypes: true })) };
     };
-    handlers[`Get${prefix}TypesByExternalIds`] = async (req) => {
-      const wanted: string[] = Array.isArray(req.external_ids) ? req.external_ids : [];
+    handlers[`Get${prefix}TypesByExternalIds`] = async (req, call) => {
+      const wanted = call.list<string>(req.external_ids, 'external_ids');
       if (wanted.length === 0) return { [plural]: [] };
       if (wanted.some((x) => x === '')) throw invalidArgument('Invalid argument because at least one empty external_id exists.');
       const set = new Set(wanted);

@@ -22,6 +22,17 @@ export type MlmdValue =
 
 export type Props = Record<string, MlmdValue>;
 
+/** A KFP row whose JSON column could not be read, found by the reverse mapping (which then shows the row without it). */
+export interface CorruptColumn {
+  table: 'artifacts';
+  /** The row's UUID. */
+  uuid: string;
+  column: 'Metadata';
+  /** The MLMD id the row is shown under, once known. */
+  mlmdId: number | null;
+  problem: string;
+}
+
 export const EXECUTION_STATE = { UNKNOWN: 0, NEW: 1, RUNNING: 2, COMPLETE: 3, FAILED: 4, CACHED: 5, CANCELED: 6 } as const;
 export const EVENT_TYPE = {
   UNKNOWN: 0,

@@ -4,7 +4,19 @@
  * `verify` compares it with the source MLMD records; one mapping serves both, so a bug in it shows in both.
  * Pure: rows in, records out.
  */
-import type { ArtifactRow, ArtifactTaskRow, IdMapRow, KfpRunDetails, MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution, MlmdType, TaskRow } from './model.ts';
+import type {
+  ArtifactRow,
+  ArtifactTaskRow,
+  CorruptColumn,
+  IdMapRow,
+  KfpRunDetails,
+  MlmdArtifact,
+  MlmdContext,
+  MlmdEvent,
+  MlmdExecution,
+  MlmdType,
+  TaskRow,
+} from './model.ts';
 import { reverseArtifacts } from './reverse/artifacts.ts';
 import { reverseContexts } from './reverse/contexts.ts';
 import { reverseEvents } from './reverse/events.ts';
@@ -42,6 +54,10 @@ export interface MlmdView {
   parentContexts: { childId: number; parentId: number }[];
   /** The types the records above reference. */
   types: MlmdType[];
+  /** Rows shown without a JSON column that could not be read (for the caller to report). */
+  corrupt: CorruptColumn[];
+  /** Which MLMD artifact each of the run's artifact rows is shown as (row UUID → id). */
+  artifactIdOfRow: ReadonlyMap<string, number>;
 }
 
 export interface ReverseOptions {
@@ -96,5 +112,7 @@ export function reverseRun(rows: KfpRunRows, allocate: IdAllocator, options: Rev
     attributions: artifacts.artifacts.flatMap((a) => contextIds.map((contextId) => ({ contextId, artifactId: a.id }))),
     parentContexts: [{ childId: contexts.run.id, parentId: contexts.pipeline.id }],
     types: [...types.values()].sort((a, b) => a.id - b.id),
+    corrupt: artifacts.corrupt,
+    artifactIdOfRow: artifacts.idOfRow,
   };
 }

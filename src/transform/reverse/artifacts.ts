@@ -1,7 +1,7 @@
-import type { ArtifactRow, ArtifactTaskRow, JsonObject, MlmdArtifact, Props } from '../model.ts';
+import type { ArtifactRow, ArtifactTaskRow, CorruptColumn, JsonObject, MlmdArtifact, Props } from '../model.ts';
 import { ARTIFACT_TYPE, ARTIFACT_TYPE_BY_SCHEMA_TITLE, isOutputIoType, SCHEMA_TITLE_KEY } from '../rules.ts';
 import type { IdResolver } from './ids.ts';
-import { metadataToMlmdValue, parseJsonObject, stringValue } from './values.ts';
+import { metadataToMlmdValue, readJsonObject, stringValue } from './values.ts';
 
 /**
  * `artifacts` rows → MLMD artifacts (kfp-facts.md §F.5). The rows of one MLMD artifact are regrouped:
@@ -19,6 +19,8 @@ export interface ArtifactIndex {
   artifacts: MlmdArtifact[];
   /** Artifact row UUID → MLMD artifact id. */
   idOfRow: Map<string, number>;
+  /** Rows whose Metadata is not a JSON object: shown without the properties it held. */
+  corrupt: CorruptColumn[];
 }
 
 interface Ctx {
@@ -29,10 +31,17 @@ interface Ctx {
   storeSessionInfo: string | null;
 }
 
-const metadataOf = (r: ArtifactRow): JsonObject => parseJsonObject(r.Metadata) ?? {};
-const isSidecar = (r: ArtifactRow) => r.Type === ARTIFACT_TYPE.Artifact && metadataOf(r)[SCHEMA_TITLE_KEY] === METRICS_TYPE;
-
 export function reverseArtifacts(rows: ArtifactRow[], links: ArtifactTaskRow[], ctx: Ctx): ArtifactIndex {
+  // Each row's Metadata read once; a row whose text is not a JSON object is shown without it and reported.
+  const corrupt: CorruptColumn[] = [];
+  const metadata = new Map<string, JsonObject>();
+  for (const r of rows) {
+    const read = readJsonObject(r.Metadata);
+    if ('problem' in read) corrupt.push({ table: 'artifacts', uuid: r.UUID, column: 'Metadata', mlmdId: null, problem: read.problem });
+    metadata.set(r.UUID, 'object' in read ? (read.object ?? {}) : {});
+  }
+  const metadataOf = (r: ArtifactRow): JsonObject => metadata.get(r.UUID) ?? {};
+
   const linksOf = new Map<string, ArtifactTaskRow[]>();
   for (const l of links) {
     const list = linksOf.get(l.ArtifactID);
@@ -68,10 +77,11 @@ export function reverseArtifacts(rows: ArtifactRow[], links: ArtifactTaskRow[], 
     // Rows are sorted by UUID, so a native group's first row (and so its allocated id) is stable.
     const id = g.id ?? ctx.ids.newArtifact(shown[0]!.UUID);
     for (const r of g.rows) idOfRow.set(r.UUID, id);
-    artifacts.push(artifactOf(id, shown, originLink, ctx));
+    artifacts.push(artifactOf(id, shown, originLink, metadataOf, ctx));
   }
   artifacts.sort((a, b) => a.id - b.id);
-  return { artifacts, idOfRow };
+  for (const c of corrupt) c.mlmdId = idOfRow.get(c.uuid) ?? null;
+  return { artifacts, idOfRow, corrupt };
 }
 
 /** One artifact migrated into several namespaces has a row set per namespace; show one set. */
@@ -81,7 +91,14 @@ function rowsOfOneNamespace(rows: ArtifactRow[], preferred: string): ArtifactRow
   return rows.filter((r) => r.Namespace === ns);
 }
 
-function artifactOf(id: number, rows: ArtifactRow[], originLink: (r: ArtifactRow) => ArtifactTaskRow | undefined, ctx: Ctx): MlmdArtifact {
+function artifactOf(
+  id: number,
+  rows: ArtifactRow[],
+  originLink: (r: ArtifactRow) => ArtifactTaskRow | undefined,
+  metadataOf: (r: ArtifactRow) => JsonObject,
+  ctx: Ctx,
+): MlmdArtifact {
+  const isSidecar = (r: ArtifactRow) => r.Type === ARTIFACT_TYPE.Artifact && metadataOf(r)[SCHEMA_TITLE_KEY] === METRICS_TYPE;
   const metricRows = rows.filter((r) => r.Type === ARTIFACT_TYPE.Metric);
   const main = rows.find((r) => r.Type !== ARTIFACT_TYPE.Metric) ?? null;
   const mainMetadata = main ? metadataOf(main) : {};

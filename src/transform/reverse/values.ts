@@ -56,11 +56,22 @@ export const stringValue = (value: string): MlmdValue => ({ kind: 'string', valu
 export const structValue = (value: JsonObject): MlmdValue => ({ kind: 'struct', value });
 
 export function parseJsonObject(text: string | null): JsonObject | null {
-  if (text === null) return null;
+  const r = readJsonObject(text);
+  return 'object' in r ? r.object : null;
+}
+
+/**
+ * A JSON column that must hold an object: `{ object }` (null when the column is NULL), or
+ * `{ problem }` saying why the text is not one — for callers that must report a corrupt row
+ * rather than read it as empty.
+ */
+export function readJsonObject(text: string | null): { object: JsonObject | null } | { problem: string } {
+  if (text === null) return { object: null };
+  let v: JsonValue;
   try {
-    const v = JSON.parse(text) as JsonValue;
-    return isObject(v) ? v : null;
-  } catch {
-    return null;
+    v = JSON.parse(text) as JsonValue;
+  } catch (e) {
+    return { problem: `not JSON (${(e as Error).message})` };
   }
+  return isObject(v) ? { object: v } : { problem: `JSON ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, not an object` };
 }
