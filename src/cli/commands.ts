@@ -344,8 +344,11 @@ export async function shimCommand(
     shutdownTimeoutMs,
   });
   const backend = o.kfp && o.mlmd ? 'the KFP tables, then the MLMD archive' : o.kfp ? 'the KFP tables' : 'the MLMD archive';
-  out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}. Stop with SIGTERM or Ctrl-C.\n`);
-  await new Promise<void>((done) => {
+  // The signal handlers go in before the line that tells a supervisor (or a test) the shim serves:
+  // a SIGTERM sent on reading it must find them, not Node's default of dying by the signal.
+  const closed = new Promise<void>((done) => {
     closeOnSignals(shim, done, shutdownTimeoutMs);
   });
+  out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}. Stop with SIGTERM or Ctrl-C.\n`);
+  await closed;
 }
