@@ -20,7 +20,7 @@ import { combineVersion, type RunRef } from './prepare.ts';
  */
 export const WATERMARK_MARGIN_MS = 5 * 60_000;
 /** The same for event ids, which a slow transaction may commit out of order. */
-export const EVENT_ID_MARGIN = 256;
+export const EVENT_ID_MARGIN = 100;
 
 export interface RunChanges {
   /** Run contexts to read again, in ascending id order. */

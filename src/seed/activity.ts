@@ -1,14 +1,13 @@
 /**
  * KFP 2.x at work on a seeded database, for the tests and the bench of the staged upgrade: new runs
  * (a copy of an existing run under a new UUID, every MLMD record and the run_details row cloned),
- * running runs finishing, runs deleted (run_details only: KFP never cleans MLMD) and new v1 cache
- * rows. MLMD stamps every record with the time it is written, so the copies take `nowMs`, later than
+ * with their v1 cache rows, running runs finishing, and runs deleted (run_details only: KFP never
+ * cleans MLMD). MLMD stamps every record with the time it is written, so the copies take `nowMs`, later than
  * every time already in the database, as MLMD's own clock would.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Param, Queryable } from '../db/connection.ts';
 import { insertMany } from '../db/insert.ts';
-import { V1_TASK_COLUMN_NAMES } from './kfp2-ddl.ts';
 
 type Row = Record<string, unknown>;
 
@@ -51,17 +50,19 @@ async function runContexts(mlmd: Db, uuids: string[]): Promise<Map<string, numbe
 /**
  * Copies each run of `templates` (run UUIDs) as a new run: its run context, executions, events,
  * artifacts and their properties, under new ids, the old UUID replaced by the new one in every
- * text, and its run_details row. Returns the new UUIDs.
+ * text, its run_details row and its v1 cache rows (MLMDExecutionID following the copy). Returns the
+ * new UUIDs, each with the UUIDs of its v1 cache rows.
  */
-export async function addRunsLike(mlmd: Db, kfp: Db, templates: string[], nowMs: number): Promise<string[]> {
+export async function addRunsLike(mlmd: Db, kfp: Db, templates: string[], nowMs: number): Promise<{ uuid: string; v1Rows: string[] }[]> {
   const contexts = await runContexts(mlmd, templates);
-  const created: string[] = [];
+  const created: { uuid: string; v1Rows: string[] }[] = [];
   for (const oldUuid of templates) {
     const ctx = contexts.get(oldUuid);
     if (ctx === undefined) continue;
     const newUuid = randomUUID();
     const swap = (v: unknown) => (typeof v === 'string' ? v.split(oldUuid).join(newUuid) : v);
     const fresh = (r: Row, extra: Row) => Object.fromEntries(Object.entries({ ...r, ...extra }).map(([k, v]) => [k, swap(v)]));
+    const execIdMap = new Map<number, number>();
     await mlmd.transaction(async (tx) => {
       const newCtx = (await maxId(tx, 'Context')) + 1;
       const [c] = await tx.all<Row>('SELECT * FROM `Context` WHERE `id` = ?', [ctx]);
@@ -73,8 +74,10 @@ export async function addRunsLike(mlmd: Db, kfp: Db, templates: string[], nowMs:
       const execIds = new Map<number, number>();
       let nextExec = (await maxId(tx, 'Execution')) + 1;
       for (const e of execs) execIds.set(Number(e.id), nextExec++);
-      const suffix = newUuid.slice(0, 8);
-      await insertRows(tx, 'Execution', execs.map((e) => fresh(e, { id: execIds.get(Number(e.id)), name: e.name == null ? null : `${String(swap(e.name))}-${suffix}`, create_time_since_epoch: nowMs, last_update_time_since_epoch: nowMs })));
+      for (const [a, b] of execIds) execIdMap.set(a, b);
+      // Names are unique per type: most hold the run UUID already; the others take a suffix.
+      const uniqueName = (name: unknown) => (name == null ? null : String(name).includes(oldUuid) ? swap(name) : `${String(name)}-${newUuid.slice(0, 8)}`);
+      await insertRows(tx, 'Execution', execs.map((e) => fresh(e, { id: execIds.get(Number(e.id)), name: uniqueName(e.name), create_time_since_epoch: nowMs, last_update_time_since_epoch: nowMs })));
       const oldExecIds = [...execIds.keys()];
       if (oldExecIds.length === 0) return;
       const execProps = await tx.all<Row>(`SELECT * FROM \`ExecutionProperty\` WHERE \`execution_id\` IN (${inList(oldExecIds.length)})`, oldExecIds);
@@ -90,7 +93,7 @@ export async function addRunsLike(mlmd: Db, kfp: Db, templates: string[], nowMs:
       const oldArtIds = [...artIds.keys()];
       if (oldArtIds.length > 0) {
         const arts = await tx.all<Row>(`SELECT * FROM \`Artifact\` WHERE \`id\` IN (${inList(oldArtIds.length)})`, oldArtIds);
-        await insertRows(tx, 'Artifact', arts.map((a) => fresh(a, { id: artIds.get(Number(a.id)), name: a.name == null ? null : `${String(swap(a.name))}-${suffix}`, create_time_since_epoch: nowMs, last_update_time_since_epoch: nowMs })));
+        await insertRows(tx, 'Artifact', arts.map((a) => fresh(a, { id: artIds.get(Number(a.id)), name: uniqueName(a.name), create_time_since_epoch: nowMs, last_update_time_since_epoch: nowMs })));
         const artProps = await tx.all<Row>(`SELECT * FROM \`ArtifactProperty\` WHERE \`artifact_id\` IN (${inList(oldArtIds.length)})`, oldArtIds);
         await insertRows(tx, 'ArtifactProperty', artProps.map((p) => fresh(p, { artifact_id: artIds.get(Number(p.artifact_id)) })));
         let nextAttr = (await maxId(tx, 'Attribution')) + 1;
@@ -108,7 +111,11 @@ export async function addRunsLike(mlmd: Db, kfp: Db, templates: string[], nowMs:
     });
     const [rd] = await kfp.all<Row>('SELECT * FROM `run_details` WHERE `UUID` = ?', [oldUuid]);
     if (rd) await insertRows(kfp, 'run_details', [fresh(rd, { UUID: newUuid, CreatedAtInSec: Math.floor(nowMs / 1000) })]);
-    created.push(newUuid);
+    // KFP 2.x's cache rows of the run's tasks, in its own tasks table.
+    const cacheRows = await kfp.all<Row>('SELECT * FROM `tasks` WHERE `RunUUID` = ? ORDER BY `UUID`', [oldUuid]);
+    const v1 = cacheRows.map((r) => fresh(r, { UUID: randomUUID(), MLMDExecutionID: String(execIdMap.get(Number(r.MLMDExecutionID)) ?? r.MLMDExecutionID), CreatedTimestamp: Math.floor(nowMs / 1000) }));
+    if (rd) await insertRows(kfp, 'tasks', v1);
+    created.push({ uuid: newUuid, v1Rows: v1.map((r) => String(r.UUID)) });
   }
   return created;
 }
@@ -134,17 +141,4 @@ export async function finishRunningRuns(mlmd: Db, kfp: Db, n: number, nowMs: num
 export async function deleteRuns(kfp: Db, uuids: string[]): Promise<void> {
   if (uuids.length === 0) return;
   await kfp.run(`DELETE FROM \`run_details\` WHERE \`UUID\` IN (${inList(uuids.length)})`, uuids);
-}
-
-/** New v1 cache rows, as KFP 2.x's API server writes them into its own `tasks` table. Returns their UUIDs. */
-export async function writeV1CacheRows(kfp: Db, runUuid: string, n: number, nowMs: number): Promise<string[]> {
-  const uuids = Array.from({ length: n }, () => randomUUID());
-  const sec = Math.floor(nowMs / 1000);
-  const row = (u: string): Record<(typeof V1_TASK_COLUMN_NAMES)[number], Param> => ({
-    UUID: u, Namespace: '', PipelineName: 'cache-writer', RunUUID: runUuid, PodName: `pod-${u.slice(0, 8)}`, MLMDExecutionID: '1',
-    CreatedTimestamp: sec, StartedTimestamp: sec, FinishedTimestamp: sec, Fingerprint: `fp-${u}`, Name: 'task', ParentTaskUUID: null,
-    State: 'Succeeded', StateHistory: null, MLMDInputs: null, MLMDOutputs: null, ChildrenPods: null, Payload: null,
-  });
-  await insertMany(kfp, 'tasks', V1_TASK_COLUMN_NAMES, uuids.map((u) => V1_TASK_COLUMN_NAMES.map((c) => row(u)[c])));
-  return uuids;
 }
