@@ -49,9 +49,10 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
 
   const target: PipelineTarget = {
     async prepareTables(db) {
-      // A cut-over killed before its swap leaves the v1 FK dropped and the staged one renamed: both go back.
-      await restoreV1ForeignKeysInPlace(db);
+      // A cut-over killed before its swap leaves the staged FK renamed and the v1 FK dropped: both go back,
+      // in this order (the v1 FK takes the name the staged one gives back).
       await db.session((s) => renameStagedRunForeignKey(s, 'back'));
+      await restoreV1ForeignKeysInPlace(db);
       return { created: await ensureStagedTables(db), v1Tasks: 'in-place' };
     },
     async runs(src, _db, batchSize) {

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Param, Queryable } from '../db/connection.ts';
 import { insertMany } from '../db/insert.ts';
+import { isV1TasksTable } from '../load/schema.ts';
 
 type Row = Record<string, unknown>;
 
@@ -114,7 +115,8 @@ export async function addRunsLike(mlmd: Db, kfp: Db, templates: string[], nowMs:
     // KFP 2.x's cache rows of the run's tasks, in its own tasks table.
     const cacheRows = await kfp.all<Row>('SELECT * FROM `tasks` WHERE `RunUUID` = ? ORDER BY `UUID`', [oldUuid]);
     const v1 = cacheRows.map((r) => fresh(r, { UUID: randomUUID(), MLMDExecutionID: String(execIdMap.get(Number(r.MLMDExecutionID)) ?? r.MLMDExecutionID), CreatedTimestamp: Math.floor(nowMs / 1000) }));
-    if (rd) await insertRows(kfp, 'tasks', v1);
+    // Only while KFP 2.x's table is in place (after a cut-over, tasks is KFP 3's).
+    if (rd && (await isV1TasksTable(kfp, 'tasks'))) await insertRows(kfp, 'tasks', v1);
     created.push({ uuid: newUuid, v1Rows: v1.map((r) => String(r.UUID)) });
   }
   return created;
