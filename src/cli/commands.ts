@@ -65,6 +65,7 @@ function renderPlan(p: Plan): string {
   const codes = Object.entries(p.rejects);
   if (codes.length > 0) lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
   lines.push('', ...fingerprintLines(p.fingerprints, p.fingerprints.options));
+  if (p.staged) lines.push('', ...upgradeLines(p.staged));
   for (const w of p.warnings) lines.push('', `warning: ${w}`);
   lines.push('');
   if (p.blockers.length > 0) {

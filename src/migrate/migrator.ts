@@ -15,6 +15,7 @@ import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, ST
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
+import { STAGED_TASKS, upgradePhase } from '../load/staged-tables.ts';
 import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
@@ -84,6 +85,14 @@ export interface PipelineTarget {
 
 const ONE_SHOT: PipelineTarget = {
   async prepareTables(kfp) {
+    // Its artifact_tasks references the staged table; moving the v1 table aside first would leave a half of each.
+    if ((await upgradePhase(kfp)) === 'staged') {
+      throw new BridgeError(
+        'STAGED_UPGRADE',
+        `${kfp.target.display} holds a staged upgrade (KFP 3's tasks table as ${STAGED_TASKS} beside KFP 2.x's), which migrate does not write into`,
+        'finish it with mlmd-bridge cutover (stop KFP 2.x first), or remove it with mlmd-bridge rollback and migrate then',
+      );
+    }
     const v1Tasks = await moveV1TasksAside(kfp);
     const { created } = await ensureTargetTables(kfp);
     return { created, v1Tasks };
