@@ -155,20 +155,37 @@ const runOptionsOf = (o: RunFlags, bar: Progress) => ({
   },
 });
 
-export async function stageCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
-  const [{ stage }, { hasRejectedRecords }] = await Promise.all([import('../migrate/stager.ts'), import('../migrate/migrator.ts')]);
-  const bar = new Progress('staging', { enabled: !o.json });
-  let summary: StageSummary;
+/**
+ * stage and cutover alike: run with a progress bar, write the rejects file, exit 1 when records were
+ * skipped or degraded, print the summary (`render`) or its JSON.
+ */
+async function runStagedCommand<T>(
+  o: RunFlags,
+  label: string,
+  run: (opts: ReturnType<typeof runOptionsOf>) => Promise<T>,
+  trueUpOf: (r: T) => MigrateSummary | null,
+  render: (r: T) => string,
+  io: { out: Out; err: Out },
+): Promise<void> {
+  const { hasRejectedRecords } = await import('../migrate/migrator.ts');
+  const bar = new Progress(label, { enabled: !o.json });
+  let r: T;
   try {
-    summary = await stage(runOptionsOf(o, bar));
+    r = await run(runOptionsOf(o, bar));
   } finally {
     bar.stop();
   }
   if (o.rejects) await writeRejectsFile(o.kfp, o.rejects);
-  lastExitCode.value = hasRejectedRecords(summary) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
-  if (o.json) return json(out, { ...summary, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
-  out(renderStage(summary));
-  if (lastExitCode.value !== EXIT.OK && !o.rejects) err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
+  const trueUp = trueUpOf(r);
+  lastExitCode.value = trueUp && hasRejectedRecords(trueUp) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
+  if (o.json) return json(io.out, { ...r, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
+  io.out(render(r));
+  if (lastExitCode.value !== EXIT.OK && !o.rejects) io.err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
+}
+
+export async function stageCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
+  const { stage } = await import('../migrate/stager.ts');
+  await runStagedCommand(o, 'staging', stage, (s) => s, renderStage, { out, err });
 }
 
 function renderStage(s: StageSummary): string {
@@ -194,27 +211,17 @@ function renderStage(s: StageSummary): string {
 }
 
 export async function cutoverCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
-  const [{ cutover }, { hasRejectedRecords }] = await Promise.all([import('../migrate/cutover.ts'), import('../migrate/migrator.ts')]);
-  const bar = new Progress('truing up', { enabled: !o.json });
-  let r: CutoverSummary;
-  try {
-    r = await cutover(runOptionsOf(o, bar));
-  } finally {
-    bar.stop();
-  }
-  if (o.rejects) await writeRejectsFile(o.kfp, o.rejects);
-  lastExitCode.value = r.trueUp && hasRejectedRecords(r.trueUp) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
-  if (o.json) return json(out, { ...r, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
-  if (r.outcome === 'already') {
-    out(`Already cut over (at ${r.cutoverAt}): tasks is KFP 3's table, tasks_v1_backup KFP 2.x's. Next: mlmd-bridge verify, then start KFP 3.\n`);
-    return;
-  }
-  out(
+  const { cutover } = await import('../migrate/cutover.ts');
+  await runStagedCommand(o, 'truing up', cutover, (r) => r.trueUp, renderCutover, { out, err });
+}
+
+function renderCutover(r: CutoverSummary): string {
+  if (r.outcome === 'already') return `Already cut over (at ${r.cutoverAt}): tasks is KFP 3's table, tasks_v1_backup KFP 2.x's. Next: mlmd-bridge verify, then start KFP 3.\n`;
+  return (
     `Cut over in ${fmtSeconds(r.seconds)} (last true-up ${fmtSeconds(r.trueUp?.seconds ?? 0)}: ${fmtInt(r.trueUp?.runs.migrated ?? 0)} runs written; swap ${fmtSeconds(r.swapSeconds)}).\n` +
-      "tasks is now KFP 3's table; KFP 2.x's is tasks_v1_backup (mlmd-bridge rollback swaps back).\n" +
-      'Next: mlmd-bridge verify, then start KFP 3 behind mlmd-bridge status --require cutover.\n',
+    "tasks is now KFP 3's table; KFP 2.x's is tasks_v1_backup (mlmd-bridge rollback swaps back).\n" +
+    'Next: mlmd-bridge verify, then start KFP 3 behind mlmd-bridge status --require cutover.\n'
   );
-  if (lastExitCode.value !== EXIT.OK && !o.rejects) err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
 }
 
 /** The rejects file is written from what the KFP database recorded, so it is complete even after a resumed migration. */
@@ -315,7 +322,11 @@ export async function statusCommand(o: { kfp: string; mlmd?: string; require?: '
   if (o.json) return json(out, s);
   const lines = [
     `KFP database ${s.target}: ${s.state}`,
-    s.startedAt ? `last migration started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ', not finished'}` : 'no migration has run here',
+    s.startedAt
+      ? `last migration started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ', not finished'}`
+      : s.upgrade.phase === 'staged'
+        ? 'a staged upgrade is under way (below); no migration has finished here'
+        : 'no migration has run here',
   ];
   if (s.source) lines.push(`source ${s.source} (MLMD schema v${s.sourceSchemaVersion}), by mlmd-bridge ${s.toolVersions.join(', ') || s.currentToolVersion}`);
   if (s.state !== 'never-migrated') {
