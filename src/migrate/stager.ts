@@ -64,6 +64,7 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
     finishedKey: STATE_KEYS.stageFinishedAt,
     alwaysSettleIdentity: false,
     fewRunsInThread: true,
+    incrementalRunless: changes !== null,
     async afterRuns(db) {
       if (changes && changes.vanished.length > 0) await removeVanishedRuns(db, changes.vanished);
       if (changes && changes.deleted > 0) await removeUnlinkedArtifacts(db);
