@@ -187,8 +187,9 @@ export async function runPipeline(source: MlmdSource, kfp: Db, opts: MigrateOpti
     await setState(kfp, STATE_KEYS.identityKeys, String(identity.holding));
     progress.phase = 'non-kfp';
     tell();
-    const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.mlmdMaxIds, isListedUpTo, 'a JSON object {execution, artifact, context, type}') : undefined;
+    const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
     await storeRunlessRejects(source, kfp, identity.shared, listedUpTo);
+    await setState(kfp, STATE_KEYS.nonKfpListedUpTo, JSON.stringify({ context: maxIds.context, execution: maxIds.execution }));
   }
   // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
   await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(maxIds));
