@@ -71,8 +71,10 @@ function renderPlan(p: Plan): string {
   if (p.blockers.length > 0) {
     lines.push('BLOCKED — migrate would refuse to run:');
     for (const b of p.blockers) lines.push(`  - ${b}`);
+  } else if (p.staged?.phase === 'staged') {
+    lines.push('Nothing blocks the staged upgrade. Next: mlmd-bridge stage to true up; in the maintenance window, mlmd-bridge cutover.');
   } else {
-    lines.push('Nothing blocks the migration. Next: mlmd-bridge migrate with the same --mlmd and --kfp.');
+    lines.push('Nothing blocks the migration. Next: mlmd-bridge stage (KFP 2.x keeps serving; docs/staged-upgrade.md), or migrate in one window.');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -314,10 +316,13 @@ export function renderVerify(r: VerifyReport, reportFile?: string): string {
 export async function statusCommand(o: { kfp: string; mlmd?: string; require?: 'cutover'; json?: boolean }, out: Out, err: Out): Promise<void> {
   const { status } = await import('../migrate/status.ts');
   const s = await status(o.kfp, o.mlmd);
-  // The startup gate of KFP 3 (an initContainer): 0 only when cut over with nothing pending, else 3 and one line.
-  if (o.require === 'cutover' && s.upgrade.missing !== null) {
-    lastExitCode.value = EXIT.BLOCKED;
-    err(`mlmd-bridge: not ready for KFP 3: ${s.upgrade.missing}\n`);
+  // The startup gate of KFP 3 (an initContainer): 0 only when cut over with nothing pending, else 3; one line either way.
+  if (o.require === 'cutover') {
+    if (s.upgrade.missing !== null) lastExitCode.value = EXIT.BLOCKED;
+    if (o.json) return json(out, s);
+    if (s.upgrade.missing !== null) err(`mlmd-bridge: not ready for KFP 3: ${s.upgrade.missing}\n`);
+    else out(`ready for KFP 3: cut over${s.upgrade.cutoverAt ? ` at ${s.upgrade.cutoverAt}` : ''}${s.upgrade.pending ? ', nothing pending' : ''}\n`);
+    return;
   }
   if (o.json) return json(out, s);
   const lines = [
