@@ -156,6 +156,8 @@ describe.each(DIALECTS)('cutover on $dialect', ({ dialect, temp }) => {
     g = await gate(true);
     expect(g.stderr).toBe('');
     expect(g.code).toBe(0);
+    expect(oneLine(g.stdout)).toHaveLength(1);
+    expect(g.stdout).toContain('ready for KFP 3: cut over at');
 
     const restaged = await runCli(['stage', '--mlmd', p.mlmd, '--kfp', p.kfp]);
     expect(restaged.code).toBe(3);
