@@ -321,7 +321,11 @@ export async function statusCommand(o: { kfp: string; mlmd?: string; require?: '
     if (s.upgrade.missing !== null) lastExitCode.value = EXIT.BLOCKED;
     if (o.json) return json(out, s);
     if (s.upgrade.missing !== null) err(`mlmd-bridge: not ready for KFP 3: ${s.upgrade.missing}\n`);
-    else out(`ready for KFP 3: cut over${s.upgrade.cutoverAt ? ` at ${s.upgrade.cutoverAt}` : ''}${s.upgrade.pending ? ', nothing pending' : ''}\n`);
+    else {
+      // A database migrated one-shot was never cut over: say which happened.
+      const how = s.upgrade.cutoverAt ? `cut over at ${s.upgrade.cutoverAt}` : `migrated${s.finishedAt ? ` at ${s.finishedAt}` : ''}`;
+      out(`ready for KFP 3: ${how}${s.upgrade.pending ? ', nothing pending' : ''}\n`);
+    }
     return;
   }
   if (o.json) return json(out, s);

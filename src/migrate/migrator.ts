@@ -10,6 +10,7 @@ import { retryOnLockConflict } from '../db/retry.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
 import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
@@ -60,7 +61,7 @@ export interface MigrateSummary {
 }
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
-  return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, ONE_SHOT)));
+  return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, oneShotTarget())));
 }
 
 /**
@@ -88,30 +89,42 @@ export interface PipelineTarget {
   afterRuns?(kfp: Db, counts: Tally['counts']): Promise<void>;
 }
 
-const ONE_SHOT: PipelineTarget = {
-  async prepareTables(kfp) {
-    // Its artifact_tasks references the staged table; moving the v1 table aside first would leave a half of each.
-    if ((await upgradePhase(kfp)) === 'staged') {
-      throw new BridgeError(
-        'STAGED_UPGRADE',
-        `${kfp.target.display} holds a staged upgrade (KFP 3's tasks table as ${STAGED_TASKS} beside KFP 2.x's), which migrate does not write into`,
-        'finish it with mlmd-bridge cutover (stop KFP 2.x first), or remove it with mlmd-bridge rollback and migrate then',
-      );
-    }
-    const v1Tasks = await moveV1TasksAside(kfp);
-    const { created } = await ensureTargetTables(kfp);
-    return { created, v1Tasks };
-  },
-  async runs(source, _kfp, batchSize) {
-    return { total: await countRunContexts(source.db), pages: runContextPages(source.db, batchSize) };
-  },
-  tasksTable: 'tasks',
-  startedKey: STATE_KEYS.startedAt,
-  finishedKey: STATE_KEYS.finishedAt,
-  alwaysSettleIdentity: true,
-  fewRunsInThread: false,
-  incrementalRunless: false,
-};
+/**
+ * A one-shot migrate reads every run. It records the MLMD watermark it read first, as a true-up of
+ * `stage` does, so the startup gate (`status --require cutover --mlmd`) counts only what MLMD gained
+ * after this migrate: the migrate the gate asks for when KFP 2.x wrote after a cut-over opens it again.
+ */
+function oneShotTarget(): PipelineTarget {
+  let watermark: SourceWatermark | undefined;
+  return {
+    async prepareTables(kfp) {
+      // Its artifact_tasks references the staged table; moving the v1 table aside first would leave a half of each.
+      if ((await upgradePhase(kfp)) === 'staged') {
+        throw new BridgeError(
+          'STAGED_UPGRADE',
+          `${kfp.target.display} holds a staged upgrade (KFP 3's tasks table as ${STAGED_TASKS} beside KFP 2.x's), which migrate does not write into`,
+          'finish it with mlmd-bridge cutover (stop KFP 2.x first), or remove it with mlmd-bridge rollback and migrate then',
+        );
+      }
+      const v1Tasks = await moveV1TasksAside(kfp);
+      const { created } = await ensureTargetTables(kfp);
+      return { created, v1Tasks };
+    },
+    async runs(source, _kfp, batchSize) {
+      watermark = await readSourceWatermark(source.db);
+      return { total: await countRunContexts(source.db), pages: runContextPages(source.db, batchSize) };
+    },
+    tasksTable: 'tasks',
+    startedKey: STATE_KEYS.startedAt,
+    finishedKey: STATE_KEYS.finishedAt,
+    alwaysSettleIdentity: true,
+    fewRunsInThread: false,
+    incrementalRunless: false,
+    async afterRuns(kfp) {
+      if (watermark) await setState(kfp, STATE_KEYS.stageWatermark, JSON.stringify(watermark));
+    },
+  };
+}
 
 /** Opens the MLMD source and the KFP database (refusing one without run_details), runs `fn`, closes both. */
 export async function withSourceAndTarget<T>(opts: MigrateOptions, fn: (source: MlmdSource, kfp: Db, started: number) => Promise<T>): Promise<T> {
