@@ -5,10 +5,25 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { stage } from '../src/migrate/stager.ts';
 import { cutover } from '../src/migrate/cutover.ts';
-import { addRunsLike, nextMlmdTime } from '../src/seed/activity.ts';
+import { addRunsLike, deleteRuns, nextMlmdTime } from '../src/seed/activity.ts';
+import { getState, STATE_KEYS } from '../src/load/bridge-tables.ts';
+import { MlmdStore } from '../src/seed/mlmd-store.ts';
+import { EXECUTION_STATE } from '../src/transform/model.ts';
+import type { Db } from '../src/db/connection.ts';
 import { runCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { expectOneShotEqual, seedPair, withBoth } from './helpers/staged.ts';
+
+/** What TFX writes meanwhile: a pipeline_run context and a Trainer execution in it. */
+async function addTfxRun(mlmd: Db, name: string): Promise<void> {
+  const ms = await nextMlmdTime(mlmd);
+  const store = await MlmdStore.open(mlmd);
+  store.typeId('context', 'pipeline_run', {});
+  const context = store.addContext('pipeline_run', name, ms);
+  const execution = store.addExecution({ typeName: 'Trainer', name: null, state: EXECUTION_STATE.COMPLETE, createMs: ms, updateMs: ms, custom: {} });
+  store.associate(context, execution.id);
+  await store.flush(mlmd);
+}
 
 describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
@@ -81,5 +96,78 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
       await addRunsLike(mdb, kdb, [rd!.UUID], await nextMlmdTime(mdb));
     });
     expect(await gate(m2.url, k2.url)).toEqual({ code: 3, line: expect.stringContaining('1 run(s) changed in MLMD') });
+  }, 120_000);
+
+  it('a TFX-only MLMD database (no KFP run): the full stage and a true-up with no run to write still list the non-KFP records', async () => {
+    const [m, k, r] = [await make('tfx_m'), await make('tfx_k'), await make('tfx_r')];
+    await seedPair(m.url, k.url, { runs: 0, seed: 1 });
+    await withBoth(m.url, k.url, (mdb) => addTfxRun(mdb, 'tfx-run-1'));
+    const full = await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(full.runs.total).toBe(0);
+    expect(full.rejects.byCode).toEqual({ NON_KFP_CONTEXT: 1, NON_KFP_EXECUTION: 1 });
+    await withBoth(m.url, k.url, (mdb) => addTfxRun(mdb, 'tfx-run-2'));
+    const trueUp = await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(trueUp.runs.migrated).toBe(0);
+    expect(trueUp.rejects.byCode).toEqual({ NON_KFP_CONTEXT: 2, NON_KFP_EXECUTION: 2 });
+    await withBoth(m.url, k.url, (mdb) => addTfxRun(mdb, 'tfx-run-3'));
+    const done = await cutover({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(done.trueUp!.rejects.byCode).toEqual({ NON_KFP_CONTEXT: 3, NON_KFP_EXECUTION: 3 });
+    await expectOneShotEqual(m.url, k.url, r.url);
+  }, 120_000);
+
+  it('KFP 2.x between true-ups: a retried run, a run_details-only change, a run_details row without MLMD, a deleted run sharing an artifact, a record stamped 3 ms under the watermark', async () => {
+    const [m, k, r] = [await make('act_m'), await make('act_k'), await make('act_r')];
+    await seedPair(m.url, k.url, { runs: 24, seed: 9 });
+    await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    const wm = JSON.parse((await withBoth(m.url, k.url, (_m, kd) => getState(kd, STATE_KEYS.stageWatermark)))!) as { updateMs: number };
+    await withBoth(m.url, k.url, async (md, kd) => {
+      const ms = await nextMlmdTime(md);
+      // shared artifact between two runs
+      const shared = await md.all<{ artifact_id: number; n: number }>(
+        "SELECT ev.`artifact_id`, COUNT(DISTINCT c.`id`) AS n FROM `Event` ev JOIN `Association` a ON a.`execution_id` = ev.`execution_id` JOIN `Context` c ON c.`id` = a.`context_id` JOIN `Type` t ON t.`id` = c.`type_id` WHERE t.`name` = 'system.PipelineRun' GROUP BY ev.`artifact_id` HAVING COUNT(DISTINCT c.`id`) > 1 ORDER BY ev.`artifact_id` LIMIT 1",
+      );
+      expect(shared).toHaveLength(1);
+      // Deleted in KFP 2.x: the artifact it shares with another run must stay.
+      const runsOf = await md.all<{ name: string }>(
+        "SELECT DISTINCT c.`name` FROM `Event` ev JOIN `Association` a ON a.`execution_id` = ev.`execution_id` JOIN `Context` c ON c.`id` = a.`context_id` JOIN `Type` t ON t.`id` = c.`type_id` WHERE t.`name` = 'system.PipelineRun' AND ev.`artifact_id` = ? ORDER BY c.`name`",
+        [shared[0]!.artifact_id],
+      );
+      await deleteRuns(kd, [runsOf[0]!.name]);
+      // rd-only change on another run
+      const [rd] = await kd.all<{ UUID: string }>("SELECT `UUID` FROM `run_details` WHERE `State` = 'SUCCEEDED' AND `UUID` NOT IN (?, ?) ORDER BY `UUID` LIMIT 1", [runsOf[0]!.name, runsOf[1]!.name]);
+      await kd.run("UPDATE `run_details` SET `DisplayName` = 'renamed', `Conditions` = 'Succeeded:x' WHERE `UUID` = ?", [rd!.UUID]);
+      // rd without mlmd
+      const [full] = await kd.all<Record<string, unknown>>('SELECT * FROM `run_details` WHERE `UUID` = ?', [rd!.UUID]);
+      const cols = Object.keys(full!);
+      await kd.run(`INSERT INTO \`run_details\` (${cols.map((c) => `\`${c}\``).join(',')}) VALUES (${cols.map(() => '?').join(',')})`, cols.map((c) => (c === 'UUID' ? '11111111-2222-3333-4444-555555555555' : (full![c] as never))));
+      // retry: a new execution in an existing run
+      const [ex] = await md.all<Record<string, unknown>>(
+        "SELECT e.*, a.`context_id` AS ctx FROM `Execution` e JOIN `Association` a ON a.`execution_id` = e.`id` JOIN `Context` c ON c.`id` = a.`context_id` WHERE c.`name` = ? AND e.`last_known_state` = 3 ORDER BY e.`id` DESC LIMIT 1",
+        [runsOf[1]!.name],
+      );
+      const [mx] = await md.all<{ m: number }>('SELECT MAX(`id`) AS m FROM `Execution`');
+      const newId = Number(mx!.m) + 1;
+      const ecols = Object.keys(ex!).filter((c) => c !== 'ctx');
+      await md.run(`INSERT INTO \`Execution\` (${ecols.map((c) => `\`${c}\``).join(',')}) VALUES (${ecols.map(() => '?').join(',')})`, ecols.map((c) => (c === 'id' ? newId : c === 'name' ? `${String(ex!.name)}-retry` : c === 'last_update_time_since_epoch' || c === 'create_time_since_epoch' ? ms : (ex![c] as never))));
+      const props = await md.all<Record<string, unknown>>('SELECT * FROM `ExecutionProperty` WHERE `execution_id` = ?', [ex!.id as number]);
+      for (const p of props) {
+        const pc = Object.keys(p);
+        await md.run(`INSERT INTO \`ExecutionProperty\` (${pc.map((c) => `\`${c}\``).join(',')}) VALUES (${pc.map(() => '?').join(',')})`, pc.map((c) => (c === 'execution_id' ? newId : (p[c] as never))));
+      }
+      const [ma] = await md.all<{ m: number }>('SELECT MAX(`id`) AS m FROM `Association`');
+      await md.run('INSERT INTO `Association` (`id`, `context_id`, `execution_id`) VALUES (?, ?, ?)', [Number(ma!.m) + 1, ex!.ctx as number, newId]);
+      // near-watermark: an execution of a third run updated with a time 3 ms under the watermark
+      const [e3] = await md.all<{ id: number }>(
+        "SELECT e.`id` FROM `Execution` e JOIN `Association` a ON a.`execution_id` = e.`id` JOIN `Context` c ON c.`id` = a.`context_id` WHERE c.`name` = ? ORDER BY e.`id` LIMIT 1",
+        [rd!.UUID],
+      );
+      await md.run('UPDATE `Execution` SET `last_known_state` = 5, `last_update_time_since_epoch` = ? WHERE `id` = ?', [wm.updateMs - 3, e3!.id]);
+    });
+    const t = await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(t.stage.deletedRuns).toBe(1);
+    // The retried run, the renamed one (also the one stamped under the watermark), the deleted one read again as an orphan.
+    expect(t.runs.migrated).toBe(3);
+    await cutover({ mlmdUrl: m.url, kfpUrl: k.url });
+    await expectOneShotEqual(m.url, k.url, r.url);
   }, 120_000);
 });

@@ -85,8 +85,8 @@ export interface PipelineTarget {
   incrementalRunless: boolean;
   /** true: a batch or two of runs (a small true-up) is mapped in this thread rather than by starting worker threads. */
   fewRunsInThread: boolean;
-  /** Runs after the runs are written and before the run is recorded finished. */
-  afterRuns?(kfp: Db, counts: Tally['counts']): Promise<void>;
+  /** Runs after the runs are written and before the run is recorded finished; true when it removed rows (identity keys are settled again). */
+  afterRuns?(kfp: Db, counts: Tally['counts']): Promise<boolean | void>;
 }
 
 /**
@@ -189,18 +189,21 @@ export async function runPipeline(source: MlmdSource, kfp: Db, opts: MigrateOpti
     await preparer.close();
   }
   const { counts, rows, fingerprints } = tally;
-  await target.afterRuns?.(kfp, counts);
-  // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
-  const settle = target.alwaysSettleIdentity || counts.migrated > 0;
-  const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
+  const removedRows = (await target.afterRuns?.(kfp, counts)) === true;
 
   // Read before the non-KFP records are listed: what is added meanwhile lies above it, for the next true-up to list.
   const maxIds = await source.maxIds();
+  const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
+  // Non-KFP records (TFX, KFP v1) MLMD gained since they were last listed must be listed even when no run changed,
+  // or a true-up (and the cut-over's) would miss the rejects a one-shot migrate reports.
+  const gainedRecords = !listedUpTo || maxIds.context > listedUpTo.context || maxIds.execution > listedUpTo.execution;
+  // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
+  const settle = target.alwaysSettleIdentity || counts.migrated > 0 || removedRows || gainedRecords;
+  const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
   if (identity) {
     await setState(kfp, STATE_KEYS.identityKeys, String(identity.holding));
     progress.phase = 'non-kfp';
     tell();
-    const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
     await storeRunlessRejects(source, kfp, identity.shared, listedUpTo);
     await setState(kfp, STATE_KEYS.nonKfpListedUpTo, JSON.stringify({ context: maxIds.context, execution: maxIds.execution }));
   }

@@ -70,6 +70,7 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
       if (changes && changes.deleted > 0) await removeUnlinkedArtifacts(db);
       await storeDetailDigests(db, details, changes !== null);
       await setState(db, STATE_KEYS.stageWatermark, JSON.stringify(watermark));
+      return changes !== null && (changes.vanished.length > 0 || changes.deleted > 0);
     },
   };
   const summary = await runPipeline(source, kfp, opts, started, target);

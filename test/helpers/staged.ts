@@ -67,6 +67,9 @@ export async function expectOneShotEqual(mlmdUrl: string, kfpUrl: string, refere
   await copyKfp2(kfpUrl, referenceUrl);
   const oneShot = await migrate({ mlmdUrl, kfpUrl: referenceUrl });
   expect(await dumpDatabase(kfpUrl, { tables: KFP3_TABLES })).toEqual(await dumpDatabase(referenceUrl, { tables: KFP3_TABLES }));
-  expect(await dumpDatabase(kfpUrl, { tables: BOOKKEEPING })).toEqual(await dumpDatabase(referenceUrl, { tables: BOOKKEEPING }));
+  // A true-up appends the non-KFP records MLMD gained after those listed before (a one-shot lists contexts, then
+  // executions): the same rejects, numbered (`seq`) in another order.
+  const bookkeeping = { tables: BOOKKEEPING, ignoreColumns: ['seq'] };
+  expect(await dumpDatabase(kfpUrl, bookkeeping)).toEqual(await dumpDatabase(referenceUrl, bookkeeping));
   return oneShot;
 }
