@@ -3,7 +3,12 @@
  * a real MariaDB: each case ends compared with a one-shot `migrate` of the same final source.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { stage } from '../src/migrate/stager.ts';
+import { stage, stageLocked } from '../src/migrate/stager.ts';
+import { rollback } from '../src/migrate/rollback.ts';
+import { openMlmdSource } from '../src/extract/index.ts';
+import { openKfpDatabase } from '../src/load/kfp-database.ts';
+import { STAGED_TASKS } from '../src/load/staged-tables.ts';
+import { dumpDatabase } from './helpers/snapshot.ts';
 import { cutover } from '../src/migrate/cutover.ts';
 import { addRunsLike, deleteRuns, nextMlmdTime } from '../src/seed/activity.ts';
 import { getState, STATE_KEYS } from '../src/load/bridge-tables.ts';
@@ -170,4 +175,33 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
     await cutover({ mlmdUrl: m.url, kfpUrl: k.url });
     await expectOneShotEqual(m.url, k.url, r.url);
   }, 120_000);
+
+  it('a stage that dies right after its CREATE TABLE (MySQL commits it at once) leaves nothing rollback does not remove', async () => {
+    const [m, k] = [await make('ddl_m'), await make('ddl_k')];
+    await seedPair(m.url, k.url, { runs: 4, seed: 4 });
+    const before = await dumpDatabase(k.url);
+    const source = await openMlmdSource(m.url);
+    const kfp = await openKfpDatabase(k.url);
+    // The process ends the moment the staged tasks table exists: nothing after that statement runs.
+    const dying = new Proxy(kfp, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (prop !== 'run') return typeof value === 'function' ? value.bind(target) : value;
+        return async (sql: string, params?: never[]) => {
+          const result = await target.run(sql, params);
+          if (/^CREATE TABLE/i.test(sql) && sql.includes(STAGED_TASKS)) throw new Error('killed right after the CREATE');
+          return result;
+        };
+      },
+    });
+    try {
+      await expect(stageLocked(source, dying, { mlmdUrl: m.url, kfpUrl: k.url }, Date.now())).rejects.toThrow('killed right after the CREATE');
+    } finally {
+      await source.close();
+      await kfp.close();
+    }
+    const back = await rollback(k.url);
+    expect(back.droppedTables).toContain(STAGED_TASKS);
+    expect(await dumpDatabase(k.url)).toEqual(before);
+  }, 60_000);
 });

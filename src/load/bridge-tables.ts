@@ -5,6 +5,7 @@
  */
 import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
+import { tableExists } from '../db/catalog.ts';
 import { BridgeError } from '../errors.ts';
 
 export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects', 'mlmd_bridge_run_details'] as const;
@@ -192,6 +193,24 @@ export async function setState(db: Queryable, name: string, value: string): Prom
       ? 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
       : 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value';
   await db.run(sql, [name, value]);
+}
+
+/** Adds `names` to the tables mlmd-bridge created, the ones rollback drops. */
+export async function recordCreatedTables(db: Queryable, names: readonly string[]): Promise<void> {
+  const before = (await getJsonState(db, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
+  const after = [...new Set([...before, ...names])];
+  if (after.length !== before.length) await setState(db, STATE_KEYS.createdTargetTables, JSON.stringify(after));
+}
+
+/**
+ * Records those of `names` that do not exist yet, before they are created: MySQL commits each
+ * CREATE TABLE by itself, and a command killed between the CREATE and a record written after it
+ * would leave a table rollback does not know it made.
+ */
+export async function recordTablesAboutToBeCreated(db: Queryable, names: readonly string[]): Promise<void> {
+  const absent: string[] = [];
+  for (const name of names) if (!(await tableExists(db, name))) absent.push(name);
+  await recordCreatedTables(db, absent);
 }
 
 export async function deleteState(db: Queryable, name: string): Promise<void> {

@@ -12,9 +12,9 @@ import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
-import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { ensureBridgeTables, getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
-import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
+import { ensureTargetTables, isKfpDatabase, TARGET_TABLES } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
 import { STAGED_TASKS, upgradePhase } from '../load/staged-tables.ts';
 import { assignIdentityKeys } from '../load/identity-keys.ts';
@@ -107,6 +107,7 @@ function oneShotTarget(): PipelineTarget {
         );
       }
       const v1Tasks = await moveV1TasksAside(kfp);
+      await recordTablesAboutToBeCreated(kfp, TARGET_TABLES);
       const { created } = await ensureTargetTables(kfp);
       return { created, v1Tasks };
     },
@@ -160,8 +161,7 @@ export async function runPipeline(source: MlmdSource, kfp: Db, opts: MigrateOpti
   const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
   await recordMappingOptions(kfp, mapping);
   const { created, v1Tasks } = await target.prepareTables(kfp);
-  const previouslyCreated = (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
-  await setState(kfp, STATE_KEYS.createdTargetTables, JSON.stringify([...new Set([...previouslyCreated, ...created])]));
+  await recordCreatedTables(kfp, created);
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
   await setState(kfp, target.startedKey, new Date(started).toISOString());
   await setState(kfp, 'source_schema_version', String(source.schemaVersion));

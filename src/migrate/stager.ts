@@ -11,10 +11,10 @@ import { chunked, placeholders } from '../extract/sql.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readRunDetailsDigests, type MlmdSource } from '../extract/index.ts';
 import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
-import { ensureBridgeTables, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { ensureBridgeTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { insertMany } from '../db/insert.ts';
 import { withMigrationLock } from '../load/lock.ts';
-import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TASKS } from '../load/staged-tables.ts';
+import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TABLES, STAGED_TASKS, stagedName } from '../load/staged-tables.ts';
 import { restoreV1ForeignKeysInPlace } from '../load/v1-tasks.ts';
 import { findChangedRuns, recordedWatermark, type RunChanges } from './change-finder.ts';
 import { type MigrateOptions, type MigrateSummary, type PipelineTarget, runPipeline, withSourceAndTarget } from './migrator.ts';
@@ -53,6 +53,7 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
       // in this order (the v1 FK takes the name the staged one gives back).
       await db.session((s) => renameStagedRunForeignKey(s, 'back'));
       await restoreV1ForeignKeysInPlace(db);
+      await recordTablesAboutToBeCreated(db, STAGED_TABLES.map(stagedName));
       return { created: await ensureStagedTables(db), v1Tasks: 'in-place' };
     },
     async runs(src, _db, batchSize) {
