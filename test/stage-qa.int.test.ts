@@ -204,4 +204,35 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
     expect(back.droppedTables).toContain(STAGED_TASKS);
     expect(await dumpDatabase(k.url)).toEqual(before);
   }, 60_000);
+
+  it('a run deleted in KFP 2.x whose MLMD records an admin deleted too: its executions become non-KFP records and its pipeline context leaves the id map, as in a one-shot migrate', async () => {
+    const [m, k, r] = [await make('gone_m'), await make('gone_k'), await make('gone_r')];
+    const rep = await seedPair(m.url, k.url, { runs: 14, seed: 4 });
+    await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    const victim = rep.runs.filter((x) => x.state !== 'RUNNING')[2]!.uuid;
+    await withBoth(m.url, k.url, async (md, kd) => {
+      await deleteRuns(kd, [victim]);
+      const [c] = await md.all<{ id: number }>('SELECT `id` FROM `Context` WHERE `name` = ?', [victim]);
+      await md.run('DELETE FROM `Association` WHERE `context_id` = ?', [c!.id]);
+      await md.run('DELETE FROM `Attribution` WHERE `context_id` = ?', [c!.id]);
+      await md.run('DELETE FROM `ContextProperty` WHERE `context_id` = ?', [c!.id]);
+      await md.run('DELETE FROM `ParentContext` WHERE `context_id` = ?', [c!.id]);
+      await md.run('DELETE FROM `Context` WHERE `id` = ?', [c!.id]);
+    });
+    const t = await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(t.stage.deletedRuns).toBe(1);
+    await cutover({ mlmdUrl: m.url, kfpUrl: k.url });
+    await expectOneShotEqual(m.url, k.url, r.url);
+  }, 120_000);
+  it('a KFP database without any run_details (every MLMD run an orphan) stages, trues up and cuts over like a one-shot migrate', async () => {
+    const [m, k, r] = [await make('norun_m'), await make('norun_k'), await make('norun_r')];
+    await seedPair(m.url, k.url, { runs: 8, seed: 4 });
+    await withBoth(m.url, k.url, async (_md, kd) => void (await kd.run('DELETE FROM `run_details`')));
+    const s = await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(s.runs.orphan).toBe(s.runs.total);
+    const t = await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(t.runs.migrated).toBe(0);
+    await cutover({ mlmdUrl: m.url, kfpUrl: k.url });
+    await expectOneShotEqual(m.url, k.url, r.url);
+  }, 120_000);
 });

@@ -10,7 +10,7 @@ import type { Db } from '../db/connection.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readRunDetailsDigests, type MlmdSource } from '../extract/index.ts';
-import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
+import { pipelineContextsWithRuns, readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
 import { ensureBridgeTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { insertMany } from '../db/insert.ts';
 import { withMigrationLock } from '../load/lock.ts';
@@ -65,9 +65,13 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
     finishedKey: STATE_KEYS.stageFinishedAt,
     alwaysSettleIdentity: false,
     fewRunsInThread: true,
-    incrementalRunless: changes !== null,
+    // A vanished run leaves its executions without a run context: non-KFP now, below the ids listed before, so all are listed again.
+    incrementalRunless: changes !== null && changes.vanished.length === 0,
     async afterRuns(db) {
-      if (changes && changes.vanished.length > 0) await removeVanishedRuns(db, changes.vanished);
+      if (changes && changes.vanished.length > 0) {
+        await removeVanishedRuns(db, changes.vanished);
+        await removeUnusedPipelineContexts(source, db);
+      }
       if (changes && changes.deleted > 0) await removeUnlinkedArtifacts(db);
       await storeDetailDigests(db, details, changes !== null);
       await setState(db, STATE_KEYS.stageWatermark, JSON.stringify(watermark));
@@ -100,6 +104,14 @@ async function removeVanishedRuns(kfp: Db, uuids: string[]): Promise<void> {
       await tx.run(`DELETE FROM mlmd_bridge_runs WHERE run_uuid IN (${ph})`, ids);
     }
   });
+}
+
+/** A one-shot migrate maps a pipeline context only for a run under it: those whose every run vanished go from the id map. */
+async function removeUnusedPipelineContexts(source: MlmdSource, kfp: Db): Promise<void> {
+  const mapped = (await kfp.all<{ mlmd_id: number }>("SELECT mlmd_id FROM mlmd_id_map WHERE kind = 'pipeline_context'")).map((r) => Number(r.mlmd_id));
+  const used = await pipelineContextsWithRuns(source.db, mapped);
+  const unused = mapped.filter((id) => !used.has(id));
+  for (const ids of chunked(unused)) await kfp.run(`DELETE FROM mlmd_id_map WHERE kind = 'pipeline_context' AND mlmd_id IN (${placeholders(ids.length)})`, ids);
 }
 
 /**
