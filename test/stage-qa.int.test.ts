@@ -235,4 +235,42 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
     await cutover({ mlmdUrl: m.url, kfpUrl: k.url });
     await expectOneShotEqual(m.url, k.url, r.url);
   }, 120_000);
+
+  it('sequences: stage, rollback (KFP 2.x tasks never moved), stage again; cutover refuses changed --fingerprints/--publish-logs; cutover twice; stage and cutover refused after a cut-over; rollback then migrate', async () => {
+    const [m, k, r] = [await make('seq_m'), await make('seq_k'), await make('seq_r')];
+    await seedPair(m.url, k.url, { runs: 8, seed: 6 });
+    const kfp2 = await dumpDatabase(k.url);
+    const cli = (...args: string[]) => runCli([...args.slice(0, 1), '--mlmd', m.url, '--kfp', k.url, ...args.slice(1)]);
+
+    expect((await cli('stage', '--fingerprints', 'kfp3', '--publish-logs', 'true')).code).toBe(0);
+    const back = await runCli(['rollback', '--kfp', k.url]);
+    expect(back.code).toBe(0);
+    expect(back.stdout).toContain("KFP 2.x's tasks table was never moved");
+    expect(await dumpDatabase(k.url)).toEqual(kfp2);
+
+    expect((await cli('stage', '--fingerprints', 'kfp3')).code).toBe(0);
+    for (const changed of [['--fingerprints', 'mlmd'], ['--publish-logs', 'false']]) {
+      const refused = await cli('cutover', ...changed);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain('OPTION_CONFLICT');
+      expect(refused.stderr).toContain(changed[0]!);
+    }
+    expect((await cli('cutover')).stdout).toContain('Cut over in');
+    const again = await cli('cutover');
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Already cut over');
+    await expectOneShotEqual(m.url, k.url, r.url);
+
+    const restage = await cli('stage');
+    expect(restage.code).toBe(3);
+    expect(restage.stderr).toContain('ALREADY_CUT_OVER');
+    expect((await runCli(['rollback', '--kfp', k.url])).stdout).toContain('the KFP 2.x tasks table is back');
+    expect((await cli('migrate')).code).toBe(0);
+    const recut = await cli('cutover');
+    expect(recut.code).toBe(3);
+    expect(recut.stderr).toContain('NOT_STAGED');
+    const afterMigrate = await cli('stage');
+    expect(afterMigrate.code).toBe(3);
+    expect(afterMigrate.stderr).toContain('ALREADY_CUT_OVER');
+  }, 180_000);
 });

@@ -387,7 +387,7 @@ export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: O
   if (o.json) return json(out, r);
   out(
     `Rolled back: dropped ${r.droppedTables.join(', ') || 'no tables'}; deleted ${fmtInt(r.deletedRows.tasks)} tasks and ${fmtInt(r.deletedRows.artifacts)} artifacts rows; ` +
-      `${r.v1Tasks === 'restored' ? 'the KFP 2.x tasks table is back' : 'there was no KFP 2.x tasks table to restore'}.\n`,
+      `${{ restored: 'the KFP 2.x tasks table is back', 'in-place': "KFP 2.x's tasks table was never moved and is as it was", absent: 'there was no KFP 2.x tasks table to restore' }[r.v1Tasks]}.\n`,
   );
 }
 
