@@ -273,4 +273,18 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
     expect(afterMigrate.code).toBe(3);
     expect(afterMigrate.stderr).toContain('ALREADY_CUT_OVER');
   }, 180_000);
+
+  it('a KFP 2.x database without its tasks table (no run ever cached) stages, cuts over and rolls back', async () => {
+    const [m, k, r] = [await make('notasks_m'), await make('notasks_k'), await make('notasks_r')];
+    await seedPair(m.url, k.url, { runs: 6, seed: 4 });
+    await withBoth(m.url, k.url, async (_mdb, kdb) => void (await kdb.run('DROP TABLE `tasks`')));
+    const before = await dumpDatabase(k.url);
+    await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(await gate(m.url, k.url)).toEqual({ code: 3, line: expect.stringContaining('staged but not cut over') });
+    expect((await cutover({ mlmdUrl: m.url, kfpUrl: k.url })).outcome).toBe('swapped');
+    expect(await gate(m.url, k.url)).toEqual({ code: 0, line: expect.stringContaining('ready for KFP 3: cut over at') });
+    await expectOneShotEqual(m.url, k.url, r.url);
+    expect((await rollback(k.url)).droppedTables).toEqual(['artifact_tasks', 'tasks', 'artifacts']);
+    expect(await dumpDatabase(k.url)).toEqual(before);
+  }, 120_000);
 });
