@@ -10,7 +10,8 @@ import { openKfpDatabase } from '../src/load/kfp-database.ts';
 import { STAGED_TASKS } from '../src/load/staged-tables.ts';
 import { dumpDatabase } from './helpers/snapshot.ts';
 import { cutover } from '../src/migrate/cutover.ts';
-import { addRunsLike, deleteRuns, nextMlmdTime } from '../src/seed/activity.ts';
+import { addRunsLike, deleteRuns, finishRunningRuns, nextMlmdTime } from '../src/seed/activity.ts';
+import { verify } from '../src/verify/verifier.ts';
 import { getState, STATE_KEYS } from '../src/load/bridge-tables.ts';
 import { MlmdStore } from '../src/seed/mlmd-store.ts';
 import { EXECUTION_STATE } from '../src/transform/model.ts';
@@ -287,4 +288,29 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
     expect((await rollback(k.url)).droppedTables).toEqual(['artifact_tasks', 'tasks', 'artifacts']);
     expect(await dumpDatabase(k.url)).toEqual(before);
   }, 120_000);
+
+  // Every shape in its own KFP release first, then shapes and releases rotating (seed planRun), hostile records included.
+  it.each([8, 9] as const)('MLMD schema v%i, every seed shape and era: stage, KFP 2.x at work, true-up, more work, cutover equal a one-shot migrate; verify clean; gate open', async (schemaVersion) => {
+    const [m, k, r] = [await make(`v${schemaVersion}_m`), await make(`v${schemaVersion}_k`), await make(`v${schemaVersion}_r`)];
+    const report = await seedPair(m.url, k.url, { runs: 30, seed: 11, schemaVersion, hostile: true });
+    expect(new Set(report.runs.map((x) => x.era)).size).toBeGreaterThanOrEqual(9);
+    await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    const settled = report.runs.filter((x) => x.state !== 'RUNNING').map((x) => x.uuid);
+    const kfp2AtWork = (copies: string[], finish: number, deleted: string[]) =>
+      withBoth(m.url, k.url, async (mdb, kdb) => {
+        const now = await nextMlmdTime(mdb);
+        await addRunsLike(mdb, kdb, copies, now);
+        await finishRunningRuns(mdb, kdb, finish, now);
+        await deleteRuns(kdb, deleted);
+      });
+    await kfp2AtWork(settled.slice(0, 2), 1, [settled[3]!, settled[5]!]);
+    expect((await stage({ mlmdUrl: m.url, kfpUrl: k.url })).stage.deletedRuns).toBe(2);
+    await kfp2AtWork(settled.slice(6, 8), 5, []);
+    await cutover({ mlmdUrl: m.url, kfpUrl: k.url });
+    await expectOneShotEqual(m.url, k.url, r.url);
+    const checked = await verify({ mlmdUrl: m.url, kfpUrl: k.url });
+    expect(checked.runs.checked).toBeGreaterThan(0);
+    expect(checked.runs.drifted).toBe(0);
+    expect((await gate(m.url, k.url)).code).toBe(0);
+  }, 180_000);
 });
