@@ -16,9 +16,9 @@ import { getState, STATE_KEYS } from '../src/load/bridge-tables.ts';
 import { MlmdStore } from '../src/seed/mlmd-store.ts';
 import { EXECUTION_STATE } from '../src/transform/model.ts';
 import type { Db } from '../src/db/connection.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, startCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
-import { expectOneShotEqual, seedPair, withBoth } from './helpers/staged.ts';
+import { count, expectOneShotEqual, seedPair, withBoth } from './helpers/staged.ts';
 
 /** What TFX writes meanwhile: a pipeline_run context and a Trainer execution in it. */
 async function addTfxRun(mlmd: Db, name: string): Promise<void> {
@@ -313,4 +313,34 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
     expect(checked.runs.drifted).toBe(0);
     expect((await gate(m.url, k.url)).code).toBe(0);
   }, 180_000);
+
+  it('stage killed with SIGKILL at three points, cutover at two points of its last true-up: the re-runs end equal to a one-shot migrate', async () => {
+    const [m, k, r] = [await make('kill_m'), await make('kill_k'), await make('kill_r')];
+    const report = await seedPair(m.url, k.url, { runs: 60, seed: 4 });
+    const slow = ['--mlmd', m.url, '--kfp', k.url, '--batch-size', '1', '--concurrency', '1'];
+    const checkpoints = async () => count(k.url, "SELECT COUNT(*) AS n FROM mlmd_bridge_runs").catch(() => 0);
+    /** Starts `command` and SIGKILLs it once the checkpoints reach `atLeast`. */
+    const killAt = async (command: string, atLeast: number) => {
+      const run = startCli([command, ...slow]);
+      const deadline = Date.now() + 120_000;
+      while ((await checkpoints()) < atLeast) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${atLeast} checkpoints`);
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      run.child.kill('SIGKILL');
+      expect((await run.done).signal).toBe('SIGKILL');
+    };
+    for (const n of [1, 15, 35]) await killAt('stage', n);
+    expect((await checkpoints())).toBeLessThan(report.runs.length);
+    expect((await runCli(['stage', ...slow])).code).toBe(0);
+
+    const settled = report.runs.filter((x) => x.state !== 'RUNNING').map((x) => x.uuid);
+    const staged = await checkpoints();
+    await withBoth(m.url, k.url, async (mdb, kdb) => void (await addRunsLike(mdb, kdb, settled.slice(0, 12), await nextMlmdTime(mdb))));
+    for (const n of [staged + 1, staged + 6]) await killAt('cutover', n);
+    const finished = await runCli(['cutover', ...slow]);
+    expect(finished.stderr).toBe('');
+    expect(finished.stdout).toContain('Cut over in');
+    await expectOneShotEqual(m.url, k.url, r.url);
+  }, 240_000);
 });
