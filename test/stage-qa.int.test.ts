@@ -262,6 +262,10 @@ describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dial
     expect(again.stdout).toContain('Already cut over');
     await expectOneShotEqual(m.url, k.url, r.url);
 
+    // plan names the command that works on a cut-over database.
+    const planned = await cli('plan');
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain('mlmd-bridge migrate (KFP 2.x stopped) trues it up; stage would refuse');
     const restage = await cli('stage');
     expect(restage.code).toBe(3);
     expect(restage.stderr).toContain('ALREADY_CUT_OVER');

@@ -73,6 +73,9 @@ function renderPlan(p: Plan): string {
     for (const b of p.blockers) lines.push(`  - ${b}`);
   } else if (p.staged?.phase === 'staged') {
     lines.push('Nothing blocks the staged upgrade. Next: mlmd-bridge stage to true up; in the maintenance window, mlmd-bridge cutover.');
+  } else if (p.staged?.phase === 'kfp3') {
+    // stage refuses a database whose tasks table is KFP 3's (ALREADY_CUT_OVER): only migrate trues it up.
+    lines.push('Nothing blocks the migration. tasks is KFP 3\'s table already: mlmd-bridge migrate (KFP 2.x stopped) trues it up; stage would refuse.');
   } else {
     lines.push('Nothing blocks the migration. Next: mlmd-bridge stage (KFP 2.x keeps serving; docs/staged-upgrade.md), or migrate in one window.');
   }
