@@ -329,8 +329,8 @@ export async function shimCommand(
   out: Out,
 ): Promise<void> {
   const { closeOnSignals, startShim } = await import('../shim/server.ts');
-  const { jsonLogger, textLogger } = await import('../shim/logger.ts');
-  const logger = o.logFormat === 'text' ? textLogger() : jsonLogger();
+  const { createLogger } = await import('../log/logger.ts');
+  const logger = createLogger(o.logFormat === 'text' ? 'text' : 'json');
   const shutdownTimeoutMs = o.shutdownTimeout * 1000;
   const shim = await startShim({
     kfpUrl: o.kfp,
