@@ -74,24 +74,27 @@ function renderPlan(p: Plan): string {
 }
 
 export async function migrateCommand(
-  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean } & MappingFlags,
+  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean; metricsPort?: number } & MappingFlags,
   out: Out,
   err: Out,
 ): Promise<void> {
-  const { hasRejectedRecords, migrate } = await import('../migrate/migrator.ts');
+  const [{ hasRejectedRecords, migrate }, { withJobMetrics }] = await Promise.all([import('../migrate/migrator.ts'), import('./job-metrics.ts')]);
   const bar = new Progress('migrating', { enabled: !o.json });
   let summary: MigrateSummary;
   try {
-    summary = await migrate({
-      mlmdUrl: o.mlmd,
-      kfpUrl: o.kfp,
-      batchSize: o.batchSize,
-      concurrency: o.concurrency,
-      mapping: mappingOf(o),
-      onProgress: (p) => {
-        if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
-      },
-    });
+    summary = await withJobMetrics('migrate', o.metricsPort, (metrics) =>
+      migrate({
+        mlmdUrl: o.mlmd,
+        kfpUrl: o.kfp,
+        batchSize: o.batchSize,
+        concurrency: o.concurrency,
+        mapping: mappingOf(o),
+        onProgress: (p) => {
+          metrics(p);
+          if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
+        },
+      }),
+    );
   } finally {
     bar.stop();
   }
@@ -325,6 +328,7 @@ export async function shimCommand(
     maxWork: number;
     corsOrigin?: string[];
     shutdownTimeout: number;
+    metricsPort?: number;
   },
   out: Out,
 ): Promise<void> {
@@ -342,6 +346,7 @@ export async function shimCommand(
     limits: { maxRequestBytes: o.maxRequestBytes, maxIdsPerRequest: o.maxIds, maxPageSize: o.maxPageSize, maxWorkSteps: o.maxWork },
     corsOrigins: o.corsOrigin ?? [],
     shutdownTimeoutMs,
+    metricsPort: o.metricsPort,
   });
   const backend = o.kfp && o.mlmd ? 'the KFP tables, then the MLMD archive' : o.kfp ? 'the KFP tables' : 'the MLMD archive';
   // The signal handlers go in before the line that tells a supervisor (or a test) the shim serves:
@@ -349,6 +354,7 @@ export async function shimCommand(
   const closed = new Promise<void>((done) => {
     closeOnSignals(shim, done, shutdownTimeoutMs);
   });
-  out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}. Stop with SIGTERM or Ctrl-C.\n`);
+  const metricsAt = shim.metricsPort === undefined ? '' : `, metrics on ${o.host}:${shim.metricsPort}/metrics`;
+  out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}${metricsAt}. Stop with SIGTERM or Ctrl-C.\n`);
   await closed;
 }

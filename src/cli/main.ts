@@ -87,6 +87,12 @@ function addMappingOptions(cmd: Command): Command {
         }),
     );
 }
+/** `--metrics-port` of the batch commands (served by src/cli/job-metrics.ts while they run). */
+const jobMetricsPortOption = () =>
+  new Option(
+    '--metrics-port <n>',
+    'serve Prometheus metrics of the progress (runs done/total, rows written, rows/s, rejects by code) on GET /metrics at this port, on every interface, while running (0 picks a free one; default: none)',
+  ).argParser(nonNegativeInt('--metrics-port'));
 const kfpOption = () => new Option('--kfp <url>', 'KFP database (target: the KFP API server database)').env('KFP_DB_URL');
 
 export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
@@ -118,6 +124,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .option('--concurrency <n>', 'batches in flight at once (two are written at once, the others read and mapped)', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
     .option('--rejects <file>', 'write every skipped, degraded or adjusted record (MLMD id, reason code) as NDJSON to this file')
     .option('--json', 'print one JSON document (the summary)')
+    .addOption(jobMetricsPortOption())
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge migrate --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --rejects rejects.ndjson\n\n' +
@@ -177,6 +184,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .option('--cors-origin <origins>', 'browser origins allowed to call the gRPC-Web port (comma-separated, or * for any); default: none, no CORS headers', (v: string) =>
       v.split(',').map((x) => x.trim()).filter(Boolean),
     )
+    .option('--metrics-port <n>', 'serve Prometheus metrics (calls and latency per RPC, errors by status, cache hits, database pool use) on GET /metrics at this port (0 picks a free one; default: none)', nonNegativeInt('--metrics-port'))
     .option('--shutdown-timeout <seconds>', 'the longest the shim takes to stop after SIGTERM; calls still running 3 s before it are cancelled (UNAVAILABLE)', positiveInt('--shutdown-timeout'), DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000)
     .addHelpText(
       'after',

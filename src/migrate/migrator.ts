@@ -43,6 +43,8 @@ export interface MigrateProgress {
   runsTotal: number;
   runsDone: number;
   rowsWritten: number;
+  /** Records of the runs done so far that were rejected or adjusted, by reason code (the metrics endpoint shows them). */
+  rejectsByCode: Record<string, number>;
 }
 
 export interface MigrateSummary {
@@ -81,8 +83,8 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
 }
 
 async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<MigrateSummary> {
-  const progress: MigrateProgress = { phase: 'prepare', runsTotal: 0, runsDone: 0, rowsWritten: 0 };
-  const tell = () => opts.onProgress?.({ ...progress });
+  const progress: MigrateProgress = { phase: 'prepare', runsTotal: 0, runsDone: 0, rowsWritten: 0, rejectsByCode: {} };
+  const tell = () => opts.onProgress?.({ ...progress, rejectsByCode: { ...progress.rejectsByCode } });
   tell();
 
   await ensureBridgeTables(kfp);
@@ -111,7 +113,10 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   let tally: Tally;
   try {
     tally = await migrateRuns(runContextPages(source.db, batchSize), preparer, kfp, concurrency, (batch, runs) => {
-      for (const { mapped } of runs) progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
+      for (const { mapped } of runs) {
+        progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
+        for (const r of mapped.rejects) progress.rejectsByCode[r.code] = (progress.rejectsByCode[r.code] ?? 0) + 1;
+      }
       progress.runsDone += batch;
       tell();
     });
