@@ -27,10 +27,11 @@ export class HealthService {
   addToServer(server: Pick<grpc.Server, 'addService'>): void {
     this.health.addToServer({
       addService: (definition, implementation) => {
-        const watch = implementation.Watch as (call: WatchCall) => void;
+        // The package names its handlers by the proto's lower-case method names (check, watch, list).
+        const watch = (implementation.watch ?? implementation.Watch) as (call: WatchCall) => void;
         server.addService(definition as unknown as grpc.ServiceDefinition, {
           ...(implementation as grpc.UntypedServiceImplementation),
-          Watch: (call: WatchCall) => {
+          watch: (call: WatchCall) => {
             this.watches.add(call);
             call.on('cancelled', () => this.watches.delete(call));
             call.on('close', () => this.watches.delete(call));
