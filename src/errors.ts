@@ -27,6 +27,10 @@ const EXIT_BY_CODE = {
   NOT_MIGRATED: EXIT.BLOCKED,
   STATE_CORRUPT: EXIT.BLOCKED,
   OPTION_CONFLICT: EXIT.BLOCKED,
+  /** `stage` against a database whose tasks table is KFP 3's already. */
+  ALREADY_CUT_OVER: EXIT.BLOCKED,
+  /** `cutover` against a database with nothing staged. */
+  NOT_STAGED: EXIT.BLOCKED,
   INTERNAL: EXIT.USAGE_OR_CONNECTION,
 } as const;
 

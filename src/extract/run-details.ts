@@ -4,6 +4,7 @@
  * columns over KFP releases), so the columns are looked up once per connection and missing ones
  * read as NULL.
  */
+import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import type { KfpRunDetails } from '../transform/model.ts';
@@ -114,3 +115,20 @@ const V1_TO_V2_STATE: Record<string, string> = {
   DISABLED: 'CANCELED',
   PAUSED: 'PAUSED',
 };
+
+/**
+ * Every run's run_details fields the mapping depends on (combineVersion's state, finish time, name,
+ * namespace), as one digest per run UUID: `stage` compares them with the last true-up's to find
+ * runs KFP 2.x finished, renamed or deleted since. One narrow read of the whole table.
+ */
+export async function readRunDetailsDigests(kfp: Db): Promise<Map<string, string>> {
+  const catalog = await catalogOf(kfp);
+  const cols = ['State', 'FinishedAtInSec', 'DisplayName', 'Namespace', 'ExperimentUUID'].map((c) => catalog.select('r', 'run_details', c)).join(', ');
+  const rows = await kfp.all<Record<string, unknown>>(`SELECT r.\`UUID\` AS uuid, ${cols} FROM \`run_details\` r`);
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    const text = [r.State, r.FinishedAtInSec, r.DisplayName, r.Namespace, r.ExperimentUUID].map((v) => (v == null ? '\u0000' : String(v))).join('\u0001');
+    out.set(String(r.uuid), createHash('sha256').update(text).digest('hex').slice(0, 32));
+  }
+  return out;
+}

@@ -7,7 +7,7 @@ import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 
-export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects'] as const;
+export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects', 'mlmd_bridge_run_details'] as const;
 
 /** Bumped when the shape of the bookkeeping tables changes; stored under STATE_KEYS.schemaVersion. */
 export const BRIDGE_SCHEMA_VERSION = '1';
@@ -33,6 +33,15 @@ export const STATE_KEYS = {
   fingerprints: 'fingerprints',
   /** `true` or `false`: the target's PUBLISH_LOGS the KFP 3 keys were computed for (migrate --publish-logs). */
   publishLogs: 'publish_logs',
+  /** When the first `stage` of the staged upgrade started, and when its last true-up finished. */
+  stageStartedAt: 'stage_started_at',
+  stageFinishedAt: 'stage_finished_at',
+  /** JSON {updateMs, eventId}: the MLMD high-water marks read at the start of the last finished true-up. */
+  stageWatermark: 'stage_watermark',
+  /** JSON {seconds, runs}: the wall time and the runs of the last finished true-up (plan and status estimate the outage from it). */
+  stageLastTrueUp: 'stage_last_true_up',
+  /** When `cutover` swapped the staged table in. */
+  cutoverAt: 'cutover_at',
 } as const;
 
 const MYSQL_DDL = [
@@ -75,6 +84,13 @@ const MYSQL_DDL = [
   \`reason\` text NOT NULL,
   PRIMARY KEY (\`run_key\`,\`seq\`)
 )`,
+
+  // `stage`: a digest of each run's run_details row as the last true-up read it; a row that differs, appears or goes marks a changed run.
+  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_run_details\` (
+  \`run_uuid\` varchar(191) NOT NULL,
+  \`digest\` varchar(64) NOT NULL,
+  PRIMARY KEY (\`run_uuid\`)
+)`,
 ];
 
 // SQLite index names are global to the database, hence the table prefix in them.
@@ -115,6 +131,12 @@ const SQLITE_DDL = [
   "mlmd_id" bigint NOT NULL,
   "reason" text NOT NULL,
   PRIMARY KEY ("run_key","seq")
+)`,
+
+  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_run_details" (
+  "run_uuid" varchar(191) NOT NULL,
+  "digest" varchar(64) NOT NULL,
+  PRIMARY KEY ("run_uuid")
 )`,
 ];
 

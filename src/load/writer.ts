@@ -58,8 +58,11 @@ export async function readCheckpointsOf(db: Queryable, runUuids: readonly string
   return out;
 }
 
-/** Writes several whole runs, table by table. Call inside one transaction: the runs and their checkpoints commit together. */
-export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promise<void> {
+/**
+ * Writes several whole runs, table by table. Call inside one transaction: the runs and their checkpoints commit together.
+ * `tasksTable` is `tasks`, or the staging name `stage` builds KFP 3's tasks under while KFP 2.x still owns `tasks`.
+ */
+export async function writeRuns(tx: Queryable, runs: readonly RunWrite[], tasksTable = 'tasks'): Promise<void> {
   if (runs.length === 0) return;
   const replaced = runs.filter((r) => r.replacing).map((r) => r.mapped.runUuid);
   for (const ids of chunked(replaced)) {
@@ -67,8 +70,8 @@ export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promi
     // Links and child tasks would follow through ON DELETE CASCADE; deleting them first keeps that cascade shallow.
     const ph = placeholders(ids.length);
     await tx.run(`DELETE FROM artifact_tasks WHERE RunUUID IN (${ph})`, ids);
-    await tx.run(`DELETE FROM tasks WHERE RunUUID IN (${ph}) AND ParentTaskUUID IS NOT NULL`, ids);
-    await tx.run(`DELETE FROM tasks WHERE RunUUID IN (${ph})`, ids);
+    await tx.run(`DELETE FROM ${quoteIdent(tx, tasksTable)} WHERE RunUUID IN (${ph}) AND ParentTaskUUID IS NOT NULL`, ids);
+    await tx.run(`DELETE FROM ${quoteIdent(tx, tasksTable)} WHERE RunUUID IN (${ph})`, ids);
     await tx.run(`DELETE FROM mlmd_id_map WHERE run_uuid IN (${ph}) AND kind <> 'artifact'`, ids);
   }
   const mapped = runs.map((r) => r.mapped);
@@ -76,7 +79,7 @@ export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promi
   const artifacts = lastByKey(mapped.flatMap((m) => m.artifacts), (a) => a.UUID);
   const changed = await notAlreadyThere(tx, 'artifacts', ARTIFACT_MAPPED_COLUMNS, { column: 'UUID', index: 'PRIMARY', json: ARTIFACT_JSON }, artifacts, (a) => String(a.UUID));
   await upsert(tx, 'artifacts', ARTIFACT_COLUMNS, changed.sort(byKey((a) => a.UUID)), ['UUID'], ['IdentityKey']);
-  await upsert(tx, 'tasks', TASK_COLUMNS, parentsFirst(mapped.flatMap((m) => m.tasks)), ['UUID']);
+  await upsert(tx, tasksTable, TASK_COLUMNS, parentsFirst(mapped.flatMap((m) => m.tasks)), ['UUID']);
   await upsert(tx, 'artifact_tasks', LINK_COLUMNS, mapped.flatMap((m) => m.links).sort(byKey((l) => l.UUID)), ['UUID']);
   await writeIdMap(tx, mapped.flatMap((m) => m.idMap));
   await replaceRejects(tx, mapped.map((m) => ({ runKey: m.runUuid, rejects: m.rejects })));

@@ -61,6 +61,47 @@ export interface MigrateSummary {
 }
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
+  return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, ONE_SHOT)));
+}
+
+/**
+ * What differs between a one-shot `migrate` and `stage` (stager.ts): where KFP 3's tasks go, which
+ * runs are read, which bookkeeping rows say when it ran; the pipeline itself is the same.
+ */
+export interface PipelineTarget {
+  /** Readies the target tables; `v1Tasks` says what happened to KFP 2.x's tasks table. */
+  prepareTables(kfp: Db): Promise<{ created: string[]; v1Tasks: string }>;
+  /** The runs to read, page by page, and how many there are. */
+  runs(source: MlmdSource, kfp: Db, batchSize: number): Promise<{ total: number; pages: AsyncIterable<RunRef[]> }>;
+  tasksTable: string;
+  startedKey: string;
+  finishedKey: string;
+  /** false: IdentityKeys are settled again only when some run was written (a true-up with nothing changed stays cheap). */
+  alwaysSettleIdentity: boolean;
+  /** true: a batch or two of runs (a small true-up) is mapped in this thread rather than by starting worker threads. */
+  fewRunsInThread: boolean;
+  /** Runs after the runs are written and before the run is recorded finished. */
+  afterRuns?(kfp: Db, counts: Tally['counts']): Promise<void>;
+}
+
+const ONE_SHOT: PipelineTarget = {
+  async prepareTables(kfp) {
+    const v1Tasks = await moveV1TasksAside(kfp);
+    const { created } = await ensureTargetTables(kfp);
+    return { created, v1Tasks };
+  },
+  async runs(source, _kfp, batchSize) {
+    return { total: await countRunContexts(source.db), pages: runContextPages(source.db, batchSize) };
+  },
+  tasksTable: 'tasks',
+  startedKey: STATE_KEYS.startedAt,
+  finishedKey: STATE_KEYS.finishedAt,
+  alwaysSettleIdentity: true,
+  fewRunsInThread: false,
+};
+
+/** Opens the MLMD source and the KFP database (refusing one without run_details), runs `fn`, closes both. */
+export async function withSourceAndTarget<T>(opts: MigrateOptions, fn: (source: MlmdSource, kfp: Db, started: number) => Promise<T>): Promise<T> {
   const started = Date.now();
   const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
@@ -75,14 +116,15 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
         'point --kfp at the KFP API server database (usually mlpipeline)',
       );
     }
-    return await withMigrationLock(target, () => run(source, target, opts, started));
+    return await fn(source, target, started);
   } finally {
     await source.close().catch(() => undefined);
     await kfp?.close().catch(() => undefined);
   }
 }
 
-async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<MigrateSummary> {
+/** extract → transform → load over the runs `target` names; call holding the migration lock. */
+export async function runPipeline(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number, target: PipelineTarget): Promise<MigrateSummary> {
   const progress: MigrateProgress = { phase: 'prepare', runsTotal: 0, runsDone: 0, rowsWritten: 0, rejectsByCode: {} };
   const tell = () => opts.onProgress?.({ ...progress, rejectsByCode: { ...progress.rejectsByCode } });
   tell();
@@ -91,28 +133,28 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   await checkIdScheme(kfp);
   const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
   await recordMappingOptions(kfp, mapping);
-  const v1Tasks = await moveV1TasksAside(kfp);
-  const { created } = await ensureTargetTables(kfp);
+  const { created, v1Tasks } = await target.prepareTables(kfp);
   const previouslyCreated = (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
   await setState(kfp, STATE_KEYS.createdTargetTables, JSON.stringify([...new Set([...previouslyCreated, ...created])]));
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
-  await setState(kfp, STATE_KEYS.startedAt, new Date(started).toISOString());
+  await setState(kfp, target.startedKey, new Date(started).toISOString());
   await setState(kfp, 'source_schema_version', String(source.schemaVersion));
-  await kfp.run("DELETE FROM mlmd_bridge_state WHERE name = ?", [STATE_KEYS.finishedAt]);
+  await kfp.run("DELETE FROM mlmd_bridge_state WHERE name = ?", [target.finishedKey]);
 
   const types = await source.readTypes();
   await kfp.transaction((tx) => writeIdMap(tx, typeIdMapRows(types)));
-  progress.runsTotal = await countRunContexts(source.db);
+  const batchSize = Math.max(1, opts.batchSize ?? 100);
+  const { total, pages } = await target.runs(source, kfp, batchSize);
+  progress.runsTotal = total;
   progress.phase = 'runs';
   tell();
 
-  const batchSize = Math.max(1, opts.batchSize ?? 100);
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
-  const workers = workerCount(concurrency);
+  const workers = target.fewRunsInThread && total < batchSize * 2 ? 0 : workerCount(concurrency);
   const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : inThreadPreparer(source, kfp, mapping);
   let tally: Tally;
   try {
-    tally = await migrateRuns(runContextPages(source.db, batchSize), preparer, kfp, concurrency, (batch, runs) => {
+    tally = await migrateRuns(pages, preparer, kfp, concurrency, target.tasksTable, (batch, runs) => {
       for (const { mapped } of runs) {
         progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
         for (const r of mapped.rejects) progress.rejectsByCode[r.code] = (progress.rejectsByCode[r.code] ?? 0) + 1;
@@ -124,12 +166,38 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     await preparer.close();
   }
   const { counts, rows, fingerprints } = tally;
+  await target.afterRuns?.(kfp, counts);
   // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
-  const identity = await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx)));
+  const settle = target.alwaysSettleIdentity || counts.migrated > 0;
+  const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
 
-  progress.phase = 'non-kfp';
+  if (identity) {
+    progress.phase = 'non-kfp';
+    tell();
+    await storeRunlessRejects(source, kfp, identity.shared);
+  }
+  // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
+  await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(await source.maxIds()));
+
+  const finished = Date.now();
+  await setState(kfp, target.finishedKey, new Date(finished).toISOString());
+  const rejects = await rejectCounts(kfp);
+  progress.phase = 'done';
   tell();
-  // Non-KFP records (TFX, KFP v1) can number millions: they are stored page by page.
+  return {
+    source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion },
+    target: { url: kfp.target.display, createdTables: created, v1Tasks },
+    runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
+    rows,
+    rejects,
+    identityKeys: identity ? identity.holding : await countIdentityKeys(kfp),
+    fingerprints: { ...mapping, tally: fingerprints },
+    seconds: (finished - started) / 1000,
+  };
+}
+
+/** The rejects of no run: non-KFP records (TFX, KFP v1), which can number millions and are stored page by page, and shared artifacts. */
+async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[]): Promise<void> {
   await kfp.transaction(async (tx) => {
     await clearRejects(tx, '');
     let page: Reject[] = [];
@@ -150,27 +218,14 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
       }
     }
     // Artifacts shared by runs are reported with the records of no run.
-    page.push(...identity.shared);
+    page.push(...shared);
     await appendRejects(tx, '', page, seq);
   });
-  // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
-  await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(await source.maxIds()));
+}
 
-  const finished = Date.now();
-  await setState(kfp, STATE_KEYS.finishedAt, new Date(finished).toISOString());
-  const rejects = await rejectCounts(kfp);
-  progress.phase = 'done';
-  tell();
-  return {
-    source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion },
-    target: { url: kfp.target.display, createdTables: created, v1Tasks },
-    runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
-    rows,
-    rejects,
-    identityKeys: identity.holding,
-    fingerprints: { ...mapping, tally: fingerprints },
-    seconds: (finished - started) / 1000,
-  };
+async function countIdentityKeys(kfp: Db): Promise<number> {
+  const [row] = await kfp.all<{ n: number }>("SELECT COUNT(*) AS n FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE a.IdentityKey IS NOT NULL");
+  return Number(row?.n ?? 0);
 }
 
 /**
@@ -192,7 +247,7 @@ async function checkIdScheme(kfp: Db): Promise<void> {
   if (stored === undefined) await setState(kfp, STATE_KEYS.idScheme, ID_SCHEME);
 }
 
-interface Tally {
+export interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
   rows: MigrateSummary['rows'];
   fingerprints: FingerprintTally;
@@ -211,6 +266,7 @@ async function migrateRuns(
   preparer: Preparer,
   kfp: Db,
   concurrency: number,
+  tasksTable: string,
   onWritten: (batchSize: number, runs: RunWrite[]) => void,
 ): Promise<Tally> {
   const counts = { total: 0, migrated: 0, unchanged: 0 };
@@ -227,7 +283,7 @@ async function migrateRuns(
       .then((work) =>
         writeSlot(async () => {
           if (failure) return; // nothing more is written once a batch failed
-          await writeBatch(kfp, work.runs);
+          await writeBatch(kfp, work.runs, tasksTable);
           counts.unchanged += work.unchanged;
           for (const { mapped } of work.runs) {
             counts.migrated++;
@@ -257,17 +313,17 @@ async function migrateRuns(
  * value a column cannot hold, a charset that cannot store it), each run is tried alone so that one
  * bad run costs only itself: it is recorded as RUN_FAILED and the others are written.
  */
-async function writeBatch(kfp: Db, runs: RunWrite[]): Promise<void> {
+async function writeBatch(kfp: Db, runs: RunWrite[], tasksTable: string): Promise<void> {
   if (runs.length === 0) return;
   try {
-    await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, runs)));
+    await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, runs, tasksTable)));
     return;
   } catch (e) {
     if (isFatal(e)) throw e;
   }
   for (const r of runs) {
     try {
-      await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, [r])));
+      await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, [r], tasksTable)));
     } catch (e) {
       if (isFatal(e)) throw e;
       const reject = runFailedReject(r.mapped.runUuid, r.mapped.contextId, `the KFP database refused the run's rows: ${errorText(e)}`);
