@@ -13,6 +13,8 @@ import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { fmtInt, fmtSeconds, table } from './format.ts';
 import { lastExitCode } from './exit.ts';
 import { Progress } from './progress.ts';
+import { resolveShard } from './shard-option.ts';
+import type { Shard } from '../transform/shard.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { fingerprintLines } from './fingerprint-report.ts';
 
@@ -77,11 +79,12 @@ function renderPlan(p: Plan): string {
 }
 
 export async function migrateCommand(
-  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean; metricsPort?: number } & MappingFlags,
+  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean; metricsPort?: number; shard?: Shard } & MappingFlags,
   out: Out,
   err: Out,
 ): Promise<void> {
   const [{ hasRejectedRecords, migrate }, { withJobMetrics }] = await Promise.all([import('../migrate/migrator.ts'), import('./job-metrics.ts')]);
+  const shard = resolveShard(o.shard);
   const bar = new Progress('migrating', { enabled: !o.json });
   let summary: MigrateSummary;
   try {
@@ -92,6 +95,7 @@ export async function migrateCommand(
         batchSize: o.batchSize,
         concurrency: o.concurrency,
         mapping: mappingOf(o),
+        shard,
         onProgress: (p) => {
           metrics(p);
           if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
@@ -112,6 +116,9 @@ export function renderMigrate(s: MigrateSummary, rejectsFile?: string): string {
   const rowsTotal = s.rows.tasks + s.rows.artifacts + s.rows.artifact_tasks;
   const lines = [
     `Migrated ${s.source.url} (MLMD schema v${s.source.schemaVersion}) → ${s.target.url} in ${fmtSeconds(s.seconds)}`,
+    s.shard
+      ? `Shard ${s.shard.index}/${s.shard.count}: ${s.shard.finished ? 'every shard is done; this one, the last, recorded the migration finished' : 'done; the last shard to end records the migration finished'}`
+      : '',
     s.target.createdTables.length > 0 ? `Created tables: ${s.target.createdTables.join(', ')}` : 'Target tables existed and match the KFP 3 schema',
     s.target.v1Tasks === 'moved' ? 'The KFP 2.x tasks table was renamed to tasks_v1_backup (rollback restores it)' : '',
     '',
@@ -157,12 +164,23 @@ const runOptionsOf = (o: RunFlags, bar: Progress) => ({
   },
 });
 
-export async function stageCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
-  const [{ stage }, { hasRejectedRecords }] = await Promise.all([import('../migrate/stager.ts'), import('../migrate/migrator.ts')]);
+export async function stageCommand(o: RunFlags & { metricsPort?: number; shard?: Shard }, out: Out, err: Out): Promise<void> {
+  const [{ stage }, { hasRejectedRecords }, { withJobMetrics }] = await Promise.all([import('../migrate/stager.ts'), import('../migrate/migrator.ts'), import('./job-metrics.ts')]);
+  const shard = resolveShard(o.shard);
   const bar = new Progress('staging', { enabled: !o.json });
   let summary: StageSummary;
   try {
-    summary = await stage(runOptionsOf(o, bar));
+    summary = await withJobMetrics('stage', o.metricsPort, (metrics) => {
+      const run = runOptionsOf(o, bar);
+      return stage({
+        ...run,
+        shard,
+        onProgress: (p) => {
+          metrics(p);
+          run.onProgress(p);
+        },
+      });
+    });
   } finally {
     bar.stop();
   }
@@ -176,7 +194,9 @@ export async function stageCommand(o: RunFlags, out: Out, err: Out): Promise<voi
 function renderStage(s: StageSummary): string {
   const what =
     s.stage.kind === 'full'
-      ? `Staged every run (${fmtInt(s.runs.total)}) in ${fmtSeconds(s.seconds)}`
+      ? s.shard
+        ? `Staged shard ${s.shard.index}/${s.shard.count} (${fmtInt(s.runs.total)} runs) in ${fmtSeconds(s.seconds)}; ${s.shard.finished ? 'every shard is done, and this one recorded the stage finished' : 'the last shard to end records the stage finished'}`
+        : `Staged every run (${fmtInt(s.runs.total)}) in ${fmtSeconds(s.seconds)}`
       : `Trued up in ${fmtSeconds(s.seconds)}: ${fmtInt(s.stage.changedRuns)} runs looked at again, changed since the last stage or near its watermark (${fmtInt(s.stage.deletedRuns)} deleted in KFP 2.x)`;
   return [
     `${what}: ${fmtInt(s.runs.migrated)} written, ${fmtInt(s.runs.unchanged)} unchanged.`,

@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
+import { shardOption } from './shard-option.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { HEAP_GROWING_PERCENT } from './heap-growth.ts';
 import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
@@ -131,6 +132,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
   const migrate = addRunOptions(program.command('migrate'))
     .description('migrate every KFP run from MLMD into the KFP 3 tables; resumable and idempotent (re-run to resume or true up)')
     .addOption(jobMetricsPortOption())
+    .addOption(shardOption())
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge migrate --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --rejects rejects.ndjson\n\n' +
@@ -144,6 +146,8 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
 
   const stage = addRunOptions(program.command('stage'))
     .description('staged upgrade, step 1 (KFP 2.x keeps serving): build the KFP 3 tables beside KFP 2.x\'s; re-run to true up (reads only what changed)')
+    .addOption(jobMetricsPortOption())
+    .addOption(shardOption())
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge stage --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
