@@ -62,6 +62,7 @@ async function stageShard(source: MlmdSource, kfp: Db, opts: MigrateOptions, sta
   if (trueUp) return withMigrationLock(kfp, () => stageLocked(source, kfp, unsharded, started), SHARD_LOCK_WAIT_SECONDS);
   let watermark: SourceWatermark | undefined;
   const target: PipelineTarget = {
+    ...STAGED,
     async prepareTables(db) {
       const prepared = await prepareStagedTables(db);
       // Read before any shard reads a run, so the next true-up finds whatever changed after any shard's reads.
@@ -75,11 +76,6 @@ async function stageShard(source: MlmdSource, kfp: Db, opts: MigrateOptions, sta
       return prepared;
     },
     runs: async (src, _db, batchSize) => ({ total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) }),
-    tasksTable: STAGED_TASKS,
-    startedKey: STATE_KEYS.stageStartedAt,
-    finishedKey: STATE_KEYS.stageFinishedAt,
-    alwaysSettleIdentity: false,
-    fewRunsInThread: true,
     async afterRuns(db) {
       await setState(db, STATE_KEYS.stageWatermark, (await getState(db, SHARDED_STAGE_WATERMARK))!);
       await db.run('DELETE FROM mlmd_bridge_state WHERE name = ?', [SHARDED_STAGE_WATERMARK]);
@@ -97,6 +93,16 @@ async function prepareStagedTables(db: Db): Promise<{ created: string[]; v1Tasks
   return { created: await ensureStagedTables(db), v1Tasks: 'in-place' };
 }
 
+/** What every stage's pipeline target shares: KFP 3's tasks under the staged name, the stage's bookkeeping keys. */
+const STAGED = {
+  prepareTables: prepareStagedTables,
+  tasksTable: STAGED_TASKS,
+  startedKey: STATE_KEYS.stageStartedAt,
+  finishedKey: STATE_KEYS.stageFinishedAt,
+  alwaysSettleIdentity: false,
+  fewRunsInThread: true,
+} satisfies Partial<PipelineTarget>;
+
 /** One stage or true-up; the caller holds the migration lock (cutover runs its last true-up here). */
 export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<StageSummary> {
   await ensureBridgeTables(kfp);
@@ -109,16 +115,11 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
   const details = changes?.details ?? (await readRunDetailsDigests(kfp));
 
   const target: PipelineTarget = {
-    prepareTables: prepareStagedTables,
+    ...STAGED,
     async runs(src, _db, batchSize) {
       if (!changes) return { total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) };
       return { total: changes.runs.length, pages: pagesOf(changes.runs, batchSize) };
     },
-    tasksTable: STAGED_TASKS,
-    startedKey: STATE_KEYS.stageStartedAt,
-    finishedKey: STATE_KEYS.stageFinishedAt,
-    alwaysSettleIdentity: false,
-    fewRunsInThread: true,
     async afterRuns(db) {
       if (changes && changes.vanished.length > 0) await removeVanishedRuns(db, changes.vanished);
       if (changes && changes.deleted > 0) await removeUnlinkedArtifacts(db);
