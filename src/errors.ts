@@ -29,6 +29,8 @@ const EXIT_BY_CODE = {
   OPTION_CONFLICT: EXIT.BLOCKED,
   /** `stage` against a database whose tasks table is KFP 3's already. */
   ALREADY_CUT_OVER: EXIT.BLOCKED,
+  /** `migrate` against a database where `stage` built KFP 3's tables beside KFP 2.x's. */
+  STAGED_UPGRADE: EXIT.BLOCKED,
   /** `cutover` against a database with nothing staged. */
   NOT_STAGED: EXIT.BLOCKED,
   INTERNAL: EXIT.USAGE_OR_CONNECTION,

@@ -67,13 +67,16 @@ function renderPlan(p: Plan): string {
   const codes = Object.entries(p.rejects);
   if (codes.length > 0) lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
   lines.push('', ...fingerprintLines(p.fingerprints, p.fingerprints.options));
+  if (p.staged) lines.push('', ...upgradeLines(p.staged));
   for (const w of p.warnings) lines.push('', `warning: ${w}`);
   lines.push('');
   if (p.blockers.length > 0) {
     lines.push('BLOCKED — migrate would refuse to run:');
     for (const b of p.blockers) lines.push(`  - ${b}`);
+  } else if (p.staged?.phase === 'staged') {
+    lines.push('Nothing blocks the staged upgrade. Next: mlmd-bridge stage to true up; in the maintenance window, mlmd-bridge cutover.');
   } else {
-    lines.push('Nothing blocks the migration. Next: mlmd-bridge migrate with the same --mlmd and --kfp.');
+    lines.push('Nothing blocks the migration. Next: mlmd-bridge stage (KFP 2.x keeps serving; docs/staged-upgrade.md), or migrate in one window.');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -164,31 +167,49 @@ const runOptionsOf = (o: RunFlags, bar: Progress) => ({
   },
 });
 
-export async function stageCommand(o: RunFlags & { metricsPort?: number; shard?: Shard }, out: Out, err: Out): Promise<void> {
-  const [{ stage }, { hasRejectedRecords }, { withJobMetrics }] = await Promise.all([import('../migrate/stager.ts'), import('../migrate/migrator.ts'), import('./job-metrics.ts')]);
-  const shard = resolveShard(o.shard);
-  const bar = new Progress('staging', { enabled: !o.json });
-  let summary: StageSummary;
+/**
+ * stage and cutover alike: run with a progress bar, write the rejects file, exit 1 when records were
+ * skipped or degraded, print the summary (`render`) or its JSON.
+ */
+async function runStagedCommand<T>(
+  o: RunFlags,
+  label: string,
+  run: (opts: ReturnType<typeof runOptionsOf>) => Promise<T>,
+  trueUpOf: (r: T) => MigrateSummary | null,
+  render: (r: T) => string,
+  io: { out: Out; err: Out },
+): Promise<void> {
+  const { hasRejectedRecords } = await import('../migrate/migrator.ts');
+  const bar = new Progress(label, { enabled: !o.json });
+  let r: T;
   try {
-    summary = await withJobMetrics('stage', o.metricsPort, (metrics) => {
-      const run = runOptionsOf(o, bar);
-      return stage({
+    r = await run(runOptionsOf(o, bar));
+  } finally {
+    bar.stop();
+  }
+  if (o.rejects) await writeRejectsFile(o.kfp, o.rejects);
+  const trueUp = trueUpOf(r);
+  lastExitCode.value = trueUp && hasRejectedRecords(trueUp) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
+  if (o.json) return json(io.out, { ...r, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
+  io.out(render(r));
+  if (lastExitCode.value !== EXIT.OK && !o.rejects) io.err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
+}
+
+export async function stageCommand(o: RunFlags & { metricsPort?: number; shard?: Shard }, out: Out, err: Out): Promise<void> {
+  const [{ stage }, { withJobMetrics }] = await Promise.all([import('../migrate/stager.ts'), import('./job-metrics.ts')]);
+  const shard = resolveShard(o.shard);
+  const staged = (run: ReturnType<typeof runOptionsOf>) =>
+    withJobMetrics('stage', o.metricsPort, (metrics) =>
+      stage({
         ...run,
         shard,
         onProgress: (p) => {
           metrics(p);
           run.onProgress(p);
         },
-      });
-    });
-  } finally {
-    bar.stop();
-  }
-  if (o.rejects) await writeRejectsFile(o.kfp, o.rejects);
-  lastExitCode.value = hasRejectedRecords(summary) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
-  if (o.json) return json(out, { ...summary, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
-  out(renderStage(summary));
-  if (lastExitCode.value !== EXIT.OK && !o.rejects) err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
+      }),
+    );
+  await runStagedCommand(o, 'staging', staged, (s) => s, renderStage, { out, err });
 }
 
 function renderStage(s: StageSummary): string {
@@ -216,27 +237,17 @@ function renderStage(s: StageSummary): string {
 }
 
 export async function cutoverCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
-  const [{ cutover }, { hasRejectedRecords }] = await Promise.all([import('../migrate/cutover.ts'), import('../migrate/migrator.ts')]);
-  const bar = new Progress('truing up', { enabled: !o.json });
-  let r: CutoverSummary;
-  try {
-    r = await cutover(runOptionsOf(o, bar));
-  } finally {
-    bar.stop();
-  }
-  if (o.rejects) await writeRejectsFile(o.kfp, o.rejects);
-  lastExitCode.value = r.trueUp && hasRejectedRecords(r.trueUp) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
-  if (o.json) return json(out, { ...r, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
-  if (r.outcome === 'already') {
-    out(`Already cut over (at ${r.cutoverAt}): tasks is KFP 3's table, tasks_v1_backup KFP 2.x's. Next: mlmd-bridge verify, then start KFP 3.\n`);
-    return;
-  }
-  out(
+  const { cutover } = await import('../migrate/cutover.ts');
+  await runStagedCommand(o, 'truing up', cutover, (r) => r.trueUp, renderCutover, { out, err });
+}
+
+function renderCutover(r: CutoverSummary): string {
+  if (r.outcome === 'already') return `Already cut over (at ${r.cutoverAt}): tasks is KFP 3's table, tasks_v1_backup KFP 2.x's. Next: mlmd-bridge verify, then start KFP 3.\n`;
+  return (
     `Cut over in ${fmtSeconds(r.seconds)} (last true-up ${fmtSeconds(r.trueUp?.seconds ?? 0)}: ${fmtInt(r.trueUp?.runs.migrated ?? 0)} runs written; swap ${fmtSeconds(r.swapSeconds)}).\n` +
-      "tasks is now KFP 3's table; KFP 2.x's is tasks_v1_backup (mlmd-bridge rollback swaps back).\n" +
-      'Next: mlmd-bridge verify, then start KFP 3 behind mlmd-bridge status --require cutover.\n',
+    "tasks is now KFP 3's table; KFP 2.x's is tasks_v1_backup (mlmd-bridge rollback swaps back).\n" +
+    'Next: mlmd-bridge verify, then start KFP 3 behind mlmd-bridge status --require cutover.\n'
   );
-  if (lastExitCode.value !== EXIT.OK && !o.rejects) err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
 }
 
 /** The rejects file is written from what the KFP database recorded, so it is complete even after a resumed migration. */
@@ -329,15 +340,22 @@ export function renderVerify(r: VerifyReport, reportFile?: string): string {
 export async function statusCommand(o: { kfp: string; mlmd?: string; require?: 'cutover'; json?: boolean }, out: Out, err: Out): Promise<void> {
   const { status } = await import('../migrate/status.ts');
   const s = await status(o.kfp, o.mlmd);
-  // The startup gate of KFP 3 (an initContainer): 0 only when cut over with nothing pending, else 3 and one line.
-  if (o.require === 'cutover' && s.upgrade.missing !== null) {
-    lastExitCode.value = EXIT.BLOCKED;
-    err(`mlmd-bridge: not ready for KFP 3: ${s.upgrade.missing}\n`);
+  // The startup gate of KFP 3 (an initContainer): 0 only when cut over with nothing pending, else 3; one line either way.
+  if (o.require === 'cutover') {
+    if (s.upgrade.missing !== null) lastExitCode.value = EXIT.BLOCKED;
+    if (o.json) return json(out, s);
+    if (s.upgrade.missing !== null) err(`mlmd-bridge: not ready for KFP 3: ${s.upgrade.missing}\n`);
+    else out(`ready for KFP 3: cut over${s.upgrade.cutoverAt ? ` at ${s.upgrade.cutoverAt}` : ''}${s.upgrade.pending ? ', nothing pending' : ''}\n`);
+    return;
   }
   if (o.json) return json(out, s);
   const lines = [
     `KFP database ${s.target}: ${s.state}`,
-    s.startedAt ? `last migration started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ', not finished'}` : 'no migration has run here',
+    s.startedAt
+      ? `last migration started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ', not finished'}`
+      : s.upgrade.phase === 'staged'
+        ? 'a staged upgrade is under way (below); no migration has finished here'
+        : 'no migration has run here',
   ];
   if (s.source) lines.push(`source ${s.source} (MLMD schema v${s.sourceSchemaVersion}), by mlmd-bridge ${s.toolVersions.join(', ') || s.currentToolVersion}`);
   if (s.state !== 'never-migrated') {

@@ -40,6 +40,10 @@ export const STATE_KEYS = {
   stageWatermark: 'stage_watermark',
   /** JSON {seconds, runs}: the wall time and the runs of the last finished true-up (plan and status estimate the outage from it). */
   stageLastTrueUp: 'stage_last_true_up',
+  /** How many imported artifacts held their IdentityKey when the keys were last settled (a true-up that wrote nothing reports it). */
+  identityKeys: 'identity_keys',
+  /** JSON {context, execution}: the highest MLMD ids when the non-KFP records were last listed (a true-up lists those above). */
+  nonKfpListedUpTo: 'non_kfp_listed_up_to',
   /** When `cutover` swapped the staged table in. */
   cutoverAt: 'cutover_at',
 } as const;

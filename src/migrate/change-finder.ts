@@ -6,7 +6,8 @@
  * last time. Reads only; the stager records the new watermark once the runs are written.
  */
 import type { Db } from '../db/connection.ts';
-import { changedRunContexts, readSourceWatermark, runContextsByName, type SourceWatermark } from '../extract/changed-runs.ts';
+import { changedRecords, contextsOfExecutions, readSourceWatermark, runContextsById, runContextsByName, type SourceWatermark } from '../extract/changed-runs.ts';
+import { chunked, placeholders } from '../extract/sql.ts';
 import { readRunDetails, readRunDetailsDigests, readRunVersions, type MlmdSource } from '../extract/index.ts';
 import { getJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { FAILED_VERSION, readCheckpointsOf } from '../load/writer.ts';
@@ -19,8 +20,8 @@ import { combineVersion, type RunRef } from './prepare.ts';
  * matches its checkpoint is not written again.
  */
 export const WATERMARK_MARGIN_MS = 5 * 60_000;
-/** The same for event ids, which a slow transaction may commit out of order. */
-export const EVENT_ID_MARGIN = 100;
+/** The same for event and association ids, which a slow transaction may commit out of order. */
+export const ID_MARGIN = 100;
 
 export interface RunChanges {
   /** Run contexts to read again, in ascending id order. */
@@ -36,7 +37,11 @@ export interface RunChanges {
 }
 
 export const isWatermark = (v: unknown): v is SourceWatermark =>
-  typeof v === 'object' && v !== null && Number.isFinite((v as SourceWatermark).updateMs) && Number.isFinite((v as SourceWatermark).eventId);
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isFinite((v as SourceWatermark).updateMs) &&
+  Number.isFinite((v as SourceWatermark).eventId) &&
+  Number.isFinite((v as SourceWatermark).associationId);
 
 /** The watermark of the last finished true-up; undefined before the first `stage` finished. */
 export async function recordedWatermark(kfp: Db): Promise<SourceWatermark | undefined> {
@@ -49,15 +54,46 @@ export async function storedDetailDigests(kfp: Db): Promise<Map<string, string>>
   return new Map(rows.map((r) => [r.run_uuid, r.digest]));
 }
 
+/** Execution id → run UUID, from the id map of the runs staged so far. */
+async function stagedRunsOfExecutions(kfp: Db, executionIds: number[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (const part of chunked(executionIds)) {
+    const rows = await kfp.all<{ mlmd_id: number; run_uuid: string | null }>(
+      `SELECT mlmd_id, run_uuid FROM mlmd_id_map WHERE kind = 'execution' AND mlmd_id IN (${placeholders(part.length)})`,
+      part,
+    );
+    for (const r of rows) if (r.run_uuid !== null) out.set(Number(r.mlmd_id), r.run_uuid);
+  }
+  return out;
+}
+
 export async function findChangedRuns(source: MlmdSource, kfp: Db, since: SourceWatermark): Promise<RunChanges> {
   const watermark = await readSourceWatermark(source.db);
   const details = await readRunDetailsDigests(kfp);
   const stored = await storedDetailDigests(kfp);
 
-  const window: SourceWatermark = { updateMs: since.updateMs - WATERMARK_MARGIN_MS, eventId: Math.max(0, since.eventId - EVENT_ID_MARGIN) };
-  const byId = await changedRunContexts(source.db, window);
-
+  const window: SourceWatermark = {
+    updateMs: since.updateMs - WATERMARK_MARGIN_MS,
+    eventId: Math.max(0, since.eventId - ID_MARGIN),
+    associationId: Math.max(0, since.associationId - ID_MARGIN),
+  };
+  const changed = await changedRecords(source.db, window);
+  const byId = new Map(changed.runContexts);
+  // Which run an execution belongs to: new associations say it, the id map of the runs staged before
+  // says it for the others, and only what neither places is looked up in Association (no index there).
+  const placed = new Set<number>();
+  const contextIds = new Set<number>();
+  for (const a of changed.associations) {
+    placed.add(a.executionId);
+    contextIds.add(a.contextId);
+  }
   const named = new Set<string>();
+  const unplaced = changed.executions.filter((id) => !placed.has(id));
+  const known = await stagedRunsOfExecutions(kfp, unplaced);
+  for (const run of known.values()) named.add(run);
+  for (const id of await contextsOfExecutions(source.db, unplaced.filter((id) => !known.has(id)))) contextIds.add(id);
+  for (const [id, name] of await runContextsById(source.db, [...contextIds])) byId.set(id, name);
+
   for (const [uuid, digest] of details) if (stored.get(uuid) !== digest) named.add(uuid);
   let deleted = 0;
   for (const uuid of stored.keys()) {

@@ -15,6 +15,7 @@ import { getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
+import { STAGED_TASKS, upgradePhase } from '../load/staged-tables.ts';
 import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
@@ -88,6 +89,11 @@ export interface PipelineTarget {
   finishedKey: string;
   /** false: IdentityKeys are settled again only when some run was written (a true-up with nothing changed stays cheap). */
   alwaysSettleIdentity: boolean;
+  /**
+   * true: the non-KFP records listed by an earlier run stay, and those above the ids it recorded are
+   * added (a true-up: listing them all reads every execution, 0.5 s at 15,000 runs).
+   */
+  incrementalRunless: boolean;
   /** true: a batch or two of runs (a small true-up) is mapped in this thread rather than by starting worker threads. */
   fewRunsInThread: boolean;
   /** Runs after the runs are written and before the run is recorded finished. */
@@ -96,6 +102,14 @@ export interface PipelineTarget {
 
 const ONE_SHOT: PipelineTarget = {
   async prepareTables(kfp) {
+    // Its artifact_tasks references the staged table; moving the v1 table aside first would leave a half of each.
+    if ((await upgradePhase(kfp)) === 'staged') {
+      throw new BridgeError(
+        'STAGED_UPGRADE',
+        `${kfp.target.display} holds a staged upgrade (KFP 3's tasks table as ${STAGED_TASKS} beside KFP 2.x's), which migrate does not write into`,
+        'finish it with mlmd-bridge cutover (stop KFP 2.x first), or remove it with mlmd-bridge rollback and migrate then',
+      );
+    }
     const v1Tasks = await moveV1TasksAside(kfp);
     const { created } = await ensureTargetTables(kfp);
     return { created, v1Tasks };
@@ -108,6 +122,7 @@ const ONE_SHOT: PipelineTarget = {
   finishedKey: STATE_KEYS.finishedAt,
   alwaysSettleIdentity: true,
   fewRunsInThread: false,
+  incrementalRunless: false,
 };
 
 /** Opens the MLMD source and the KFP database (refusing one without run_details), runs `fn`, closes both. */
@@ -178,13 +193,18 @@ export async function runPipeline(
     // The last shard decides it for the runs every shard wrote.
     const settle = target.alwaysSettleIdentity || counts.migrated > 0 || opts.shard !== undefined;
     const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
+    // Read before the non-KFP records are listed: what is added meanwhile lies above it, for the next true-up to list.
+    const maxIds = await source.maxIds();
     if (identity) {
+      await setState(kfp, STATE_KEYS.identityKeys, String(identity.holding));
       progress.phase = 'non-kfp';
       tell();
-      await storeRunlessRejects(source, kfp, identity.shared);
+      const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
+      await storeRunlessRejects(source, kfp, identity.shared, listedUpTo);
+      await setState(kfp, STATE_KEYS.nonKfpListedUpTo, JSON.stringify({ context: maxIds.context, execution: maxIds.execution }));
     }
     // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
-    await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(await source.maxIds()));
+    await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(maxIds));
     await setState(kfp, target.finishedKey, new Date().toISOString());
     return { identity };
   });
@@ -199,7 +219,7 @@ export async function runPipeline(
     runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
     rows,
     rejects,
-    identityKeys: finish?.identity ? finish.identity.holding : await countIdentityKeys(kfp),
+    identityKeys: finish?.identity ? finish.identity.holding : Number((await getState(kfp, STATE_KEYS.identityKeys)) ?? 0),
     fingerprints: { ...mapping, tally: fingerprints },
     seconds: (finished - started) / 1000,
     ...(opts.shard ? { shard: { ...opts.shard, finished: finish !== null } } : {}),
@@ -238,13 +258,23 @@ async function* shardPages(pages: AsyncIterable<RunRef[]>, shard: Shard): AsyncI
   }
 }
 
-/** The rejects of no run: non-KFP records (TFX, KFP v1), which can number millions and are stored page by page, and shared artifacts. */
-async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[]): Promise<void> {
+/**
+ * The rejects of no run: non-KFP records (TFX, KFP v1), which can number millions and are stored page
+ * by page, and shared artifacts. `above` (a true-up): the non-KFP records listed before stay, and only
+ * those with larger ids are added; the shared artifacts are replaced.
+ */
+async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[], above?: { context: number; execution: number }): Promise<void> {
   await kfp.transaction(async (tx) => {
-    await clearRejects(tx, '');
-    let page: Reject[] = [];
     let seq = 0;
-    for await (const r of source.listNonKfp()) {
+    if (above) {
+      await tx.run("DELETE FROM mlmd_bridge_rejects WHERE run_key = '' AND code = 'IDENTITY_KEY_SHARED'");
+      const [row] = await tx.all<{ m: number | null }>("SELECT MAX(seq) AS m FROM mlmd_bridge_rejects WHERE run_key = ''");
+      seq = row?.m == null ? 0 : Number(row.m) + 1;
+    } else {
+      await clearRejects(tx, '');
+    }
+    let page: Reject[] = [];
+    for await (const r of source.listNonKfp(above)) {
       page.push({
         code: r.entity === 'context' ? 'NON_KFP_CONTEXT' : 'NON_KFP_EXECUTION',
         disposition: 'skipped',
@@ -259,16 +289,11 @@ async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[]
         page = [];
       }
     }
-    // Artifacts shared by runs are reported with the records of no run.
     page.push(...shared);
     await appendRejects(tx, '', page, seq);
   });
 }
 
-async function countIdentityKeys(kfp: Db): Promise<number> {
-  const [row] = await kfp.all<{ n: number }>("SELECT COUNT(*) AS n FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE a.IdentityKey IS NOT NULL");
-  return Number(row?.n ?? 0);
-}
 
 /**
  * Rows already migrated keep the ids they were written with, and a re-run replaces a changed run
@@ -392,6 +417,9 @@ function typeIdMapRows(types: MlmdType[]): IdMapRow[] {
     extra: JSON.stringify({ name: t.name, typeKind: t.typeKind, version: t.version }),
   }));
 }
+
+const isListedUpTo = (v: unknown): v is { context: number; execution: number } =>
+  typeof v === 'object' && v !== null && Number.isFinite((v as { context?: unknown }).context) && Number.isFinite((v as { execution?: unknown }).execution);
 
 export async function rejectCounts(kfp: Db): Promise<MigrateSummary['rejects']> {
   const rows = await kfp.all<{ code: string; disposition: string; n: number }>(

@@ -76,6 +76,8 @@ async function stageShard(source: MlmdSource, kfp: Db, opts: MigrateOptions, sta
       return prepared;
     },
     runs: async (src, _db, batchSize) => ({ total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) }),
+    // The first stage lists every non-KFP record.
+    incrementalRunless: false,
     async afterRuns(db) {
       await setState(db, STATE_KEYS.stageWatermark, (await getState(db, SHARDED_STAGE_WATERMARK))!);
       await db.run('DELETE FROM mlmd_bridge_state WHERE name = ?', [SHARDED_STAGE_WATERMARK]);
@@ -120,6 +122,7 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
       if (!changes) return { total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) };
       return { total: changes.runs.length, pages: pagesOf(changes.runs, batchSize) };
     },
+    incrementalRunless: changes !== null,
     async afterRuns(db) {
       if (changes && changes.vanished.length > 0) await removeVanishedRuns(db, changes.vanished);
       if (changes && changes.deleted > 0) await removeUnlinkedArtifacts(db);

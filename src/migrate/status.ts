@@ -1,6 +1,6 @@
 /** `status`: what the KFP database says about migrations done into it. */
 import type { Db } from '../db/connection.ts';
-import { openMlmdSource } from '../extract/index.ts';
+import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
 import { upgradePhase, type UpgradePhase } from '../load/staged-tables.ts';
 import { countPendingRuns, recordedWatermark } from './change-finder.ts';
@@ -106,20 +106,21 @@ const isTrueUp = (v: unknown): v is { seconds: number; runs: number; kind: strin
 /** An estimate: the swap itself takes well under a second (npm run bench measures it). */
 const SWAP_SECONDS = 1;
 
-async function upgradeStatus(kfp: Db, phase: UpgradePhase, finishedAt: string | null, mlmdUrl: string | undefined): Promise<UpgradeStatus> {
+/** The staged upgrade as recorded in `kfp`; pending changes are counted when `source` (or `mlmdUrl`) names the MLMD database. */
+export async function upgradeStatus(kfp: Db, phase: UpgradePhase, finishedAt: string | null, mlmd: string | MlmdSource | undefined): Promise<UpgradeStatus> {
   const stageFinished = (await getState(kfp, STATE_KEYS.stageFinishedAt)) ?? null;
   const last = await getJsonState(kfp, STATE_KEYS.stageLastTrueUp, isTrueUp, 'a JSON object {seconds, runs, kind}');
   const cutoverAt = (await getState(kfp, STATE_KEYS.cutoverAt)) ?? null;
   let pending: UpgradeStatus['pending'] = null;
   const since = await recordedWatermark(kfp);
-  if (mlmdUrl && since) {
-    const source = await openMlmdSource(mlmdUrl);
+  if (typeof mlmd === 'string' && since) {
+    const source = await openMlmdSource(mlmd);
     try {
       pending = await countPendingRuns(source, kfp, since);
     } finally {
       await source.close();
     }
-  }
+  } else if (mlmd !== undefined && typeof mlmd !== 'string' && since) pending = await countPendingRuns(mlmd, kfp, since);
   const [n] = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM mlmd_bridge_runs');
   const perRun = last && last.runs > 0 ? last.seconds / last.runs : null;
   return {

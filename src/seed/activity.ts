@@ -135,7 +135,10 @@ export async function finishRunningRuns(mlmd: Db, kfp: Db, n: number, nowMs: num
       );
     }
   });
-  await kfp.run(`UPDATE \`run_details\` SET \`State\` = 'SUCCEEDED', \`FinishedAtInSec\` = ? WHERE \`UUID\` IN (${inList(running.length)})`, [Math.floor(nowMs / 1000), ...running]);
+  await kfp.run(`UPDATE \`run_details\` SET \`State\` = 'SUCCEEDED', \`Conditions\` = 'Succeeded', \`FinishedAtInSec\` = ? WHERE \`UUID\` IN (${inList(running.length)})`, [
+    Math.floor(nowMs / 1000),
+    ...running,
+  ]);
   return running;
 }
 
