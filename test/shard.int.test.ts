@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb } from '../src/db/connection.ts';
 import { getState, STATE_KEYS } from '../src/load/bridge-tables.ts';
+import { withShardLock } from '../src/load/lock.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { stage } from '../src/migrate/stager.ts';
 import { runCli, startCli } from './helpers/cli.ts';
@@ -100,6 +101,43 @@ describe('sharded runs (MariaDB)', () => {
     const trueUp = await runCli(['stage', '--mlmd', sharded.mlmd, '--kfp', sharded.kfp, '--shard', '2/3', '--json']);
     expect(JSON.parse(trueUp.stdout).stage.kind).toBe('true-up');
   }, 600_000);
+
+  it('while a shard runs, an unsharded migrate, stage or cutover refuses (exit 3, LOCK_HELD) naming the shard; another shard count too', async () => {
+    const db = await seeded('shardl', 20);
+    const first = await runCli(['stage', '--mlmd', db.mlmd, '--kfp', db.kfp, '--shard', '0/2', '--json']);
+    expect(JSON.parse(first.stdout).shard).toEqual({ index: 0, count: 2, finished: false });
+    // Shard 1 "running": this process holds its lock, as a running shard's connection does.
+    const kfp = await openDb(db.kfp);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding!: () => void;
+    const taken = new Promise<void>((r) => (holding = r));
+    const shard1 = withShardLock(kfp, { index: 1, count: 2 }, async () => {
+      holding();
+      await held;
+    });
+    await taken;
+    try {
+      for (const cmd of ['migrate', 'stage', 'cutover']) {
+        const r = await runCli([cmd, '--mlmd', db.mlmd, '--kfp', db.kfp]);
+        expect(r.code, `${cmd}: ${r.stderr}`).toBe(3);
+        expect(r.stderr, cmd).toMatch(/^mlmd-bridge: error \[LOCK_HELD\]: shards 1\/2 of a sharded run are writing into .+\n  what to do: /);
+      }
+      const other = await runCli(['stage', '--mlmd', db.mlmd, '--kfp', db.kfp, '--shard', '0/3']);
+      expect(other.code, other.stderr).toBe(3);
+      expect(other.stderr).toContain('[LOCK_HELD]: shards 1/2');
+      const same = await runCli(['stage', '--mlmd', db.mlmd, '--kfp', db.kfp, '--shard', '1/2']);
+      expect(same.code, same.stderr).toBe(3);
+      expect(same.stderr).toContain('[LOCK_HELD]');
+    } finally {
+      release();
+      await shard1;
+      await kfp.close();
+    }
+    // Shard 1 for real, now: it is the last, and finishes the stage.
+    const last = await runCli(['stage', '--mlmd', db.mlmd, '--kfp', db.kfp, '--shard', '1/2', '--json']);
+    expect(JSON.parse(last.stdout).shard).toEqual({ index: 1, count: 2, finished: true });
+  }, 300_000);
 
   it('bad shard values: exit 2 with one line naming the value', async () => {
     const base = ['migrate', '--mlmd', 'sqlite:/nonexistent/m.db', '--kfp', 'sqlite:/nonexistent/k.db'];
