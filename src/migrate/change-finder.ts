@@ -129,3 +129,15 @@ export async function countPendingRuns(source: MlmdSource, kfp: Db, since: Sourc
   }
   return { runs, deleted: changes.deleted };
 }
+
+/**
+ * How many KFP runs have MLMD records written after the watermark itself (no margin: the last
+ * true-up read everything up to it). After a cut-over nothing may write MLMD any more, so any such
+ * run means KFP 2.x ran again. Reads only.
+ */
+export async function countMlmdRunsChangedSince(source: MlmdSource, since: SourceWatermark): Promise<number> {
+  const changed = await changedRecords(source.db, { ...since, updateMs: since.updateMs + 1 });
+  const contexts = new Set([...changed.runContexts.keys(), ...changed.associations.map((a) => a.contextId)]);
+  for (const id of await contextsOfExecutions(source.db, changed.executions)) contexts.add(id);
+  return (await runContextsById(source.db, [...contexts])).size;
+}

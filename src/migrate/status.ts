@@ -3,7 +3,8 @@ import type { Db } from '../db/connection.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
 import { upgradePhase, type UpgradePhase } from '../load/staged-tables.ts';
-import { countPendingRuns, recordedWatermark } from './change-finder.ts';
+import { countMlmdRunsChangedSince, countPendingRuns, recordedWatermark } from './change-finder.ts';
+import type { SourceWatermark } from '../extract/changed-runs.ts';
 import { getJsonState, getState, isStringArray, STATE_KEYS } from '../load/bridge-tables.ts';
 import { isMigrationLocked } from '../load/lock.ts';
 import { tableExists } from '../load/schema.ts';
@@ -113,14 +114,18 @@ export async function upgradeStatus(kfp: Db, phase: UpgradePhase, finishedAt: st
   const cutoverAt = (await getState(kfp, STATE_KEYS.cutoverAt)) ?? null;
   let pending: UpgradeStatus['pending'] = null;
   const since = await recordedWatermark(kfp);
+  // Once cut over, KFP 3 owns run_details (its own runs, its deletions): only MLMD, which KFP 3 never
+  // writes, can show that KFP 2.x ran after the last true-up.
+  const count = (source: MlmdSource, watermark: SourceWatermark) =>
+    phase === 'kfp3' ? countMlmdRunsChangedSince(source, watermark).then((runs) => ({ runs, deleted: 0 })) : countPendingRuns(source, kfp, watermark);
   if (typeof mlmd === 'string' && since) {
     const source = await openMlmdSource(mlmd);
     try {
-      pending = await countPendingRuns(source, kfp, since);
+      pending = await count(source, since);
     } finally {
       await source.close();
     }
-  } else if (mlmd !== undefined && typeof mlmd !== 'string' && since) pending = await countPendingRuns(mlmd, kfp, since);
+  } else if (mlmd !== undefined && typeof mlmd !== 'string' && since) pending = await count(mlmd, since);
   const [n] = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM mlmd_bridge_runs');
   const perRun = last && last.runs > 0 ? last.seconds / last.runs : null;
   return {
@@ -138,7 +143,7 @@ export async function upgradeStatus(kfp: Db, phase: UpgradePhase, finishedAt: st
 function missingFor(phase: UpgradePhase, finishedAt: string | null, pending: UpgradeStatus['pending'], staged: 'staged' | null): string | null {
   if (phase === 'kfp3') {
     if (finishedAt === null) return 'the KFP 3 tables are in place but no migration into them finished: run mlmd-bridge cutover (or migrate) again';
-    if (pending && pending.runs > 0) return `${pending.runs} run(s) changed in MLMD or run_details since the last true-up: was KFP 2.x started again? stop it and run mlmd-bridge migrate`;
+    if (pending && pending.runs > 0) return `${pending.runs} run(s) changed in MLMD since the last true-up: was KFP 2.x started again? stop it and run mlmd-bridge migrate`;
     return null;
   }
   if (phase === 'staged') return staged ? 'staged but not cut over: stop KFP 2.x and run mlmd-bridge cutover' : 'a stage is under way or was interrupted: run mlmd-bridge stage, then cutover';
