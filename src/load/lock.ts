@@ -18,14 +18,44 @@ export function lockNameFor(database: string): string {
   return name.length <= 64 ? name : `${LOCK_NAME}:${createHash('sha256').update(database).digest('hex').slice(0, 32)}`;
 }
 
-/** Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it. */
-export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it, or,
+ * given `waitSeconds` (the shards of a sharded run, which take it in turn for their setup and the
+ * final bookkeeping), after waiting that long for it.
+ */
+export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>, waitSeconds = 0): Promise<T> {
   // PostgreSQL (pg_advisory_lock) is refused until its KFP target side exists.
   targetDialect(db);
-  if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn);
-  const lockName = lockNameFor(db.target.database);
+  if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn, waitSeconds);
+  return withNamedLock(db, lockNameFor(db.target.database), fn, waitSeconds);
+}
+
+/**
+ * One shard's lock (`--shard i/N`): held while the shard writes its runs, so the same shard never
+ * runs twice at once while the other shards run beside it. A killed shard's lock goes with it.
+ */
+export async function withShardLock<T>(db: Db, shard: { index: number; count: number }, fn: () => Promise<T>): Promise<T> {
+  targetDialect(db);
+  if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.shard-${shard.index}-of-${shard.count}.lock`, db.target.display, fn, 0);
+  return withNamedLock(db, shardLockName(db.target.database, shard), fn, 0);
+}
+
+/** True when shard `shard` is running now (its lock is held). */
+export async function isShardLocked(db: Db, shard: { index: number; count: number }): Promise<boolean> {
+  targetDialect(db);
+  if (db.target.dialect === 'sqlite') return isFileLockHeld(`${db.target.path}.mlmd-bridge.shard-${shard.index}-of-${shard.count}.lock`);
+  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [shardLockName(db.target.database, shard)]);
+  return Number(rows[0]?.free) === 0;
+}
+
+/** Within MySQL's 64 characters whatever the database's name. */
+function shardLockName(database: string, shard: { index: number; count: number }): string {
+  return `mlmd_bridge_shard:${createHash('sha256').update(database).digest('hex').slice(0, 32)}:${shard.index}/${shard.count}`;
+}
+
+async function withNamedLock<T>(db: Db, lockName: string, fn: () => Promise<T>, waitSeconds: number): Promise<T> {
   return db.session(async (s) => {
-    const got = await getLock(s, lockName);
+    const got = await getLock(s, lockName, waitSeconds);
     if (!got) {
       throw new BridgeError(
         'LOCK_HELD',
@@ -41,26 +71,38 @@ export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promis
   });
 }
 
-async function getLock(s: Queryable, lockName: string): Promise<boolean> {
-  const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [lockName]);
+async function getLock(s: Queryable, lockName: string, waitSeconds = 0): Promise<boolean> {
+  const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [lockName, waitSeconds]);
   return Number(rows[0]?.got) === 1;
 }
 
 /** True when some process holds the lock right now (for `status`). */
 export async function isMigrationLocked(db: Db): Promise<boolean> {
   targetDialect(db);
-  if (db.target.dialect === 'sqlite') {
-    const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
-    // An owner on another host cannot be checked from here: held, as withLockFile treats it.
-    return owner !== null && (owner.host !== hostname() || isAlive(owner.pid));
-  }
+  if (db.target.dialect === 'sqlite') return isFileLockHeld(`${db.target.path}.mlmd-bridge.lock`);
   const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockNameFor(db.target.database)]);
   return Number(rows[0]?.free) === 0;
 }
 
+function isFileLockHeld(path: string): boolean {
+  const owner = readOwner(path);
+  // An owner on another host cannot be checked from here: held, as withLockFile treats it.
+  return owner !== null && (owner.host !== hostname() || isAlive(owner.pid));
+}
+
 // Kept over proper-lockfile: it sees a dead owner only by mtime (≥ 2 s), and better-sqlite3 holds its refresh timer up to 4 s (commit message).
-async function withLockFile<T>(path: string, display: string, fn: () => Promise<T>): Promise<T> {
-  const fd = acquireFile(path, display);
+async function withLockFile<T>(path: string, display: string, fn: () => Promise<T>, waitSeconds: number): Promise<T> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  let fd: number;
+  for (;;) {
+    try {
+      fd = acquireFile(path, display);
+      break;
+    } catch (e) {
+      if ((e as BridgeError).code !== 'LOCK_HELD' || Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   try {
     return await fn();
   } finally {
