@@ -8,13 +8,15 @@
  * `mlmd_id_map` because allocation needs two unique keys — one id per row and one row per id —
  * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
  */
-import { targetDialect } from '../load/kfp-database.ts';
+import { kfpTables, SHIM_IDS } from '../db/kfp-tables.ts';
+import { insertOrIgnore } from '../db/orm.ts';
+import { createTableStatements } from '../db/table-spec.ts';
 import { parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
 import type { Db, Param } from '../db/connection.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { tableExists } from '../load/schema.ts';
 
-export const SHIM_IDS_TABLE = 'mlmd_bridge_shim_ids';
+export const SHIM_IDS_TABLE = SHIM_IDS.name;
 
 /** MLMD numbers executions, artifacts, contexts and types independently; so do we. */
 export type IdSequence = 'execution' | 'artifact' | 'context' | 'type';
@@ -42,29 +44,6 @@ const MAPPED_KINDS: Record<IdSequence, string[]> = {
 };
 /** `mlmd_bridge_rejects.entity` values whose ids were MLMD ids of the sequence (records never migrated). */
 const REJECTED_ENTITIES: Partial<Record<IdSequence, string>> = { execution: 'execution', artifact: 'artifact', context: 'context' };
-
-const DDL = {
-  mysql: [
-    `CREATE TABLE IF NOT EXISTS \`${SHIM_IDS_TABLE}\` (
-  \`seq\` varchar(16) NOT NULL,
-  \`kfp_key\` varchar(191) NOT NULL,
-  \`mlmd_id\` bigint NOT NULL,
-  \`run_uuid\` varchar(191) NULL,
-  PRIMARY KEY (\`seq\`,\`kfp_key\`),
-  UNIQUE KEY \`idx_mlmd_bridge_shim_ids_id\` (\`seq\`,\`mlmd_id\`)
-)`,
-  ],
-  sqlite: [
-    `CREATE TABLE IF NOT EXISTS "${SHIM_IDS_TABLE}" (
-  "seq" varchar(16) NOT NULL,
-  "kfp_key" varchar(191) NOT NULL,
-  "mlmd_id" bigint NOT NULL,
-  "run_uuid" varchar(191) NULL,
-  PRIMARY KEY ("seq","kfp_key")
-)`,
-    `CREATE UNIQUE INDEX IF NOT EXISTS "idx_mlmd_bridge_shim_ids_id" ON "${SHIM_IDS_TABLE}" ("seq","mlmd_id")`,
-  ],
-};
 
 /** Ids kept in memory before the memo starts over. */
 const MAX_REMEMBERED = 200_000;
@@ -94,7 +73,7 @@ export class ShimIdStore {
    * without them new ids could collide with MLMD ids of records migrate did not map.
    */
   static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
-    for (const sql of DDL[targetDialect(db)]) await db.run(sql);
+    for (const sql of createTableStatements(SHIM_IDS, db.dialect, { ifNotExists: true })) await db.run(sql);
     const store = new ShimIdStore(db, opts);
     await store.recordedMaxima();
     return store;
@@ -179,13 +158,11 @@ export class ShimIdStore {
    */
   private async insertNew(requests: IdRequest[]): Promise<void> {
     this.allocations++;
-    const ignore = targetDialect(this.db) === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    const { shimIds } = kfpTables(this.db);
     for (const seq of new Set(requests.map((r) => r.seq))) {
       let next = (await this.floor(seq)) + 1;
       for (const chunk of chunked(requests.filter((r) => r.seq === seq), 200)) {
-        const params: Param[] = [];
-        for (const r of chunk) params.push(seq, r.key, next++, r.runUuid);
-        await this.db.run(`${ignore} INTO ${SHIM_IDS_TABLE} (seq, kfp_key, mlmd_id, run_uuid) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`, params);
+        await insertOrIgnore(this.db, shimIds, chunk.map((r) => ({ seq, kfp_key: r.key, mlmd_id: next++, run_uuid: r.runUuid })));
       }
     }
   }
