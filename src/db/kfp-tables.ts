@@ -190,6 +190,15 @@ export const SHIM_IDS = {
   foreignKeys: [],
 } as const satisfies TableSpec;
 
+/** KFP's own `run_details`, as far as the queries of mlmd-bridge join it (its key); never created from here. */
+export const RUN_DETAILS_KEY = {
+  name: 'run_details',
+  columns: [col('UUID', 'varchar(191)', true)],
+  primaryKey: ['UUID'],
+  indexes: [],
+  foreignKeys: [],
+} as const satisfies TableSpec;
+
 const TABLES = {
   artifacts: ormTables(ARTIFACTS),
   tasks: ormTables(TASKS),
@@ -199,6 +208,7 @@ const TABLES = {
   bridgeState: ormTables(BRIDGE_STATE),
   bridgeRejects: ormTables(BRIDGE_REJECTS),
   shimIds: ormTables(SHIM_IDS),
+  runDetails: ormTables(RUN_DETAILS_KEY),
 };
 
 export type KfpTables = { [K in keyof typeof TABLES]: (typeof TABLES)[K]['postgres'] };
@@ -215,5 +225,6 @@ export function kfpTables(q: Pick<Queryable, 'dialect'>): KfpTables {
     bridgeState: TABLES.bridgeState[d],
     bridgeRejects: TABLES.bridgeRejects[d],
     shimIds: TABLES.shimIds[d],
+    runDetails: TABLES.runDetails[d],
   };
 }

@@ -4,6 +4,9 @@
  */
 import { forceIndex } from '../db/dialect.ts';
 import type { Db } from '../db/connection.ts';
+import { inArray } from 'drizzle-orm';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
 import type { KfpRunRows } from '../transform/reverse.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, IdKind, KfpRunDetails, TaskRow } from '../transform/model.ts';
 import { chunked, num, numOrNull, placeholders, textOrNull } from './sql.ts';
@@ -199,10 +202,15 @@ interface BatchRows {
 async function readBatch(kfp: Db, uuids: string[], withIdMap: boolean, shared: SharedIdMapRows | undefined): Promise<BatchRows> {
   const none = Promise.resolve([] as Row[]);
   const ph = placeholders(uuids.length);
+  const t = kfpTables(kfp);
+  const db = orm(kfp);
   const [tasks, links, artifacts, runMap] = await Promise.all([
-    kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids),
-    kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids),
-    kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`, uuids),
+    db.select().from(t.tasks).where(inArray(t.tasks.RunUUID, uuids)),
+    db.select().from(t.artifactTasks).where(inArray(t.artifactTasks.RunUUID, uuids)),
+    db
+      .select()
+      .from(t.artifacts)
+      .where(inArray(t.artifacts.UUID, db.select({ id: t.artifactTasks.ArtifactID }).from(t.artifactTasks).where(inArray(t.artifactTasks.RunUUID, uuids)))),
     withIdMap ? kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : none,
   ]);
   // By the artifacts' own ids, once they are known: asked as a semi-join on the links, MySQL

@@ -1,6 +1,8 @@
 /**
  * One migration (or rollback) at a time per KFP database (design.md §3). MySQL: a named
- * GET_LOCK on a pinned connection, released by the server if the process dies. SQLite: a lock file
+ * GET_LOCK on a pinned connection, released by the server if the process dies. PostgreSQL: a
+ * session advisory lock (pg_try_advisory_lock, scoped to the database by the server), released the
+ * same way. SQLite: a lock file
  * beside the database holding the owner's pid; a lock whose owner is gone is taken over.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
@@ -20,8 +22,6 @@ export function lockNameFor(database: string): string {
 
 /** Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it. */
 export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
-  // PostgreSQL (pg_advisory_lock) is refused until its KFP target side exists.
-  targetDialect(db);
   if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn);
   const lockName = lockNameFor(db.target.database);
   return db.session(async (s) => {
@@ -36,25 +36,47 @@ export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promis
     try {
       return await fn();
     } finally {
-      await s.all('SELECT RELEASE_LOCK(?) AS r', [lockName]).catch(() => undefined);
+      await releaseLock(s, lockName).catch(() => undefined);
     }
   });
 }
 
 async function getLock(s: Queryable, lockName: string): Promise<boolean> {
+  if (targetDialect(s) === 'postgres') {
+    const rows = await s.all<{ got: boolean }>('SELECT pg_try_advisory_lock(CAST(? AS bigint)) AS got', [advisoryKey(lockName)]);
+    return rows[0]?.got === true;
+  }
   const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [lockName]);
   return Number(rows[0]?.got) === 1;
 }
 
+async function releaseLock(s: Queryable, lockName: string): Promise<void> {
+  if (targetDialect(s) === 'postgres') await s.all('SELECT pg_advisory_unlock(CAST(? AS bigint)) AS r', [advisoryKey(lockName)]);
+  else await s.all('SELECT RELEASE_LOCK(?) AS r', [lockName]);
+}
+
+/** PostgreSQL advisory locks are keyed by a 64-bit number: the first 8 bytes of the name's SHA-256, signed, as text. */
+export function advisoryKey(lockName: string): string {
+  return createHash('sha256').update(lockName).digest().readBigInt64BE(0).toString();
+}
+
 /** True when some process holds the lock right now (for `status`). */
 export async function isMigrationLocked(db: Db): Promise<boolean> {
-  targetDialect(db);
   if (db.target.dialect === 'sqlite') {
     const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
     // An owner on another host cannot be checked from here: held, as withLockFile treats it.
     return owner !== null && (owner.host !== hostname() || isAlive(owner.pid));
   }
-  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockNameFor(db.target.database)]);
+  const lockName = lockNameFor(db.target.database);
+  if (db.target.dialect === 'postgres') {
+    // PostgreSQL has no IS_FREE_LOCK: taking the lock for a moment on a session of our own tells.
+    return db.session(async (s) => {
+      if (!(await getLock(s, lockName))) return true;
+      await releaseLock(s, lockName);
+      return false;
+    });
+  }
+  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockName]);
   return Number(rows[0]?.free) === 0;
 }
 

@@ -12,6 +12,9 @@
 import type { Param, Queryable } from '../db/connection.ts';
 import { forceIndex, quoteIdent } from '../db/dialect.ts';
 import { insertMany } from '../db/insert.ts';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
+import { and, eq, inArray, isNotNull, ne } from 'drizzle-orm';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
 import { chunked, placeholders } from '../extract/sql.ts';
 import { canonicalEqual } from '../transform/values.ts';
@@ -62,14 +65,15 @@ export async function readCheckpointsOf(db: Queryable, runUuids: readonly string
 export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promise<void> {
   if (runs.length === 0) return;
   const replaced = runs.filter((r) => r.replacing).map((r) => r.mapped.runUuid);
+  const { artifactTasks, tasks, idMap } = kfpTables(tx);
+  const db = orm(tx);
   for (const ids of chunked(replaced)) {
     // These runs changed since they were migrated: their old rows go first, so nothing stale survives.
     // Links and child tasks would follow through ON DELETE CASCADE; deleting them first keeps that cascade shallow.
-    const ph = placeholders(ids.length);
-    await tx.run(`DELETE FROM artifact_tasks WHERE RunUUID IN (${ph})`, ids);
-    await tx.run(`DELETE FROM tasks WHERE RunUUID IN (${ph}) AND ParentTaskUUID IS NOT NULL`, ids);
-    await tx.run(`DELETE FROM tasks WHERE RunUUID IN (${ph})`, ids);
-    await tx.run(`DELETE FROM mlmd_id_map WHERE run_uuid IN (${ph}) AND kind <> 'artifact'`, ids);
+    await db.delete(artifactTasks).where(inArray(artifactTasks.RunUUID, ids));
+    await db.delete(tasks).where(and(inArray(tasks.RunUUID, ids), isNotNull(tasks.ParentTaskUUID)));
+    await db.delete(tasks).where(inArray(tasks.RunUUID, ids));
+    await db.delete(idMap).where(and(inArray(idMap.run_uuid, ids), ne(idMap.kind, 'artifact')));
   }
   const mapped = runs.map((r) => r.mapped);
   // An artifact shared by several runs of the batch is one row; as when runs were written one by one, the last run's copy wins.
@@ -185,7 +189,8 @@ export const FAILED_VERSION = 'failed';
 
 /** Clears the stored rejects of a key before `appendRejects` adds them page by page. */
 export async function clearRejects(tx: Queryable, runKey: string): Promise<void> {
-  await tx.run('DELETE FROM mlmd_bridge_rejects WHERE run_key = ?', [runKey]);
+  const { bridgeRejects } = kfpTables(tx);
+  await orm(tx).delete(bridgeRejects).where(eq(bridgeRejects.run_key, runKey));
 }
 
 /** Adds rejects under a key, numbered from `firstSeq`: for lists too long to hold in memory at once. */
@@ -200,9 +205,8 @@ export async function writeRejects(tx: Queryable, runKey: string, rejects: Rejec
 }
 
 async function replaceRejects(tx: Queryable, runs: { runKey: string; rejects: Reject[] }[]): Promise<void> {
-  for (const keys of chunked(runs.map((r) => r.runKey))) {
-    await tx.run(`DELETE FROM mlmd_bridge_rejects WHERE run_key IN (${placeholders(keys.length)})`, keys);
-  }
+  const { bridgeRejects } = kfpTables(tx);
+  for (const keys of chunked(runs.map((r) => r.runKey))) await orm(tx).delete(bridgeRejects).where(inArray(bridgeRejects.run_key, keys));
   const rows = runs.flatMap(({ runKey, rejects }) =>
     rejects.map((r, i) => ({ run_key: runKey, seq: i, code: r.code, disposition: r.disposition, entity: r.entity, mlmd_id: r.mlmdId, reason: r.reason })),
   );
@@ -258,7 +262,10 @@ function byKey<T>(key: (r: T) => string): (a: T, b: T) => number {
 
 type RowLike = object;
 
-/** Upsert of row objects: their `columns` in order, through the one multi-row INSERT builder; `keep` as insertMany's. */
+/**
+ * Upsert of row objects: their `columns` in order, through the one multi-row INSERT builder; `keep` as insertMany's.
+ * Raw SQL rather than drizzle's insert: a bulk path, statements sized by bytes and placeholders, MySQL's values as literals (db/insert.ts).
+ */
 async function upsert(tx: Queryable, table: string, columns: string[], rows: RowLike[], key: string[] | null, keep: string[] = []): Promise<void> {
   const values = rows.map((r) => columns.map((c) => ((r as Record<string, unknown>)[c] ?? null) as Param));
   await insertMany(tx, table, columns, values, key, keep);
