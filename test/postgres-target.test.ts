@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../src/db/connection.ts';
 import { kfpTables } from '../src/db/kfp-tables.ts';
 import { insertOrIgnore, orm, proposed, upsert } from '../src/db/orm.ts';
+import { isLockConflict, retryOnLockConflict } from '../src/db/retry.ts';
 import { ensureBridgeTables } from '../src/load/bridge-tables.ts';
 import { describeTable, ensureTargetTables } from '../src/load/schema.ts';
 import { createV1TasksTable, moveV1TasksAside, restoreV1Tasks } from '../src/load/v1-tasks.ts';
@@ -203,5 +204,51 @@ describe.each(MLMD_DIALECTS)('drizzle statements through the $dialect connection
       { name: 'b', value: '1' },
       { name: 'c', value: '3' },
     ]);
+  });
+});
+
+describe('lock conflicts on PostgreSQL', () => {
+  it('retries a genuine lock_not_available (55P03) until the other transaction lets go', async () => {
+    const temp = await pgTemp('pgretry');
+    const db = await openDb(temp.url, { poolSize: 2 });
+    try {
+      await db.run('CREATE TABLE t (id int PRIMARY KEY, v int)');
+      await db.run('INSERT INTO t VALUES (1, 0)');
+      const codes: unknown[] = [];
+      let attempts = 0;
+      let locked!: () => void;
+      let release!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const released = new Promise<void>((r) => (release = r));
+      const holder = db.transaction(async (h) => {
+        await h.all('SELECT v FROM t WHERE id = 1 FOR UPDATE');
+        locked();
+        await released;
+      });
+      await isLocked;
+      await retryOnLockConflict(async () => {
+        attempts++;
+        if (attempts === 3) {
+          release(); // the other transaction commits before this attempt
+          await holder;
+        }
+        try {
+          await db.transaction(async (tx) => {
+            await tx.all('SELECT v FROM t WHERE id = 1 FOR UPDATE NOWAIT');
+            await tx.run('UPDATE t SET v = v + 1 WHERE id = 1');
+          });
+        } catch (e) {
+          codes.push((e as { code?: unknown }).code);
+          throw e;
+        }
+      });
+      expect(attempts).toBe(3);
+      expect(codes).toEqual(['55P03', '55P03']);
+      expect(isLockConflict({ code: '40001' }) && isLockConflict({ code: '40P01' })).toBe(true);
+      expect(await db.all('SELECT v FROM t')).toEqual([{ v: 1 }]);
+    } finally {
+      await db.close();
+      await temp.drop();
+    }
   });
 });

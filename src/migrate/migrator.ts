@@ -15,6 +15,7 @@ import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, ST
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
+import { refuseWithoutWritePrivileges } from '../load/kfp-privileges.ts';
 import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
@@ -85,6 +86,7 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   const tell = () => opts.onProgress?.({ ...progress });
   tell();
 
+  await refuseWithoutWritePrivileges(kfp);
   await ensureBridgeTables(kfp);
   await checkIdScheme(kfp);
   const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
@@ -276,7 +278,8 @@ async function writeBatch(kfp: Db, runs: RunWrite[]): Promise<void> {
 function isFatal(e: unknown): boolean {
   const err = e as { fatal?: boolean; code?: string };
   if (err.fatal === true || e instanceof BridgeError) return true;
-  return /^(SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|READONLY)|ECONN|EPIPE|ETIMEDOUT|PROTOCOL_)/.test(err.code ?? '');
+  // PostgreSQL: 08xxx connection exceptions, 57P0x the server shutting down or the session killed.
+  return /^(SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|READONLY)|ECONN|EPIPE|ETIMEDOUT|PROTOCOL_|08|57P0)/.test(err.code ?? '');
 }
 
 /** Every MLMD type keeps its id in the map, so legacy clients see the same type ids from the shim. */
