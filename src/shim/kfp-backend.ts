@@ -13,6 +13,9 @@
  */
 import { querySignal, throwIfAborted } from '../db/cancel.ts';
 import type { Db, OpenOptions } from '../db/connection.ts';
+import { and, eq, inArray, min, notExists, sql } from 'drizzle-orm';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
 import { BridgeError } from '../errors.ts';
 import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
@@ -323,12 +326,10 @@ export class KfpBackend implements ShimBackend {
         if (kind !== 'artifact' || scope.uris.length === 0) return [];
         const uris = new Set(scope.uris);
         const runs = new Set<string>();
+        const { artifactTasks: l, artifacts: a } = kfpTables(this.db);
         for (const chunk of chunked(scope.uris)) {
-          const rows = await this.db.all<Row>(
-            `SELECT DISTINCT l.RunUUID FROM artifact_tasks l JOIN artifacts a ON a.UUID = l.ArtifactID WHERE a.URI IN (${placeholders(chunk.length)})`,
-            chunk,
-          );
-          for (const r of rows) runs.add(String(r.RunUUID));
+          const rows = await orm(this.db).selectDistinct({ run: l.RunUUID }).from(l).innerJoin(a, eq(a.UUID, l.ArtifactID)).where(inArray(a.URI, chunk));
+          for (const r of rows) runs.add(r.run);
         }
         const found = new Map<number, AnyNode>();
         for (const view of (await this.runs.views(runs)).values()) for (const a of view.artifacts) if (a.uri !== null && uris.has(a.uri)) found.set(a.id, a);
@@ -422,9 +423,10 @@ export class KfpBackend implements ShimBackend {
   /** Every run that links some artifacts, as their events need. */
   private async artifactRuns(ids: number[]): Promise<Set<string>> {
     const out = new Set<string>();
+    const { artifactTasks: l } = kfpTables(this.db);
     for (const chunk of chunked([...(await this.artifactRows(ids)).keys()])) {
       if (chunk.length === 0) continue;
-      for (const l of await this.db.all<Row>(`SELECT DISTINCT RunUUID FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)})`, chunk)) out.add(String(l.RunUUID));
+      for (const r of await orm(this.db).selectDistinct({ run: l.RunUUID }).from(l).where(inArray(l.ArtifactID, chunk))) out.add(r.run);
     }
     return out;
   }
@@ -458,19 +460,20 @@ export class KfpBackend implements ShimBackend {
   /** The home run of each artifact row (remembered in homeRuns). */
   private async homeRunsOf(rowUuids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
+    const { artifactTasks: l } = kfpTables(this.db);
+    const isOutput = sql`${l.Type} BETWEEN ${sql.raw(String(IO_TYPE.ITERATOR_OUTPUT))} AND ${sql.raw(String(IO_TYPE.TASK_FINAL_STATUS_OUTPUT))}`;
     for (const chunk of chunked(rowUuids)) {
       if (chunk.length === 0) continue;
       // An artifact shared by thousands of runs costs one aggregated row instead of thousands of link rows.
-      const rows = await this.db.all<Row>(
-        `SELECT ArtifactID, MIN(CASE WHEN Type BETWEEN ${IO_TYPE.ITERATOR_OUTPUT} AND ${IO_TYPE.TASK_FINAL_STATUS_OUTPUT} THEN RunUUID END) AS out_run, ` +
-          'MIN(RunUUID) AS any_run ' +
-          `FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)}) GROUP BY ArtifactID`,
-        chunk,
-      );
+      const rows = await orm(this.db)
+        .select({ artifactId: l.ArtifactID, outRun: sql<string | null>`MIN(CASE WHEN ${isOutput} THEN ${l.RunUUID} END)`, anyRun: min(l.RunUUID) })
+        .from(l)
+        .where(inArray(l.ArtifactID, chunk))
+        .groupBy(l.ArtifactID);
       for (const r of rows) {
-        const run = String(r.out_run ?? r.any_run);
-        out.set(String(r.ArtifactID), run);
-        this.homeRuns.set(String(r.ArtifactID), run);
+        const run = String(r.outRun ?? r.anyRun);
+        out.set(r.artifactId, run);
+        this.homeRuns.set(r.artifactId, run);
       }
     }
     return out;
@@ -558,7 +561,8 @@ export class KfpBackend implements ShimBackend {
   /** Every run the tables hold, a batch at a time. */
   private async *scanRuns(): AsyncGenerator<MlmdView> {
     const uuids = new Set<string>();
-    for (const r of await this.db.all<Row>('SELECT DISTINCT RunUUID FROM tasks')) uuids.add(String(r.RunUUID));
+    const { tasks } = kfpTables(this.db);
+    for (const r of await orm(this.db).selectDistinct({ run: tasks.RunUUID }).from(tasks)) uuids.add(r.run);
     if (this.hasIdMap) for (const r of await this.db.all<Row>("SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'run_context'")) uuids.add(String(r.kfp_uuid));
     for (const batch of chunked([...uuids].sort(), 200)) {
       throwIfAborted(querySignal());
@@ -571,17 +575,17 @@ export class KfpBackend implements ShimBackend {
    * listings show them. Runs with nothing new cost nothing but the two anti-join queries.
    */
   private async discoverNative(): Promise<void> {
-    const mappedTask = this.hasIdMap ? "AND NOT EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kind = 'execution' AND m.kfp_uuid = t.UUID) " : '';
-    const mappedArtifact = this.hasIdMap ? "AND NOT EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID) " : '';
+    const { tasks: t, artifactTasks: l, shimIds: s, idMap: m } = kfpTables(this.writer);
+    const db = orm(this.writer);
+    /** Neither given an id by the shim nor mapped by migrate: a row KFP 3 created that no listing has shown yet. */
+    const unseen = (seq: IdSequence, kind: string, key: typeof t.UUID | typeof l.ArtifactID) =>
+      and(
+        notExists(db.select({ one: sql`1` }).from(s).where(and(eq(s.seq, seq), eq(s.kfp_key, key)))),
+        this.hasIdMap ? notExists(db.select({ one: sql`1` }).from(m).where(and(eq(m.kind, kind), eq(m.kfp_uuid, key)))) : undefined,
+      );
     const runs = new Set<string>();
-    const tasks = await this.writer.all<Row>(
-      `SELECT DISTINCT t.RunUUID FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'execution' AND s.kfp_key = t.UUID) ${mappedTask}`,
-    );
-    for (const r of tasks) runs.add(String(r.RunUUID));
-    const links = await this.writer.all<Row>(
-      `SELECT DISTINCT l.RunUUID FROM artifact_tasks l WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'artifact' AND s.kfp_key = l.ArtifactID) ${mappedArtifact}`,
-    );
-    for (const r of links) runs.add(String(r.RunUUID));
+    for (const r of await db.selectDistinct({ run: t.RunUUID }).from(t).where(unseen('execution', 'execution', t.UUID))) runs.add(r.run);
+    for (const r of await db.selectDistinct({ run: l.RunUUID }).from(l).where(unseen('artifact', 'artifact', l.ArtifactID))) runs.add(r.run);
     if (runs.size > 0) await this.runs.each(runs, () => undefined);
   }
 
