@@ -9,7 +9,7 @@ import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
 import type { KfpRunRows } from '../transform/reverse.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, IdKind, KfpRunDetails, TaskRow } from '../transform/model.ts';
-import { chunked, num, numOrNull, placeholders, textOrNull } from './sql.ts';
+import { chunked, num, numOrNull, placeholders, textOrNull } from '../db/sql.ts';
 import { BridgeError } from '../errors.ts';
 
 type Row = Record<string, unknown>;

@@ -16,7 +16,7 @@ import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { and, eq, inArray, isNotNull, like } from 'drizzle-orm';
 import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
-import { chunked } from '../extract/sql.ts';
+import { chunked } from '../db/sql.ts';
 
 interface Candidate {
   mlmdId: number;

@@ -16,7 +16,7 @@ import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
 import { and, eq, inArray, isNotNull, ne } from 'drizzle-orm';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { chunked, placeholders } from '../db/sql.ts';
 import { canonicalEqual } from '../transform/values.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { jsonColumns } from './schema.ts';

@@ -17,7 +17,7 @@ import { and, eq, inArray, min, notExists, sql } from 'drizzle-orm';
 import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
 import { BridgeError } from '../errors.ts';
-import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { chunked, num, placeholders, textOrNull } from '../db/sql.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
 import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
 import type { MlmdContext, MlmdEvent } from '../transform/model.ts';

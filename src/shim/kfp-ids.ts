@@ -13,7 +13,7 @@ import { insertOrIgnore } from '../db/orm.ts';
 import { createTableStatements } from '../db/table-spec.ts';
 import { parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
 import type { Db, Param } from '../db/connection.ts';
-import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { chunked, num, placeholders, textOrNull } from '../db/sql.ts';
 import { tableExists } from '../load/schema.ts';
 
 export const SHIM_IDS_TABLE = SHIM_IDS.name;

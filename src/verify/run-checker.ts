@@ -4,7 +4,7 @@
  */
 import type { Db } from '../db/connection.ts';
 import { readKfpRunRows, readRunDetails, type MlmdSource } from '../extract/index.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { chunked, placeholders } from '../db/sql.ts';
 import { compareRun, type Difference } from '../transform/compare.ts';
 import { outlineRun } from '../transform/forward.ts';
 import type { MappingOptions } from '../transform/fingerprints.ts';

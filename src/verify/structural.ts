@@ -10,7 +10,7 @@ import { and, eq, inArray, isNotNull, isNull, ne, not, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
-import { chunked } from '../extract/sql.ts';
+import { chunked } from '../db/sql.ts';
 import { targetDialect } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
 import { artifactIdentityKey } from '../transform/identity.ts';
