@@ -15,7 +15,9 @@ import { isLockConflict, retryOnLockConflict } from '../src/db/retry.ts';
 import { ensureBridgeTables } from '../src/load/bridge-tables.ts';
 import { describeTable, ensureTargetTables } from '../src/load/schema.ts';
 import { createV1TasksTable, moveV1TasksAside, restoreV1Tasks } from '../src/load/v1-tasks.ts';
-import { MLMD_DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { MLMD_DIALECTS, type TempDatabase, tempSqlite } from './helpers/databases.ts';
+import { migrate } from '../src/migrate/migrator.ts';
+import { seedDatabases } from '../src/seed/index.ts';
 import { pgColumns, pgForeignKeys, pgIndexes } from './helpers/pg-catalog.ts';
 
 const runDetails = (db: Db) => db.run('CREATE TABLE run_details (`UUID` varchar(191) NOT NULL PRIMARY KEY)');
@@ -249,6 +251,45 @@ describe('lock conflicts on PostgreSQL', () => {
     } finally {
       await db.close();
       await temp.drop();
+    }
+  });
+});
+
+describe('text PostgreSQL cannot hold', () => {
+  it('a URI holding NUL fails its run alone (RUN_FAILED with PostgreSQL 22021, by run id); the other runs are written', async () => {
+    const mlmd = await tempSqlite('pgnul_mlmd');
+    const kfp = await pgTemp('pgnul_kfp');
+    try {
+      const m = await openDb(mlmd.url, { create: true });
+      const k = await openDb(kfp.url, { create: true });
+      try {
+        await seedDatabases(m, k, { runs: 3, seed: 5 });
+        const [artifact] = await m.all<{ id: number }>("SELECT MIN(id) AS id FROM Artifact WHERE uri <> ''");
+        expect(artifact?.id).toBeGreaterThan(0);
+        await m.run('UPDATE Artifact SET uri = ? WHERE id = ?', ['gs://bucket/a\u0000b', artifact!.id]);
+      } finally {
+        await m.close();
+        await k.close();
+      }
+      await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+      const k2 = await openDb(kfp.url, { readOnly: true });
+      try {
+        const rejects = await k2.all<{ code: string; reason: string; run_key: string }>("SELECT code, reason, run_key FROM mlmd_bridge_rejects WHERE code = 'RUN_FAILED'");
+        expect(rejects).toHaveLength(1);
+        expect(rejects[0]!.reason).toContain('22021');
+        expect(rejects[0]!.reason).toContain('0x00');
+        const runs = await k2.all<{ run_uuid: string; source_version: string }>('SELECT run_uuid, source_version FROM mlmd_bridge_runs ORDER BY run_uuid');
+        expect(runs).toHaveLength(3);
+        expect(runs.filter((r) => r.source_version === 'failed').map((r) => r.run_uuid)).toEqual([rejects[0]!.run_key]);
+        const t = kfpTables(k2);
+        const written = await orm(k2).selectDistinct({ run: t.tasks.RunUUID }).from(t.tasks);
+        expect(written.map((r) => r.run).sort()).toEqual(runs.filter((r) => r.source_version !== 'failed').map((r) => r.run_uuid));
+      } finally {
+        await k2.close();
+      }
+    } finally {
+      await mlmd.drop();
+      await kfp.drop();
     }
   });
 });
