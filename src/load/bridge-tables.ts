@@ -5,8 +5,10 @@
  */
 import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
-import { BRIDGE_REJECTS, BRIDGE_RUNS, BRIDGE_STATE, MLMD_ID_MAP } from '../db/kfp-tables.ts';
+import { BRIDGE_REJECTS, BRIDGE_RUNS, BRIDGE_STATE, kfpTables, MLMD_ID_MAP } from '../db/kfp-tables.ts';
 import { createTableStatements } from '../db/table-spec.ts';
+import { eq } from 'drizzle-orm';
+import { orm, proposed, upsert } from '../db/orm.ts';
 import { BridgeError } from '../errors.ts';
 
 /** Their columns and keys are described in db/kfp-tables.ts. */
@@ -48,7 +50,8 @@ export async function ensureBridgeTables(db: Queryable): Promise<void> {
 }
 
 export async function getState(db: Queryable, name: string): Promise<string | undefined> {
-  const rows = await db.all<{ value: string }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [name]);
+  const { bridgeState: t } = kfpTables(db);
+  const rows = await orm(db).select({ value: t.value }).from(t).where(eq(t.name, name));
   return rows[0]?.value;
 }
 
@@ -82,15 +85,13 @@ export function parseJsonState<T>(name: string, raw: string, valid: (v: unknown)
 export const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 export async function setState(db: Queryable, name: string, value: string): Promise<void> {
-  const sql =
-    targetDialect(db) === 'mysql'
-      ? 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
-      : 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value';
-  await db.run(sql, [name, value]);
+  const { bridgeState: t } = kfpTables(db);
+  await upsert(db, t, [{ name, value }], [t.name], { value: proposed(db, 'value') });
 }
 
 export async function deleteState(db: Queryable, name: string): Promise<void> {
-  await db.run('DELETE FROM mlmd_bridge_state WHERE name = ?', [name]);
+  const { bridgeState: t } = kfpTables(db);
+  await orm(db).delete(t).where(eq(t.name, name));
 }
 
 export async function dropBridgeTables(db: Queryable): Promise<void> {

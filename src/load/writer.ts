@@ -51,12 +51,10 @@ export interface RunWrite {
 /** The checkpoints of just these runs: memory stays bounded by the batch, not by the database. */
 export async function readCheckpointsOf(db: Queryable, runUuids: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const { bridgeRuns: t } = kfpTables(db);
   for (const ids of chunked([...new Set(runUuids)])) {
-    const rows = await db.all<{ run_uuid: string; source_version: string }>(
-      `SELECT run_uuid, source_version FROM mlmd_bridge_runs WHERE run_uuid IN (${placeholders(ids.length)})`,
-      ids,
-    );
-    for (const r of rows) out.set(r.run_uuid, r.source_version);
+    const rows = await orm(db).select({ run: t.run_uuid, version: t.source_version }).from(t).where(inArray(t.run_uuid, ids));
+    for (const r of rows) out.set(r.run, r.version);
   }
   return out;
 }
@@ -139,6 +137,7 @@ async function notAlreadyThere<T extends object>(
 ): Promise<T[]> {
   if (rows.length === 0) return rows;
   const quote = (c: string) => quoteIdent(tx, c);
+  // Raw SQL: the read is pinned to an index on MySQL (FORCE INDEX), which drizzle's builder shared by the three dialects cannot say.
   const select = `SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)}${forceIndex(tx, lookup.index)} WHERE ${quote(lookup.column)} IN `;
   const stored = new Map<string, Record<string, unknown>>();
   const values = [...new Set(rows.map((r) => (r as Record<string, unknown>)[lookup.column] as string))];

@@ -17,7 +17,8 @@ import { and, eq, inArray, min, notExists, sql } from 'drizzle-orm';
 import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
 import { BridgeError } from '../errors.ts';
-import { chunked, num, placeholders, textOrNull } from '../db/sql.ts';
+import { chunked, num, textOrNull } from '../db/sql.ts';
+import { readIdMap } from '../extract/kfp-reader.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
 import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
 import type { MlmdContext, MlmdEvent } from '../transform/model.ts';
@@ -36,7 +37,7 @@ import {
   TYPE_KIND_NUMBER,
   type TypeRecord,
 } from './backend.ts';
-import { type AllocatedId, type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
+import { type AllocatedId, type IdSequence, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
 import { type ContextOwner, IdHomes } from './kfp-id-homes.ts';
 import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, type RunRowSource, typeStoreKey } from './kfp-runs.ts';
 import { LruMap } from '../util/lru-map.ts';
@@ -150,7 +151,7 @@ export class KfpBackend implements ShimBackend {
   private typeRows(fresh: boolean): Promise<Row[]> {
     const now = Date.now();
     if (fresh || !this.mappedTypeRows || this.mappedTypeRows.expires <= now) {
-      const rows = this.db.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'");
+      const rows = readIdMap(this.db, (t) => eq(t.kind, 'type'));
       this.mappedTypeRows = { expires: now + TYPES_TTL_MS, rows };
       // A failed read is not kept.
       rows.catch(() => {
@@ -180,10 +181,7 @@ export class KfpBackend implements ShimBackend {
     const out = known.map(([, row]) => row);
     for (const chunk of chunked(unknown)) {
       if (chunk.length === 0) continue;
-      const rows = await this.db.all<Row>(
-        `SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context' AND mlmd_id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
+      const rows = await readIdMap(this.db, (t) => and(eq(t.kind, 'pipeline_context'), inArray(t.mlmd_id, chunk)));
       for (const r of rows) {
         this.pipelineRowsById.set(num(r.mlmd_id), r);
         out.push(r);
@@ -299,8 +297,8 @@ export class KfpBackend implements ShimBackend {
     const ids = new Set<number>();
     if (this.hasIdMap) {
       const kinds = MAPPED_NODE_KINDS[kind];
-      const rows = await this.db.all<Row>(`SELECT DISTINCT mlmd_id FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)})`, kinds);
-      for (const r of rows) ids.add(num(r.mlmd_id));
+      const { idMap: t } = kfpTables(this.db);
+      for (const r of await orm(this.db).selectDistinct({ id: t.mlmd_id }).from(t).where(inArray(t.kind, kinds))) ids.add(r.id);
     }
     for (const a of await this.ids.all(kind as IdSequence)) ids.add(a.mlmdId);
     return [...ids].sort((a, b) => a - b);
@@ -538,11 +536,13 @@ export class KfpBackend implements ShimBackend {
     if (type?.name === PIPELINE_CONTEXT_TYPE) {
       const key = pipelineContextUuid(name);
       if (this.hasIdMap) {
-        const rows = await this.db.all<Row>("SELECT mlmd_id FROM mlmd_id_map WHERE kind = 'pipeline_context' AND kfp_uuid = ?", [key]);
-        if (rows[0]) return [pipelineContext(num(rows[0].mlmd_id), name, typeId)];
+        const { idMap: t } = kfpTables(this.db);
+        const [mapped] = await orm(this.db).select({ id: t.mlmd_id }).from(t).where(and(eq(t.kind, 'pipeline_context'), eq(t.kfp_uuid, key)));
+        if (mapped) return [pipelineContext(mapped.id, name, typeId)];
       }
-      const native = await this.writer.all<Row>(`SELECT mlmd_id FROM ${SHIM_IDS_TABLE} WHERE seq = 'context' AND kfp_key = ?`, [key]);
-      return native[0] ? [pipelineContext(num(native[0].mlmd_id), name, typeId)] : [];
+      const { shimIds: s } = kfpTables(this.writer);
+      const [native] = await orm(this.writer).select({ id: s.mlmd_id }).from(s).where(and(eq(s.seq, 'context'), eq(s.kfp_key, key)));
+      return native ? [pipelineContext(native.id, name, typeId)] : [];
     }
     return [];
   }
@@ -563,7 +563,8 @@ export class KfpBackend implements ShimBackend {
     const uuids = new Set<string>();
     const { tasks } = kfpTables(this.db);
     for (const r of await orm(this.db).selectDistinct({ run: tasks.RunUUID }).from(tasks)) uuids.add(r.run);
-    if (this.hasIdMap) for (const r of await this.db.all<Row>("SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'run_context'")) uuids.add(String(r.kfp_uuid));
+    const { idMap: m } = kfpTables(this.db);
+    if (this.hasIdMap) for (const r of await orm(this.db).select({ uuid: m.kfp_uuid }).from(m).where(eq(m.kind, 'run_context'))) uuids.add(r.uuid);
     for (const batch of chunked([...uuids].sort(), 200)) {
       throwIfAborted(querySignal());
       yield* (await this.runs.views(batch)).values();
@@ -593,10 +594,7 @@ export class KfpBackend implements ShimBackend {
     const out = [];
     for (const chunk of chunked([...new Set(ids)])) {
       if (chunk.length === 0) continue;
-      const rows = await this.db.all<Row>(
-        `SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)}) AND mlmd_id IN (${placeholders(chunk.length)})`,
-        [...kinds, ...chunk],
-      );
+      const rows = await readIdMap(this.db, (t) => and(inArray(t.kind, kinds), inArray(t.mlmd_id, chunk)));
       for (const r of rows) out.push({ kind: String(r.kind), mlmdId: num(r.mlmd_id), kfpUuid: String(r.kfp_uuid), runUuid: textOrNull(r.run_uuid), extra: textOrNull(r.extra) });
     }
     return out;

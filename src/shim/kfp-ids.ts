@@ -8,15 +8,15 @@
  * `mlmd_id_map` because allocation needs two unique keys — one id per row and one row per id —
  * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
  */
-import { kfpTables, SHIM_IDS } from '../db/kfp-tables.ts';
-import { insertOrIgnore } from '../db/orm.ts';
+import { and, eq, inArray, max } from 'drizzle-orm';
+import { type KfpTables, kfpTables, SHIM_IDS } from '../db/kfp-tables.ts';
+import { insertOrIgnore, orm } from '../db/orm.ts';
 import { createTableStatements } from '../db/table-spec.ts';
-import { parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
-import type { Db, Param } from '../db/connection.ts';
-import { chunked, num, placeholders, textOrNull } from '../db/sql.ts';
+import { getState, parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
+import type { Db } from '../db/connection.ts';
+import { chunked } from '../db/sql.ts';
 import { tableExists } from '../load/schema.ts';
 
-export const SHIM_IDS_TABLE = SHIM_IDS.name;
 
 /** MLMD numbers executions, artifacts, contexts and types independently; so do we. */
 export type IdSequence = 'execution' | 'artifact' | 'context' | 'type';
@@ -93,8 +93,8 @@ export class ShimIdStore {
 
   /** Every allocated id of a sequence (for listings). */
   async all(seq: IdSequence): Promise<AllocatedId[]> {
-    const rows = await this.db.all<Record<string, unknown>>(`SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ?`, [seq]);
-    return rows.map(toAllocated);
+    const { shimIds: t } = kfpTables(this.db);
+    return (await orm(this.db).select(allocatedColumns(t)).from(t).where(eq(t.seq, seq))).map(toAllocated);
   }
 
   /** The recorded rows of some ids. */
@@ -102,10 +102,8 @@ export class ShimIdStore {
     const out: AllocatedId[] = [];
     for (const chunk of chunked([...new Set(ids)])) {
       if (chunk.length === 0) continue;
-      const rows = await this.db.all<Record<string, unknown>>(
-        `SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ? AND mlmd_id IN (${placeholders(chunk.length)})`,
-        [seq, ...chunk],
-      );
+      const { shimIds: t } = kfpTables(this.db);
+      const rows = await orm(this.db).select(allocatedColumns(t)).from(t).where(and(eq(t.seq, seq), inArray(t.mlmd_id, chunk)));
       out.push(...rows.map(toAllocated));
     }
     return out;
@@ -142,10 +140,8 @@ export class ShimIdStore {
     for (const seq of new Set(requests.map((r) => r.seq))) {
       const keys = requests.filter((r) => r.seq === seq).map((r) => r.key);
       for (const chunk of chunked(keys)) {
-        const rows = await this.db.all<Record<string, unknown>>(
-          `SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ? AND kfp_key IN (${placeholders(chunk.length)})`,
-          [seq, ...chunk],
-        );
+        const { shimIds: t } = kfpTables(this.db);
+        const rows = await orm(this.db).select(allocatedColumns(t)).from(t).where(and(eq(t.seq, seq), inArray(t.kfp_key, chunk)));
         out.push(...rows.map(toAllocated));
       }
     }
@@ -169,15 +165,16 @@ export class ShimIdStore {
 
   /** The largest id in use for a sequence: MLMD ids kept in the map or the rejects, the archive's, and ours. */
   private async floor(seq: IdSequence): Promise<number> {
-    const kinds = MAPPED_KINDS[seq];
-    const max = async (sql: string, params: Param[]) => num((await this.db.all<{ m: unknown }>(sql, params))[0]?.m ?? 0);
-    let floor = await max(`SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM ${SHIM_IDS_TABLE} WHERE seq = ?`, [seq]);
+    const { shimIds, idMap, bridgeRejects } = kfpTables(this.db);
+    const db = orm(this.db);
+    const largest = (rows: { m: number | null }[]) => rows[0]?.m ?? 0;
+    let floor = largest(await db.select({ m: max(shimIds.mlmd_id) }).from(shimIds).where(eq(shimIds.seq, seq)));
     if (await tableExists(this.db, 'mlmd_id_map')) {
-      floor = Math.max(floor, await max(`SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)})`, kinds));
+      floor = Math.max(floor, largest(await db.select({ m: max(idMap.mlmd_id) }).from(idMap).where(inArray(idMap.kind, MAPPED_KINDS[seq]))));
     }
     const entity = REJECTED_ENTITIES[seq];
     if (entity && (await tableExists(this.db, 'mlmd_bridge_rejects'))) {
-      floor = Math.max(floor, await max('SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_bridge_rejects WHERE entity = ?', [entity]));
+      floor = Math.max(floor, largest(await db.select({ m: max(bridgeRejects.mlmd_id) }).from(bridgeRejects).where(eq(bridgeRejects.entity, entity))));
     }
     floor = Math.max(floor, (await this.recordedMaxima())[seq] ?? 0);
     const external = (await this.opts.externalMax?.())?.[seq] ?? 0;
@@ -187,8 +184,7 @@ export class ShimIdStore {
   /** Ids of records migrate never mapped (e.g. TFX artifacts) are known only from the maxima migrate recorded. */
   private async recordedMaxima(): Promise<Partial<Record<IdSequence, number>>> {
     if (!(await tableExists(this.db, 'mlmd_bridge_state'))) return {};
-    const rows = await this.db.all<{ value: unknown }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [MLMD_MAX_IDS_STATE]);
-    return parseMaxima(rows.length === 0 ? null : textOrNull(rows[0]!.value));
+    return parseMaxima((await getState(this.db, MLMD_MAX_IDS_STATE)) ?? null);
   }
 }
 
@@ -229,6 +225,8 @@ export function parseMaxima(text: string | null): Partial<Record<IdSequence, num
   return out;
 }
 
-function toAllocated(r: Record<string, unknown>): AllocatedId {
-  return { seq: String(r.seq) as IdSequence, key: String(r.kfp_key), mlmdId: num(r.mlmd_id), runUuid: textOrNull(r.run_uuid) };
+const allocatedColumns = (t: KfpTables['shimIds']) => ({ seq: t.seq, key: t.kfp_key, mlmdId: t.mlmd_id, runUuid: t.run_uuid });
+
+function toAllocated(r: { seq: string; key: string; mlmdId: number; runUuid: string | null }): AllocatedId {
+  return { ...r, seq: r.seq as IdSequence };
 }
