@@ -23,7 +23,8 @@ export const USAGE =
   'usage: npm run bench -- [--runs N] [--scale K] [--batch-size B] [--concurrency C] [--no-shim]\n' +
   `  Seeds N and N×K KFP-shaped runs (default ${DEFAULT_RUNS} and ×${DEFAULT_SCALE}) into scratch MariaDB databases; for\n` +
   '  each size runs plan (read + map alone), migrate, the LOAD DATA ceiling for the same rows, verify and the shim\n' +
-  '  (unless --no-shim), prints a table and one JSON line, and drops the databases.\n' +
+  '  (unless --no-shim), then the staged upgrade (stage, a true-up with nothing changed and after 1 % of the runs\n' +
+  '  changed, the cut-over outage), prints a table and one JSON line, and drops the databases.\n' +
   '  --batch-size and --concurrency are passed to migrate (default: its own defaults).\n' +
   '  Values may follow their flag or be joined to it: --runs 50 or --runs=50.\n' +
   '  Server: MB_BENCH_MYSQL_HOST (127.0.0.1), MB_BENCH_MYSQL_PORT (3306), MB_BENCH_MYSQL_USER (root),\n' +

@@ -2,8 +2,8 @@
  * `npm run bench [-- --runs N]`: seeds KFP-shaped MLMD databases on MariaDB at two sizes (N and
  * N×scale runs), then measures side by side: plan (read + map alone, the floor under migrate),
  * migrate (rows/s, wall time, peak RSS), the LOAD DATA ceiling for the same rows, their ratio,
- * verify and the shim when this checkout has them, and what recomputing fingerprints costs the mapping
- * (bench/fingerprints.ts). Prints a table and one JSON line; everything it
+ * verify and the shim when this checkout has them, what recomputing fingerprints costs the mapping
+ * (bench/fingerprints.ts), and the staged upgrade: stage, true-ups and the cut-over outage (bench/stage.ts). Prints a table and one JSON line; everything it
  * creates lives in scratch databases and temp files that are removed at the end (or on Ctrl-C), so
  * nothing is written into the repository.
  */
@@ -11,11 +11,12 @@ import { BenchInputError, parseArgs } from './args.ts';
 import { measureCeiling, removeCeilingFiles } from './ceiling.ts';
 import { cliHasCommand, stopAllCommands } from './child.ts';
 import { renderTable, type SizeResult } from './report.ts';
-import { machineFacts, ScratchDatabases, urlOf } from './scratch.ts';
+import { copyDatabase, machineFacts, ScratchDatabases, urlOf } from './scratch.ts';
 import { measureShim } from './shim.ts';
 import { measureFingerprints } from './fingerprints.ts';
 import { migrate, plan, seed, verify } from './workloads.ts';
 import { measurePostgres, PostgresScratch } from './postgres.ts';
+import { measureStaged } from './stage.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
       const kfpDb = scratch.name(`kfp${runs}_${size}`);
       log(`seeding ${runs} runs into ${mlmdDb} / ${kfpDb}`);
       const seeded = await seed(urlOf(mlmdDb), urlOf(kfpDb), runs);
+      // The staged upgrade gets its own copy of the KFP 2.x database: migrate below moves this one's tasks table aside.
+      const stageDb = scratch.name(`stg${runs}_${size}`);
+      await copyDatabase(kfpDb, stageDb);
       log(`seeded ${seeded.executions} executions, ${seeded.artifacts} artifacts, ${seeded.events} events in ${seeded.seconds.toFixed(1)} s; planning`);
       // Before migrate: over migrated runs plan would skip the reading it is here to measure.
       const planned = await plan(urlOf(mlmdDb), urlOf(kfpDb));
@@ -50,6 +54,8 @@ async function main(): Promise<void> {
       const shim = args.shim ? await measureShim(urlOf(kfpDb), kfpDb, log) : null;
       const postgres = await measurePostgres(pgScratch, urlOf(mlmdDb), runs, size, log);
       if (postgres.available) log(`postgres: ${postgres.targetRows} rows, migrate ${postgres.migrateWallSeconds.toFixed(1)} s, COPY ${postgres.ceilingLoadSeconds.toFixed(1)} s`);
+      log('staging, truing up, cutting over');
+      const staged = await measureStaged(mlmdDb, stageDb, (purpose) => scratch.name(`${purpose}${runs}_${size}`), runs);
       results.push({
         runs,
         seeded,
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
         shim,
         fingerprints,
         postgres,
+        staged,
       });
     }
   } finally {

@@ -8,6 +8,7 @@ import { LINEAGE, lineageStep, WHOLE_RUN } from './whole-run.ts';
 import type { CpuSplit, MigrateFigures, PlanFigures, SeedFigures, VerifyFigures } from './workloads.ts';
 import type { FingerprintFigures } from './fingerprints.ts';
 import type { PostgresResult } from './postgres.ts';
+import type { StagedFigures } from './stage.ts';
 
 export interface SizeResult {
   runs: number;
@@ -27,6 +28,7 @@ export interface SizeResult {
   fingerprints: FingerprintFigures;
   /** The same runs migrated into a KFP database on PostgreSQL, with its COPY ceiling. */
   postgres: PostgresResult;
+  staged: StagedFigures;
 }
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -59,6 +61,13 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     row('fingerprints reproduced (KFP 2.x self-check)', (r) => `${n0(r.fingerprints.tally.reproduced)} of ${n0(r.fingerprints.tally.stored)}`),
     row('mapping CPU: --fingerprints mlmd / kfp3', (r) => `${(r.fingerprints.mlmdMs / 1000).toFixed(2)} s / ${(r.fingerprints.kfp3Ms / 1000).toFixed(2)} s`),
     row('RATIO mapping kfp3 / mlmd (cost of recomputing)', (r) => `${(r.fingerprints.ratio * 100).toFixed(1)} %`),
+    row('stage (full, KFP 2.x serving) wall time', (r) => `${r.staged.full.toFixed(2)} s`),
+    row('true-up, nothing changed', (r) => `${r.staged.idleTrueUp.toFixed(2)} s`),
+    row('1 % changed: runs new / finished / deleted', (r) => `${n0(r.staged.changed.added)} / ${n0(r.staged.changed.finished)} / ${n0(r.staged.changed.deleted)}`),
+    row('true-up after 1 % changed (runs read again)', (r) => `${r.staged.changedTrueUp.toFixed(2)} s (${n0(r.staged.changedTrueUpRuns)})`),
+    row('CUT-OVER OUTAGE, nothing changed (swap alone)', (r) => `${r.staged.cutoverIdle.toFixed(2)} s (${r.staged.swapSeconds.idle.toFixed(2)} s)`),
+    row('CUT-OVER OUTAGE after 1 % changed (swap alone)', (r) => `${r.staged.cutoverChanged.toFixed(2)} s (${r.staged.swapSeconds.changed.toFixed(2)} s)`),
+    row('RATIO cut-over outage (1 % changed) / migrate', (r) => `${((r.staged.cutoverChanged / r.migrate.wallSeconds) * 100).toFixed(1)} %`),
   ];
   const facts =
     `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM; node ${m.node}; MariaDB ${m.server} ` +

@@ -77,7 +77,7 @@ export interface VerifyFigures extends PlanFigures {
 }
 
 /** One command in a child process, with the database server's CPU meanwhile; an exit code outside `ok` is an error. */
-async function measureCommand(args: string[], ok: readonly number[]): Promise<{ r: ChildResult; cpu: CpuSplit }> {
+export async function measureCommand(args: string[], ok: readonly number[]): Promise<{ r: ChildResult; cpu: CpuSplit }> {
   const { result: r, serverCpuSeconds } = await withServerCpu(() => runCliMeasured(args));
   if (r.code === null || !ok.includes(r.code)) throw new Error(`${args[0]} exited ${r.code}: ${r.stderr.trim() || r.stdout.slice(0, 2000)}`);
   return { r, cpu: { command: r.cpuSeconds, server: serverCpuSeconds } };

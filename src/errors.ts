@@ -14,6 +14,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 const EXIT_BY_CODE = {
   USAGE: EXIT.USAGE_OR_CONNECTION,
   BAD_URL: EXIT.USAGE_OR_CONNECTION,
+  UNSUPPORTED_DATABASE: EXIT.USAGE_OR_CONNECTION,
   CONNECTION: EXIT.USAGE_OR_CONNECTION,
   /** The database user may connect but not read what it must. */
   INSUFFICIENT_PRIVILEGE: EXIT.USAGE_OR_CONNECTION,
@@ -26,6 +27,12 @@ const EXIT_BY_CODE = {
   NOT_MIGRATED: EXIT.BLOCKED,
   STATE_CORRUPT: EXIT.BLOCKED,
   OPTION_CONFLICT: EXIT.BLOCKED,
+  /** `stage` against a database whose tasks table is KFP 3's already. */
+  ALREADY_CUT_OVER: EXIT.BLOCKED,
+  /** `migrate` against a database where `stage` built KFP 3's tables beside KFP 2.x's. */
+  STAGED_UPGRADE: EXIT.BLOCKED,
+  /** `cutover` against a database with nothing staged. */
+  NOT_STAGED: EXIT.BLOCKED,
   INTERNAL: EXIT.USAGE_OR_CONNECTION,
 } as const;
 

@@ -2,10 +2,7 @@
  * The migration end to end, on real SQLite files and a real MariaDB: seed → migrate → the rows of
  * every shape, idempotence, a killed and resumed migration, the lock, rollback, hostile input.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +10,10 @@ import { openDb } from '../src/db/connection.ts';
 import { openMlmdSource, readRunVersions, versionOfBundle } from '../src/extract/index.ts';
 import { migrate, readStoredRejects } from '../src/migrate/migrator.ts';
 import { verify } from '../src/verify/verifier.ts';
-import { parseDbUrl } from '../src/db/url.ts';
 import { BridgeError } from '../src/errors.ts';
-import { advisoryKey, lockNameFor } from '../src/load/lock.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { runCli, startCli } from './helpers/cli.ts';
+import { holdLock } from './helpers/lock.ts';
 import { KFP_DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
 import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { checksum, dumpDatabase } from './helpers/snapshot.ts';
@@ -32,30 +28,6 @@ async function seed(mlmdUrl: string, kfpUrl: string, opts: { runs: number; seed?
     await mlmd.close();
     await kfp.close();
   }
-}
-
-/** Holds the migration lock as another mlmd-bridge process would: MySQL GET_LOCK or a PostgreSQL advisory lock on its own connection, or the SQLite lock file. */
-async function holdLock(kfpUrl: string): Promise<() => Promise<void>> {
-  const target = parseDbUrl(kfpUrl);
-  if (target.dialect === 'sqlite') {
-    const path = `${target.path}.mlmd-bridge.lock`;
-    writeFileSync(path, JSON.stringify({ pid: process.pid, host: hostname() }));
-    return async () => rmSync(path, { force: true });
-  }
-  if (target.dialect === 'postgres') {
-    const c = new pg.Client({ host: target.host, port: target.port, user: target.user, password: target.password, database: target.database });
-    await c.connect();
-    const got = await c.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS got', [advisoryKey(lockNameFor(target.database))]);
-    if (got.rows[0]?.got !== true) throw new Error('holdLock: the advisory lock was not free');
-    return async () => {
-      await c.end();
-    };
-  }
-  const c = await mysql.createConnection({ host: target.host, port: target.port, user: target.user, password: target.password });
-  await c.query('SELECT GET_LOCK(?, 0)', [lockNameFor(target.database)]);
-  return async () => {
-    await c.end();
-  };
 }
 
 const TARGET = { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] };

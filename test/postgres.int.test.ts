@@ -219,6 +219,11 @@ describe('bad input on PostgreSQL exits 2 or 3 with the problem and what to do',
     expect(plan.stdout).toMatch(/BLOCKED[^\n]*\n {2}- NOT_KFP_DATABASE: .* has no run_details table; point --kfp at/);
   });
 
+  it.each(['stage', 'cutover'])('%s on a KFP database on PostgreSQL: exit 2, one line saying to migrate in one window', async (command) => {
+    const r = await runCli([command, '--mlmd', 'sqlite:/nonexistent.db', '--kfp', `postgres://${POSTGRES_USER}@${POSTGRES_HOST}:${POSTGRES_PORT}/mlpipeline`]);
+    expectOneProblem(r, 2, new RegExp(`UNSUPPORTED_DATABASE.*${command}: the staged upgrade of a KFP database on PostgreSQL is not supported yet`), /mlmd-bridge migrate/);
+  });
+
   it('a role that may not write the KFP database on PostgreSQL: exit 2 with the GRANT to run, before anything changes', async () => {
     const source = await keep(tempSqlite('pg_kfp_role_mlmd'));
     const target = await keep(tempPostgres('pg_kfp_role'));

@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
 import { EXIT } from '../errors.ts';
 import type { MigrateSummary } from '../migrate/migrator.ts';
 import type { Plan } from '../migrate/planner.ts';
+import type { StageSummary } from '../migrate/stager.ts';
+import type { CutoverSummary } from '../migrate/cutover.ts';
+import type { Status } from '../migrate/status.ts';
 import type { VerifyReport } from '../verify/verifier.ts';
 import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { fmtInt, fmtSeconds, table } from './format.ts';
@@ -62,13 +65,16 @@ function renderPlan(p: Plan): string {
   const codes = Object.entries(p.rejects);
   if (codes.length > 0) lines.push('', table(['reason code', 'disposition', 'records'], codes.map(([c, n]) => [c, REJECT_CODES[c as keyof typeof REJECT_CODES]?.disposition ?? '?', n])));
   lines.push('', ...fingerprintLines(p.fingerprints, p.fingerprints.options));
+  if (p.staged) lines.push('', ...upgradeLines(p.staged));
   for (const w of p.warnings) lines.push('', `warning: ${w}`);
   lines.push('');
   if (p.blockers.length > 0) {
     lines.push('BLOCKED — migrate would refuse to run:');
     for (const b of p.blockers) lines.push(`  - ${b}`);
+  } else if (p.staged?.phase === 'staged') {
+    lines.push('Nothing blocks the staged upgrade. Next: mlmd-bridge stage to true up; in the maintenance window, mlmd-bridge cutover.');
   } else {
-    lines.push('Nothing blocks the migration. Next: mlmd-bridge migrate with the same --mlmd and --kfp.');
+    lines.push('Nothing blocks the migration. Next: mlmd-bridge stage (KFP 2.x keeps serving; docs/staged-upgrade.md), or migrate in one window.');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -136,6 +142,88 @@ export function renderMigrate(s: MigrateSummary, rejectsFile?: string): string {
   if (bad > 0) lines.push(`${fmtInt(bad)} records were skipped or degraded${rejectsFile ? ` — listed in ${rejectsFile}` : ''}. Exit code 1.`);
   else lines.push('Every record migrated. Next: mlmd-bridge verify, then start KFP 3.');
   return `${lines.join('\n')}\n`;
+}
+
+type RunFlags = { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean } & MappingFlags;
+
+const runOptionsOf = (o: RunFlags, bar: Progress) => ({
+  mlmdUrl: o.mlmd,
+  kfpUrl: o.kfp,
+  batchSize: o.batchSize,
+  concurrency: o.concurrency,
+  mapping: mappingOf(o),
+  onProgress: (p: { phase: string; runsDone: number; runsTotal: number }) => {
+    if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
+  },
+});
+
+/**
+ * stage and cutover alike: run with a progress bar, write the rejects file, exit 1 when records were
+ * skipped or degraded, print the summary (`render`) or its JSON.
+ */
+async function runStagedCommand<T>(
+  o: RunFlags,
+  label: string,
+  run: (opts: ReturnType<typeof runOptionsOf>) => Promise<T>,
+  trueUpOf: (r: T) => MigrateSummary | null,
+  render: (r: T) => string,
+  io: { out: Out; err: Out },
+): Promise<void> {
+  const { hasRejectedRecords } = await import('../migrate/migrator.ts');
+  const bar = new Progress(label, { enabled: !o.json });
+  let r: T;
+  try {
+    r = await run(runOptionsOf(o, bar));
+  } finally {
+    bar.stop();
+  }
+  if (o.rejects) await writeRejectsFile(o.kfp, o.rejects);
+  const trueUp = trueUpOf(r);
+  lastExitCode.value = trueUp && hasRejectedRecords(trueUp) ? EXIT.DRIFT_OR_REJECTS : EXIT.OK;
+  if (o.json) return json(io.out, { ...r, rejectsFile: o.rejects ?? null, exitCode: lastExitCode.value });
+  io.out(render(r));
+  if (lastExitCode.value !== EXIT.OK && !o.rejects) io.err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
+}
+
+export async function stageCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
+  const { stage } = await import('../migrate/stager.ts');
+  await runStagedCommand(o, 'staging', stage, (s) => s, renderStage, { out, err });
+}
+
+function renderStage(s: StageSummary): string {
+  const what =
+    s.stage.kind === 'full'
+      ? `Staged every run (${fmtInt(s.runs.total)}) in ${fmtSeconds(s.seconds)}`
+      : `Trued up in ${fmtSeconds(s.seconds)}: ${fmtInt(s.stage.changedRuns)} runs looked at again, changed since the last stage or near its watermark (${fmtInt(s.stage.deletedRuns)} deleted in KFP 2.x)`;
+  return [
+    `${what}: ${fmtInt(s.runs.migrated)} written, ${fmtInt(s.runs.unchanged)} unchanged.`,
+    `KFP 3's tasks table is staged as tasks_kfp3_staged; KFP 2.x's tasks table is untouched.`,
+    s.target.createdTables.length > 0 ? `Created tables: ${s.target.createdTables.join(', ')}` : '',
+    table(['table', 'rows written'], [
+      ['tasks (staged)', s.rows.tasks],
+      ['artifacts', s.rows.artifacts],
+      ['artifact_tasks', s.rows.artifact_tasks],
+    ]),
+    s.rejects.total > 0 ? `Rejected or adjusted records: ${fmtInt(s.rejects.total)} (mlmd-bridge status; --rejects FILE lists them)` : '',
+    'Next: repeat stage at will; in the maintenance window stop KFP 2.x and run mlmd-bridge cutover.',
+    '',
+  ]
+    .filter((l, i) => l !== '' || i > 0)
+    .join('\n');
+}
+
+export async function cutoverCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
+  const { cutover } = await import('../migrate/cutover.ts');
+  await runStagedCommand(o, 'truing up', cutover, (r) => r.trueUp, renderCutover, { out, err });
+}
+
+function renderCutover(r: CutoverSummary): string {
+  if (r.outcome === 'already') return `Already cut over (at ${r.cutoverAt}): tasks is KFP 3's table, tasks_v1_backup KFP 2.x's. Next: mlmd-bridge verify, then start KFP 3.\n`;
+  return (
+    `Cut over in ${fmtSeconds(r.seconds)} (last true-up ${fmtSeconds(r.trueUp?.seconds ?? 0)}: ${fmtInt(r.trueUp?.runs.migrated ?? 0)} runs written; swap ${fmtSeconds(r.swapSeconds)}).\n` +
+    "tasks is now KFP 3's table; KFP 2.x's is tasks_v1_backup (mlmd-bridge rollback swaps back).\n" +
+    'Next: mlmd-bridge verify, then start KFP 3 behind mlmd-bridge status --require cutover.\n'
+  );
 }
 
 /** The rejects file is written from what the KFP database recorded, so it is complete even after a resumed migration. */
@@ -225,13 +313,25 @@ export function renderVerify(r: VerifyReport, reportFile?: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out): Promise<void> {
+export async function statusCommand(o: { kfp: string; mlmd?: string; require?: 'cutover'; json?: boolean }, out: Out, err: Out): Promise<void> {
   const { status } = await import('../migrate/status.ts');
-  const s = await status(o.kfp);
+  const s = await status(o.kfp, o.mlmd);
+  // The startup gate of KFP 3 (an initContainer): 0 only when cut over with nothing pending, else 3; one line either way.
+  if (o.require === 'cutover') {
+    if (s.upgrade.missing !== null) lastExitCode.value = EXIT.BLOCKED;
+    if (o.json) return json(out, s);
+    if (s.upgrade.missing !== null) err(`mlmd-bridge: not ready for KFP 3: ${s.upgrade.missing}\n`);
+    else out(`ready for KFP 3: cut over${s.upgrade.cutoverAt ? ` at ${s.upgrade.cutoverAt}` : ''}${s.upgrade.pending ? ', nothing pending' : ''}\n`);
+    return;
+  }
   if (o.json) return json(out, s);
   const lines = [
     `KFP database ${s.target}: ${s.state}`,
-    s.startedAt ? `last migration started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ', not finished'}` : 'no migration has run here',
+    s.startedAt
+      ? `last migration started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ', not finished'}`
+      : s.upgrade.phase === 'staged'
+        ? 'a staged upgrade is under way (below); no migration has finished here'
+        : 'no migration has run here',
   ];
   if (s.source) lines.push(`source ${s.source} (MLMD schema v${s.sourceSchemaVersion}), by mlmd-bridge ${s.toolVersions.join(', ') || s.currentToolVersion}`);
   if (s.state !== 'never-migrated') {
@@ -255,8 +355,26 @@ export async function statusCommand(o: { kfp: string; json?: boolean }, out: Out
     );
   }
   if (s.v1TasksBackup) lines.push('', 'tasks_v1_backup holds the KFP 2.x tasks table (rollback restores it)');
+  lines.push('', ...upgradeLines(s.upgrade));
   if (s.state === 'interrupted') lines.push('', 'The last migration did not finish: run migrate again to resume.');
   out(`${lines.join('\n')}\n`);
+}
+
+function upgradeLines(u: Status['upgrade']): string[] {
+  const phase = {
+    kfp2: "upgrade: not staged (tasks is KFP 2.x's table)",
+    staged: `upgrade: staged, not cut over (${fmtInt(u.stagedRuns)} runs in tasks_kfp3_staged, artifacts, artifact_tasks)`,
+    kfp3: `upgrade: tasks is KFP 3's table${u.cutoverAt ? ` (cut over ${u.cutoverAt})` : ' already'}`,
+    other: 'upgrade: no tasks table (neither KFP 2.x\'s nor KFP 3\'s)',
+  }[u.phase];
+  const lines = [phase];
+  if (u.lastTrueUp) lines.push(`last ${u.lastTrueUp.kind === 'full' ? 'stage' : 'true-up'} finished ${u.lastTrueUp.at}: ${fmtInt(u.lastTrueUp.runs)} runs read in ${fmtSeconds(u.lastTrueUp.seconds)}`);
+  if (u.pending) {
+    lines.push(`pending: ${fmtInt(u.pending.runs)} runs changed since then (${fmtInt(u.pending.deleted)} deleted)`);
+    if (u.expectedOutageSeconds !== null && u.phase === 'staged') lines.push(`expected cut-over outage: about ${fmtSeconds(u.expectedOutageSeconds)}`);
+  } else if (u.lastTrueUp) lines.push('pending changes: give --mlmd to count them');
+  lines.push(u.missing === null ? 'ready for KFP 3 (status --require cutover exits 0)' : `not ready for KFP 3: ${u.missing}`);
+  return lines;
 }
 
 export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: Out): Promise<void> {

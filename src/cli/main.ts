@@ -16,7 +16,7 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from '../shim/defaults.ts';
 import { DEFAULT_LIMITS, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH } from '../shim/limits.ts';
-import { demoCommand, migrateCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
+import { cutoverCommand, demoCommand, migrateCommand, stageCommand, planCommand, rollbackCommand, seedCommand, shimCommand, statusCommand, verifyCommand } from './commands.ts';
 
 const HELP_FOOTER = `
 Connection URLs:
@@ -30,7 +30,8 @@ Exit codes:
   0  success
   1  verification drift, or records that were skipped or degraded (see --rejects)
   2  usage or connection error
-  3  blocked by a precondition (MLMD schema version, lock held, target not a KFP database, target tables differ)
+  3  blocked by a precondition (MLMD schema version, lock held, target not a KFP database, target tables differ,
+     stage after cut-over, cutover with nothing staged, status --require cutover not met)
 
 Tuning (environment):
   MLMD_BRIDGE_WORKERS=n                 worker threads for migrate's reading and mapping and verify's checks
@@ -38,8 +39,9 @@ Tuning (environment):
   MLMD_BRIDGE_HEAP_GROWING_PERCENT=p    let the JavaScript heap grow by p % between full collections
                                         (default ${HEAP_GROWING_PERCENT}; 0 leaves it to V8, which may use several times more memory)
 
-Upgrade procedure: see README.md; every command in detail: docs/commands.md; every flag and environment
-variable with its default: docs/configuration.md.`;
+Upgrade procedure (plan, stage, cutover, verify, start KFP 3 behind status --require cutover):
+docs/staged-upgrade.md; every command in detail: docs/commands.md; every flag and environment variable
+with its default: docs/configuration.md.`;
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -89,6 +91,17 @@ function addMappingOptions(cmd: Command): Command {
 }
 const kfpOption = () => new Option('--kfp <url>', 'KFP database (target: the KFP API server database)').env('KFP_DB_URL');
 
+/** The options of every command that runs the migration pipeline (migrate, stage, cutover). */
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .addOption(mlmdOption().makeOptionMandatory())
+    .addOption(kfpOption().makeOptionMandatory())
+    .option('--batch-size <n>', 'runs read and mapped per batch', positiveInt('--batch-size'), 100)
+    .option('--concurrency <n>', 'batches in flight at once (two are written at once, the others read and mapped)', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
+    .option('--rejects <file>', 'write every skipped, degraded or adjusted record (MLMD id, reason code) as NDJSON to this file')
+    .option('--json', 'print one JSON document (the summary)');
+}
+
 export function buildProgram(out: (s: string) => void, err: (s: string) => void): Command {
   const program = new Command('mlmd-bridge')
     .description('Carry KFP 2.x run metadata from ML Metadata (MLMD) into the KFP 3 tables tasks, artifacts and artifact_tasks.')
@@ -109,15 +122,8 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .action(async (o) => planCommand(o, out));
   addMappingOptions(plan);
 
-  const migrate = program
-    .command('migrate')
+  const migrate = addRunOptions(program.command('migrate'))
     .description('migrate every KFP run from MLMD into the KFP 3 tables; resumable and idempotent (re-run to resume or true up)')
-    .addOption(mlmdOption().makeOptionMandatory())
-    .addOption(kfpOption().makeOptionMandatory())
-    .option('--batch-size <n>', 'runs read and mapped per batch', positiveInt('--batch-size'), 100)
-    .option('--concurrency <n>', 'batches in flight at once (two are written at once, the others read and mapped)', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
-    .option('--rejects <file>', 'write every skipped, degraded or adjusted record (MLMD id, reason code) as NDJSON to this file')
-    .option('--json', 'print one JSON document (the summary)')
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge migrate --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --rejects rejects.ndjson\n\n' +
@@ -128,6 +134,32 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     )
     .action(async (o) => migrateCommand(o, out, err));
   addMappingOptions(migrate);
+
+  const stage = addRunOptions(program.command('stage'))
+    .description('staged upgrade, step 1 (KFP 2.x keeps serving): build the KFP 3 tables beside KFP 2.x\'s; re-run to true up (reads only what changed)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mlmd-bridge stage --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
+        `KFP 3's tasks table is built as tasks_kfp3_staged; KFP 2.x's tasks table is not touched. The first stage reads every run;\n` +
+        'each later one reads only the runs whose MLMD records or run_details row changed since the last (new, finished,\n' +
+        'deleted runs). Resumable after a kill. Then, with KFP 2.x stopped: mlmd-bridge cutover. See docs/staged-upgrade.md.\n\n' +
+        'Exit 0 ok, 1 records skipped or degraded, 2 usage or connection, 3 blocked (lock held, already cut over: ALREADY_CUT_OVER).',
+    )
+    .action(async (o) => stageCommand(o, out, err));
+  addMappingOptions(stage);
+
+  const cutover = addRunOptions(program.command('cutover'))
+    .description('staged upgrade, step 2 (KFP 2.x stopped): a last true-up, then swap the staged tasks table in atomically')
+    .addHelpText(
+      'after',
+      '\nExample:\n  mlmd-bridge cutover --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
+        'Takes the migration lock, trues up, then renames tasks to tasks_v1_backup and tasks_kfp3_staged to tasks in one step\n' +
+        "(every constraint then has KFP 3's name). Killed at any point, the database is before or after the swap; re-run to finish.\n" +
+        'rollback swaps back. Exit 0 ok, 1 records skipped or degraded, 2 usage or connection, 3 blocked (lock held: LOCK_HELD;\n' +
+        'nothing staged: NOT_STAGED).',
+    )
+    .action(async (o) => cutoverCommand(o, out, err));
+  addMappingOptions(cutover);
 
   program
     .command('verify')
@@ -149,10 +181,18 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
 
   program
     .command('status')
-    .description('migrated? complete? by which version? with row and reject counts')
+    .description('migrated? staged? cut over? complete? by which version? with row and reject counts; --require cutover: the startup gate of KFP 3')
     .addOption(kfpOption().makeOptionMandatory())
+    .addOption(new Option('--mlmd <url>', 'MLMD database (read-only): with it, status also counts the runs changed since the last true-up (pending)').env('MLMD_DB_URL'))
+    .addOption(new Option('--require <state>', 'exit 0 only in this state, else 3 with one line saying what is missing (cutover: cut over and, with --mlmd, nothing pending)').choices(['cutover']))
     .option('--json', 'print one JSON document')
-    .action(async (o) => statusCommand(o, out));
+    .addHelpText(
+      'after',
+      '\nAs the initContainer of KFP 3\'s API server:\n  mlmd-bridge status --kfp mysql://root@mysql:3306/mlpipeline --mlmd mysql://root@mysql:3306/metadb --require cutover\n\n' +
+        'Exit 0 cut over and nothing pending; 3 not cut over yet, or runs changed since the last true-up (one line says which);\n' +
+        '2 usage or connection error. Without --require, status exits 0 whatever the state.',
+    )
+    .action(async (o) => statusCommand(o, out, err));
 
   program
     .command('rollback')

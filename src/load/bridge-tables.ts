@@ -5,14 +5,14 @@
  */
 import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
-import { BRIDGE_REJECTS, BRIDGE_RUNS, BRIDGE_STATE, kfpTables, MLMD_ID_MAP } from '../db/kfp-tables.ts';
+import { BRIDGE_REJECTS, BRIDGE_RUN_DETAILS, BRIDGE_RUNS, BRIDGE_STATE, kfpTables, MLMD_ID_MAP } from '../db/kfp-tables.ts';
 import { createTableStatements } from '../db/table-spec.ts';
 import { eq } from 'drizzle-orm';
 import { orm, proposed, upsert } from '../db/orm.ts';
 import { BridgeError } from '../errors.ts';
 
 /** Their columns and keys are described in db/kfp-tables.ts. */
-const BRIDGE_TABLE_SPECS = [MLMD_ID_MAP, BRIDGE_RUNS, BRIDGE_STATE, BRIDGE_REJECTS] as const;
+const BRIDGE_TABLE_SPECS = [MLMD_ID_MAP, BRIDGE_RUNS, BRIDGE_STATE, BRIDGE_REJECTS, BRIDGE_RUN_DETAILS] as const;
 export const BRIDGE_TABLES = BRIDGE_TABLE_SPECS.map((t) => t.name);
 
 /** Bumped when the shape of the bookkeeping tables changes; stored under STATE_KEYS.schemaVersion. */
@@ -39,6 +39,19 @@ export const STATE_KEYS = {
   fingerprints: 'fingerprints',
   /** `true` or `false`: the target's PUBLISH_LOGS the KFP 3 keys were computed for (migrate --publish-logs). */
   publishLogs: 'publish_logs',
+  /** When the first `stage` of the staged upgrade started, and when its last true-up finished. */
+  stageStartedAt: 'stage_started_at',
+  stageFinishedAt: 'stage_finished_at',
+  /** JSON {updateMs, eventId}: the MLMD high-water marks read at the start of the last finished true-up. */
+  stageWatermark: 'stage_watermark',
+  /** JSON {seconds, runs}: the wall time and the runs of the last finished true-up (plan and status estimate the outage from it). */
+  stageLastTrueUp: 'stage_last_true_up',
+  /** How many imported artifacts held their IdentityKey when the keys were last settled (a true-up that wrote nothing reports it). */
+  identityKeys: 'identity_keys',
+  /** JSON {context, execution}: the highest MLMD ids when the non-KFP records were last listed (a true-up lists those above). */
+  nonKfpListedUpTo: 'non_kfp_listed_up_to',
+  /** When `cutover` swapped the staged table in. */
+  cutoverAt: 'cutover_at',
 } as const;
 
 /** Creates whichever bookkeeping tables are missing and records the bookkeeping schema version. */

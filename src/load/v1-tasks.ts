@@ -165,7 +165,7 @@ const isRecordedForeignKeys = (v: unknown): v is RecordedForeignKey[] =>
   Array.isArray(v) &&
   v.every((fk: Partial<RecordedForeignKey> | null) => typeof fk?.name === 'string' && typeof fk.clause === 'string' && isStringArray(fk.columns) && typeof fk.refTable === 'string' && isStringArray(fk.refColumns));
 
-async function renameTable(db: Queryable, from: string, to: string): Promise<void> {
+export async function renameTable(db: Queryable, from: string, to: string): Promise<void> {
   await db.run(targetDialect(db) === 'mysql' ? `RENAME TABLE ${q(db, from)} TO ${q(db, to)}` : `ALTER TABLE ${q(db, from)} RENAME TO ${q(db, to)}`);
   await renamePrimaryKeyIndex(db, to, `${from}_pkey`, `${to}_pkey`);
 }
@@ -185,18 +185,38 @@ async function renamePrimaryKeyIndex(db: Queryable, table: string, from: string,
   if (owned) await db.run(`ALTER INDEX ${q(db, from)} RENAME TO ${q(db, to)}`);
 }
 
-/** MySQL only: drops the recorded FKs the backup still has (all of them after a fresh rename). */
-async function dropBackupForeignKeys(db: Queryable, recorded: RecordedForeignKey[]): Promise<void> {
+/** MySQL only: drops the recorded FKs that `table` still has (all of them after a fresh rename). */
+async function dropRecordedForeignKeys(db: Queryable, recorded: RecordedForeignKey[], table = V1_TASKS_BACKUP): Promise<void> {
   if (targetDialect(db) !== 'mysql') return;
+  const names = await foreignKeyNamesOf(db, table);
+  for (const fk of recorded) {
+    if (names.has(fk.name)) await db.run(`ALTER TABLE ${q(db, table)} DROP FOREIGN KEY ${q(db, fk.name)}`);
+  }
+}
+
+/** MySQL: the names of the FKs a table has. */
+export async function foreignKeyNamesOf(db: Queryable, table: string): Promise<Set<string>> {
   const present = await db.all<{ name: string }>(
     `SELECT CONSTRAINT_NAME AS name FROM information_schema.REFERENTIAL_CONSTRAINTS
       WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
-    [V1_TASKS_BACKUP],
+    [table],
   );
-  const names = new Set(present.map((r) => r.name));
-  for (const fk of recorded) {
-    if (names.has(fk.name)) await db.run(`ALTER TABLE ${q(db, V1_TASKS_BACKUP)} DROP FOREIGN KEY ${q(db, fk.name)}`);
-  }
+  return new Set(present.map((r) => r.name));
+}
+
+/**
+ * Records the CREATE TABLE text and FK clauses of the v1 `tasks` table, unless a record is there
+ * already: an interrupted cut-over may have dropped the FK, and the record must keep the original.
+ */
+async function recordV1Tasks(db: Queryable): Promise<RecordedForeignKey[]> {
+  await ensureBridgeTables(db);
+  const recorded = await recordedForeignKeys(db);
+  if (recorded !== undefined && (await getState(db, STATE_KEYS.v1TasksCreateTable)) !== undefined) return recorded;
+  const createTable = await showCreateTable(db, 'tasks');
+  const fks = foreignKeyClauses(createTable);
+  await setState(db, STATE_KEYS.v1TasksCreateTable, createTable);
+  await setState(db, STATE_KEYS.v1TasksForeignKeys, JSON.stringify(fks));
+  return fks;
 }
 
 /**
@@ -214,21 +234,42 @@ export async function moveV1TasksAside(db: Queryable): Promise<'moved' | 'absent
         `find out which copy is current; keep that one as tasks_v1_backup and drop or rename the other`,
       );
     }
-    await dropBackupForeignKeys(db, (await recordedForeignKeys(db)) ?? []);
+    await dropRecordedForeignKeys(db, (await recordedForeignKeys(db)) ?? []);
     await renamePrimaryKeyIndex(db, V1_TASKS_BACKUP, 'tasks_pkey', `${V1_TASKS_BACKUP}_pkey`);
     return 'already-moved';
   }
   if (!v1InPlace) return 'absent';
 
-  await ensureBridgeTables(db);
-  const createTable = await showCreateTable(db, 'tasks');
-  const fks = foreignKeyClauses(createTable);
   // Recorded before anything changes, so that an interrupted move can always be undone.
-  await setState(db, STATE_KEYS.v1TasksCreateTable, createTable);
-  await setState(db, STATE_KEYS.v1TasksForeignKeys, JSON.stringify(fks));
+  const fks = await recordV1Tasks(db);
   await renameTable(db, 'tasks', V1_TASKS_BACKUP);
-  await dropBackupForeignKeys(db, fks);
+  await dropRecordedForeignKeys(db, fks);
   return 'moved';
+}
+
+/**
+ * The first half of a cut-over (MySQL): the v1 `tasks` table, still in place, loses its FKs, whose
+ * names KFP 3's tasks table needs (FK names are unique per database). Recorded first, so rollback
+ * and `restoreV1ForeignKeysInPlace` can put them back. Idempotent.
+ */
+export async function releaseV1ForeignKeyNames(db: Queryable): Promise<void> {
+  const fks = await recordV1Tasks(db);
+  await dropRecordedForeignKeys(db, fks, 'tasks');
+}
+
+/**
+ * Undoes an interrupted cut-over's `releaseV1ForeignKeyNames` while the v1 table is still `tasks`:
+ * re-adds the recorded FKs it lacks, so KFP 2.x finds its table as it was. No-op elsewhere.
+ */
+export async function restoreV1ForeignKeysInPlace(db: Queryable): Promise<void> {
+  if (targetDialect(db) !== 'mysql' || !(await isV1TasksTable(db, 'tasks'))) return;
+  const recorded = (await recordedForeignKeys(db)) ?? [];
+  const present = await foreignKeyNamesOf(db, 'tasks');
+  for (const fk of recorded) {
+    if (present.has(fk.name)) continue;
+    await refuseOrphans(db, fk, 'tasks');
+    await db.run(`ALTER TABLE ${q(db, 'tasks')} ADD ${fk.clause}`);
+  }
 }
 
 /**
@@ -271,17 +312,17 @@ export async function restoreV1Tasks(db: Queryable): Promise<'restored' | 'absen
  * While the FK was dropped nothing cascaded into the backup, so runs deleted in the meantime may
  * have left rows behind; re-adding the FK over them would fail, so stop before changing anything.
  */
-async function refuseOrphans(db: Queryable, fk: RecordedForeignKey): Promise<void> {
+async function refuseOrphans(db: Queryable, fk: RecordedForeignKey, table = V1_TASKS_BACKUP): Promise<void> {
   const join = fk.columns.map((c, i) => `p.${q(db, fk.refColumns[i]!)} = b.${q(db, c)}`).join(' AND ');
   const notNull = fk.columns.map((c) => `b.${q(db, c)} IS NOT NULL`).join(' AND ');
   const where = `${notNull} AND NOT EXISTS (SELECT 1 FROM ${q(db, fk.refTable)} p WHERE ${join})`;
-  const [row] = await db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q(db, V1_TASKS_BACKUP)} b WHERE ${where}`);
+  const [row] = await db.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q(db, table)} b WHERE ${where}`);
   const n = Number(row?.n ?? 0);
   if (n > 0) {
     throw new BridgeError(
       'TARGET_SCHEMA_MISMATCH',
       `cannot restore the foreign key ${fk.name}: ${n} row(s) of ${V1_TASKS_BACKUP} point at ${fk.refTable} rows that no longer exist`,
-      `these rows would have been deleted by the cascade; remove them with DELETE b FROM ${V1_TASKS_BACKUP} b WHERE ${where}`,
+      `these rows would have been deleted by the cascade; remove them with DELETE b FROM ${table} b WHERE ${where}`,
     );
   }
 }

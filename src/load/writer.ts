@@ -12,7 +12,7 @@
 import type { Param, Queryable } from '../db/connection.ts';
 import { forceIndex, quoteIdent } from '../db/dialect.ts';
 import { insertMany } from '../db/insert.ts';
-import { kfpTables } from '../db/kfp-tables.ts';
+import { kfpTables, tasksTableNamed } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
 import { and, eq, inArray, isNotNull, ne } from 'drizzle-orm';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
@@ -59,11 +59,15 @@ export async function readCheckpointsOf(db: Queryable, runUuids: readonly string
   return out;
 }
 
-/** Writes several whole runs, table by table. Call inside one transaction: the runs and their checkpoints commit together. */
-export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promise<void> {
+/**
+ * Writes several whole runs, table by table. Call inside one transaction: the runs and their checkpoints commit together.
+ * `tasksTable` is `tasks`, or the staging name `stage` builds KFP 3's tasks under while KFP 2.x still owns `tasks`.
+ */
+export async function writeRuns(tx: Queryable, runs: readonly RunWrite[], tasksTable = 'tasks'): Promise<void> {
   if (runs.length === 0) return;
   const replaced = runs.filter((r) => r.replacing).map((r) => r.mapped.runUuid);
-  const { artifactTasks, tasks, idMap } = kfpTables(tx);
+  const { artifactTasks, idMap } = kfpTables(tx);
+  const tasks = tasksTableNamed(tx, tasksTable);
   const db = orm(tx);
   for (const ids of chunked(replaced)) {
     // These runs changed since they were migrated: their old rows go first, so nothing stale survives.
@@ -78,7 +82,7 @@ export async function writeRuns(tx: Queryable, runs: readonly RunWrite[]): Promi
   const artifacts = lastByKey(mapped.flatMap((m) => m.artifacts), (a) => a.UUID);
   const changed = await notAlreadyThere(tx, 'artifacts', ARTIFACT_MAPPED_COLUMNS, { column: 'UUID', index: 'PRIMARY', json: ARTIFACT_JSON }, artifacts, (a) => String(a.UUID));
   await upsert(tx, 'artifacts', ARTIFACT_COLUMNS, changed.sort(byKey((a) => a.UUID)), ['UUID'], ['IdentityKey']);
-  await upsert(tx, 'tasks', TASK_COLUMNS, parentsFirst(mapped.flatMap((m) => m.tasks)), ['UUID']);
+  await upsert(tx, tasksTable, TASK_COLUMNS, parentsFirst(mapped.flatMap((m) => m.tasks)), ['UUID']);
   await upsert(tx, 'artifact_tasks', LINK_COLUMNS, mapped.flatMap((m) => m.links).sort(byKey((l) => l.UUID)), ['UUID']);
   await writeIdMap(tx, mapped.flatMap((m) => m.idMap));
   await replaceRejects(tx, mapped.map((m) => ({ runKey: m.runUuid, rejects: m.rejects })));

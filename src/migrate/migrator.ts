@@ -15,6 +15,7 @@ import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, ST
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
+import { STAGED_TASKS, upgradePhase } from '../load/staged-tables.ts';
 import { refuseWithoutWritePrivileges } from '../load/kfp-privileges.ts';
 import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
@@ -60,6 +61,61 @@ export interface MigrateSummary {
 }
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
+  return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, ONE_SHOT)));
+}
+
+/**
+ * What differs between a one-shot `migrate` and `stage` (stager.ts): where KFP 3's tasks go, which
+ * runs are read, which bookkeeping rows say when it ran; the pipeline itself is the same.
+ */
+export interface PipelineTarget {
+  /** Readies the target tables; `v1Tasks` says what happened to KFP 2.x's tasks table. */
+  prepareTables(kfp: Db): Promise<{ created: string[]; v1Tasks: string }>;
+  /** The runs to read, page by page, and how many there are. */
+  runs(source: MlmdSource, kfp: Db, batchSize: number): Promise<{ total: number; pages: AsyncIterable<RunRef[]> }>;
+  tasksTable: string;
+  startedKey: string;
+  finishedKey: string;
+  /** false: IdentityKeys are settled again only when some run was written (a true-up with nothing changed stays cheap). */
+  alwaysSettleIdentity: boolean;
+  /**
+   * true: the non-KFP records listed by an earlier run stay, and those above the ids it recorded are
+   * added (a true-up: listing them all reads every execution, 0.5 s at 15,000 runs).
+   */
+  incrementalRunless: boolean;
+  /** true: a batch or two of runs (a small true-up) is mapped in this thread rather than by starting worker threads. */
+  fewRunsInThread: boolean;
+  /** Runs after the runs are written and before the run is recorded finished. */
+  afterRuns?(kfp: Db, counts: Tally['counts']): Promise<void>;
+}
+
+const ONE_SHOT: PipelineTarget = {
+  async prepareTables(kfp) {
+    // Its artifact_tasks references the staged table; moving the v1 table aside first would leave a half of each.
+    if ((await upgradePhase(kfp)) === 'staged') {
+      throw new BridgeError(
+        'STAGED_UPGRADE',
+        `${kfp.target.display} holds a staged upgrade (KFP 3's tasks table as ${STAGED_TASKS} beside KFP 2.x's), which migrate does not write into`,
+        'finish it with mlmd-bridge cutover (stop KFP 2.x first), or remove it with mlmd-bridge rollback and migrate then',
+      );
+    }
+    const v1Tasks = await moveV1TasksAside(kfp);
+    const { created } = await ensureTargetTables(kfp);
+    return { created, v1Tasks };
+  },
+  async runs(source, _kfp, batchSize) {
+    return { total: await countRunContexts(source.db), pages: runContextPages(source.db, batchSize) };
+  },
+  tasksTable: 'tasks',
+  startedKey: STATE_KEYS.startedAt,
+  finishedKey: STATE_KEYS.finishedAt,
+  alwaysSettleIdentity: true,
+  fewRunsInThread: false,
+  incrementalRunless: false,
+};
+
+/** Opens the MLMD source and the KFP database (refusing one without run_details), runs `fn`, closes both. */
+export async function withSourceAndTarget<T>(opts: MigrateOptions, fn: (source: MlmdSource, kfp: Db, started: number) => Promise<T>): Promise<T> {
   const started = Date.now();
   const kfpTarget = kfpDatabaseTarget(opts.kfpUrl);
   const source = await openMlmdSource(opts.mlmdUrl);
@@ -74,14 +130,15 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
         'point --kfp at the KFP API server database (usually mlpipeline)',
       );
     }
-    return await withMigrationLock(target, () => run(source, target, opts, started));
+    return await fn(source, target, started);
   } finally {
     await source.close().catch(() => undefined);
     await kfp?.close().catch(() => undefined);
   }
 }
 
-async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<MigrateSummary> {
+/** extract → transform → load over the runs `target` names; call holding the migration lock. */
+export async function runPipeline(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number, target: PipelineTarget): Promise<MigrateSummary> {
   const progress: MigrateProgress = { phase: 'prepare', runsTotal: 0, runsDone: 0, rowsWritten: 0 };
   const tell = () => opts.onProgress?.({ ...progress });
   tell();
@@ -91,28 +148,28 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
   await checkIdScheme(kfp);
   const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
   await recordMappingOptions(kfp, mapping);
-  const v1Tasks = await moveV1TasksAside(kfp);
-  const { created } = await ensureTargetTables(kfp);
+  const { created, v1Tasks } = await target.prepareTables(kfp);
   const previouslyCreated = (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
   await setState(kfp, STATE_KEYS.createdTargetTables, JSON.stringify([...new Set([...previouslyCreated, ...created])]));
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
-  await setState(kfp, STATE_KEYS.startedAt, new Date(started).toISOString());
+  await setState(kfp, target.startedKey, new Date(started).toISOString());
   await setState(kfp, 'source_schema_version', String(source.schemaVersion));
-  await kfp.run("DELETE FROM mlmd_bridge_state WHERE name = ?", [STATE_KEYS.finishedAt]);
+  await kfp.run("DELETE FROM mlmd_bridge_state WHERE name = ?", [target.finishedKey]);
 
   const types = await source.readTypes();
   await kfp.transaction((tx) => writeIdMap(tx, typeIdMapRows(types)));
-  progress.runsTotal = await countRunContexts(source.db);
+  const batchSize = Math.max(1, opts.batchSize ?? 100);
+  const { total, pages } = await target.runs(source, kfp, batchSize);
+  progress.runsTotal = total;
   progress.phase = 'runs';
   tell();
 
-  const batchSize = Math.max(1, opts.batchSize ?? 100);
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
-  const workers = workerCount(concurrency);
+  const workers = target.fewRunsInThread && total < batchSize * 2 ? 0 : workerCount(concurrency);
   const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : inThreadPreparer(source, kfp, mapping);
   let tally: Tally;
   try {
-    tally = await migrateRuns(runContextPages(source.db, batchSize), preparer, kfp, concurrency, (batch, runs) => {
+    tally = await migrateRuns(pages, preparer, kfp, concurrency, target.tasksTable, (batch, runs) => {
       for (const { mapped } of runs) progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
       progress.runsDone += batch;
       tell();
@@ -121,17 +178,58 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
     await preparer.close();
   }
   const { counts, rows, fingerprints } = tally;
+  await target.afterRuns?.(kfp, counts);
   // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
-  const identity = await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx)));
+  const settle = target.alwaysSettleIdentity || counts.migrated > 0;
+  const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
 
-  progress.phase = 'non-kfp';
+  // Read before the non-KFP records are listed: what is added meanwhile lies above it, for the next true-up to list.
+  const maxIds = await source.maxIds();
+  if (identity) {
+    await setState(kfp, STATE_KEYS.identityKeys, String(identity.holding));
+    progress.phase = 'non-kfp';
+    tell();
+    const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
+    await storeRunlessRejects(source, kfp, identity.shared, listedUpTo);
+    await setState(kfp, STATE_KEYS.nonKfpListedUpTo, JSON.stringify({ context: maxIds.context, execution: maxIds.execution }));
+  }
+  // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
+  await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(maxIds));
+
+  const finished = Date.now();
+  await setState(kfp, target.finishedKey, new Date(finished).toISOString());
+  const rejects = await rejectCounts(kfp);
+  progress.phase = 'done';
   tell();
-  // Non-KFP records (TFX, KFP v1) can number millions: they are stored page by page.
+  return {
+    source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion },
+    target: { url: kfp.target.display, createdTables: created, v1Tasks },
+    runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
+    rows,
+    rejects,
+    identityKeys: identity ? identity.holding : Number((await getState(kfp, STATE_KEYS.identityKeys)) ?? 0),
+    fingerprints: { ...mapping, tally: fingerprints },
+    seconds: (finished - started) / 1000,
+  };
+}
+
+/**
+ * The rejects of no run: non-KFP records (TFX, KFP v1), which can number millions and are stored page
+ * by page, and shared artifacts. `above` (a true-up): the non-KFP records listed before stay, and only
+ * those with larger ids are added; the shared artifacts are replaced.
+ */
+async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[], above?: { context: number; execution: number }): Promise<void> {
   await kfp.transaction(async (tx) => {
-    await clearRejects(tx, '');
-    let page: Reject[] = [];
     let seq = 0;
-    for await (const r of source.listNonKfp()) {
+    if (above) {
+      await tx.run("DELETE FROM mlmd_bridge_rejects WHERE run_key = '' AND code = 'IDENTITY_KEY_SHARED'");
+      const [row] = await tx.all<{ m: number | null }>("SELECT MAX(seq) AS m FROM mlmd_bridge_rejects WHERE run_key = ''");
+      seq = row?.m == null ? 0 : Number(row.m) + 1;
+    } else {
+      await clearRejects(tx, '');
+    }
+    let page: Reject[] = [];
+    for await (const r of source.listNonKfp(above)) {
       page.push({
         code: r.entity === 'context' ? 'NON_KFP_CONTEXT' : 'NON_KFP_EXECUTION',
         disposition: 'skipped',
@@ -146,29 +244,11 @@ async function run(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: n
         page = [];
       }
     }
-    // Artifacts shared by runs are reported with the records of no run.
-    page.push(...identity.shared);
+    page.push(...shared);
     await appendRejects(tx, '', page, seq);
   });
-  // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
-  await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(await source.maxIds()));
-
-  const finished = Date.now();
-  await setState(kfp, STATE_KEYS.finishedAt, new Date(finished).toISOString());
-  const rejects = await rejectCounts(kfp);
-  progress.phase = 'done';
-  tell();
-  return {
-    source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion },
-    target: { url: kfp.target.display, createdTables: created, v1Tasks },
-    runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
-    rows,
-    rejects,
-    identityKeys: identity.holding,
-    fingerprints: { ...mapping, tally: fingerprints },
-    seconds: (finished - started) / 1000,
-  };
 }
+
 
 /**
  * Rows already migrated keep the ids they were written with, and a re-run replaces a changed run
@@ -189,7 +269,7 @@ async function checkIdScheme(kfp: Db): Promise<void> {
   if (stored === undefined) await setState(kfp, STATE_KEYS.idScheme, ID_SCHEME);
 }
 
-interface Tally {
+export interface Tally {
   counts: { total: number; migrated: number; unchanged: number };
   rows: MigrateSummary['rows'];
   fingerprints: FingerprintTally;
@@ -208,6 +288,7 @@ async function migrateRuns(
   preparer: Preparer,
   kfp: Db,
   concurrency: number,
+  tasksTable: string,
   onWritten: (batchSize: number, runs: RunWrite[]) => void,
 ): Promise<Tally> {
   const counts = { total: 0, migrated: 0, unchanged: 0 };
@@ -224,7 +305,7 @@ async function migrateRuns(
       .then((work) =>
         writeSlot(async () => {
           if (failure) return; // nothing more is written once a batch failed
-          await writeBatch(kfp, work.runs);
+          await writeBatch(kfp, work.runs, tasksTable);
           counts.unchanged += work.unchanged;
           for (const { mapped } of work.runs) {
             counts.migrated++;
@@ -254,17 +335,17 @@ async function migrateRuns(
  * value a column cannot hold, a charset that cannot store it), each run is tried alone so that one
  * bad run costs only itself: it is recorded as RUN_FAILED and the others are written.
  */
-async function writeBatch(kfp: Db, runs: RunWrite[]): Promise<void> {
+async function writeBatch(kfp: Db, runs: RunWrite[], tasksTable: string): Promise<void> {
   if (runs.length === 0) return;
   try {
-    await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, runs)));
+    await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, runs, tasksTable)));
     return;
   } catch (e) {
     if (isFatal(e)) throw e;
   }
   for (const r of runs) {
     try {
-      await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, [r])));
+      await retryOnLockConflict(() => kfp.transaction((tx) => writeRuns(tx, [r], tasksTable)));
     } catch (e) {
       if (isFatal(e)) throw e;
       const reject = runFailedReject(r.mapped.runUuid, r.mapped.contextId, `the KFP database refused the run's rows: ${errorText(e)}`);
@@ -292,6 +373,9 @@ function typeIdMapRows(types: MlmdType[]): IdMapRow[] {
     extra: JSON.stringify({ name: t.name, typeKind: t.typeKind, version: t.version }),
   }));
 }
+
+const isListedUpTo = (v: unknown): v is { context: number; execution: number } =>
+  typeof v === 'object' && v !== null && Number.isFinite((v as { context?: unknown }).context) && Number.isFinite((v as { execution?: unknown }).execution);
 
 export async function rejectCounts(kfp: Db): Promise<MigrateSummary['rejects']> {
   const rows = await kfp.all<{ code: string; disposition: string; n: number }>(

@@ -8,6 +8,9 @@ import { openMlmdSource, readRunDetails } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { kfpDatabaseTarget, openKfpDatabase, targetDialect } from '../load/kfp-database.ts';
 import { isMigrationLocked } from '../load/lock.ts';
+import { getState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { STAGED_TASKS, stagedName, stagedStructure, upgradePhase } from '../load/staged-tables.ts';
+import { upgradeStatus, type UpgradeStatus } from './status.ts';
 import { describeTable, diffTableStructure, expectedStructure, isKfpDatabase, isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { redact } from '../db/url.ts';
 import { outlineRun } from '../transform/forward.ts';
@@ -29,6 +32,8 @@ export interface Plan {
   /** The KFP 2.x self-check of every stored fingerprint, and what tasks.Fingerprint would hold under `options`. */
   fingerprints: FingerprintTally & { options: MappingOptions; recorded: boolean };
   target: { url: string; v1TasksRows: number | null; existingTables: string[] };
+  /** The staged upgrade: where it stands, pending runs and the expected cut-over outage (null when never staged or migrated). */
+  staged: UpgradeStatus | null;
   blockers: string[];
   warnings: string[];
 }
@@ -53,8 +58,16 @@ export async function plan(opts: {
 
     const existing: string[] = [];
     let v1Rows: number | null = null;
+    const phase = kfpOk ? await upgradePhase(kfp) : null;
     if (kfpOk) {
       for (const name of TARGET_TABLES) {
+        if (phase === 'staged') {
+          // Staged beside KFP 2.x's tasks: the staged tables are checked as stage checks them.
+          if (!(await tableExists(kfp, stagedName(name)))) continue;
+          existing.push(stagedName(name));
+          for (const d of diffTableStructure(stagedStructure(name, targetDialect(kfp)), await describeTable(kfp, stagedName(name)))) blockers.push(`TARGET_SCHEMA_MISMATCH: ${d}`);
+          if (name !== 'tasks') continue;
+        }
         if (!(await tableExists(kfp, name))) continue;
         if (name === 'tasks' && (await isV1TasksTable(kfp))) {
           const [row] = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM tasks');
@@ -118,7 +131,10 @@ export async function plan(opts: {
     if (inFlight > 0) {
       warnings.push(`${inFlight} runs are still in flight (RUNNING/PENDING/PAUSED/CANCELING): drain or terminate them before the cut-over, or re-run migrate afterwards to true them up`);
     }
-    if (v1Rows !== null) warnings.push(`the KFP 2.x tasks table (${v1Rows} rows) will be renamed to tasks_v1_backup; rollback restores it`);
+    if (v1Rows !== null) warnings.push(`the KFP 2.x tasks table (${v1Rows} rows) will be renamed to tasks_v1_backup (by migrate, or by cutover after stage); rollback restores it`);
+    if (phase === 'staged') warnings.push(`KFP 3's tables are staged here (${STAGED_TASKS} beside KFP 2.x's tasks): true up with stage, finish with cutover; migrate refuses a staged database (STAGED_UPGRADE)`);
+    const staged =
+      phase !== null && (await tableExists(kfp, 'mlmd_bridge_state')) ? await upgradeStatus(kfp, phase, (await getState(kfp, STATE_KEYS.finishedAt)) ?? null, source) : null;
     return {
       source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion, executions: counts.executions, artifacts: counts.artifacts, events: counts.events, contexts: counts.contexts },
       runs: { total: seen, toMigrate: seen - orphan, orphan, inFlight },
@@ -127,6 +143,7 @@ export async function plan(opts: {
       nonKfp,
       fingerprints: { ...fingerprints, options: mapping, recorded: recorded !== null },
       target: { url: kfp.target.display, v1TasksRows: v1Rows, existingTables: existing },
+      staged,
       blockers,
       warnings,
     };

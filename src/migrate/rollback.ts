@@ -1,6 +1,7 @@
 /**
- * `rollback`: removes exactly what `migrate` wrote and puts the KFP 2.x tasks table back, so the
- * KFP database is as it was before the first migration. Tables mlmd-bridge created are dropped;
+ * `rollback`: removes exactly what `migrate` (or `stage` and `cutover`) wrote and puts the KFP 2.x
+ * tasks table back, with the cache rows KFP 2.x wrote into it meanwhile, so the KFP database is as
+ * it was before the first migration. Tables mlmd-bridge created are dropped;
  * in tables that existed before, only the rows recorded in mlmd_id_map are deleted.
  */
 import { BridgeError } from '../errors.ts';
@@ -8,7 +9,8 @@ import { openKfpDatabase } from '../load/kfp-database.ts';
 import { dropBridgeTables, getJsonState, isStringArray, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { tableExists, TARGET_TABLES } from '../load/schema.ts';
-import { recordedForeignKeys, restoreV1Tasks } from '../load/v1-tasks.ts';
+import { recordedForeignKeys, restoreV1ForeignKeysInPlace, restoreV1Tasks } from '../load/v1-tasks.ts';
+import { STAGED_TASKS } from '../load/staged-tables.ts';
 
 export interface RollbackResult {
   droppedTables: string[];
@@ -36,13 +38,16 @@ export async function rollback(kfpUrl: string): Promise<RollbackResult> {
       if (!created.has('artifacts') && (await tableExists(kfp, 'artifacts'))) {
         deleted.artifacts = (await kfp.run("DELETE FROM artifacts WHERE `UUID` IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'artifact')")).changes;
       }
-      for (const name of [...TARGET_TABLES].reverse()) {
+      // Children first: artifact_tasks references tasks, staged or not.
+      for (const name of [...TARGET_TABLES].reverse().flatMap((t) => (t === 'tasks' ? [STAGED_TASKS, t] : [t]))) {
         if (created.has(name) && (await tableExists(kfp, name))) {
           await kfp.run(`DROP TABLE ${name}`);
           dropped.push(name);
         }
       }
       const v1Tasks = await restoreV1Tasks(kfp);
+      // A cut-over killed before its swap dropped the FK of the v1 table, still in place.
+      await restoreV1ForeignKeysInPlace(kfp);
       await dropBridgeTables(kfp);
       return { droppedTables: dropped, deletedRows: deleted, v1Tasks };
     });

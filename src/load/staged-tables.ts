@@ -1,0 +1,153 @@
+/**
+ * The KFP 3 tables as `stage` builds them while KFP 2.x still serves (design.md §5b): `artifacts`
+ * and `artifact_tasks` under their own names (a KFP 2.x database has neither), KFP 3's `tasks`
+ * under STAGED_TASKS, since KFP 2.x's own `tasks` table stays where it is and keeps receiving cache
+ * rows. `cutover` swaps the staged table in, after which every name is KFP 3's (schema.ts).
+ *
+ * MySQL FK names are unique per database, and the v1 table holds KFP 3's RunUUID FK name
+ * (kfp-facts §B.1/§C.1), so there the staged table's RunUUID FK has its own name until the cut-over
+ * renames it. Index names are per table on MySQL; on SQLite they are global, but none of KFP 3's
+ * collides with the v1 table's, and SQLite FK names are only text, so SQLite uses KFP 3's names.
+ */
+import type { Db, Queryable } from '../db/connection.ts';
+import { quoteIdent as q } from '../db/dialect.ts';
+import { BridgeError } from '../errors.ts';
+import { type TargetDialect, targetDialect } from './kfp-database.ts';
+import { createTableStatements, describeTable, diffTableStructure, expectedStructure, isV1TasksTable, tableExists, type TableStructure, type TargetTable } from './schema.ts';
+import { V1_TASKS_BACKUP } from './v1-tasks.ts';
+
+export const STAGED_TASKS = 'tasks_kfp3_staged';
+/** KFP 3's name of the tasks → run_details FK, which the v1 tasks table has too. */
+export const KFP3_RUN_FK = 'tasks_RunUUID_run_details_UUID_foreign';
+/** MySQL: the staged table's RunUUID FK until the cut-over (≤ 64 characters). */
+export const STAGED_RUN_FK = 'tasks_kfp3_staged_RunUUID_run_details_UUID_foreign';
+
+/** In the order they are created: parents first (artifact_tasks references the other two). */
+export const STAGED_TABLES: readonly TargetTable[] = ['artifacts', 'tasks', 'artifact_tasks'];
+
+/** The physical name of a KFP 3 table while staged. */
+export const stagedName = (t: TargetTable): string => (t === 'tasks' ? STAGED_TASKS : t);
+
+const runFkName = (dialect: TargetDialect) => (dialect === 'mysql' ? STAGED_RUN_FK : KFP3_RUN_FK);
+
+/** KFP 3's CREATE statements with `tasks` renamed: every identifier is quoted there, so whole quoted names are replaced. */
+export function stagedCreateStatements(name: TargetTable, dialect: TargetDialect): string[] {
+  const quote = dialect === 'mysql' ? (s: string) => `\`${s}\`` : (s: string) => `"${s}"`;
+  return createTableStatements(name, dialect).map((sql) =>
+    sql.split(quote('tasks')).join(quote(STAGED_TASKS)).split(quote(KFP3_RUN_FK)).join(quote(runFkName(dialect))),
+  );
+}
+
+/** What a staged table must look like, in describeTable's normalized form. */
+export function stagedStructure(name: TargetTable, dialect: TargetDialect): TableStructure {
+  const s = expectedStructure(name, dialect);
+  return {
+    ...s,
+    name: stagedName(name),
+    foreignKeys: s.foreignKeys
+      .map((fk) => ({ ...fk, name: fk.name === KFP3_RUN_FK ? runFkName(dialect) : fk.name, refTable: fk.refTable === 'tasks' ? STAGED_TASKS : fk.refTable }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
+/** Where the KFP database stands in the staged upgrade, read from its tables alone. */
+export type UpgradePhase =
+  /** KFP 2.x's tasks table in place, nothing staged. */
+  | 'kfp2'
+  /** KFP 2.x's tasks in place, KFP 3's under STAGED_TASKS. */
+  | 'staged'
+  /** `tasks` is KFP 3's and KFP 2.x's is tasks_v1_backup (or there was none): cut over, or migrated one-shot. */
+  | 'kfp3'
+  /** Neither tasks table nor a staged one (a one-shot migrate stopped between its steps, or not a KFP 2.x database yet). */
+  | 'other';
+
+export async function upgradePhase(db: Queryable): Promise<UpgradePhase> {
+  const staged = await tableExists(db, STAGED_TASKS);
+  if (await isV1TasksTable(db, 'tasks')) return staged ? 'staged' : 'kfp2';
+  if (await tableExists(db, 'tasks')) return 'kfp3';
+  return 'other';
+}
+
+/** ALREADY_CUT_OVER (exit 3) when `tasks` is KFP 3's table already: staging would build a second copy beside it. */
+export async function refuseCutOver(db: Queryable): Promise<void> {
+  const phase = await upgradePhase(db);
+  if (phase === 'kfp3' || (phase === 'other' && (await tableExists(db, V1_TASKS_BACKUP)))) {
+    throw new BridgeError(
+      'ALREADY_CUT_OVER',
+      `tasks in this KFP database is already KFP 3's table (the KFP 2.x one is ${V1_TASKS_BACKUP}): it was cut over or migrated one-shot, so there is nothing to stage`,
+      'true up once more with `mlmd-bridge migrate` (KFP 2.x must be stopped), or go back to KFP 2.x with `mlmd-bridge rollback` and stage again',
+    );
+  }
+}
+
+/**
+ * Creates the staged tables that are missing and checks those that exist; refuses (exit 3) a
+ * database whose `tasks` is already KFP 3's. Returns the physical names it created.
+ */
+export async function ensureStagedTables(db: Queryable): Promise<string[]> {
+  await refuseCutOver(db);
+  const dialect = targetDialect(db);
+  const missing: TargetTable[] = [];
+  const differences: string[] = [];
+  for (const t of STAGED_TABLES) {
+    if (!(await tableExists(db, stagedName(t)))) missing.push(t);
+    else differences.push(...diffTableStructure(stagedStructure(t, dialect), await describeTable(db, stagedName(t))));
+  }
+  if (differences.length > 0) {
+    throw new BridgeError(
+      'TARGET_SCHEMA_MISMATCH',
+      `the staged KFP 3 tables differ from what stage builds:\n  ${differences.join('\n  ')}`,
+      `these names belong to mlmd-bridge's staged upgrade; if another tool made them, rename them; if an older stage did, run mlmd-bridge rollback and stage again`,
+    );
+  }
+  const created: string[] = [];
+  for (const t of missing) {
+    for (const sql of stagedCreateStatements(t, dialect)) await db.run(sql);
+    created.push(stagedName(t));
+  }
+  return created;
+}
+
+/**
+ * MySQL: renames the staged table's RunUUID FK to KFP 3's name (`back`: the other way, for a
+ * staged table whose cut-over was interrupted), in one ALTER: the FK is dropped and added in the
+ * same statement, so the table is never without it. With foreign_key_checks off the new FK is added
+ * in place, without copying the table: its rows were checked by the old FK. Idempotent. The v1
+ * table must have released the name first.
+ */
+export async function renameStagedRunForeignKey(s: Queryable, direction: 'to-kfp3' | 'back'): Promise<void> {
+  if (targetDialect(s) !== 'mysql') return;
+  const [from, to] = direction === 'to-kfp3' ? [STAGED_RUN_FK, KFP3_RUN_FK] : [KFP3_RUN_FK, STAGED_RUN_FK];
+  const present = await s.all<{ name: string }>(
+    'SELECT CONSTRAINT_NAME AS name FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?',
+    [STAGED_TASKS, from],
+  );
+  if (present.length === 0) return;
+  await s.run('SET SESSION foreign_key_checks = 0');
+  try {
+    await s.run(
+      `ALTER TABLE ${q(s, STAGED_TASKS)} DROP FOREIGN KEY ${q(s, from)}, ADD CONSTRAINT ${q(s, to)} FOREIGN KEY (${q(s, 'RunUUID')}) ` +
+        `REFERENCES ${q(s, 'run_details')} (${q(s, 'UUID')}) ON DELETE CASCADE ON UPDATE CASCADE`,
+    );
+  } finally {
+    await s.run('SET SESSION foreign_key_checks = 1');
+  }
+}
+
+/**
+ * The swap itself, in one atomic step: MySQL's multi-table RENAME TABLE, or one SQLite
+ * transaction (ALTER TABLE … RENAME rewrites the references of artifact_tasks and of the table's
+ * own parent FK to the new name). FKs follow a renamed table on both.
+ */
+export async function swapStagedIn(db: Db, hasV1: boolean): Promise<void> {
+  const t = (n: string) => q(db, n);
+  if (targetDialect(db) === 'mysql') {
+    await db.run(hasV1 ? `RENAME TABLE ${t('tasks')} TO ${t(V1_TASKS_BACKUP)}, ${t(STAGED_TASKS)} TO ${t('tasks')}` : `RENAME TABLE ${t(STAGED_TASKS)} TO ${t('tasks')}`);
+    return;
+  }
+  const rename = async (tx: Queryable) => {
+    if (hasV1) await tx.run(`ALTER TABLE ${t('tasks')} RENAME TO ${t(V1_TASKS_BACKUP)}`);
+    await tx.run(`ALTER TABLE ${t(STAGED_TASKS)} RENAME TO ${t('tasks')}`);
+  };
+  await db.transaction(rename);
+}

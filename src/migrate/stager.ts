@@ -1,0 +1,137 @@
+/**
+ * `stage`: builds the KFP 3 tables while KFP 2.x keeps serving (design.md §5b), through the same
+ * pipeline as `migrate` (migrator.ts), with KFP 3's tasks under STAGED_TASKS. The first run reads
+ * every run; each later run is a true-up that reads only what change-finder.ts finds changed since
+ * the watermark of the last one. The watermark and the run_details digests are stored only after
+ * every run is written, so a killed stage finds the same changes again (the runs written before
+ * the kill match their checkpoints and are skipped).
+ */
+import { refuseStagedUpgradeOn } from '../load/kfp-database.ts';
+import type { Db } from '../db/connection.ts';
+import { chunked, placeholders } from '../db/sql.ts';
+import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { readRunDetailsDigests, type MlmdSource } from '../extract/index.ts';
+import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
+import { ensureBridgeTables, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { insertMany } from '../db/insert.ts';
+import { withMigrationLock } from '../load/lock.ts';
+import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TASKS } from '../load/staged-tables.ts';
+import { restoreV1ForeignKeysInPlace } from '../load/v1-tasks.ts';
+import { findChangedRuns, recordedWatermark, type RunChanges } from './change-finder.ts';
+import { type MigrateOptions, type MigrateSummary, type PipelineTarget, runPipeline, withSourceAndTarget } from './migrator.ts';
+import type { RunRef } from './prepare.ts';
+
+export interface StageSummary extends MigrateSummary {
+  stage: {
+    /** `full`: the first stage (or one resumed before its first finished) read every run; `true-up`: only the changed ones. */
+    kind: 'full' | 'true-up';
+    /** Runs read because something about them changed (all runs for `full`). */
+    changedRuns: number;
+    /** Runs whose run_details row went since the last true-up. */
+    deletedRuns: number;
+    watermark: SourceWatermark;
+  };
+}
+
+export async function stage(opts: MigrateOptions): Promise<StageSummary> {
+  refuseStagedUpgradeOn(opts.kfpUrl, 'stage');
+  return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => stageLocked(source, kfp, opts, started)));
+}
+
+/** One stage or true-up; the caller holds the migration lock (cutover runs its last true-up here). */
+export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<StageSummary> {
+  await ensureBridgeTables(kfp);
+  // Refuses a database already cut over before anything is read.
+  await refuseCutOver(kfp);
+  const since = await recordedWatermark(kfp);
+  const changes: RunChanges | null = since ? await findChangedRuns(source, kfp, since) : null;
+  // The first stage reads every run: its watermark and run_details are read before them.
+  const watermark = changes?.watermark ?? (await readSourceWatermark(source.db));
+  const details = changes?.details ?? (await readRunDetailsDigests(kfp));
+
+  const target: PipelineTarget = {
+    async prepareTables(db) {
+      // A cut-over killed before its swap leaves the staged FK renamed and the v1 FK dropped: both go back,
+      // in this order (the v1 FK takes the name the staged one gives back).
+      await db.session((s) => renameStagedRunForeignKey(s, 'back'));
+      await restoreV1ForeignKeysInPlace(db);
+      return { created: await ensureStagedTables(db), v1Tasks: 'in-place' };
+    },
+    async runs(src, _db, batchSize) {
+      if (!changes) return { total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) };
+      return { total: changes.runs.length, pages: pagesOf(changes.runs, batchSize) };
+    },
+    tasksTable: STAGED_TASKS,
+    startedKey: STATE_KEYS.stageStartedAt,
+    finishedKey: STATE_KEYS.stageFinishedAt,
+    alwaysSettleIdentity: false,
+    fewRunsInThread: true,
+    incrementalRunless: changes !== null,
+    async afterRuns(db) {
+      if (changes && changes.vanished.length > 0) await removeVanishedRuns(db, changes.vanished);
+      if (changes && changes.deleted > 0) await removeUnlinkedArtifacts(db);
+      await storeDetailDigests(db, details, changes !== null);
+      await setState(db, STATE_KEYS.stageWatermark, JSON.stringify(watermark));
+    },
+  };
+  const summary = await runPipeline(source, kfp, opts, started, target);
+  await setState(kfp, STATE_KEYS.stageLastTrueUp, JSON.stringify({ seconds: summary.seconds, runs: summary.runs.total, kind: changes ? 'true-up' : 'full' }));
+  return {
+    ...summary,
+    stage: { kind: changes ? 'true-up' : 'full', changedRuns: summary.runs.total, deletedRuns: changes?.deleted ?? 0, watermark },
+  };
+}
+
+async function* pagesOf(runs: RunRef[], size: number): AsyncIterable<RunRef[]> {
+  for (let i = 0; i < runs.length; i += size) yield runs.slice(i, i + size);
+}
+
+/**
+ * Runs deleted in KFP 2.x whose MLMD run context is gone too, so no mapping replaces them: their
+ * tasks and links went with the run_details row (ON DELETE CASCADE); their bookkeeping goes here.
+ */
+async function removeVanishedRuns(kfp: Db, uuids: string[]): Promise<void> {
+  await kfp.transaction(async (tx) => {
+    for (const ids of chunked(uuids)) {
+      const ph = placeholders(ids.length);
+      await tx.run(`DELETE FROM ${STAGED_TASKS} WHERE RunUUID IN (${ph})`, ids);
+      await tx.run(`DELETE FROM mlmd_id_map WHERE run_uuid IN (${ph})`, ids);
+      await tx.run(`DELETE FROM mlmd_bridge_rejects WHERE run_key IN (${ph})`, ids);
+      await tx.run(`DELETE FROM mlmd_bridge_runs WHERE run_uuid IN (${ph})`, ids);
+    }
+  });
+}
+
+/**
+ * Artifacts outlive runs in KFP 3 (no FK), so a deleted run's artifacts stay behind its cascade. A
+ * one-shot migrate writes an artifact only for a run that links it, so the staged ones no run
+ * links any more go, with their id-map entries.
+ */
+async function removeUnlinkedArtifacts(kfp: Db): Promise<void> {
+  await kfp.transaction(async (tx) => {
+    const gone = await tx.all<{ UUID: string }>(
+      "SELECT a.UUID FROM artifacts a WHERE NOT EXISTS (SELECT 1 FROM artifact_tasks l WHERE l.ArtifactID = a.UUID) AND EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kfp_uuid = a.UUID AND m.kind = 'artifact')",
+    );
+    for (const ids of chunked(gone.map((r) => r.UUID))) {
+      const ph = placeholders(ids.length);
+      await tx.run(`DELETE FROM artifacts WHERE UUID IN (${ph})`, ids);
+      await tx.run(`DELETE FROM mlmd_id_map WHERE kind = 'artifact' AND kfp_uuid IN (${ph})`, ids);
+    }
+  });
+}
+
+/** The run_details digests the next true-up compares with: all of them after a full stage, the differing ones after a true-up. */
+async function storeDetailDigests(kfp: Db, details: Map<string, string>, incremental: boolean): Promise<void> {
+  await kfp.transaction(async (tx) => {
+    let rows = [...details];
+    if (incremental) {
+      const stored = new Map((await tx.all<{ run_uuid: string; digest: string }>('SELECT run_uuid, digest FROM mlmd_bridge_run_details')).map((r) => [r.run_uuid, r.digest]));
+      const gone = [...stored.keys()].filter((u) => !details.has(u));
+      for (const ids of chunked(gone)) await tx.run(`DELETE FROM mlmd_bridge_run_details WHERE run_uuid IN (${placeholders(ids.length)})`, ids);
+      rows = rows.filter(([u, d]) => stored.get(u) !== d);
+    } else {
+      await tx.run('DELETE FROM mlmd_bridge_run_details');
+    }
+    for (const part of chunked(rows)) await insertMany(tx, 'mlmd_bridge_run_details', ['run_uuid', 'digest'], part, ['run_uuid']);
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * `cutover` and the startup gate on real SQLite files and a real MariaDB: a cut-over stopped just
+ * before its swap (the v1 FK released, the staged FK renamed) is still "before" and is finished by a
+ * re-run or undone by stage; one killed with SIGKILL in its last true-up is "before" too; every name
+ * is KFP 3's afterwards (the schema check migrate runs accepts the tables); the lock; the exit codes
+ * of status --require cutover, of stage after a cut-over and of cutover with nothing staged.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Db, openDb } from '../src/db/connection.ts';
+import { ensureTargetTables } from '../src/load/schema.ts';
+import { renameStagedRunForeignKey, STAGED_TASKS, upgradePhase } from '../src/load/staged-tables.ts';
+import { releaseV1ForeignKeyNames } from '../src/load/v1-tasks.ts';
+import { stage } from '../src/migrate/stager.ts';
+import { cutover } from '../src/migrate/cutover.ts';
+import { addRunsLike, deleteRuns, nextMlmdTime } from '../src/seed/activity.ts';
+import { seedDatabases } from '../src/seed/index.ts';
+import { runCli, startCli } from './helpers/cli.ts';
+import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { holdLock } from './helpers/lock.ts';
+import { dumpDatabase } from './helpers/snapshot.ts';
+
+const RUNS = 24;
+const KFP3_TABLES = ['artifacts', 'tasks', 'artifact_tasks'];
+
+async function withDbs<T>(urls: string[], fn: (...dbs: Db[]) => Promise<T>): Promise<T> {
+  const dbs = await Promise.all(urls.map((u) => openDb(u, { create: true })));
+  try {
+    return await fn(...dbs);
+  } finally {
+    for (const d of dbs) await d.close();
+  }
+}
+
+const seed = (mlmdUrl: string, kfpUrl: string) => withDbs([mlmdUrl, kfpUrl], (m, k) => seedDatabases(m!, k!, { runs: RUNS, seed: 5 }));
+
+describe.each(DIALECTS)('cutover on $dialect', ({ dialect, temp }) => {
+  const dbs: TempDatabase[] = [];
+  const make = async (name: string) => {
+    const d = await temp(`cut_${name}_${dialect}`);
+    dbs.push(d);
+    return d;
+  };
+  /** A seeded KFP 2.x pair. */
+  const pair = async (name: string) => {
+    const [mlmd, kfp] = [await make(`${name}_mlmd`), await make(`${name}_kfp`)];
+    const report = await seed(mlmd.url, kfp.url);
+    return { mlmd: mlmd.url, kfp: kfp.url, report };
+  };
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+
+  it('stopped just before its swap, the database is still KFP 2.x\'s; stage undoes the preparation, a re-run of cutover finishes with every name KFP 3\'s', async () => {
+    const p = await pair('halfway');
+    const reference = await pair('halfway_ref');
+    await stage({ mlmdUrl: p.mlmd, kfpUrl: p.kfp });
+    await stage({ mlmdUrl: reference.mlmd, kfpUrl: reference.kfp });
+    const staged = await dumpDatabase(p.kfp, { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] });
+
+    // What cutover does before its RENAME; a kill right there leaves exactly this.
+    const prepare = () =>
+      withDbs([p.kfp], async (k) => {
+        await releaseV1ForeignKeyNames(k!);
+        await k!.session((s) => renameStagedRunForeignKey(s, 'to-kfp3'));
+        return upgradePhase(k!);
+      });
+    expect(await prepare()).toBe('staged');
+
+    // stage puts the v1 FK and the staged FK name back: the tables are as they were.
+    await stage({ mlmdUrl: p.mlmd, kfpUrl: p.kfp });
+    expect(await dumpDatabase(p.kfp, { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] })).toEqual(staged);
+
+    expect(await prepare()).toBe('staged');
+    const done = await cutover({ mlmdUrl: p.mlmd, kfpUrl: p.kfp });
+    expect(done.outcome).toBe('swapped');
+    await cutover({ mlmdUrl: reference.mlmd, kfpUrl: reference.kfp });
+    await withDbs([p.kfp], async (k) => {
+      expect(await upgradePhase(k!)).toBe('kfp3');
+      expect(await ensureTargetTables(k!)).toEqual({ created: [], verified: KFP3_TABLES });
+    });
+    // Schema and rows, names of constraints included, as an uninterrupted cut-over leaves them.
+    const tables = [...KFP3_TABLES, 'tasks_v1_backup'];
+    expect(await dumpDatabase(p.kfp, { tables })).toEqual(await dumpDatabase(reference.kfp, { tables }));
+
+    const again = await cutover({ mlmdUrl: p.mlmd, kfpUrl: p.kfp });
+    expect(again.outcome).toBe('already');
+  }, 300_000);
+
+  it('killed with SIGKILL during its last true-up, the database is before the swap and a re-run finishes it', async () => {
+    const p = await pair('killed');
+    await stage({ mlmdUrl: p.mlmd, kfpUrl: p.kfp });
+    const templates = p.report.runs.filter((r) => r.state !== 'RUNNING').map((r) => r.uuid).slice(0, 12);
+    const checkpointsBefore = await withDbs([p.mlmd, p.kfp], async (m, k) => {
+      await addRunsLike(m!, k!, templates, await nextMlmdTime(m!));
+      return Number((await k!.all<{ n: number }>('SELECT COUNT(*) AS n FROM mlmd_bridge_runs'))[0]!.n);
+    });
+    const killed = startCli(['cutover', '--mlmd', p.mlmd, '--kfp', p.kfp, '--batch-size', '1', '--concurrency', '1']);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const n = await withDbs([p.kfp], async (k) => Number((await k!.all<{ n: number }>('SELECT COUNT(*) AS n FROM mlmd_bridge_runs'))[0]!.n));
+      if (n > checkpointsBefore) break;
+      if (Date.now() > deadline) throw new Error('timed out waiting for the true-up to write');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    killed.child.kill('SIGKILL');
+    expect((await killed.done).signal).toBe('SIGKILL');
+    expect(await withDbs([p.kfp], (k) => upgradePhase(k!))).toBe('staged');
+
+    const rerun = await runCli(['cutover', '--mlmd', p.mlmd, '--kfp', p.kfp]);
+    expect(rerun.stderr).toBe('');
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toContain('Cut over in');
+    await withDbs([p.kfp], async (k) => {
+      expect(await upgradePhase(k!)).toBe('kfp3');
+      expect((await ensureTargetTables(k!)).verified).toEqual(KFP3_TABLES);
+    });
+    const verified = await runCli(['verify', '--mlmd', p.mlmd, '--kfp', p.kfp]);
+    expect(verified.code).toBe(0);
+  }, 300_000);
+
+  it('the exit codes: the gate (3 then 0, 3 again when MLMD changed), stage after a cut-over, cutover with nothing staged, the lock', async () => {
+    const p = await pair('gate');
+    const gate = (withMlmd: boolean) => runCli(['status', '--kfp', p.kfp, ...(withMlmd ? ['--mlmd', p.mlmd] : []), '--require', 'cutover']);
+    const oneLine = (s: string) => s.trimEnd().split('\n');
+    /** The gate refuses: exit 3, one line on stderr naming what is missing. */
+    const closed = async (withMlmd: boolean, missing: string) => {
+      const g = await gate(withMlmd);
+      expect(g.code).toBe(3);
+      expect(oneLine(g.stderr)).toHaveLength(1);
+      expect(g.stderr).toContain(missing);
+    };
+    /** The gate lets KFP 3 start: exit 0, one line on stdout. */
+    const open = async (withMlmd: boolean) => {
+      const g = await gate(withMlmd);
+      expect(g.stderr).toBe('');
+      expect(g.code).toBe(0);
+      expect(oneLine(g.stdout)).toHaveLength(1);
+      expect(g.stdout).toContain('ready for KFP 3: cut over at');
+    };
+
+    await closed(false, 'run mlmd-bridge stage');
+
+    const notStaged = await runCli(['cutover', '--mlmd', p.mlmd, '--kfp', p.kfp]);
+    expect(notStaged.code).toBe(3);
+    expect(notStaged.stderr).toContain('NOT_STAGED');
+
+    expect((await runCli(['stage', '--mlmd', p.mlmd, '--kfp', p.kfp])).code).toBe(0);
+    await closed(true, 'not cut over');
+    const status = await runCli(['status', '--kfp', p.kfp, '--mlmd', p.mlmd]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`upgrade: staged, not cut over (${RUNS} runs`);
+    expect(status.stdout).toContain('pending: 0 runs changed');
+
+    const release = await holdLock(p.kfp);
+    try {
+      const locked = await runCli(['cutover', '--mlmd', p.mlmd, '--kfp', p.kfp]);
+      expect(locked.code).toBe(3);
+      expect(locked.stderr.split('\n')[0]).toContain('LOCK_HELD');
+    } finally {
+      await release();
+    }
+    expect(await withDbs([p.kfp], (k) => upgradePhase(k!))).toBe('staged');
+
+    expect((await runCli(['cutover', '--mlmd', p.mlmd, '--kfp', p.kfp])).code).toBe(0);
+    await open(true);
+
+    const restaged = await runCli(['stage', '--mlmd', p.mlmd, '--kfp', p.kfp]);
+    expect(restaged.code).toBe(3);
+    expect(restaged.stderr).toContain('ALREADY_CUT_OVER');
+    expect(restaged.stderr).toContain('rollback');
+
+    // KFP 3 at work owns run_details now: a run it deletes does not close the gate (a restart of its API server passes).
+    const settled = p.report.runs.filter((r) => r.state !== 'RUNNING').map((r) => r.uuid);
+    await withDbs([p.kfp], (k) => deleteRuns(k!, [settled[1]!]));
+    await open(true);
+
+    // KFP 2.x started again by mistake: MLMD moves on, and the gate, shown MLMD, closes.
+    const template = settled[0]!;
+    await withDbs([p.mlmd, p.kfp], async (m, k) => {
+      await addRunsLike(m!, k!, [template], await nextMlmdTime(m!));
+    });
+    await closed(true, '1 run(s) changed');
+    // Without --mlmd the gate checks the recorded state only.
+    await open(false);
+    expect(await withDbs([p.kfp], (k) => k!.all(`SELECT 1 FROM ${dialect === 'mysql' ? 'information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?' : "sqlite_master WHERE name = ?"}`, [STAGED_TASKS]))).toEqual([]);
+  }, 300_000);
+});
