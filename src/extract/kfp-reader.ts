@@ -4,7 +4,7 @@
  */
 import { forceIndex } from '../db/dialect.ts';
 import type { Db, Queryable } from '../db/connection.ts';
-import { eq, inArray, type SQL } from 'drizzle-orm';
+import { eq, type SQL } from 'drizzle-orm';
 import { type KfpTables, kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
 import type { KfpRunRows } from '../transform/reverse.ts';
@@ -207,16 +207,15 @@ interface BatchRows {
 
 async function readBatch(kfp: Db, uuids: string[], withIdMap: boolean, shared: SharedIdMapRows | undefined): Promise<BatchRows> {
   const none = Promise.resolve([] as Row[]);
-  const t = kfpTables(kfp);
-  const db = orm(kfp);
+  // Raw SQL: these bulk reads (every row of a batch of runs, for the shim and verify) took 1.4–2× as
+  // long through drizzle, measured side by side on 200 runs (3,035 rows) on MariaDB and PostgreSQL.
+  // Backtick-quoted names: the KFP 3 columns are mixed case (quoted on PostgreSQL).
+  const ph = placeholders(uuids.length);
   const [tasks, links, artifacts, runMap] = await Promise.all([
-    db.select().from(t.tasks).where(inArray(t.tasks.RunUUID, uuids)),
-    db.select().from(t.artifactTasks).where(inArray(t.artifactTasks.RunUUID, uuids)),
-    db
-      .select()
-      .from(t.artifacts)
-      .where(inArray(t.artifacts.UUID, db.select({ id: t.artifactTasks.ArtifactID }).from(t.artifactTasks).where(inArray(t.artifactTasks.RunUUID, uuids)))),
-    withIdMap ? readIdMap(kfp, (m) => inArray(m.run_uuid, uuids)) : none,
+    kfp.all<Row>(`SELECT * FROM tasks WHERE \`RunUUID\` IN (${ph})`, uuids),
+    kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE \`RunUUID\` IN (${ph})`, uuids),
+    kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.\`UUID\` IN (SELECT l.\`ArtifactID\` FROM artifact_tasks l WHERE l.\`RunUUID\` IN (${ph}))`, uuids),
+    withIdMap ? kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : none,
   ]);
   // By the artifacts' own ids, once they are known: asked as a semi-join on the links, MySQL
   // scanned every artifact entry of the map for each batch.
