@@ -13,6 +13,8 @@ import { REJECT_CODES } from '../transform/reject-codes.ts';
 import { fmtInt, fmtSeconds, table } from './format.ts';
 import { lastExitCode } from './exit.ts';
 import { Progress } from './progress.ts';
+import { resolveShard } from './shard-option.ts';
+import type { Shard } from '../transform/shard.ts';
 import { LOSSY_CODES } from '../transform/lossy-codes.ts';
 import { fingerprintLines } from './fingerprint-report.ts';
 
@@ -80,24 +82,29 @@ function renderPlan(p: Plan): string {
 }
 
 export async function migrateCommand(
-  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean } & MappingFlags,
+  o: { mlmd: string; kfp: string; batchSize: number; concurrency: number; rejects?: string; json?: boolean; metricsPort?: number; shard?: Shard } & MappingFlags,
   out: Out,
   err: Out,
 ): Promise<void> {
-  const { hasRejectedRecords, migrate } = await import('../migrate/migrator.ts');
+  const [{ hasRejectedRecords, migrate }, { withJobMetrics }] = await Promise.all([import('../migrate/migrator.ts'), import('./job-metrics.ts')]);
+  const shard = resolveShard(o.shard);
   const bar = new Progress('migrating', { enabled: !o.json });
   let summary: MigrateSummary;
   try {
-    summary = await migrate({
-      mlmdUrl: o.mlmd,
-      kfpUrl: o.kfp,
-      batchSize: o.batchSize,
-      concurrency: o.concurrency,
-      mapping: mappingOf(o),
-      onProgress: (p) => {
-        if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
-      },
-    });
+    summary = await withJobMetrics('migrate', o.metricsPort, (metrics) =>
+      migrate({
+        mlmdUrl: o.mlmd,
+        kfpUrl: o.kfp,
+        batchSize: o.batchSize,
+        concurrency: o.concurrency,
+        mapping: mappingOf(o),
+        shard,
+        onProgress: (p) => {
+          metrics(p);
+          if (p.phase === 'runs') bar.update(p.runsDone, p.runsTotal);
+        },
+      }),
+    );
   } finally {
     bar.stop();
   }
@@ -112,6 +119,9 @@ export function renderMigrate(s: MigrateSummary, rejectsFile?: string): string {
   const rowsTotal = s.rows.tasks + s.rows.artifacts + s.rows.artifact_tasks;
   const lines = [
     `Migrated ${s.source.url} (MLMD schema v${s.source.schemaVersion}) → ${s.target.url} in ${fmtSeconds(s.seconds)}`,
+    s.shard
+      ? `Shard ${s.shard.index}/${s.shard.count}: ${s.shard.finished ? 'every shard is done; this one, the last, recorded the migration finished' : 'done; the last shard to end records the migration finished'}`
+      : '',
     s.target.createdTables.length > 0 ? `Created tables: ${s.target.createdTables.join(', ')}` : 'Target tables existed and match the KFP 3 schema',
     s.target.v1Tasks === 'moved' ? 'The KFP 2.x tasks table was renamed to tasks_v1_backup (rollback restores it)' : '',
     '',
@@ -185,15 +195,29 @@ async function runStagedCommand<T>(
   if (lastExitCode.value !== EXIT.OK && !o.rejects) io.err('some records were skipped or degraded; re-run with --rejects FILE to list them by MLMD id\n');
 }
 
-export async function stageCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
-  const { stage } = await import('../migrate/stager.ts');
-  await runStagedCommand(o, 'staging', stage, (s) => s, renderStage, { out, err });
+export async function stageCommand(o: RunFlags & { metricsPort?: number; shard?: Shard }, out: Out, err: Out): Promise<void> {
+  const [{ stage }, { withJobMetrics }] = await Promise.all([import('../migrate/stager.ts'), import('./job-metrics.ts')]);
+  const shard = resolveShard(o.shard);
+  const staged = (run: ReturnType<typeof runOptionsOf>) =>
+    withJobMetrics('stage', o.metricsPort, (metrics) =>
+      stage({
+        ...run,
+        shard,
+        onProgress: (p) => {
+          metrics(p);
+          run.onProgress(p);
+        },
+      }),
+    );
+  await runStagedCommand(o, 'staging', staged, (s) => s, renderStage, { out, err });
 }
 
 function renderStage(s: StageSummary): string {
   const what =
     s.stage.kind === 'full'
-      ? `Staged every run (${fmtInt(s.runs.total)}) in ${fmtSeconds(s.seconds)}`
+      ? s.shard
+        ? `Staged shard ${s.shard.index}/${s.shard.count} (${fmtInt(s.runs.total)} runs) in ${fmtSeconds(s.seconds)}; ${s.shard.finished ? 'every shard is done, and this one recorded the stage finished' : 'the last shard to end records the stage finished'}`
+        : `Staged every run (${fmtInt(s.runs.total)}) in ${fmtSeconds(s.seconds)}`
       : `Trued up in ${fmtSeconds(s.seconds)}: ${fmtInt(s.stage.changedRuns)} runs looked at again, changed since the last stage or near its watermark (${fmtInt(s.stage.deletedRuns)} deleted in KFP 2.x)`;
   return [
     `${what}: ${fmtInt(s.runs.migrated)} written, ${fmtInt(s.runs.unchanged)} unchanged.`,
@@ -443,12 +467,13 @@ export async function shimCommand(
     maxWork: number;
     corsOrigin?: string[];
     shutdownTimeout: number;
+    metricsPort?: number;
   },
   out: Out,
 ): Promise<void> {
   const { closeOnSignals, startShim } = await import('../shim/server.ts');
-  const { jsonLogger, textLogger } = await import('../shim/logger.ts');
-  const logger = o.logFormat === 'text' ? textLogger() : jsonLogger();
+  const { createLogger } = await import('../log/logger.ts');
+  const logger = createLogger(o.logFormat === 'text' ? 'text' : 'json');
   const shutdownTimeoutMs = o.shutdownTimeout * 1000;
   const shim = await startShim({
     kfpUrl: o.kfp,
@@ -460,6 +485,7 @@ export async function shimCommand(
     limits: { maxRequestBytes: o.maxRequestBytes, maxIdsPerRequest: o.maxIds, maxPageSize: o.maxPageSize, maxWorkSteps: o.maxWork },
     corsOrigins: o.corsOrigin ?? [],
     shutdownTimeoutMs,
+    metricsPort: o.metricsPort,
   });
   const backend = o.kfp && o.mlmd ? 'the KFP tables, then the MLMD archive' : o.kfp ? 'the KFP tables' : 'the MLMD archive';
   // The signal handlers go in before the line that tells a supervisor (or a test) the shim serves:
@@ -467,6 +493,7 @@ export async function shimCommand(
   const closed = new Promise<void>((done) => {
     closeOnSignals(shim, done, shutdownTimeoutMs);
   });
-  out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}. Stop with SIGTERM or Ctrl-C.\n`);
+  const metricsAt = shim.metricsPort === undefined ? '' : `, metrics on ${o.host}:${shim.metricsPort}/metrics`;
+  out(`Serving ${backend}: gRPC on ${o.host}:${shim.port}, gRPC-Web on ${o.host}:${shim.grpcWebPort}${metricsAt}. Stop with SIGTERM or Ctrl-C.\n`);
   await closed;
 }

@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
 import { lastExitCode } from './exit.ts';
+import { shardOption } from './shard-option.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { HEAP_GROWING_PERCENT } from './heap-growth.ts';
 import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
@@ -90,6 +91,12 @@ function addMappingOptions(cmd: Command): Command {
         }),
     );
 }
+/** `--metrics-port` of the batch commands (served by src/cli/job-metrics.ts while they run). */
+const jobMetricsPortOption = () =>
+  new Option(
+    '--metrics-port <n>',
+    'serve Prometheus metrics of the progress (runs done/total, rows written, rows/s, rejects by code) on GET /metrics at this port, on every interface, while running (0 picks a free one; default: none)',
+  ).argParser(nonNegativeInt('--metrics-port'));
 const kfpOption = () => new Option('--kfp <url>', 'KFP database (target: the KFP API server database)').env('KFP_DB_URL');
 
 /** The options of every command that runs the migration pipeline (migrate, stage, cutover). */
@@ -125,6 +132,8 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
 
   const migrate = addRunOptions(program.command('migrate'))
     .description('migrate every KFP run from MLMD into the KFP 3 tables; resumable and idempotent (re-run to resume or true up)')
+    .addOption(jobMetricsPortOption())
+    .addOption(shardOption())
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge migrate --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline --rejects rejects.ndjson\n\n' +
@@ -138,6 +147,8 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
 
   const stage = addRunOptions(program.command('stage'))
     .description('staged upgrade, step 1 (KFP 2.x keeps serving): build the KFP 3 tables beside KFP 2.x\'s; re-run to true up (reads only what changed)')
+    .addOption(jobMetricsPortOption())
+    .addOption(shardOption())
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge stage --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
@@ -218,6 +229,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
     .option('--cors-origin <origins>', 'browser origins allowed to call the gRPC-Web port (comma-separated, or * for any); default: none, no CORS headers', (v: string) =>
       v.split(',').map((x) => x.trim()).filter(Boolean),
     )
+    .option('--metrics-port <n>', 'serve Prometheus metrics (calls and latency per RPC, errors by status, cache hits, database pool use) on GET /metrics at this port (0 picks a free one; default: none)', nonNegativeInt('--metrics-port'))
     .option('--shutdown-timeout <seconds>', 'the longest the shim takes to stop after SIGTERM; calls still running 3 s before it are cancelled (UNAVAILABLE)', positiveInt('--shutdown-timeout'), DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000)
     .addHelpText(
       'after',

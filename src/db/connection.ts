@@ -6,6 +6,7 @@ import { BridgeError } from '../errors.ts';
 import { querySignal, throwIfAborted } from './cancel.ts';
 import { connectionError } from './connection-error.ts';
 import { pooledDb } from './pooled-db.ts';
+import { mysqlPoolUse, trackPool } from './pool-use.ts';
 import { type AvailabilityListener, PooledStatements } from './pooled-statements.ts';
 import { openPostgres } from './postgres-connection.ts';
 import { type DbTarget, type Dialect, parseDbUrl } from './url.ts';
@@ -169,11 +170,13 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
     }
   }
   const pool = mysql.createPool({ ...base, database: target.database, connectionLimit: options.poolSize ?? 4, waitForConnections: true });
+  const untrackPool = trackPool(() => mysqlPoolUse(pool, role, options.poolSize ?? 4));
   try {
     const c = await pool.getConnection();
     if (options.readOnly) await c.query('SET SESSION TRANSACTION READ ONLY');
     c.release();
   } catch (e) {
+    untrackPool();
     await pool.end().catch(() => undefined);
     throw connectionError(role, target, e);
   }
@@ -220,6 +223,7 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
     query: (c, sql) => c.query(sql),
     release: (c, broken) => (broken ? c.destroy() : c.release()),
     end: async () => {
+      untrackPool();
       await pooled.close();
       await pool.end();
     },

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Db, OpenOptions, Param, Queryable } from './connection.ts';
 import { connectionError } from './connection-error.ts';
 import { pooledDb } from './pooled-db.ts';
+import { trackPool } from './pool-use.ts';
 import { foldName, renderForPostgres } from './postgres-text.ts';
 import type { DbTarget } from './url.ts';
 
@@ -73,10 +74,13 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
   // A pooled connection the server closed while idle is dropped from the pool; the next query opens
   // another. Without a listener the event would end the process.
   pool.on('error', () => undefined);
+  const max = options.poolSize ?? 4;
+  const untrackPool = trackPool(() => ({ role, max, open: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
   try {
     const c = await pool.connect();
     c.release();
   } catch (e) {
+    untrackPool();
     await pool.end().catch(() => undefined);
     throw connectionError(role, target, e);
   }
@@ -102,7 +106,10 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
     query: (c, sql) => c.query(sql),
     // release(true) closes the connection instead of handing it to the next caller.
     release: (c, broken) => c.release(broken),
-    end: () => pool.end(),
+    end: () => {
+      untrackPool();
+      return pool.end();
+    },
   });
 }
 

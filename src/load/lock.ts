@@ -20,12 +20,39 @@ export function lockNameFor(database: string): string {
   return name.length <= 64 ? name : `${LOCK_NAME}:${createHash('sha256').update(database).digest('hex').slice(0, 32)}`;
 }
 
-/** Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it. */
-export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promise<T> {
-  if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn);
-  const lockName = lockNameFor(db.target.database);
+/**
+ * Runs `fn` while holding the migration lock; refuses at once (exit 3) when another holds it, or,
+ * given `waitSeconds` (the shards of a sharded run, which take it in turn for their setup and the
+ * final bookkeeping), after waiting that long for it.
+ */
+export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>, waitSeconds = 0): Promise<T> {
+  if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn, waitSeconds);
+  return withNamedLock(db, lockNameFor(db.target.database), fn, waitSeconds);
+}
+
+/**
+ * One shard's lock (`--shard i/N`): held while the shard writes its runs, so the same shard never
+ * runs twice at once while the other shards run beside it. A killed shard's lock goes with it.
+ */
+export async function withShardLock<T>(db: Db, shard: { index: number; count: number }, fn: () => Promise<T>): Promise<T> {
+  if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.shard-${shard.index}-of-${shard.count}.lock`, db.target.display, fn, 0);
+  return withNamedLock(db, shardLockName(db.target.database, shard), fn, 0);
+}
+
+/** True when shard `shard` is running now (its lock is held). */
+export async function isShardLocked(db: Db, shard: { index: number; count: number }): Promise<boolean> {
+  if (db.target.dialect === 'sqlite') return isFileLockHeld(`${db.target.path}.mlmd-bridge.shard-${shard.index}-of-${shard.count}.lock`);
+  return isNamedLockHeld(db, shardLockName(db.target.database, shard));
+}
+
+/** Within MySQL's 64 characters whatever the database's name. */
+function shardLockName(database: string, shard: { index: number; count: number }): string {
+  return `mlmd_bridge_shard:${createHash('sha256').update(database).digest('hex').slice(0, 32)}:${shard.index}/${shard.count}`;
+}
+
+async function withNamedLock<T>(db: Db, lockName: string, fn: () => Promise<T>, waitSeconds: number): Promise<T> {
   return db.session(async (s) => {
-    const got = await getLock(s, lockName);
+    const got = await getLock(s, lockName, waitSeconds);
     if (!got) {
       throw new BridgeError(
         'LOCK_HELD',
@@ -41,12 +68,18 @@ export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>): Promis
   });
 }
 
-async function getLock(s: Queryable, lockName: string): Promise<boolean> {
+async function getLock(s: Queryable, lockName: string, waitSeconds = 0): Promise<boolean> {
   if (targetDialect(s) === 'postgres') {
-    const rows = await s.all<{ got: boolean }>('SELECT pg_try_advisory_lock(CAST(? AS bigint)) AS got', [advisoryKey(lockName)]);
-    return rows[0]?.got === true;
+    // pg_try_advisory_lock never waits: asked again every 100 ms until the deadline.
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      const rows = await s.all<{ got: boolean }>('SELECT pg_try_advisory_lock(CAST(? AS bigint)) AS got', [advisoryKey(lockName)]);
+      if (rows[0]?.got === true) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
-  const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [lockName]);
+  const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [lockName, waitSeconds]);
   return Number(rows[0]?.got) === 1;
 }
 
@@ -60,14 +93,7 @@ export function advisoryKey(lockName: string): string {
   return createHash('sha256').update(lockName).digest().readBigInt64BE(0).toString();
 }
 
-/** True when some process holds the lock right now (for `status`). */
-export async function isMigrationLocked(db: Db): Promise<boolean> {
-  if (db.target.dialect === 'sqlite') {
-    const owner = readOwner(`${db.target.path}.mlmd-bridge.lock`);
-    // An owner on another host cannot be checked from here: held, as withLockFile treats it.
-    return owner !== null && (owner.host !== hostname() || isAlive(owner.pid));
-  }
-  const lockName = lockNameFor(db.target.database);
+async function isNamedLockHeld(db: Db, lockName: string): Promise<boolean> {
   if (db.target.dialect === 'postgres') {
     // PostgreSQL has no IS_FREE_LOCK: taking the lock for a moment on a session of our own tells.
     return db.session(async (s) => {
@@ -80,9 +106,31 @@ export async function isMigrationLocked(db: Db): Promise<boolean> {
   return Number(rows[0]?.free) === 0;
 }
 
+/** True when some process holds the lock right now (for `status`). */
+export async function isMigrationLocked(db: Db): Promise<boolean> {
+  if (db.target.dialect === 'sqlite') return isFileLockHeld(`${db.target.path}.mlmd-bridge.lock`);
+  return isNamedLockHeld(db, lockNameFor(db.target.database));
+}
+
+function isFileLockHeld(path: string): boolean {
+  const owner = readOwner(path);
+  // An owner on another host cannot be checked from here: held, as withLockFile treats it.
+  return owner !== null && (owner.host !== hostname() || isAlive(owner.pid));
+}
+
 // Kept over proper-lockfile: it sees a dead owner only by mtime (≥ 2 s), and better-sqlite3 holds its refresh timer up to 4 s (commit message).
-async function withLockFile<T>(path: string, display: string, fn: () => Promise<T>): Promise<T> {
-  const fd = acquireFile(path, display);
+async function withLockFile<T>(path: string, display: string, fn: () => Promise<T>, waitSeconds: number): Promise<T> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  let fd: number;
+  for (;;) {
+    try {
+      fd = acquireFile(path, display);
+      break;
+    } catch (e) {
+      if ((e as BridgeError).code !== 'LOCK_HELD' || Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   try {
     return await fn();
   } finally {

@@ -11,7 +11,7 @@ import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
-import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
@@ -24,6 +24,8 @@ import type { IdMapRow, MlmdType, Reject } from '../transform/model.ts';
 import { DEFAULT_CONCURRENCY, WRITERS } from './defaults.ts';
 import { inThreadPreparer, type Preparer, startWorkerPreparers, workerCount } from './prepare-pool.ts';
 import { errorText, failedRun, runFailedReject, type RunRef } from './prepare.ts';
+import { type PipelinePhases, shardedPhases, unshardedPhases } from './shard-phases.ts';
+import { inShard, type Shard } from '../transform/shard.ts';
 import { redact } from '../db/url.ts';
 import { addTally, emptyTally, type FingerprintTally, type MappingOptions } from '../transform/fingerprints.ts';
 import { recordedMappingOptions, recordMappingOptions, type RequestedMappingOptions, settleMappingOptions } from './mapping-options.ts';
@@ -38,6 +40,8 @@ export interface MigrateOptions {
   /** `--fingerprints` / `--publish-logs` as given; what the database recorded (else the defaults) fills in the rest. */
   mapping?: RequestedMappingOptions;
   onProgress?: (p: MigrateProgress) => void;
+  /** Only the runs of this shard (`--shard i/N`); N processes run at once (shard-phases.ts). */
+  shard?: Shard;
 }
 
 export interface MigrateProgress {
@@ -45,6 +49,8 @@ export interface MigrateProgress {
   runsTotal: number;
   runsDone: number;
   rowsWritten: number;
+  /** Records of the runs done so far that were rejected or adjusted, by reason code (the metrics endpoint shows them). */
+  rejectsByCode: Record<string, number>;
 }
 
 export interface MigrateSummary {
@@ -58,10 +64,16 @@ export interface MigrateSummary {
   /** The options the database is bound to, and the self-check of the fingerprints of the runs migrated now (empty for `mlmd`). */
   fingerprints: MappingOptions & { tally: FingerprintTally };
   seconds: number;
+  /** Sharded runs: which shard, and whether this shard found every shard done and finished the run (the last one does). */
+  shard?: Shard & { finished: boolean };
 }
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
-  return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, ONE_SHOT)));
+  return withSourceAndTarget(opts, (source, kfp, started) =>
+    opts.shard
+      ? runPipeline(source, kfp, opts, started, ONE_SHOT, shardedPhases(kfp, opts.shard))
+      : withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, ONE_SHOT)),
+  );
 }
 
 /**
@@ -138,13 +150,87 @@ export async function withSourceAndTarget<T>(opts: MigrateOptions, fn: (source: 
 }
 
 /** extract → transform → load over the runs `target` names; call holding the migration lock. */
-export async function runPipeline(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number, target: PipelineTarget): Promise<MigrateSummary> {
-  const progress: MigrateProgress = { phase: 'prepare', runsTotal: 0, runsDone: 0, rowsWritten: 0 };
-  const tell = () => opts.onProgress?.({ ...progress });
+export async function runPipeline(
+  source: MlmdSource,
+  kfp: Db,
+  opts: MigrateOptions,
+  started: number,
+  target: PipelineTarget,
+  phases: PipelinePhases = unshardedPhases(kfp),
+): Promise<MigrateSummary> {
+  const progress: MigrateProgress = { phase: 'prepare', runsTotal: 0, runsDone: 0, rowsWritten: 0, rejectsByCode: {} };
+  const tell = () => opts.onProgress?.({ ...progress, rejectsByCode: { ...progress.rejectsByCode } });
   tell();
 
+  // Before anything is created or changed: a PostgreSQL role lacking a privilege is told which GRANT to run.
   await refuseWithoutWritePrivileges(kfp);
-  await ensureBridgeTables(kfp);
+  const { mapping, created, v1Tasks } = await phases.setup(() => prepareTarget(source, kfp, opts, started, target));
+  const batchSize = Math.max(1, opts.batchSize ?? 100);
+  const readRuns = () => target.runs(source, kfp, batchSize);
+  const { total, pages } = opts.shard ? await shardOfRuns(readRuns, opts.shard) : await readRuns();
+  progress.runsTotal = total;
+  progress.phase = 'runs';
+  tell();
+
+  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
+  const workers = target.fewRunsInThread && total < batchSize * 2 ? 0 : workerCount(concurrency);
+  const tally = await phases.runs(async () => {
+    const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : inThreadPreparer(source, kfp, mapping);
+    try {
+      return await migrateRuns(pages, preparer, kfp, concurrency, target.tasksTable, (batch, runs) => {
+        for (const { mapped } of runs) {
+          progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
+          for (const r of mapped.rejects) progress.rejectsByCode[r.code] = (progress.rejectsByCode[r.code] ?? 0) + 1;
+        }
+        progress.runsDone += batch;
+        tell();
+      });
+    } finally {
+      await preparer.close();
+    }
+  });
+  const { counts, rows, fingerprints } = tally;
+  const finish = await phases.finish(async () => {
+    await target.afterRuns?.(kfp, counts);
+    // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
+    // The last shard decides it for the runs every shard wrote.
+    const settle = target.alwaysSettleIdentity || counts.migrated > 0 || opts.shard !== undefined;
+    const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
+    // Read before the non-KFP records are listed: what is added meanwhile lies above it, for the next true-up to list.
+    const maxIds = await source.maxIds();
+    if (identity) {
+      await setState(kfp, STATE_KEYS.identityKeys, String(identity.holding));
+      progress.phase = 'non-kfp';
+      tell();
+      const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
+      await storeRunlessRejects(source, kfp, identity.shared, listedUpTo);
+      await setState(kfp, STATE_KEYS.nonKfpListedUpTo, JSON.stringify({ context: maxIds.context, execution: maxIds.execution }));
+    }
+    // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
+    await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(maxIds));
+    await setState(kfp, target.finishedKey, new Date().toISOString());
+    return { identity };
+  });
+
+  const finished = Date.now();
+  const rejects = await rejectCounts(kfp);
+  progress.phase = 'done';
+  tell();
+  return {
+    source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion },
+    target: { url: kfp.target.display, createdTables: created, v1Tasks },
+    runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
+    rows,
+    rejects,
+    identityKeys: finish?.identity ? finish.identity.holding : Number((await getState(kfp, STATE_KEYS.identityKeys)) ?? 0),
+    fingerprints: { ...mapping, tally: fingerprints },
+    seconds: (finished - started) / 1000,
+    ...(opts.shard ? { shard: { ...opts.shard, finished: finish !== null } } : {}),
+  };
+}
+
+/** The table setup and bookkeeping before any run is written (once per sharded run: shard-phases.ts). */
+async function prepareTarget(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number, target: PipelineTarget) {
   await checkIdScheme(kfp);
   const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
   await recordMappingOptions(kfp, mapping);
@@ -158,59 +244,21 @@ export async function runPipeline(source: MlmdSource, kfp: Db, opts: MigrateOpti
 
   const types = await source.readTypes();
   await kfp.transaction((tx) => writeIdMap(tx, typeIdMapRows(types)));
-  const batchSize = Math.max(1, opts.batchSize ?? 100);
-  const { total, pages } = await target.runs(source, kfp, batchSize);
-  progress.runsTotal = total;
-  progress.phase = 'runs';
-  tell();
+  return { mapping, created, v1Tasks };
+}
 
-  const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY);
-  const workers = target.fewRunsInThread && total < batchSize * 2 ? 0 : workerCount(concurrency);
-  const preparer = workers > 0 ? await startWorkerPreparers({ mlmdUrl: opts.mlmdUrl, kfpUrl: opts.kfpUrl, mapping }, workers) : inThreadPreparer(source, kfp, mapping);
-  let tally: Tally;
-  try {
-    tally = await migrateRuns(pages, preparer, kfp, concurrency, target.tasksTable, (batch, runs) => {
-      for (const { mapped } of runs) progress.rowsWritten += mapped.tasks.length + mapped.artifacts.length + mapped.links.length;
-      progress.runsDone += batch;
-      tell();
-    });
-  } finally {
-    await preparer.close();
+/** The runs of one shard, and how many: the target's runs are read once to count the shard's, then again as they are migrated. */
+async function shardOfRuns(runs: () => Promise<{ pages: AsyncIterable<RunRef[]> }>, shard: Shard): Promise<{ total: number; pages: AsyncIterable<RunRef[]> }> {
+  let total = 0;
+  for await (const page of (await runs()).pages) for (const r of page) if (inShard(r.name, shard)) total++;
+  return { total, pages: shardPages((await runs()).pages, shard) };
+}
+
+async function* shardPages(pages: AsyncIterable<RunRef[]>, shard: Shard): AsyncIterable<RunRef[]> {
+  for await (const page of pages) {
+    const mine = page.filter((r) => inShard(r.name, shard));
+    if (mine.length > 0) yield mine;
   }
-  const { counts, rows, fingerprints } = tally;
-  await target.afterRuns?.(kfp, counts);
-  // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
-  const settle = target.alwaysSettleIdentity || counts.migrated > 0;
-  const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
-
-  // Read before the non-KFP records are listed: what is added meanwhile lies above it, for the next true-up to list.
-  const maxIds = await source.maxIds();
-  if (identity) {
-    await setState(kfp, STATE_KEYS.identityKeys, String(identity.holding));
-    progress.phase = 'non-kfp';
-    tell();
-    const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
-    await storeRunlessRejects(source, kfp, identity.shared, listedUpTo);
-    await setState(kfp, STATE_KEYS.nonKfpListedUpTo, JSON.stringify({ context: maxIds.context, execution: maxIds.execution }));
-  }
-  // The shim allocates ids for KFP-3-native rows above every id the MLMD database ever used.
-  await setState(kfp, STATE_KEYS.mlmdMaxIds, JSON.stringify(maxIds));
-
-  const finished = Date.now();
-  await setState(kfp, target.finishedKey, new Date(finished).toISOString());
-  const rejects = await rejectCounts(kfp);
-  progress.phase = 'done';
-  tell();
-  return {
-    source: { url: redact(opts.mlmdUrl), schemaVersion: source.schemaVersion },
-    target: { url: kfp.target.display, createdTables: created, v1Tasks },
-    runs: { total: counts.total, migrated: counts.migrated, unchanged: counts.unchanged, orphan: rejects.byCode.ORPHAN_RUN ?? 0 },
-    rows,
-    rejects,
-    identityKeys: identity ? identity.holding : Number((await getState(kfp, STATE_KEYS.identityKeys)) ?? 0),
-    fingerprints: { ...mapping, tally: fingerprints },
-    seconds: (finished - started) / 1000,
-  };
 }
 
 /**

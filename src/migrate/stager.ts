@@ -12,7 +12,7 @@ import { chunked, placeholders } from '../db/sql.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readRunDetailsDigests, type MlmdSource } from '../extract/index.ts';
 import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
-import { ensureBridgeTables, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { insertMany } from '../db/insert.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TASKS } from '../load/staged-tables.ts';
@@ -20,6 +20,8 @@ import { restoreV1ForeignKeysInPlace } from '../load/v1-tasks.ts';
 import { findChangedRuns, recordedWatermark, type RunChanges } from './change-finder.ts';
 import { type MigrateOptions, type MigrateSummary, type PipelineTarget, runPipeline, withSourceAndTarget } from './migrator.ts';
 import type { RunRef } from './prepare.ts';
+import { SHARD_LOCK_WAIT_SECONDS, shardedPhases } from './shard-phases.ts';
+import type { Shard } from '../transform/shard.ts';
 
 export interface StageSummary extends MigrateSummary {
   stage: {
@@ -35,8 +37,75 @@ export interface StageSummary extends MigrateSummary {
 
 export async function stage(opts: MigrateOptions): Promise<StageSummary> {
   refuseStagedUpgradeOn(opts.kfpUrl, 'stage');
-  return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => stageLocked(source, kfp, opts, started)));
+  return withSourceAndTarget(opts, (source, kfp, started) =>
+    opts.shard ? stageShard(source, kfp, opts, started, opts.shard) : withMigrationLock(kfp, () => stageLocked(source, kfp, opts, started)),
+  );
 }
+
+/** A sharded stage's watermark: read by the first shard before any shard reads a run, stored as the stage's by the last. */
+const SHARDED_STAGE_WATERMARK = 'shard_stage_watermark';
+
+/**
+ * `stage --shard i/N`. The first stage, which reads every run, is split between the shards
+ * (shard-phases.ts). A true-up is not: it costs what changed, so each shard in turn trues up under
+ * the migration lock, the first doing the work and the others finding nothing more changed.
+ */
+async function stageShard(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number, shard: Shard): Promise<StageSummary> {
+  const trueUp = await withMigrationLock(
+    kfp,
+    async () => {
+      await ensureBridgeTables(kfp);
+      await refuseCutOver(kfp);
+      return (await recordedWatermark(kfp)) !== undefined;
+    },
+    SHARD_LOCK_WAIT_SECONDS,
+  );
+  const unsharded = { ...opts, shard: undefined };
+  if (trueUp) return withMigrationLock(kfp, () => stageLocked(source, kfp, unsharded, started), SHARD_LOCK_WAIT_SECONDS);
+  let watermark: SourceWatermark | undefined;
+  const target: PipelineTarget = {
+    ...STAGED,
+    async prepareTables(db) {
+      const prepared = await prepareStagedTables(db);
+      // Read before any shard reads a run, so the next true-up finds whatever changed after any shard's reads.
+      const pending = await getState(db, SHARDED_STAGE_WATERMARK);
+      if (pending !== undefined) watermark = JSON.parse(pending) as SourceWatermark;
+      else {
+        watermark = await readSourceWatermark(source.db);
+        await storeDetailDigests(db, await readRunDetailsDigests(db), false);
+        await setState(db, SHARDED_STAGE_WATERMARK, JSON.stringify(watermark));
+      }
+      return prepared;
+    },
+    runs: async (src, _db, batchSize) => ({ total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) }),
+    // The first stage lists every non-KFP record.
+    incrementalRunless: false,
+    async afterRuns(db) {
+      await setState(db, STATE_KEYS.stageWatermark, (await getState(db, SHARDED_STAGE_WATERMARK))!);
+      await db.run('DELETE FROM mlmd_bridge_state WHERE name = ?', [SHARDED_STAGE_WATERMARK]);
+    },
+  };
+  const summary = await runPipeline(source, kfp, opts, started, target, shardedPhases(kfp, shard));
+  if (summary.shard?.finished) await setState(kfp, STATE_KEYS.stageLastTrueUp, JSON.stringify({ seconds: summary.seconds, runs: summary.runs.total, kind: 'full' }));
+  return { ...summary, stage: { kind: 'full', changedRuns: summary.runs.total, deletedRuns: 0, watermark: watermark! } };
+}
+
+/** A cut-over killed before its swap leaves the staged FK renamed and the v1 FK dropped: both go back, in this order (the v1 FK takes the name the staged one gives back). */
+async function prepareStagedTables(db: Db): Promise<{ created: string[]; v1Tasks: string }> {
+  await db.session((s) => renameStagedRunForeignKey(s, 'back'));
+  await restoreV1ForeignKeysInPlace(db);
+  return { created: await ensureStagedTables(db), v1Tasks: 'in-place' };
+}
+
+/** What every stage's pipeline target shares: KFP 3's tasks under the staged name, the stage's bookkeeping keys. */
+const STAGED = {
+  prepareTables: prepareStagedTables,
+  tasksTable: STAGED_TASKS,
+  startedKey: STATE_KEYS.stageStartedAt,
+  finishedKey: STATE_KEYS.stageFinishedAt,
+  alwaysSettleIdentity: false,
+  fewRunsInThread: true,
+} satisfies Partial<PipelineTarget>;
 
 /** One stage or true-up; the caller holds the migration lock (cutover runs its last true-up here). */
 export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<StageSummary> {
@@ -50,22 +119,11 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
   const details = changes?.details ?? (await readRunDetailsDigests(kfp));
 
   const target: PipelineTarget = {
-    async prepareTables(db) {
-      // A cut-over killed before its swap leaves the staged FK renamed and the v1 FK dropped: both go back,
-      // in this order (the v1 FK takes the name the staged one gives back).
-      await db.session((s) => renameStagedRunForeignKey(s, 'back'));
-      await restoreV1ForeignKeysInPlace(db);
-      return { created: await ensureStagedTables(db), v1Tasks: 'in-place' };
-    },
+    ...STAGED,
     async runs(src, _db, batchSize) {
       if (!changes) return { total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) };
       return { total: changes.runs.length, pages: pagesOf(changes.runs, batchSize) };
     },
-    tasksTable: STAGED_TASKS,
-    startedKey: STATE_KEYS.stageStartedAt,
-    finishedKey: STATE_KEYS.stageFinishedAt,
-    alwaysSettleIdentity: false,
-    fewRunsInThread: true,
     incrementalRunless: changes !== null,
     async afterRuns(db) {
       if (changes && changes.vanished.length > 0) await removeVanishedRuns(db, changes.vanished);

@@ -26,6 +26,8 @@ export class CallRunner {
     private readonly handlers: RpcHandlers,
     private readonly logger: ShimLogger,
     readonly limits: ShimLimits,
+    /** Told of every call as it ends (the metrics): its gRPC status name and how long it took. */
+    private readonly onCallEnd?: (rpc: string, transport: Transport, code: string, seconds: number) => void,
   ) {}
 
   /** Calls running now. */
@@ -58,7 +60,9 @@ export class CallRunner {
         if (this.inflight.size === 0) this.wakeIdle();
       }
     }
-    const fields = { rpc, transport, ms: Math.round((performance.now() - started) * 10) / 10 };
+    const elapsedMs = performance.now() - started;
+    this.onCallEnd?.(rpc, transport, outcome.ok ? 'OK' : outcome.error.status, elapsedMs / 1000);
+    const fields = { rpc, transport, ms: Math.round(elapsedMs * 10) / 10 };
     if (outcome.ok) this.logger.info({ ...fields, code: 'OK' }, 'rpc');
     else if (outcome.error.status === 'INTERNAL') this.logger.error({ ...fields, code: outcome.error.status, error: outcome.error.message }, 'rpc failed');
     else this.logger.info({ ...fields, code: outcome.error.status, error: outcome.error.message }, 'rpc');

@@ -45,7 +45,7 @@ export async function startGrpc(opts: {
   }
   server.addService(opts.methods as unknown as grpc.ServiceDefinition, implementation);
   const health = new HealthService();
-  server.addService(HealthService.definition(), health.implementation());
+  health.addToServer(server);
   addReflection(server);
 
   const address = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;

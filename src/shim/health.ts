@@ -1,62 +1,52 @@
 /**
- * grpc.health.v1.Health: Check and Watch for the whole server ("") and for
- * ml_metadata.MetadataStoreService. Status turns NOT_SERVING when shutdown begins, so load
- * balancers stop routing before connections close.
+ * grpc.health.v1.Health (Check and Watch) for the whole server ("") and for
+ * ml_metadata.MetadataStoreService, served by the grpc-health-check package. Kubernetes' native
+ * gRPC probes call Check with service "". Status turns NOT_SERVING when shutdown begins, so load
+ * balancers stop routing before connections close; any other service name answers NOT_FOUND.
  */
-import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { HealthImplementation, protoPath } from 'grpc-health-check';
 import { SERVICE_NAME } from './proto.ts';
 
-type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
-
-const HEALTH_PROTO = fileURLToPath(new URL('../../proto/grpc/health/v1/health.proto', import.meta.url));
+type WatchCall = grpc.ServerWritableStream<unknown, unknown>;
 
 export class HealthService {
-  private serving = true;
-  private readonly watchers = new Set<{ call: grpc.ServerWritableStream<{ service?: string }, unknown>; service: string }>();
+  private readonly health = new HealthImplementation({ '': 'SERVING', [SERVICE_NAME]: 'SERVING' });
+  private readonly watches = new Set<WatchCall>();
 
+  /** The health proto the package serves (for server reflection). */
   static packageDefinition(): protoLoader.PackageDefinition {
-    return protoLoader.loadSync(HEALTH_PROTO, { keepCase: true, enums: String, defaults: true });
+    return protoLoader.loadSync(protoPath, { keepCase: true, enums: String, defaults: true });
   }
 
-  static definition(): grpc.ServiceDefinition {
-    return HealthService.packageDefinition()['grpc.health.v1.Health'] as grpc.ServiceDefinition;
-  }
-
-  private statusOf(service: string): ServingStatus {
-    if (service !== '' && service !== SERVICE_NAME) return 'SERVICE_UNKNOWN';
-    return this.serving ? 'SERVING' : 'NOT_SERVING';
-  }
-
-  implementation(): grpc.UntypedServiceImplementation {
-    return {
-      Check: (call: grpc.ServerUnaryCall<{ service?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const status = this.statusOf(call.request.service ?? '');
-        if (status === 'SERVICE_UNKNOWN') {
-          callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${call.request.service ?? ''}` });
-          return;
-        }
-        callback(null, { status });
+  /**
+   * Adds the service to `server`. Watch streams are tracked here because the package never ends
+   * them, and an open stream would hold a graceful shutdown (tryShutdown) until the bound.
+   */
+  addToServer(server: Pick<grpc.Server, 'addService'>): void {
+    this.health.addToServer({
+      addService: (definition, implementation) => {
+        // The package names its handlers by the proto's lower-case method names (check, watch, list).
+        const watch = (implementation.watch ?? implementation.Watch) as (call: WatchCall) => void;
+        server.addService(definition as unknown as grpc.ServiceDefinition, {
+          ...(implementation as grpc.UntypedServiceImplementation),
+          watch: (call: WatchCall) => {
+            this.watches.add(call);
+            call.on('cancelled', () => this.watches.delete(call));
+            call.on('close', () => this.watches.delete(call));
+            watch(call);
+          },
+        });
       },
-      Watch: (call: grpc.ServerWritableStream<{ service?: string }, unknown>) => {
-        const service = call.request.service ?? '';
-        const watcher = { call, service };
-        this.watchers.add(watcher);
-        call.on('cancelled', () => this.watchers.delete(watcher));
-        call.on('close', () => this.watchers.delete(watcher));
-        call.write({ status: this.statusOf(service) });
-      },
-    };
+    });
   }
 
-  /** Reports NOT_SERVING to every watcher and ends their streams. */
+  /** Reports NOT_SERVING (to Check and to every watcher) and ends the watch streams. */
   shutdown(): void {
-    this.serving = false;
-    for (const { call, service } of this.watchers) {
-      call.write({ status: this.statusOf(service) });
-      call.end();
-    }
-    this.watchers.clear();
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+    for (const call of this.watches) call.end();
+    this.watches.clear();
   }
 }

@@ -40,7 +40,7 @@ import {
 import { type AllocatedId, type IdSequence, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
 import { type ContextOwner, IdHomes } from './kfp-id-homes.ts';
 import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, type RunRowSource, typeStoreKey } from './kfp-runs.ts';
-import { LruMap } from '../util/lru-map.ts';
+import { CountedLruMap, LruMap } from '../util/lru-map.ts';
 import { readJsonObject } from '../transform/reverse/values.ts';
 import { type ProblemReporter, UNREPORTED } from './data-problems.ts';
 
@@ -136,7 +136,7 @@ export class KfpBackend implements ShimBackend {
     this.problems = opts.problems ?? UNREPORTED;
     // Trusted as long as a finished run's view is: what the shim shows of an artifact never outlives that.
     const finishedTtlMs = opts.finishedTtlMs ?? DEFAULT_RUN_CACHE.finishedTtlMs;
-    this.homeRuns = new LruMap(HOME_RUNS_REMEMBERED, finishedTtlMs);
+    this.homeRuns = new CountedLruMap('home_runs', HOME_RUNS_REMEMBERED, finishedTtlMs);
     this.homes = new IdHomes(finishedTtlMs);
     const source: RunRowSource = {
       typeRows: (fresh) => this.typeRows(fresh ?? false),

@@ -13,7 +13,7 @@
  */
 import type { MlmdView } from '../transform/reverse.ts';
 import { RUN_CONTEXT_TYPE } from '../transform/rules.ts';
-import { LruMap } from '../util/lru-map.ts';
+import { CountedLruMap, LruMap } from '../util/lru-map.ts';
 
 /** Ids remembered per kind; about 100 bytes each. */
 const REMEMBERED = 200_000;
@@ -21,8 +21,9 @@ const REMEMBERED = 200_000;
 export type ContextOwner = { kind: 'run'; run: string } | { kind: 'pipeline'; name: string | null; run: string | null };
 
 export class IdHomes {
-  readonly executionRun = new LruMap<number, string>(REMEMBERED);
-  readonly contextOwner = new LruMap<number, ContextOwner>(REMEMBERED);
+  // Counted caches: their hits and misses are served as metrics (mlmd_bridge_shim_cache_lookups_total).
+  readonly executionRun = new CountedLruMap<number, string>('execution_runs', REMEMBERED);
+  readonly contextOwner = new CountedLruMap<number, ContextOwner>('context_owners', REMEMBERED);
   /** Every row of an artifact id, as the id map and the shim's ids hold them (what its events need). */
   readonly artifactRows: LruMap<number, string[]>;
   /**
@@ -32,7 +33,7 @@ export class IdHomes {
   readonly artifactShownRows: LruMap<number, string[]>;
 
   constructor(artifactRowsTtlMs: number) {
-    this.artifactRows = new LruMap(REMEMBERED, artifactRowsTtlMs);
+    this.artifactRows = new CountedLruMap('artifact_rows', REMEMBERED, artifactRowsTtlMs);
     this.artifactShownRows = new LruMap(REMEMBERED, artifactRowsTtlMs);
   }
 

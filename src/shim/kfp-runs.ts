@@ -18,6 +18,7 @@ import { type KfpRunRows, type MlmdView, reverseRun } from '../transform/reverse
 import { FINISHED_RUN_STATES } from '../transform/rules.ts';
 import { type ProblemReporter, UNREPORTED } from './data-problems.ts';
 import type { IdRequest, IdSequence, ShimIdStore } from './kfp-ids.ts';
+import { cacheCounts } from '../util/cache-stats.ts';
 
 /** How long a reversed run is served from memory: a live run changes under us, a finished one rarely. */
 export interface RunCacheOptions {
@@ -86,6 +87,9 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** Lookups of run views, served as metrics (cache "runs"). */
+const RUN_CACHE_COUNTS = cacheCounts('runs');
+
 export class KfpRunCache {
   private readonly entries = new Map<string, Entry>();
   /** Records held by `entries`. */
@@ -123,6 +127,8 @@ export class KfpRunCache {
         out.set(uuid, e.view);
       } else missing.push(uuid);
     }
+    RUN_CACHE_COUNTS.hits += out.size;
+    RUN_CACHE_COUNTS.misses += missing.length;
     // A run another call is loading right now is waited for, not loaded twice (the UI's calls for one run arrive together).
     // Its load is taken now: by the time this call gets to it, that load may have finished and left `inflight`.
     // If that load fails, this call fails with it: an empty answer would tell the client the run has nothing.

@@ -9,7 +9,9 @@
  * killed); the database pools close only once no call uses them.
  */
 import type { AvailabilityChange } from '../db/pooled-statements.ts';
-import { BridgeError } from '../errors.ts';
+import { BridgeError, isBridgeError } from '../errors.ts';
+import { type MetricsEndpoint, startMetricsEndpoint } from '../metrics/http-endpoint.ts';
+import { ShimMetrics } from '../metrics/shim-metrics.ts';
 import type { ShimBackend } from './backend.ts';
 import { shuttingDown } from './call-context.ts';
 import { DataProblems, type ProblemReporter } from './data-problems.ts';
@@ -47,11 +49,15 @@ export interface ShimOptions {
   shutdownTimeoutMs?: number;
   /** How long a gRPC-Web request may take to arrive (tests shorten it; the CLI keeps the default). */
   requestTimeoutMs?: number;
+  /** Serve Prometheus metrics on GET /metrics at this port (0 picks a free one); none when left out. */
+  metricsPort?: number;
 }
 
 export interface RunningShim {
   port: number;
   grpcWebPort: number;
+  /** The metrics port, when serving metrics. */
+  metricsPort: number | undefined;
   /** Calls being answered now. */
   readonly activeCalls: number;
   close(): Promise<void>;
@@ -63,10 +69,12 @@ export async function startShim(opts: ShimOptions): Promise<RunningShim> {
   const limits = resolveLimits(opts.limits);
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   const backend = await openBackend(opts, outageLogger(logger), new DataProblems(logger));
-  const runner = new CallRunner(mlmdHandlers(backend), logger, limits);
+  const metrics: ShimMetrics | undefined = opts.metricsPort === undefined ? undefined : new ShimMetrics((): number => runner.active);
+  const runner: CallRunner = new CallRunner(mlmdHandlers(backend), logger, limits, metrics && ((rpc, transport, code, seconds) => metrics.observe(rpc, transport, code, seconds)));
   const methods = shimServiceDefinition(limits.maxIdsPerRequest);
   let grpcServer;
   let webServer;
+  let metricsEndpoint: MetricsEndpoint | undefined;
   try {
     grpcServer = await startGrpc({ host, port: opts.port ?? DEFAULT_GRPC_PORT, methods, runner });
     webServer = await startGrpcWeb({
@@ -78,14 +86,18 @@ export async function startShim(opts: ShimOptions): Promise<RunningShim> {
       requestTimeoutMs: opts.requestTimeoutMs,
       onError: (error) => logger.error({ transport: 'grpc-web', error }, 'grpc-web request failed'),
     });
+    if (metrics) metricsEndpoint = await startMetricsEndpoint(metrics.registry, host, opts.metricsPort!);
   } catch (e) {
     grpcServer?.forceClose();
+    void webServer?.drain();
+    webServer?.forceClose();
     await backend.close();
+    if (isBridgeError(e)) throw e;
     throw new BridgeError('CONNECTION', `cannot listen on ${host}: ${(e as Error).message}`, 'choose free ports with --port / --grpc-web-port', {
       cause: e,
     });
   }
-  logger.info({ backend: backend.name, host, port: grpcServer.port, grpcWebPort: webServer.port, limits }, 'shim listening');
+  logger.info({ backend: backend.name, host, port: grpcServer.port, grpcWebPort: webServer.port, metricsPort: metricsEndpoint?.port ?? null, limits }, 'shim listening');
 
   let closing: Promise<void> | undefined;
   const grpc = grpcServer;
@@ -93,6 +105,7 @@ export async function startShim(opts: ShimOptions): Promise<RunningShim> {
   return {
     port: grpc.port,
     grpcWebPort: web.port,
+    metricsPort: metricsEndpoint?.port,
     get activeCalls() {
       return runner.active;
     },
@@ -110,6 +123,7 @@ export async function startShim(opts: ShimOptions): Promise<RunningShim> {
         }
         grpc.forceClose();
         web.forceClose();
+        await metricsEndpoint?.close();
         // The pools close only after the calls that use them: closing under a running call answered it INTERNAL "Pool is closed".
         const closed = await within(backend.close(), Math.max(0, shutdownTimeoutMs - (Date.now() - started)));
         logger.info({ ms: Date.now() - started, cancelled: !inTime, poolsClosed: closed }, 'shim stopped');

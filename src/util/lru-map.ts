@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { type CacheCounts, cacheCounts } from './cache-stats.ts';
 
 /**
  * lru-cache, constructed as its callers use it: at most `capacity` entries, the least recently used
@@ -14,5 +15,22 @@ export class LruMap<K extends {}, V extends {}> extends LRUCache<K, V> {
       // lru-cache otherwise reuses one reading of the clock for a millisecond of real time.
       ...(clock === undefined ? {} : { perf: clock, ttlResolution: 0 }),
     });
+  }
+}
+
+/** An LruMap whose lookups (get) count as hits or misses of cache `name` (src/util/cache-stats.ts). */
+export class CountedLruMap<K extends {}, V extends {}> extends LruMap<K, V> {
+  private readonly counts: CacheCounts;
+
+  constructor(name: string, capacity: number, ttlMs?: number) {
+    super(capacity, ttlMs);
+    this.counts = cacheCounts(name);
+  }
+
+  override get(key: K, options?: LRUCache.GetOptions<K, V, unknown>): V | undefined {
+    const value = super.get(key, options);
+    if (value === undefined) this.counts.misses++;
+    else this.counts.hits++;
+    return value;
   }
 }
