@@ -15,6 +15,7 @@ import { copyDatabase, machineFacts, ScratchDatabases, urlOf } from './scratch.t
 import { measureShim } from './shim.ts';
 import { measureFingerprints } from './fingerprints.ts';
 import { migrate, plan, seed, verify } from './workloads.ts';
+import { measurePostgres, PostgresScratch } from './postgres.ts';
 import { measureStaged } from './stage.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   const machine = await machineFacts();
   const hasVerify = await cliHasCommand('verify');
   const scratch = new ScratchDatabases();
-  onInterrupt(scratch);
+  const pgScratch = new PostgresScratch();
+  onInterrupt(scratch, pgScratch);
   const results: SizeResult[] = [];
   try {
     for (const [size, runs] of [args.runs, args.runs * args.scale].entries()) {
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
       const ceiling = await measureCeiling(kfpDb, scratch.name(`ceil${runs}_${size}`));
       const verified = hasVerify ? await verify(urlOf(mlmdDb), urlOf(kfpDb), migrated.targetRows) : null;
       const shim = args.shim ? await measureShim(urlOf(kfpDb), kfpDb, log) : null;
+      const postgres = await measurePostgres(pgScratch, urlOf(mlmdDb), runs, size, log);
+      if (postgres.available) log(`postgres: ${postgres.targetRows} rows, migrate ${postgres.migrateWallSeconds.toFixed(1)} s, COPY ${postgres.ceilingLoadSeconds.toFixed(1)} s`);
       log('staging, truing up, cutting over');
       const staged = await measureStaged(mlmdDb, stageDb, (purpose) => scratch.name(`${purpose}${runs}_${size}`), runs);
       results.push({
@@ -63,11 +67,15 @@ async function main(): Promise<void> {
         verify: verified,
         shim,
         fingerprints,
+        postgres,
         staged,
       });
     }
   } finally {
-    if (!interrupted) await scratch.dropAll().catch((e) => log(`could not drop the scratch databases: ${(e as Error).message}`));
+    if (!interrupted) {
+      await scratch.dropAll().catch((e) => log(`could not drop the scratch databases: ${(e as Error).message}`));
+      await pgScratch.dropAll().catch((e) => log(`could not drop the PostgreSQL scratch databases: ${(e as Error).message}`));
+    }
   }
   process.stdout.write(`${renderTable(machine, results)}\n`);
   process.stdout.write(`${JSON.stringify({ machine, results })}\n`);
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
  * Ctrl-C or SIGTERM mid-run: stop the commands being measured, end the sessions still on the scratch
  * databases and drop them, and remove the ceiling's row files, so an interrupted bench leaves nothing behind.
  */
-function onInterrupt(scratch: ScratchDatabases): void {
+function onInterrupt(scratch: ScratchDatabases, pgScratch: PostgresScratch): void {
   const stop = (signal: NodeJS.Signals, exitCode: number) => {
     if (interrupted) return;
     interrupted = true;
@@ -85,6 +93,7 @@ function onInterrupt(scratch: ScratchDatabases): void {
     removeCeilingFiles();
     void stopAllCommands()
       .then(() => scratch.dropAll({ endSessions: true }))
+      .then(() => pgScratch.dropAll())
       .catch((e: unknown) => log(`could not drop the scratch databases: ${(e as Error).message}`))
       .finally(() => process.exit(exitCode));
   };

@@ -7,6 +7,7 @@ import type { PassResult, ShimResult } from './shim.ts';
 import { LINEAGE, lineageStep, WHOLE_RUN } from './whole-run.ts';
 import type { CpuSplit, MigrateFigures, PlanFigures, SeedFigures, VerifyFigures } from './workloads.ts';
 import type { FingerprintFigures } from './fingerprints.ts';
+import type { PostgresResult } from './postgres.ts';
 import type { StagedFigures } from './stage.ts';
 
 export interface SizeResult {
@@ -25,6 +26,8 @@ export interface SizeResult {
   verify: VerifyFigures | null;
   shim: ShimResult | null;
   fingerprints: FingerprintFigures;
+  /** The same runs migrated into a KFP database on PostgreSQL, with its COPY ceiling. */
+  postgres: PostgresResult;
   staged: StagedFigures;
 }
 
@@ -53,6 +56,7 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     row('verify rows/s', (r) => (r.verify ? `${n0(r.verify.rowsPerSecond)} (exit ${r.verify.exitCode})` : 'n/a (no verify command yet)')),
     row('verify peak RSS', (r) => (r.verify ? mib(r.verify.peakRssMiB) : 'n/a')),
     row('verify CPU: mlmd-bridge / database server', (r) => (r.verify ? cpuSplit(r.verify.cpu) : 'n/a')),
+    ...postgresRows(results),
     ...shimRows(results),
     row('fingerprints reproduced (KFP 2.x self-check)', (r) => `${n0(r.fingerprints.tally.reproduced)} of ${n0(r.fingerprints.tally.stored)}`),
     row('mapping CPU: --fingerprints mlmd / kfp3', (r) => `${(r.fingerprints.mlmdMs / 1000).toFixed(2)} s / ${(r.fingerprints.kfp3Ms / 1000).toFixed(2)} s`),
@@ -69,6 +73,18 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM; node ${m.node}; MariaDB ${m.server} ` +
     `(innodb_buffer_pool ${m.innodbBufferPoolMiB} MiB, flush_log_at_trx_commit=${m.innodbFlushLogAtTrxCommit}, log_bin=${m.logBin})`;
   return `${facts}\n\n${table(head, rows)}`;
+}
+
+function postgresRows(results: SizeResult[]): string[][] {
+  type Measured = Extract<PostgresResult, { available: true }>;
+  const cell = (r: SizeResult, f: (p: Measured) => string) => (r.postgres.available ? f(r.postgres) : `n/a (${r.postgres.reason})`);
+  return [
+    row(results, 'PostgreSQL KFP database: server, target rows', (r) => cell(r, (p) => `${p.server}, ${n0(p.targetRows)}`)),
+    row(results, '  migrate wall time, rows/s', (r) => cell(r, (p) => `${p.migrateWallSeconds.toFixed(2)} s, ${n0(p.migrateRowsPerSecond)}`)),
+    row(results, '  migrate peak RSS', (r) => cell(r, (p) => mib(p.migratePeakRssMiB))),
+    row(results, '  ceiling: COPY FROM STDIN rows/s (FK triggers off)', (r) => cell(r, (p) => `${n0(p.ceilingRowsPerSecond)} (${p.ceilingLoadSeconds.toFixed(2)} s)`)),
+    row(results, '  RATIO migrate / COPY ceiling', (r) => cell(r, (p) => `${(p.ratio * 100).toFixed(1)} %`)),
+  ];
 }
 
 function shimRows(results: SizeResult[]): string[][] {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
+import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureCeiling } from '../bench/ceiling.ts';
 import { databaseServerPid, processCpuSeconds } from '../bench/cpu.ts';
@@ -14,7 +15,7 @@ import { TARGET_TABLES } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
 import { type CliResult, startProcess } from './helpers/cli.ts';
-import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
+import { MARIADB_HOST, MARIADB_PORT, MARIADB_USER, POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, type TempDatabase, tempMariaDb } from './helpers/databases.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const server = () => mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER });
@@ -48,7 +49,16 @@ async function benchDatabases(): Promise<string[]> {
 function bench(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return startProcess(process.execPath, ['--import', 'tsx', 'bench/bench.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, MB_BENCH_MYSQL_HOST: MARIADB_HOST, MB_BENCH_MYSQL_PORT: String(MARIADB_PORT), MB_BENCH_MYSQL_USER: MARIADB_USER, ...env },
+    env: {
+      ...process.env,
+      MB_BENCH_MYSQL_HOST: MARIADB_HOST,
+      MB_BENCH_MYSQL_PORT: String(MARIADB_PORT),
+      MB_BENCH_MYSQL_USER: MARIADB_USER,
+      MB_BENCH_PG_HOST: POSTGRES_HOST,
+      MB_BENCH_PG_PORT: String(POSTGRES_PORT),
+      MB_BENCH_PG_USER: POSTGRES_USER,
+      ...env,
+    },
   }).done;
 }
 
@@ -68,6 +78,7 @@ describe('npm run bench', () => {
         ratioBound: number;
         verify: { exitCode: number } | null;
         fingerprints: { runs: number; mlmdMs: number; kfp3Ms: number; tally: { stored: number; reproduced: number } };
+        postgres: { available: boolean; targetRows: number; migrateRowsPerSecond: number; ceilingRowsPerSecond: number; ratio: number };
       }[];
     };
     expect(json.results.map((x) => x.runs)).toEqual([3, 3]);
@@ -87,8 +98,21 @@ describe('npm run bench', () => {
       expect(size.fingerprints.tally.reproduced).toBe(size.fingerprints.tally.stored);
       expect(size.fingerprints.mlmdMs).toBeGreaterThan(0);
       expect(size.fingerprints.kfp3Ms).toBeGreaterThan(0);
+      // The same runs migrated into PostgreSQL give the same rows, and its COPY ceiling loads exactly those.
+      expect(size.postgres.available).toBe(true);
+      expect(size.postgres.targetRows).toBe(size.migrate.targetRows);
+      expect(size.postgres.ratio).toBeCloseTo(size.postgres.migrateRowsPerSecond / size.postgres.ceilingRowsPerSecond, 10);
     }
     expect(r.stdout).toContain('RATIO mapping kfp3 / mlmd (cost of recomputing)');
+    expect(r.stdout).toContain('RATIO migrate / COPY ceiling');
+    const tag = ownTag(r.stderr);
+    const pg = new PgClient({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: 'postgres' });
+    await pg.connect();
+    try {
+      expect((await pg.query('SELECT datname FROM pg_database WHERE datname LIKE $1', [`mb\\_bench\\_pg\\_%\\_${tag}`])).rows).toEqual([]);
+    } finally {
+      await pg.end();
+    }
     expect(await ownDatabases(ownTag(r.stderr))).toEqual([]);
   }, 180_000);
 });

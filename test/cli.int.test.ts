@@ -24,7 +24,6 @@ afterAll(async () => {
 
 describe('usage and connection errors exit 2 with a clear message', () => {
   it.each([
-    ['a KFP database on PostgreSQL', ['plan', '--mlmd', 'sqlite:/tmp/x.db', '--kfp', 'postgres://u@h/db'], 'the KFP database on PostgreSQL is not supported yet'],
     ['a PostgreSQL URL with a parameter it does not take', ['plan', '--mlmd', 'postgres://u@h/db?connect_timeout=3', '--kfp', 'sqlite:/tmp/x.db'], 'the only parameter understood is sslmode'],
     ['an unknown scheme', ['plan', '--mlmd', 'oracle://x/y', '--kfp', 'sqlite:/tmp/x.db'], 'unknown scheme'],
     ['a MySQL URL without a database', ['plan', '--mlmd', 'mysql://root@127.0.0.1:3306/', '--kfp', 'sqlite:/tmp/x.db'], 'names no database'],

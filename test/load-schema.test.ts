@@ -12,6 +12,7 @@ import mysql from 'mysql2/promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openDb } from '../src/db/connection.ts';
 import type { Dialect } from '../src/db/url.ts';
+import { tempPostgres } from './helpers/databases.ts';
 import { BridgeError } from '../src/errors.ts';
 import {
   BRIDGE_SCHEMA_VERSION,
@@ -65,6 +66,17 @@ async function scratch(dialect: Dialect): Promise<Scratch> {
       },
     };
   }
+  if (dialect === 'postgres') {
+    const temp = await tempPostgres('loadschema');
+    const db = await openDb(temp.url);
+    return {
+      db,
+      async dispose() {
+        await db.close();
+        await temp.drop();
+      },
+    };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'mb-loadschema-'));
   const db = await openDb(`sqlite:${join(dir, 'kfp.db')}`, { create: true });
   return {
@@ -77,7 +89,8 @@ async function scratch(dialect: Dialect): Promise<Scratch> {
 }
 
 async function createRunDetails(db: Db): Promise<void> {
-  await db.run('CREATE TABLE run_details (UUID varchar(191) NOT NULL PRIMARY KEY)');
+  // Backtick-quoted names read alike on all three (PostgreSQL's connection renders them double-quoted).
+  await db.run('CREATE TABLE run_details (`UUID` varchar(191) NOT NULL PRIMARY KEY)');
 }
 
 async function rejection(p: Promise<unknown>): Promise<BridgeError> {
@@ -91,10 +104,10 @@ async function rejection(p: Promise<unknown>): Promise<BridgeError> {
 }
 
 async function rowsOf(db: Db, table: string): Promise<unknown[]> {
-  return db.all(`SELECT * FROM ${table} ORDER BY UUID`);
+  return db.all(`SELECT * FROM ${table} ORDER BY \`UUID\``);
 }
 
-describe.each(['mysql', 'sqlite'] as const)('KFP 3 target schema on %s', (dialect) => {
+describe.each(['mysql', 'sqlite', 'postgres'] as const)('KFP 3 target schema on %s', (dialect) => {
   let s: Scratch;
   let db: Db;
   beforeEach(async () => {
@@ -138,7 +151,7 @@ describe.each(['mysql', 'sqlite'] as const)('KFP 3 target schema on %s', (dialec
       'Type', 'TypeAttrs', 'ScopePath', 'LogicalKey',
     ]);
     expect(tasks.columns.find((c) => c.name === 'pods')).toEqual({
-      name: 'pods', type: dialect === 'mysql' ? 'json' : 'text', nullable: false, default: null,
+      name: 'pods', type: dialect === 'sqlite' ? 'text' : 'json', nullable: false, default: null,
     });
     expect(tasks.indexes.find((i) => i.name === 'idx_task_cache_lookup')).toEqual({
       name: 'idx_task_cache_lookup', unique: false, columns: ['Fingerprint', 'State', 'Namespace', 'CreatedAtInSec DESC'],
@@ -180,33 +193,33 @@ describe.each(['mysql', 'sqlite'] as const)('KFP 3 target schema on %s', (dialec
   it('enforces the FKs: a link must share its task run, and deleting a run cascades', async () => {
     await createRunDetails(db);
     await ensureTargetTables(db);
-    await db.run("INSERT INTO run_details (UUID) VALUES ('run-1'), ('run-2')");
+    await db.run("INSERT INTO run_details (`UUID`) VALUES ('run-1'), ('run-2')");
     await db.run(
-      `INSERT INTO tasks (UUID, Namespace, RunUUID, pods, CreatedAtInSec, Fingerprint, State, Type, TypeAttrs)
+      `INSERT INTO tasks (\`UUID\`, \`Namespace\`, \`RunUUID\`, pods, \`CreatedAtInSec\`, \`Fingerprint\`, \`State\`, \`Type\`, \`TypeAttrs\`)
        VALUES ('task-1', '', 'run-1', '[]', 1, '', 2, 1, '{}')`,
     );
-    await db.run("INSERT INTO artifacts (UUID, Namespace) VALUES ('art-1', '')");
+    await db.run("INSERT INTO artifacts (`UUID`, `Namespace`) VALUES ('art-1', '')");
     const link = (uuid: string, run: string) =>
-      db.run(`INSERT INTO artifact_tasks (UUID, ArtifactID, TaskID, Type, RunUUID, ArtifactKey) VALUES (?, 'art-1', 'task-1', 9, ?, 'out')`, [
+      db.run(`INSERT INTO artifact_tasks (\`UUID\`, \`ArtifactID\`, \`TaskID\`, \`Type\`, \`RunUUID\`, \`ArtifactKey\`) VALUES (?, 'art-1', 'task-1', 9, ?, 'out')`, [
         uuid,
         run,
       ]);
     await expect(link('link-bad', 'run-2')).rejects.toThrow(/foreign key/i);
     await link('link-ok', 'run-1');
-    expect(await db.all('SELECT UUID, Iteration FROM artifact_tasks')).toEqual([{ UUID: 'link-ok', Iteration: -1 }]);
+    expect(await db.all('SELECT `UUID`, `Iteration` FROM artifact_tasks')).toEqual([{ UUID: 'link-ok', Iteration: -1 }]);
     // A task whose run does not exist, and a child whose parent does not exist, are refused too.
     await expect(
-      db.run(`INSERT INTO tasks (UUID, Namespace, RunUUID, pods, CreatedAtInSec, Fingerprint, State, Type, TypeAttrs)
+      db.run(`INSERT INTO tasks (\`UUID\`, \`Namespace\`, \`RunUUID\`, pods, \`CreatedAtInSec\`, \`Fingerprint\`, \`State\`, \`Type\`, \`TypeAttrs\`)
               VALUES ('task-x', '', 'run-none', '[]', 1, '', 2, 1, '{}')`),
     ).rejects.toThrow(/foreign key/i);
     await expect(
-      db.run(`INSERT INTO tasks (UUID, Namespace, RunUUID, pods, CreatedAtInSec, Fingerprint, State, Type, TypeAttrs, ParentTaskUUID)
+      db.run(`INSERT INTO tasks (\`UUID\`, \`Namespace\`, \`RunUUID\`, pods, \`CreatedAtInSec\`, \`Fingerprint\`, \`State\`, \`Type\`, \`TypeAttrs\`, \`ParentTaskUUID\`)
               VALUES ('task-y', '', 'run-1', '[]', 1, '', 2, 2, 'null', 'task-none')`),
     ).rejects.toThrow(/foreign key/i);
-    await db.run("DELETE FROM run_details WHERE UUID = 'run-1'");
-    expect(await db.all('SELECT UUID FROM tasks')).toEqual([]);
-    expect(await db.all('SELECT UUID FROM artifact_tasks')).toEqual([]);
-    expect(await db.all('SELECT UUID FROM artifacts')).toEqual([{ UUID: 'art-1' }]);
+    await db.run("DELETE FROM run_details WHERE `UUID` = 'run-1'");
+    expect(await db.all('SELECT `UUID` FROM tasks')).toEqual([]);
+    expect(await db.all('SELECT `UUID` FROM artifact_tasks')).toEqual([]);
+    expect(await db.all('SELECT `UUID` FROM artifacts')).toEqual([{ UUID: 'art-1' }]);
   });
 
   it('keeps its bookkeeping tables and state', async () => {
@@ -233,10 +246,10 @@ describe.each(['mysql', 'sqlite'] as const)('KFP 3 target schema on %s', (dialec
 
   it('moves the KFP 2.x tasks table aside and restores it exactly', async () => {
     await createRunDetails(db);
-    await db.run("INSERT INTO run_details (UUID) VALUES ('run-1'), ('run-2')");
+    await db.run("INSERT INTO run_details (`UUID`) VALUES ('run-1'), ('run-2')");
     await createV1TasksTable(db);
     await db.run(
-      `INSERT INTO tasks (UUID, Namespace, PipelineName, RunUUID, PodName, MLMDExecutionID, CreatedTimestamp, FinishedTimestamp, Fingerprint, State)
+      `INSERT INTO tasks (\`UUID\`, \`Namespace\`, \`PipelineName\`, \`RunUUID\`, \`PodName\`, \`MLMDExecutionID\`, \`CreatedTimestamp\`, \`FinishedTimestamp\`, \`Fingerprint\`, \`State\`)
        VALUES ('c-1', 'ns', 'pipeline/p', 'run-1', '', '42', 100, 120, 'abc', NULL),
               ('n-1', 'ns', 'pipeline/p', 'run-2', 'node-1', '', 101, 0, '', 'SUCCEEDED')`,
     );
@@ -278,7 +291,7 @@ describe.each(['mysql', 'sqlite'] as const)('KFP 3 target schema on %s', (dialec
     expect(await restoreV1Tasks(db)).toBe('absent');
     // The restored FK is live again.
     await expect(
-      db.run(`INSERT INTO tasks (UUID, Namespace, PipelineName, RunUUID, PodName, MLMDExecutionID, CreatedTimestamp, Fingerprint)
+      db.run(`INSERT INTO tasks (\`UUID\`, \`Namespace\`, \`PipelineName\`, \`RunUUID\`, \`PodName\`, \`MLMDExecutionID\`, \`CreatedTimestamp\`, \`Fingerprint\`)
               VALUES ('c-2', 'ns', 'p', 'run-none', '', '1', 1, '')`),
     ).rejects.toThrow(/foreign key/i);
   });
@@ -321,14 +334,14 @@ describe('moving the KFP 2.x tasks table aside on MariaDB', () => {
   it('refuses to restore over orphaned rows instead of failing half-way', async () => {
     const db = s.db;
     await createRunDetails(db);
-    await db.run("INSERT INTO run_details (UUID) VALUES ('run-1')");
+    await db.run("INSERT INTO run_details (`UUID`) VALUES ('run-1')");
     await createV1TasksTable(db);
     await db.run(
-      `INSERT INTO tasks (UUID, Namespace, PipelineName, RunUUID, PodName, MLMDExecutionID, CreatedTimestamp, Fingerprint)
+      `INSERT INTO tasks (\`UUID\`, \`Namespace\`, \`PipelineName\`, \`RunUUID\`, \`PodName\`, \`MLMDExecutionID\`, \`CreatedTimestamp\`, \`Fingerprint\`)
        VALUES ('c-1', 'ns', 'p', 'run-1', '', '1', 1, '')`,
     );
     expect(await moveV1TasksAside(db)).toBe('moved');
-    await db.run("DELETE FROM run_details WHERE UUID = 'run-1'");
+    await db.run("DELETE FROM run_details WHERE `UUID` = 'run-1'");
     const err = await rejection(restoreV1Tasks(db));
     expect(err.message).toContain('1 row(s)');
     expect(await tableExists(db, V1_TASKS_BACKUP)).toBe(true);

@@ -14,12 +14,13 @@ import { BridgeError } from '../src/errors.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { runCli, startCli } from './helpers/cli.ts';
 import { holdLock } from './helpers/lock.ts';
-import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { checksum, dumpDatabase } from './helpers/snapshot.ts';
 import { decodeKfpJsonOrNull } from '../src/proto/kfp-json.ts';
 
 async function seed(mlmdUrl: string, kfpUrl: string, opts: { runs: number; seed?: number; hostile?: boolean }): Promise<SeedReport> {
-  const mlmd = await openDb(mlmdUrl, { create: true });
+  const mlmd = await openDb(mlmdUrl, { create: true, ...MLMD_IDENTIFIERS });
   const kfp = await openDb(kfpUrl, { create: true });
   try {
     return await seedDatabases(mlmd, kfp, { runs: opts.runs, seed: opts.seed ?? 7, hostile: opts.hostile ?? false });
@@ -31,7 +32,7 @@ async function seed(mlmdUrl: string, kfpUrl: string, opts: { runs: number; seed?
 
 const TARGET = { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] };
 
-describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
+describe.each(KFP_DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
   const make = async (name: string) => {
     const d = await temp(`${name}_${dialect}`);
@@ -92,28 +93,28 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
 
     it('migrates every run that has a run_details row, and holds the structural invariants', async () => {
       await withDb(kfp.url, async (db) => {
-        const runs = await db.all<{ UUID: string }>('SELECT UUID FROM run_details');
+        const runs = await db.all<{ UUID: string }>('SELECT `UUID` FROM run_details');
         const migrated = await db.all<{ run_uuid: string; tasks: number }>('SELECT run_uuid, tasks FROM mlmd_bridge_runs');
         for (const r of runs) expect(migrated.find((m) => m.run_uuid === r.UUID)?.tasks, r.UUID).toBeGreaterThan(0);
         // exactly one ROOT per run
-        const roots = await db.all<{ RunUUID: string; n: number }>('SELECT RunUUID, COUNT(*) AS n FROM tasks WHERE Type = 1 GROUP BY RunUUID');
+        const roots = await db.all<{ RunUUID: string; n: number }>('SELECT `RunUUID`, COUNT(*) AS n FROM tasks WHERE `Type` = 1 GROUP BY `RunUUID`');
         expect(roots.length).toBe(runs.length);
         expect(roots.every((r) => Number(r.n) === 1)).toBe(true);
         // every non-ROOT task has a parent in its own run
-        const strays = await db.all('SELECT t.UUID FROM tasks t LEFT JOIN tasks p ON p.UUID = t.ParentTaskUUID AND p.RunUUID = t.RunUUID WHERE t.Type <> 1 AND p.UUID IS NULL');
+        const strays = await db.all('SELECT t.`UUID` FROM tasks t LEFT JOIN tasks p ON p.`UUID` = t.`ParentTaskUUID` AND p.`RunUUID` = t.`RunUUID` WHERE t.`Type` <> 1 AND p.`UUID` IS NULL');
         expect(strays).toEqual([]);
-        expect(await db.all('SELECT UUID FROM artifact_tasks WHERE Type = 0')).toEqual([]);
-        expect(await db.all('SELECT UUID FROM tasks WHERE Type = 0')).toEqual([]);
+        expect(await db.all('SELECT `UUID` FROM artifact_tasks WHERE `Type` = 0')).toEqual([]);
+        expect(await db.all('SELECT `UUID` FROM tasks WHERE `Type` = 0')).toEqual([]);
         // fingerprints only on COMPLETE (SUCCEEDED) containers
-        expect(await db.all("SELECT UUID FROM tasks WHERE Fingerprint <> '' AND NOT (Type = 2 AND State = 2)")).toEqual([]);
+        expect(await db.all("SELECT `UUID` FROM tasks WHERE `Fingerprint` <> '' AND NOT (`Type` = 2 AND `State` = 2)")).toEqual([]);
         // every v1 cache row maps to a migrated task that keeps its MLMD fingerprint: in the column when it
         // did not reproduce, else in provenance beside the KFP 3 key in the column
-        const cache = await db.all<{ MLMDExecutionID: string; Fingerprint: string }>("SELECT MLMDExecutionID, Fingerprint FROM tasks_v1_backup WHERE MLMDExecutionID <> ''");
+        const cache = await db.all<{ MLMDExecutionID: string; Fingerprint: string }>("SELECT `MLMDExecutionID`, `Fingerprint` FROM tasks_v1_backup WHERE `MLMDExecutionID` <> ''");
         expect(cache.length).toBeGreaterThan(0);
         let kfp3Keys = 0;
         for (const c of cache) {
           const [t] = await db.all<{ Fingerprint: string; StatusMetadata: string | null }>(
-            "SELECT t.Fingerprint, t.StatusMetadata FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' WHERE m.mlmd_id = ?",
+            "SELECT t.`Fingerprint`, t.`StatusMetadata` FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.`UUID` AND m.kind = 'execution' WHERE m.mlmd_id = ?",
             [Number(c.MLMDExecutionID)],
           );
           const kept = (decodeKfpJsonOrNull('StatusMetadata', t?.StatusMetadata ?? null)?.customProperties as { mlmd?: { cache_fingerprint?: unknown } } | undefined)?.mlmd?.cache_fingerprint;
@@ -136,7 +137,7 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
         ),
       );
       await withDb(kfp.url, async (db) => {
-        const got = new Map((await db.all<{ RunUUID: string; n: number }>('SELECT RunUUID, COUNT(*) AS n FROM tasks GROUP BY RunUUID')).map((r) => [r.RunUUID, Number(r.n)]));
+        const got = new Map((await db.all<{ RunUUID: string; n: number }>('SELECT `RunUUID`, COUNT(*) AS n FROM tasks GROUP BY `RunUUID`')).map((r) => [r.RunUUID, Number(r.n)]));
         const tfxFree = expected.filter((e) => got.has(e.name));
         const runDetails = Number((await db.all<{ n: number }>('SELECT COUNT(*) AS n FROM run_details'))[0]!.n);
         expect(tfxFree.length).toBe(runDetails);
@@ -149,7 +150,7 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       await withDb(kfp.url, async (db) => {
         const tasksOf = (run: string) =>
           db.all<{ UUID: string; Name: string; Type: number; State: number; TypeAttrs: string; ParentTaskUUID: string | null; Fingerprint: string; pods: string; FinishedInSec: number; LogicalKey: string | null }>(
-            'SELECT UUID, Name, Type, State, TypeAttrs, ParentTaskUUID, Fingerprint, pods, FinishedInSec, LogicalKey FROM tasks WHERE RunUUID = ?',
+            'SELECT `UUID`, `Name`, `Type`, `State`, `TypeAttrs`, `ParentTaskUUID`, `Fingerprint`, pods, `FinishedInSec`, `LogicalKey` FROM tasks WHERE `RunUUID` = ?',
             [run],
           );
         const attrs = (t: { TypeAttrs: string }) => JSON.parse(t.TypeAttrs) as Record<string, unknown> | null;
@@ -188,7 +189,7 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
           const imps = (await tasksOf(run)).filter((t) => t.Type === 7);
           expect(imps.map((t) => attrs(t)?.downloadToWorkspace).sort()).toEqual([false, true]);
           const arts = await db.all<{ Name: string; URI: string }>(
-            "SELECT a.Name, a.URI FROM artifacts a JOIN artifact_tasks l ON l.ArtifactID = a.UUID JOIN tasks t ON t.UUID = l.TaskID WHERE t.RunUUID = ? AND t.Type = 7 AND l.Type = 9",
+            "SELECT a.`Name`, a.`URI` FROM artifacts a JOIN artifact_tasks l ON l.`ArtifactID` = a.`UUID` JOIN tasks t ON t.`UUID` = l.`TaskID` WHERE t.`RunUUID` = ? AND t.`Type` = 7 AND l.`Type` = 9",
             [run],
           );
           expect(arts.length).toBeGreaterThan(0);
@@ -204,8 +205,8 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
           expect(cached.length).toBeGreaterThan(0);
           expect(cached.every((t) => t.Fingerprint === '')).toBe(true);
           const shared = await db.all(
-            'SELECT l.ArtifactID FROM artifact_tasks l JOIN tasks t ON t.UUID = l.TaskID WHERE t.RunUUID = ? AND t.State = 5 AND l.Type = 9 ' +
-              'AND EXISTS (SELECT 1 FROM artifact_tasks o WHERE o.ArtifactID = l.ArtifactID AND o.TaskID <> l.TaskID AND o.Type = 9)',
+            'SELECT l.`ArtifactID` FROM artifact_tasks l JOIN tasks t ON t.`UUID` = l.`TaskID` WHERE t.`RunUUID` = ? AND t.`State` = 5 AND l.`Type` = 9 ' +
+              'AND EXISTS (SELECT 1 FROM artifact_tasks o WHERE o.`ArtifactID` = l.`ArtifactID` AND o.`TaskID` <> l.`TaskID` AND o.`Type` = 9)',
             [run],
           );
           expect(shared.length).toBeGreaterThan(0);
@@ -222,14 +223,16 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
           expect([root.State, root.FinishedInSec]).toEqual([1, 0]);
         }
         // artifacts: metrics split with NumberValue and no URI; every system type present; custom titles kept
-        const types = (await db.all<{ Type: number }>('SELECT DISTINCT Type FROM artifacts')).map((r) => Number(r.Type)).sort();
+        const types = (await db.all<{ Type: number }>('SELECT DISTINCT `Type` FROM artifacts')).map((r) => Number(r.Type)).sort();
         expect(types).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-        expect(await db.all('SELECT UUID FROM artifacts WHERE Type = 6 AND (NumberValue IS NULL OR URI IS NOT NULL)')).toEqual([]);
-        const titled = await db.all<{ Metadata: string }>("SELECT Metadata FROM artifacts WHERE Type = 1 AND Metadata LIKE '%google.VertexModel%'");
+        expect(await db.all('SELECT `UUID` FROM artifacts WHERE `Type` = 6 AND (`NumberValue` IS NULL OR `URI` IS NOT NULL)')).toEqual([]);
+        // PostgreSQL's json has no LIKE: its text is matched.
+        const metadataText = dialect === 'postgres' ? 'CAST(`Metadata` AS TEXT)' : '`Metadata`';
+        const titled = await db.all<{ Metadata: string }>(`SELECT \`Metadata\` FROM artifacts WHERE \`Type\` = 1 AND ${metadataText} LIKE '%google.VertexModel%'`);
         expect(titled.length).toBeGreaterThan(0);
         // one artifact reused across namespaces → one row per namespace
         const multi = await db.all<{ mlmd_id: number; n: number }>(
-          "SELECT m.mlmd_id, COUNT(DISTINCT a.Namespace) AS n FROM mlmd_id_map m JOIN artifacts a ON a.UUID = m.kfp_uuid WHERE m.kind = 'artifact' GROUP BY m.mlmd_id HAVING COUNT(DISTINCT a.Namespace) > 1",
+          "SELECT m.mlmd_id, COUNT(DISTINCT a.`Namespace`) AS n FROM mlmd_id_map m JOIN artifacts a ON a.`UUID` = m.kfp_uuid WHERE m.kind = 'artifact' GROUP BY m.mlmd_id HAVING COUNT(DISTINCT a.`Namespace`) > 1",
         );
         expect(multi.length).toBeGreaterThan(0);
       });
@@ -393,7 +396,7 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
         // In execution-id order, the task ids ascend too.
         const tasks = mapped.filter((m) => m.kind === 'execution').map((m) => m.kfp_uuid);
         expect(tasks).toEqual([...tasks].sort());
-        const links = await db.all<{ UUID: string }>('SELECT UUID FROM artifact_tasks');
+        const links = await db.all<{ UUID: string }>('SELECT `UUID` FROM artifact_tasks');
         for (const l of links) expect(l.UUID.charAt(14)).toBe('8');
       });
     });
@@ -428,18 +431,20 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       await seed(mlmd.url, kfp.url, { runs: 10, seed: 11 });
       expect((await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url])).code).toBe(0);
       // An artifact with a custom property that lands in Metadata, read by an execution of a run.
-      const rw = await openDb(mlmd.url);
+      const rw = await openDb(mlmd.url, MLMD_IDENTIFIERS);
       let artifactId: number;
       let property: string;
       try {
         const [hit] = await rw.all<{ artifact_id: number; execution_id: number; name: string }>(
           'SELECT ev.artifact_id, ev.execution_id, p.name FROM Event ev JOIN ArtifactProperty p ON p.artifact_id = ev.artifact_id ' +
-            "WHERE p.is_custom_property = 1 AND p.string_value IS NOT NULL AND p.name NOT IN ('display_name', 'store_session_info') ORDER BY ev.artifact_id, p.name LIMIT 1",
+            // A flag: 1 on MySQL and SQLite, a BOOLEAN on PostgreSQL; the driver writes `true` as each reads it.
+            "WHERE p.is_custom_property = ? AND p.string_value IS NOT NULL AND p.name NOT IN ('display_name', 'store_session_info') ORDER BY ev.artifact_id, p.name LIMIT 1",
+          [true],
         );
         expect(hit).toBeDefined();
         artifactId = Number(hit!.artifact_id);
         property = hit!.name;
-        await rw.run('UPDATE ArtifactProperty SET string_value = ? WHERE artifact_id = ? AND name = ? AND is_custom_property = 1', ['changed-by-test', artifactId, property]);
+        await rw.run('UPDATE ArtifactProperty SET string_value = ? WHERE artifact_id = ? AND name = ? AND is_custom_property = ?', ['changed-by-test', artifactId, property, true]);
         // KFP re-puts an execution whenever it changes, stamping it now: that is what marks its run as changed.
         await rw.run('UPDATE Execution SET last_update_time_since_epoch = ? WHERE id = ?', [Date.now(), hit!.execution_id]);
       } finally {
@@ -447,7 +452,7 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       }
       const untouched = await withDb(kfp.url, (db) =>
         db.all<{ UUID: string; Metadata: string }>(
-          "SELECT a.UUID, a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE m.mlmd_id <> ? ORDER BY a.UUID",
+          "SELECT a.`UUID`, a.`Metadata` FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.`UUID` AND m.kind = 'artifact' WHERE m.mlmd_id <> ? ORDER BY a.`UUID`",
           [artifactId],
         ),
       );
@@ -456,13 +461,13 @@ describe.each(DIALECTS)('migrate on $dialect', ({ dialect, temp }) => {
       expect((JSON.parse(again.stdout) as { runs: { migrated: number } }).runs.migrated).toBeGreaterThanOrEqual(1);
       await withDb(kfp.url, async (db) => {
         const rows = await db.all<{ Metadata: string }>(
-          "SELECT a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE m.mlmd_id = ?",
+          "SELECT a.`Metadata` FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.`UUID` AND m.kind = 'artifact' WHERE m.mlmd_id = ?",
           [artifactId],
         );
         expect(rows.length).toBeGreaterThan(0);
         for (const r of rows) expect((JSON.parse(r.Metadata) as Record<string, unknown>)[property]).toBe('changed-by-test');
         expect(
-          await db.all("SELECT a.UUID, a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' WHERE m.mlmd_id <> ? ORDER BY a.UUID", [artifactId]),
+          await db.all("SELECT a.`UUID`, a.`Metadata` FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.`UUID` AND m.kind = 'artifact' WHERE m.mlmd_id <> ? ORDER BY a.`UUID`", [artifactId]),
         ).toEqual(untouched);
       });
       // And the re-migrated database still verifies clean.

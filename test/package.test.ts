@@ -8,7 +8,7 @@
  * minutes on 2 cores. test/install/ runs the full `npm ci --omit=dev`, scripts and compile included
  * (`npm run test:install`, which .ci/run runs after the suite).
  */
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.ts';
@@ -60,8 +60,15 @@ describe('the packed package, installed with production dependencies only', () =
   });
 
   it('installs no development dependency', () => {
-    for (const dev of ['typescript', 'tsx', 'vitest', 'esbuild', 'fast-check', '@types/better-sqlite3']) {
+    for (const dev of ['typescript', 'tsx', 'vitest', 'esbuild', 'fast-check', 'pg-copy-streams']) {
       expect(existsSync(join(pkg.dir, 'node_modules', dev)), dev).toBe(false);
+    }
+    // drizzle-orm names the driver typings as optional peers, so npm keeps @types/better-sqlite3 and
+    // @types/pg for production too (lock file: devOptional): declarations only, no code that could run.
+    for (const types of ['@types/better-sqlite3', '@types/pg']) {
+      const files = readdirSync(join(pkg.dir, 'node_modules', types), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+      expect(files.length, types).toBeGreaterThan(0);
+      expect(files.filter((f) => !/(\.d\.m?ts|\.json|\.md|LICENSE)$/.test(f.name)).map((f) => f.name), types).toEqual([]);
     }
     for (const dep of ['commander', 'better-sqlite3', 'mysql2', '@grpc/grpc-js']) {
       expect(existsSync(join(pkg.dir, 'node_modules', dep)), dep).toBe(true);

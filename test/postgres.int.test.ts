@@ -207,16 +207,58 @@ describe('bad input on PostgreSQL exits 2 or 3 with the problem and what to do',
     }
   });
 
-  it.each([
-    ['status', ['status', '--kfp']],
-    ['rollback', ['rollback', '--kfp']],
-    // Refused before the MLMD side is even opened.
-    ['migrate', ['migrate', '--mlmd', 'sqlite:/nonexistent.db', '--kfp']],
-    ['plan', ['plan', '--mlmd', 'sqlite:/nonexistent.db', '--kfp']],
-    ['verify', ['verify', '--mlmd', 'sqlite:/nonexistent.db', '--kfp']],
-    ['the shim', ['shim', '--port', '0', '--grpc-web-port', '0', '--kfp']],
-  ])('a KFP database on PostgreSQL for %s: exit 2, not supported yet', async (_label, args) => {
-    const r = await runCli([...args, `postgres://${POSTGRES_USER}@${POSTGRES_HOST}:${POSTGRES_PORT}/mlpipeline`]);
-    expectOneProblem(r, 2, /UNSUPPORTED_DATABASE.*the KFP database on PostgreSQL is not supported yet/, /MySQL\/MariaDB or SQLite KFP database/);
+  it('a KFP database on PostgreSQL without run_details: exit 3, for every command that needs one', async () => {
+    const empty = await keep(tempPostgres('pg_no_run_details'));
+    const source = await keep(tempSqlite('pg_no_run_details_mlmd'));
+    const seeded = await runCli(['seed', '--mlmd', source.url, '--kfp', (await keep(tempSqlite('pg_no_run_details_kfp'))).url, '--runs', '1']);
+    expect(seeded.code).toBe(0);
+    expectOneProblem(await runCli(['migrate', '--mlmd', source.url, '--kfp', empty.url]), 3, /NOT_KFP_DATABASE.*no run_details table/, /point --kfp at the KFP API server database/);
+    // plan reports it among the blockers of its plan.
+    const plan = await runCli(['plan', '--mlmd', source.url, '--kfp', empty.url]);
+    expect(plan.code).toBe(3);
+    expect(plan.stdout).toMatch(/BLOCKED[^\n]*\n {2}- NOT_KFP_DATABASE: .* has no run_details table; point --kfp at/);
+  });
+
+  it.each(['stage', 'cutover'])('%s on a KFP database on PostgreSQL: exit 2, one line saying to migrate in one window', async (command) => {
+    const r = await runCli([command, '--mlmd', 'sqlite:/nonexistent.db', '--kfp', `postgres://${POSTGRES_USER}@${POSTGRES_HOST}:${POSTGRES_PORT}/mlpipeline`]);
+    expectOneProblem(r, 2, new RegExp(`UNSUPPORTED_DATABASE.*${command}: the staged upgrade of a KFP database on PostgreSQL is not supported yet`), /mlmd-bridge migrate/);
+  });
+
+  it('a role that may not write the KFP database on PostgreSQL: exit 2 with the GRANT to run, before anything changes', async () => {
+    const source = await keep(tempSqlite('pg_kfp_role_mlmd'));
+    const target = await keep(tempPostgres('pg_kfp_role'));
+    expect((await runCli(['seed', '--mlmd', source.url, '--kfp', target.url, '--runs', '2'])).code).toBe(0);
+    const role = `mb_nowrite_${randomBytes(4).toString('hex')}`;
+    const database = new URL(target.url).pathname.slice(1);
+    const admin = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN`);
+      await admin.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+      const url = `postgres://${role}@${POSTGRES_HOST}:${POSTGRES_PORT}/${database}`;
+      const steps: [string, RegExp, RegExp][] = [
+        ['', /INSUFFICIENT_PRIVILEGE.*may not read or reference run_details/, new RegExp(`GRANT SELECT, REFERENCES ON "public".run_details TO "${role}"`)],
+        [`GRANT SELECT, REFERENCES ON run_details TO ${role}`, /INSUFFICIENT_PRIVILEGE.*may not write the table tasks/, new RegExp(`GRANT SELECT, INSERT, UPDATE, DELETE ON "public".tasks TO "${role}"`)],
+        [`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`, /INSUFFICIENT_PRIVILEGE.*does not own the KFP 2.x tasks table/, new RegExp(`ALTER TABLE "public".tasks OWNER TO "${role}"`)],
+        [`ALTER TABLE tasks OWNER TO ${role}`, /INSUFFICIENT_PRIVILEGE.*may not create tables in the schema "public"/, new RegExp(`GRANT CREATE ON SCHEMA "public" TO "${role}"`)],
+      ];
+      for (const [grant, problem, hint] of steps) {
+        if (grant) await admin.query(grant);
+        expectOneProblem(await runCli(['migrate', '--mlmd', source.url, '--kfp', url]), 2, problem, hint);
+        const tables = await admin.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+        expect(tables.rows.map((r: { tablename: string }) => r.tablename)).toEqual(['experiments', 'run_details', 'tasks']);
+      }
+      await admin.query(`GRANT CREATE ON SCHEMA public TO ${role}`);
+      const done = await runCli(['migrate', '--mlmd', source.url, '--kfp', url]);
+      expect(done.code).toBe(0);
+    } finally {
+      await admin.query(`DROP OWNED BY ${role} CASCADE`).catch(() => undefined);
+      await admin.end();
+      const server = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: 'postgres' });
+      await server.connect();
+      await server.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await server.query(`DROP ROLE IF EXISTS ${role}`);
+      await server.end();
+    }
   });
 });

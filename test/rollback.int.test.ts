@@ -9,10 +9,11 @@ import { ensureTargetTables } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { rollback } from '../src/migrate/rollback.ts';
 import { seedDatabases } from '../src/seed/index.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { checksum } from './helpers/snapshot.ts';
 
-describe.each(DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', ({ dialect, temp }) => {
+describe.each(KFP_DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
   afterAll(async () => {
     for (const d of dbs) await d.drop();
@@ -23,7 +24,7 @@ describe.each(DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', (
     const mlmd = await temp(`${name}_mlmd_${dialect}`);
     const kfp = await temp(`${name}_kfp_${dialect}`);
     dbs.push(mlmd, kfp);
-    const m = await openDb(mlmd.url, { create: true });
+    const m = await openDb(mlmd.url, { create: true, ...MLMD_IDENTIFIERS });
     const k = await openDb(kfp.url, { create: true });
     try {
       await seedDatabases(m, k, { runs, seed: 5 });
@@ -40,13 +41,14 @@ describe.each(DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', (
       // A KFP 3 deployment: no v1 tasks table, its own tables, one native task and artifact.
       await k.run('DROP TABLE tasks');
       await ensureTargetTables(k);
-      const nativeRun = (await k.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID LIMIT 1'))[0]!.UUID;
+      // Backtick-quoted names read alike on the three (PostgreSQL's connection renders them double-quoted).
+      const nativeRun = (await k.all<{ UUID: string }>('SELECT `UUID` FROM run_details ORDER BY `UUID` LIMIT 1'))[0]!.UUID;
       await k.run(
-        'INSERT INTO tasks (UUID, Namespace, RunUUID, pods, CreatedAtInSec, Fingerprint, Name, State, Type, TypeAttrs) ' +
+        'INSERT INTO tasks (`UUID`, `Namespace`, `RunUUID`, pods, `CreatedAtInSec`, `Fingerprint`, `Name`, `State`, `Type`, `TypeAttrs`) ' +
           "VALUES ('native-task', '', ?, '[]', 1, '', 'native', 2, 2, 'null')",
         [nativeRun],
       );
-      await k.run("INSERT INTO artifacts (UUID, Namespace, Type, Name, CreatedAtInSec, LastUpdateInSec) VALUES ('native-art', '', 1, 'n', 1, 1)");
+      await k.run("INSERT INTO artifacts (`UUID`, `Namespace`, `Type`, `Name`, `CreatedAtInSec`, `LastUpdateInSec`) VALUES ('native-art', '', 1, 'n', 1, 1)");
     });
     const before = await checksum(kfp.url);
 

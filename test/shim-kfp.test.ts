@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db, type Param } from '../src/db/connection.ts';
 import { insertMany } from '../src/db/insert.ts';
 import { readRunDetails } from '../src/extract/run-details.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
 import { KfpBackend } from '../src/shim/kfp-backend.ts';
@@ -22,13 +23,13 @@ import type { MlmdType, Reject, RunBundle } from '../src/transform/model.ts';
 import type { MlmdView } from '../src/transform/reverse.ts';
 import { IO_TYPE } from '../src/transform/rules.ts';
 import { runCli, startCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase, watchReads } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase, watchReads } from './helpers/databases.ts';
 import { artifactOf, contextOf, eventOf, executionOf, type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
 
 const RUNS = 14;
 
 async function seedAndMigrate(mlmdUrl: string, kfpUrl: string): Promise<SeedReport> {
-  const mlmd = await openDb(mlmdUrl, { create: true });
+  const mlmd = await openDb(mlmdUrl, { create: true, ...MLMD_IDENTIFIERS });
   const kfp = await openDb(kfpUrl, { create: true });
   let report: SeedReport;
   try {
@@ -136,9 +137,9 @@ async function copyRunAsNative(url: string, template: string, tag: string): Prom
   };
   try {
     const runUuid = fresh(template);
-    const [run] = await db.all<Record<string, unknown>>('SELECT * FROM run_details WHERE UUID = ?', [template]);
+    const [run] = await db.all<Record<string, unknown>>('SELECT * FROM run_details WHERE `UUID` = ?', [template]);
     await insert('run_details', { ...run, UUID: runUuid, DisplayName: `native copy ${tag}` });
-    const tasks = await db.all<Record<string, unknown>>('SELECT * FROM tasks WHERE RunUUID = ?', [template]);
+    const tasks = await db.all<Record<string, unknown>>('SELECT * FROM tasks WHERE `RunUUID` = ?', [template]);
     const done = new Set<string>();
     while (done.size < tasks.length) {
       for (const t of tasks) {
@@ -148,9 +149,9 @@ async function copyRunAsNative(url: string, template: string, tag: string): Prom
         done.add(uuid);
       }
     }
-    const links = await db.all<Record<string, unknown>>('SELECT * FROM artifact_tasks WHERE RunUUID = ?', [template]);
+    const links = await db.all<Record<string, unknown>>('SELECT * FROM artifact_tasks WHERE `RunUUID` = ?', [template]);
     const artifactIds = [...new Set(links.map((l) => String(l.ArtifactID)))];
-    for (const a of await db.all<Record<string, unknown>>(`SELECT * FROM artifacts WHERE UUID IN (${artifactIds.map(() => '?').join(', ')})`, artifactIds)) {
+    for (const a of await db.all<Record<string, unknown>>(`SELECT * FROM artifacts WHERE \`UUID\` IN (${artifactIds.map(() => '?').join(', ')})`, artifactIds)) {
       await insert('artifacts', { ...a, UUID: fresh(String(a.UUID)), IdentityKey: null });
     }
     for (const l of links) {
@@ -165,7 +166,7 @@ async function copyRunAsNative(url: string, template: string, tag: string): Prom
 const describeDifference = (run: string, d: Difference) =>
   `run ${run}: ${d.entity} ${d.mlmdId} ${d.field}: expected ${JSON.stringify(d.expected)}, found ${JSON.stringify(d.found)}`;
 
-describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp }) => {
+describe.each(KFP_DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
   const shims: RunningShim[] = [];
   const clients: MlmdTestClient[] = [];
@@ -191,7 +192,7 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
     dbs.push(mlmd, kfp);
     report = await seedAndMigrate(mlmd.url, kfp.url);
     kfpDb = await openDb(kfp.url, { readOnly: true });
-    mlmdDb = await openDb(mlmd.url, { readOnly: true });
+    mlmdDb = await openDb(mlmd.url, { readOnly: true, ...MLMD_IDENTIFIERS });
     kfpShim = await start({ kfpUrl: kfp.url });
     const mlmdShim = await start({ mlmdUrl: mlmd.url });
     const bothShim = await start({ kfpUrl: kfp.url, mlmdUrl: mlmd.url });
@@ -211,7 +212,7 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
 
   it("answers MLMD's cache_fingerprint for a task whose tasks.Fingerprint holds its KFP 3 key", async () => {
     const tasks = await kfpDb.all<{ mlmd_id: number; Fingerprint: string }>(
-      "SELECT m.mlmd_id, t.Fingerprint FROM tasks t JOIN mlmd_id_map m ON m.kind = 'execution' AND m.kfp_uuid = t.UUID WHERE t.Fingerprint <> '' ORDER BY m.mlmd_id",
+      "SELECT m.mlmd_id, t.`Fingerprint` FROM tasks t JOIN mlmd_id_map m ON m.kind = 'execution' AND m.kfp_uuid = t.`UUID` WHERE t.`Fingerprint` <> '' ORDER BY m.mlmd_id",
     );
     let keys = 0;
     for (const t of tasks) {
@@ -492,7 +493,7 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
     };
 
     beforeAll(async () => {
-      const rows = await kfpDb.all<{ RunUUID: string; n: unknown }>('SELECT RunUUID, COUNT(*) AS n FROM tasks GROUP BY RunUUID ORDER BY COUNT(*) DESC, RunUUID');
+      const rows = await kfpDb.all<{ RunUUID: string; n: unknown }>('SELECT `RunUUID`, COUNT(*) AS n FROM tasks GROUP BY `RunUUID` ORDER BY COUNT(*) DESC, `RunUUID`');
       template = rows[0]!.RunUUID;
       const m = async (table: string) => Number((await mlmdDb.all<{ m: unknown }>(`SELECT MAX(id) AS m FROM ${table}`))[0]!.m);
       max = { execution: await m('Execution'), artifact: await m('Artifact'), context: await m('Context') };
@@ -623,8 +624,8 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
   it("remembers the run it shows a shared artifact from, and asks again once that run no longer links it", async () => {
     // An artifact that more than one run links (a cached output), with its MLMD id.
     const [shared] = await kfpDb.all<{ ArtifactID: string; mlmd_id: unknown }>(
-      "SELECT l.ArtifactID, m.mlmd_id FROM artifact_tasks l JOIN mlmd_id_map m ON m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID " +
-        'GROUP BY l.ArtifactID, m.mlmd_id HAVING COUNT(DISTINCT l.RunUUID) > 1 ORDER BY l.ArtifactID',
+      "SELECT l.`ArtifactID`, m.mlmd_id FROM artifact_tasks l JOIN mlmd_id_map m ON m.kind = 'artifact' AND m.kfp_uuid = l.`ArtifactID` " +
+        'GROUP BY l.`ArtifactID`, m.mlmd_id HAVING COUNT(DISTINCT l.`RunUUID`) > 1 ORDER BY l.`ArtifactID`',
     );
     expect(shared, 'the hostile seed has an artifact linked by two runs').toBeDefined();
     const artifactId = Number(shared!.mlmd_id);
@@ -633,10 +634,10 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
     const homeQueries: string[] = [];
     // Home-run queries that ask about this artifact (loading a run also asks about the other artifacts it links).
     const counting = watchReads(counted, (sql, params) => {
-      if (sql.includes('GROUP BY ArtifactID') && params.includes(shared!.ArtifactID)) homeQueries.push(sql);
+      if (/group by [`"]artifact_tasks[`"]\.[`"]ArtifactID[`"]/i.test(sql) && params.includes(shared!.ArtifactID)) homeQueries.push(sql);
     });
     const backend = new KfpBackend(counting, writer, await ShimIdStore.open(writer), true);
-    const saved = await kfpDb.all<Record<string, unknown>>('SELECT * FROM artifact_tasks WHERE ArtifactID = ?', [shared!.ArtifactID]);
+    const saved = await kfpDb.all<Record<string, unknown>>('SELECT * FROM artifact_tasks WHERE `ArtifactID` = ?', [shared!.ArtifactID]);
     try {
       const first = await backend.nodes('artifact', [artifactId]);
       expect(first.map((a) => a.id)).toEqual([artifactId]);
@@ -648,21 +649,21 @@ describe.each(DIALECTS)('shim over the KFP tables ($dialect)', ({ dialect, temp 
 
       // The remembered run loses its links to the artifact: the backend must find another run.
       const [home] = await kfpDb.all<{ RunUUID: string }>(
-        'SELECT MIN(RunUUID) AS RunUUID FROM artifact_tasks WHERE ArtifactID = ?',
+        'SELECT MIN(`RunUUID`) AS `RunUUID` FROM artifact_tasks WHERE `ArtifactID` = ?',
         [shared!.ArtifactID],
       );
       const produced = await kfpDb.all<{ RunUUID: string }>(
-        `SELECT RunUUID FROM artifact_tasks WHERE ArtifactID = ? AND Type BETWEEN ${IO_TYPE.ITERATOR_OUTPUT} AND ${IO_TYPE.TASK_FINAL_STATUS_OUTPUT} ORDER BY RunUUID`,
+        `SELECT \`RunUUID\` FROM artifact_tasks WHERE \`ArtifactID\` = ? AND \`Type\` BETWEEN ${IO_TYPE.ITERATOR_OUTPUT} AND ${IO_TYPE.TASK_FINAL_STATUS_OUTPUT} ORDER BY \`RunUUID\``,
         [shared!.ArtifactID],
       );
       const remembered = produced[0]?.RunUUID ?? home!.RunUUID;
-      await writer.run('DELETE FROM artifact_tasks WHERE ArtifactID = ? AND RunUUID = ?', [shared!.ArtifactID, remembered]);
+      await writer.run('DELETE FROM artifact_tasks WHERE `ArtifactID` = ? AND `RunUUID` = ?', [shared!.ArtifactID, remembered]);
       backend.runs.clear();
       const moved = await backend.nodes('artifact', [artifactId]);
       expect(moved.map((a) => a.id)).toEqual([artifactId]);
       expect(homeQueries, 'asked again once, for the artifact its remembered run no longer shows').toHaveLength(2);
     } finally {
-      await writer.run('DELETE FROM artifact_tasks WHERE ArtifactID = ?', [shared!.ArtifactID]);
+      await writer.run('DELETE FROM artifact_tasks WHERE `ArtifactID` = ?', [shared!.ArtifactID]);
       await insertMany(writer, 'artifact_tasks', Object.keys(saved[0]!), saved.map((r) => Object.values(r) as Param[]));
       await backend.close();
     }

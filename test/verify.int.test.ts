@@ -15,11 +15,12 @@ import { seedDatabases } from '../src/seed/index.ts';
 import { structuralFindings, type Finding } from '../src/verify/structural.ts';
 import { verify, type VerifyReport } from '../src/verify/verifier.ts';
 import { runCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 
 const RUNS = 12;
 
-describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
+describe.each(KFP_DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
   let mlmd: TempDatabase;
   let pristineKfp: TempDatabase;
@@ -40,7 +41,7 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
   }
 
   async function seedInto(mlmdUrl: string, kfpUrl: string): Promise<void> {
-    const m = await openDb(mlmdUrl, { create: true });
+    const m = await openDb(mlmdUrl, { create: true, ...MLMD_IDENTIFIERS });
     const k = await openDb(kfpUrl, { create: true });
     try {
       await seedDatabases(m, k, { runs: RUNS, seed: 3 });
@@ -97,17 +98,17 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
   const container = (kfp: string) =>
     one<{ UUID: string; RunUUID: string; mlmd_id: number; ParentTaskUUID: string }>(
       kfp,
-      "SELECT t.UUID, t.RunUUID, m.mlmd_id, t.ParentTaskUUID FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' " +
-        "WHERE t.Type = 2 AND t.State = 2 AND t.Fingerprint <> '' AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID LIMIT 1",
+      "SELECT t.`UUID`, t.`RunUUID`, m.mlmd_id, t.`ParentTaskUUID` FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.`UUID` AND m.kind = 'execution' " +
+        "WHERE t.`Type` = 2 AND t.`State` = 2 AND t.`Fingerprint` <> '' AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.`ParentTaskUUID` = t.`UUID`) ORDER BY t.`UUID` LIMIT 1",
     );
 
   it('a deleted link: drift on that execution\'s events', async () => {
     const kfp = await migratedCopy('link');
     const link = await one<{ UUID: string; RunUUID: string; mlmd_id: number; ArtifactKey: string }>(
       kfp.url,
-      "SELECT l.UUID, l.RunUUID, m.mlmd_id, l.ArtifactKey FROM artifact_tasks l JOIN mlmd_id_map m ON m.kfp_uuid = l.TaskID AND m.kind = 'execution' WHERE l.Type = 9 ORDER BY l.UUID LIMIT 1",
+      "SELECT l.`UUID`, l.`RunUUID`, m.mlmd_id, l.`ArtifactKey` FROM artifact_tasks l JOIN mlmd_id_map m ON m.kfp_uuid = l.`TaskID` AND m.kind = 'execution' WHERE l.`Type` = 9 ORDER BY l.`UUID` LIMIT 1",
     );
-    await tamper(kfp.url, (db) => db.run('DELETE FROM artifact_tasks WHERE UUID = ?', [link.UUID]).then(() => undefined));
+    await tamper(kfp.url, (db) => db.run('DELETE FROM artifact_tasks WHERE `UUID` = ?', [link.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     expect(r.runs.drifted).toBe(1);
     expect(driftOf(r, link.RunUUID)).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'event', mlmdId: Number(link.mlmd_id), code: 'DRIFT' })]));
@@ -130,7 +131,7 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
   it('a changed task state: drift on lastKnownState of that execution', async () => {
     const kfp = await migratedCopy('state');
     const t = await container(kfp.url);
-    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET State = 4 WHERE UUID = ?', [t.UUID]).then(() => undefined));
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET `State` = 4 WHERE `UUID` = ?', [t.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     expect(driftOf(r, t.RunUUID)).toEqual(
       expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'lastKnownState', expected: 3, found: 4 })]),
@@ -140,8 +141,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
   it('a changed KFP 3 key: drift naming the task, the key the recomputation gives and what the row holds', async () => {
     const kfp = await migratedCopy('fingerprint');
     const t = await container(kfp.url);
-    const before = await one<{ Fingerprint: string }>(kfp.url, 'SELECT Fingerprint FROM tasks WHERE UUID = ?', [t.UUID]);
-    await tamper(kfp.url, (db) => db.run("UPDATE tasks SET Fingerprint = 'f00d' WHERE UUID = ?", [t.UUID]).then(() => undefined));
+    const before = await one<{ Fingerprint: string }>(kfp.url, 'SELECT `Fingerprint` FROM tasks WHERE `UUID` = ?', [t.UUID]);
+    await tamper(kfp.url, (db) => db.run("UPDATE tasks SET `Fingerprint` = 'f00d' WHERE `UUID` = ?", [t.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     expect(r.runs.drifted).toBe(1);
     expect(driftOf(r, t.RunUUID)).toEqual([
@@ -153,12 +154,12 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
   it('a changed MLMD fingerprint (kept beside the KFP 3 key): drift on cache_fingerprint, and the v1 cache row no longer matches', async () => {
     const kfp = await migratedCopy('mlmd_fingerprint');
     const t = await container(kfp.url);
-    const v1 = await one<{ Fingerprint: string }>(kfp.url, 'SELECT Fingerprint FROM tasks_v1_backup WHERE MLMDExecutionID = ?', [String(t.mlmd_id)]);
+    const v1 = await one<{ Fingerprint: string }>(kfp.url, 'SELECT `Fingerprint` FROM tasks_v1_backup WHERE `MLMDExecutionID` = ?', [String(t.mlmd_id)]);
     const other = 'e'.repeat(64);
     await tamper(kfp.url, async (db) => {
-      const [row] = await db.all<{ StatusMetadata: string }>('SELECT StatusMetadata FROM tasks WHERE UUID = ?', [t.UUID]);
+      const [row] = await db.all<{ StatusMetadata: string }>('SELECT `StatusMetadata` FROM tasks WHERE `UUID` = ?', [t.UUID]);
       expect(row!.StatusMetadata).toContain(v1.Fingerprint);
-      await db.run('UPDATE tasks SET StatusMetadata = ? WHERE UUID = ?', [row!.StatusMetadata.replace(v1.Fingerprint, other), t.UUID]);
+      await db.run('UPDATE tasks SET `StatusMetadata` = ? WHERE `UUID` = ?', [row!.StatusMetadata.replace(v1.Fingerprint, other), t.UUID]);
     });
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     const drift = driftOf(r, t.RunUUID);
@@ -173,7 +174,7 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
   it('a dropped task: drift naming the missing execution and the task count', async () => {
     const kfp = await migratedCopy('drop');
     const t = await container(kfp.url);
-    await tamper(kfp.url, (db) => db.run('DELETE FROM tasks WHERE UUID = ?', [t.UUID]).then(() => undefined));
+    await tamper(kfp.url, (db) => db.run('DELETE FROM tasks WHERE `UUID` = ?', [t.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     const drift = driftOf(r, t.RunUUID);
     expect(drift).toEqual(expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'present', expected: true, found: false })]));
@@ -184,10 +185,11 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     const kfp = await migratedCopy('metadata');
     const a = await one<{ UUID: string; mlmd_id: number; RunUUID: string; Metadata: string }>(
       kfp.url,
-      "SELECT a.UUID, m.mlmd_id, l.RunUUID, a.Metadata FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.UUID AND m.kind = 'artifact' " +
-        "JOIN artifact_tasks l ON l.ArtifactID = a.UUID WHERE a.Type = 2 AND a.Metadata LIKE '%framework%' ORDER BY a.UUID LIMIT 1",
+      "SELECT a.`UUID`, m.mlmd_id, l.`RunUUID`, a.`Metadata` FROM artifacts a JOIN mlmd_id_map m ON m.kfp_uuid = a.`UUID` AND m.kind = 'artifact' " +
+        // PostgreSQL's json has no LIKE: its text is matched.
+        `JOIN artifact_tasks l ON l.\`ArtifactID\` = a.\`UUID\` WHERE a.\`Type\` = 2 AND ${dialect === 'postgres' ? 'CAST(a.`Metadata` AS TEXT)' : 'a.`Metadata`'} LIKE '%framework%' ORDER BY a.\`UUID\` LIMIT 1`,
     );
-    await tamper(kfp.url, (db) => db.run('UPDATE artifacts SET Metadata = ? WHERE UUID = ?', ['{"framework":"tampered"}', a.UUID]).then(() => undefined));
+    await tamper(kfp.url, (db) => db.run('UPDATE artifacts SET `Metadata` = ? WHERE `UUID` = ?', ['{"framework":"tampered"}', a.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     expect(driftOf(r, a.RunUUID)).toEqual(
       expect.arrayContaining([expect.objectContaining({ entity: 'artifact', mlmdId: Number(a.mlmd_id), field: 'customProperties.framework', found: { kind: 'string', value: 'tampered' } })]),
@@ -198,11 +200,11 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     const kfp = await migratedCopy('parent');
     const t = await one<{ UUID: string; RunUUID: string; mlmd_id: number; ParentTaskUUID: string; other: string }>(
       kfp.url,
-      "SELECT t.UUID, t.RunUUID, m.mlmd_id, t.ParentTaskUUID, o.UUID AS other FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' " +
-        "JOIN tasks o ON o.RunUUID = t.RunUUID AND o.Type = 8 AND o.UUID <> t.ParentTaskUUID AND o.UUID <> t.UUID " +
-        "WHERE t.Type = 2 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID, o.UUID LIMIT 1",
+      "SELECT t.`UUID`, t.`RunUUID`, m.mlmd_id, t.`ParentTaskUUID`, o.`UUID` AS other FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.`UUID` AND m.kind = 'execution' " +
+        "JOIN tasks o ON o.`RunUUID` = t.`RunUUID` AND o.`Type` = 8 AND o.`UUID` <> t.`ParentTaskUUID` AND o.`UUID` <> t.`UUID` " +
+        "WHERE t.`Type` = 2 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.`ParentTaskUUID` = t.`UUID`) ORDER BY t.`UUID`, o.`UUID` LIMIT 1",
     );
-    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET ParentTaskUUID = ? WHERE UUID = ?', [t.other, t.UUID]).then(() => undefined));
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET `ParentTaskUUID` = ? WHERE `UUID` = ?', [t.other, t.UUID]).then(() => undefined));
     const r = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
     expect(driftOf(r, t.RunUUID)).toEqual(
       expect.arrayContaining([expect.objectContaining({ entity: 'execution', mlmdId: Number(t.mlmd_id), field: 'customProperties.parent_dag_id' })]),
@@ -215,7 +217,7 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       const db = await openDb(kfp.url, { readOnly: true });
       try {
         return await db.all<{ UUID: string; RunUUID: string; mlmd_id: number }>(
-          "SELECT t.UUID, t.RunUUID, m.mlmd_id FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.UUID AND m.kind = 'execution' WHERE t.Type = 1 ORDER BY t.RunUUID LIMIT 2",
+          "SELECT t.`UUID`, t.`RunUUID`, m.mlmd_id FROM tasks t JOIN mlmd_id_map m ON m.kfp_uuid = t.`UUID` AND m.kind = 'execution' WHERE t.`Type` = 1 ORDER BY t.`RunUUID` LIMIT 2",
         );
       } finally {
         await db.close();
@@ -223,9 +225,9 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     })();
     const [root, other] = roots;
     await tamper(kfp.url, async (db) => {
-      await db.run('DELETE FROM tasks WHERE UUID = ?', [root!.UUID]);
+      await db.run('DELETE FROM tasks WHERE `UUID` = ?', [root!.UUID]);
       // and a second, different drift in another run
-      await db.run('UPDATE tasks SET DisplayName = ? WHERE RunUUID = ? AND Type = 2', ['tampered', other!.RunUUID]);
+      await db.run('UPDATE tasks SET `DisplayName` = ? WHERE `RunUUID` = ? AND `Type` = 2', ['tampered', other!.RunUUID]);
     });
     const report = join(tmpdir(), `mb-junit-${dialect}-${process.pid}.xml`);
     const cli = await runCli(['verify', '--mlmd', mlmd.url, '--kfp', kfp.url, '--report', report]);
@@ -245,8 +247,8 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
 
   it('whole-database findings join their run\'s verdict, in run order, however long the whole-database checks take', async () => {
     const kfp = await migratedCopy('held');
-    const task = await one<{ UUID: string; RunUUID: string }>(kfp.url, 'SELECT UUID, RunUUID FROM tasks WHERE Type = 2 ORDER BY RunUUID DESC, UUID LIMIT 1');
-    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET Type = 0 WHERE UUID = ?', [task.UUID]).then(() => undefined));
+    const task = await one<{ UUID: string; RunUUID: string }>(kfp.url, 'SELECT `UUID`, `RunUUID` FROM tasks WHERE `Type` = 2 ORDER BY `RunUUID` DESC, `UUID` LIMIT 1');
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET `Type` = 0 WHERE `UUID` = ?', [task.UUID]).then(() => undefined));
     // holdVerdicts 1: each batch's verdicts wait for the whole-database checks; the default lets them run ahead.
     for (const holdVerdicts of [1, undefined]) {
       const order: string[] = [];
@@ -268,14 +270,14 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     const expected: Finding[] = [];
     const expect1 = (check: string, runUuid: string, id: string, found: unknown) => expected.push({ check, runUuid, id, found } as Finding);
     try {
-      const runs = (await db.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID')).map((r) => r.UUID);
+      const runs = (await db.all<{ UUID: string }>('SELECT `UUID` FROM run_details ORDER BY `UUID`')).map((r) => r.UUID);
       type Row = { UUID: string; TaskID: string } & Record<string, unknown>;
       const first = async (sql: string, params: string[]): Promise<Row | undefined> => (await db.all<Row>(sql, params))[0];
-      const linkOf = (run: string) => first('SELECT UUID, TaskID FROM artifact_tasks WHERE RunUUID = ? ORDER BY UUID LIMIT 1', [run]);
-      const rootOf = (run: string) => first('SELECT UUID FROM tasks WHERE RunUUID = ? AND Type = 1', [run]);
+      const linkOf = (run: string) => first('SELECT `UUID`, `TaskID` FROM artifact_tasks WHERE `RunUUID` = ? ORDER BY `UUID` LIMIT 1', [run]);
+      const rootOf = (run: string) => first('SELECT `UUID` FROM tasks WHERE `RunUUID` = ? AND `Type` = 1', [run]);
       // A container task no other task hangs off: changing it breaks one invariant, not its children's too.
       const leafOf = (run: string) =>
-        first('SELECT t.UUID, t.Fingerprint FROM tasks t WHERE t.RunUUID = ? AND t.Type = 2 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID LIMIT 1', [run]);
+        first('SELECT t.`UUID`, t.`Fingerprint` FROM tasks t WHERE t.`RunUUID` = ? AND t.`Type` = 2 AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.`ParentTaskUUID` = t.`UUID`) ORDER BY t.`UUID` LIMIT 1', [run]);
       // Each breakage goes to a run of its own that has what it needs.
       const used = new Set<string>();
       const pick = async <T extends object>(what: string, find: (run: string) => Promise<T | undefined>): Promise<[string, T]> => {
@@ -293,37 +295,37 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
       const [r0, l0] = await pick('a link', linkOf);
       const [r1, l1] = await pick('a link', linkOf);
       const [, otherRunsTask] = await pick('a container', leafOf);
-      const [, orphanRow] = await pick('a task', (run) => first('SELECT * FROM tasks WHERE RunUUID = ? ORDER BY UUID LIMIT 1', [run]));
+      const [, orphanRow] = await pick('a task', (run) => first('SELECT * FROM tasks WHERE `RunUUID` = ? ORDER BY `UUID` LIMIT 1', [run]));
       const [r4, t4] = await pick('a leaf container', leafOf);
       const [r5, t5] = await pick('a leaf container', leafOf);
       const [r6, [root6, leaf6]] = await pick('a root and a leaf', async (run) => both(await rootOf(run), await leafOf(run)));
       // A cached or finished container: its fingerprint makes it break a second invariant once it claims to be a root.
       const [r7, leaf7] = await pick('a leaf container with a fingerprint', async (run) =>
-        first("SELECT t.UUID, t.Fingerprint FROM tasks t WHERE t.RunUUID = ? AND t.Type = 2 AND t.Fingerprint <> '' AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.ParentTaskUUID = t.UUID) ORDER BY t.UUID LIMIT 1", [run]));
+        first("SELECT t.`UUID`, t.`Fingerprint` FROM tasks t WHERE t.`RunUUID` = ? AND t.`Type` = 2 AND t.`Fingerprint` <> '' AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.`ParentTaskUUID` = t.`UUID`) ORDER BY t.`UUID` LIMIT 1", [run]));
       const [r8, root8] = await pick('a root', rootOf);
       const [r9, l9] = await pick('a link', linkOf);
       const [r10, [a10, b10]] = await pick('two containers', async (run) => {
-        const two = await db.all<Row>('SELECT UUID FROM tasks WHERE RunUUID = ? AND Type = 2 ORDER BY UUID LIMIT 2', [run]);
+        const two = await db.all<Row>('SELECT `UUID` FROM tasks WHERE `RunUUID` = ? AND `Type` = 2 ORDER BY `UUID` LIMIT 2', [run]);
         return two.length === 2 ? (two as [Row, Row]) : undefined;
       });
       const [r11, root11] = await pick('a root', rootOf);
-      const [imported] = await db.all<{ UUID: string }>('SELECT UUID FROM artifacts WHERE IdentityKey IS NOT NULL ORDER BY UUID LIMIT 1');
+      const [imported] = await db.all<{ UUID: string }>('SELECT `UUID` FROM artifacts WHERE `IdentityKey` IS NOT NULL ORDER BY `UUID` LIMIT 1');
       if (!imported) throw new Error('the seed has no imported artifact holding an IdentityKey');
 
       const statements: [string, (string | number | null)[]][] = [
-        ['UPDATE artifact_tasks SET ArtifactID = ? WHERE UUID = ?', ['no-such-artifact', l0.UUID]],
-        ['UPDATE artifact_tasks SET TaskID = ? WHERE UUID = ?', [otherRunsTask.UUID, l1.UUID]],
-        ['UPDATE tasks SET ParentTaskUUID = ? WHERE UUID = ?', ['no-such-task', t4.UUID]],
-        ['UPDATE tasks SET ParentTaskUUID = NULL WHERE UUID = ?', [t5.UUID]],
-        ['UPDATE tasks SET ParentTaskUUID = ? WHERE UUID = ?', [leaf6.UUID, root6.UUID]],
-        ['UPDATE tasks SET Type = 1 WHERE UUID = ?', [leaf7.UUID]],
-        ['UPDATE tasks SET Type = 3 WHERE UUID = ?', [root8.UUID]],
-        ['UPDATE artifact_tasks SET Type = 0 WHERE UUID = ?', [l9.UUID]],
-        [dialect === 'sqlite' ? 'DROP INDEX idx_tasks_logical_key' : 'DROP INDEX idx_tasks_logical_key ON tasks', []],
-        ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', a10.UUID]],
-        ['UPDATE tasks SET LogicalKey = ? WHERE UUID = ?', ['shared-key', b10.UUID]],
-        ["UPDATE tasks SET Fingerprint = 'f1' WHERE UUID = ?", [root11.UUID]],
-        ["UPDATE artifacts SET IdentityKey = 'f00d' WHERE UUID = ?", [imported.UUID]],
+        ['UPDATE artifact_tasks SET `ArtifactID` = ? WHERE `UUID` = ?', ['no-such-artifact', l0.UUID]],
+        ['UPDATE artifact_tasks SET `TaskID` = ? WHERE `UUID` = ?', [otherRunsTask.UUID, l1.UUID]],
+        ['UPDATE tasks SET `ParentTaskUUID` = ? WHERE `UUID` = ?', ['no-such-task', t4.UUID]],
+        ['UPDATE tasks SET `ParentTaskUUID` = NULL WHERE `UUID` = ?', [t5.UUID]],
+        ['UPDATE tasks SET `ParentTaskUUID` = ? WHERE `UUID` = ?', [leaf6.UUID, root6.UUID]],
+        ['UPDATE tasks SET `Type` = 1 WHERE `UUID` = ?', [leaf7.UUID]],
+        ['UPDATE tasks SET `Type` = 3 WHERE `UUID` = ?', [root8.UUID]],
+        ['UPDATE artifact_tasks SET `Type` = 0 WHERE `UUID` = ?', [l9.UUID]],
+        [dialect === 'mysql' ? 'DROP INDEX idx_tasks_logical_key ON tasks' : 'DROP INDEX idx_tasks_logical_key', []],
+        ['UPDATE tasks SET `LogicalKey` = ? WHERE `UUID` = ?', ['shared-key', a10.UUID]],
+        ['UPDATE tasks SET `LogicalKey` = ? WHERE `UUID` = ?', ['shared-key', b10.UUID]],
+        ["UPDATE tasks SET `Fingerprint` = 'f1' WHERE `UUID` = ?", [root11.UUID]],
+        ["UPDATE artifacts SET `IdentityKey` = 'f00d' WHERE `UUID` = ?", [imported.UUID]],
       ];
       const orphan = { ...orphanRow, UUID: 'orphan-task', RunUUID: 'no-such-run', ParentTaskUUID: null, Type: 1, LogicalKey: 'orphan-key', Fingerprint: '' };
       const withoutForeignKeys = async (q: Queryable) => {
@@ -334,6 +336,12 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
         await db.run('PRAGMA foreign_keys = OFF');
         await withoutForeignKeys(db);
         await db.run('PRAGMA foreign_keys = ON');
+      } else if (dialect === 'postgres') {
+        // FKs are triggers there; replica mode fires none of them (the test user is a superuser).
+        await db.transaction(async (tx) => {
+          await tx.run('SET LOCAL session_replication_role = replica');
+          await withoutForeignKeys(tx);
+        });
       } else {
         await db.transaction(async (tx) => {
           await tx.run('SET SESSION foreign_key_checks = 0');
@@ -390,12 +398,12 @@ describe.each(DIALECTS)('verify on $dialect', ({ dialect, temp }) => {
     const [a, b] = await (async () => {
       const db = await openDb(kfp.url, { readOnly: true });
       try {
-        return await db.all<{ UUID: string }>('SELECT UUID FROM run_details ORDER BY UUID LIMIT 2');
+        return await db.all<{ UUID: string }>('SELECT `UUID` FROM run_details ORDER BY `UUID` LIMIT 2');
       } finally {
         await db.close();
       }
     })();
-    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET State = 0 WHERE RunUUID = ? AND Type = 2', [b!.UUID]).then(() => undefined));
+    await tamper(kfp.url, (db) => db.run('UPDATE tasks SET `State` = 0 WHERE `RunUUID` = ? AND `Type` = 2', [b!.UUID]).then(() => undefined));
     const only = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url, runs: [a!.UUID] });
     expect(only.runs).toMatchObject({ checked: 1, matched: 1, drifted: 0 });
     const both = await verify({ mlmdUrl: mlmd.url, kfpUrl: kfp.url, runs: [a!.UUID, b!.UUID] });

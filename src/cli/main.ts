@@ -22,8 +22,9 @@ import { cutoverCommand, demoCommand, migrateCommand, stageCommand, planCommand,
 const HELP_FOOTER = `
 Connection URLs:
   mysql://user:pass@host:port/db     MySQL 8 or MariaDB (KFP's metadb / mlpipeline)
-  postgres://user:pass@host:port/db  PostgreSQL (port 5432 by default; ?sslmode=disable|require|verify-ca|verify-full):
-                                     the MLMD database (--mlmd) and seed's databases; a KFP database there is not supported yet
+  postgres://user:pass@host:port/db  PostgreSQL (port 5432 by default; ?sslmode=disable|require|verify-ca|verify-full),
+                                     on either side: the MLMD database (--mlmd), the KFP database (--kfp), seed's databases
+                                     (stage and cutover refuse a KFP database there: migrate upgrades it in one window)
   sqlite:path/to/file.db             a SQLite file
   MLMD_DB_URL and KFP_DB_URL stand in for --mlmd and --kfp.
 

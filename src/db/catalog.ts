@@ -73,3 +73,26 @@ export async function currentSchema(db: Queryable): Promise<string | null> {
   const [row] = await db.all<{ s: string }>('SELECT current_schema() AS s');
   return row?.s ?? null;
 }
+
+/**
+ * The tables of `names` that exist but on which the connection lacks one of `privileges`
+ * (PostgreSQL's has_table_privilege: 'SELECT', 'INSERT', 'REFERENCES' …). Only PostgreSQL is asked,
+ * as in unreadableTables.
+ */
+export async function tablesLacking(db: Queryable, names: readonly string[], privileges: readonly string[]): Promise<string[]> {
+  if (db.dialect !== 'postgres' || names.length === 0) return [];
+  const stored = names.map((n) => db.storedName(n));
+  const rows = await db.all<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_catalog.pg_class c WHERE ${PG_TABLES} AND c.relname IN (${stored.map(() => '?').join(', ')}) ` +
+      `AND NOT (${privileges.map(() => 'has_table_privilege(c.oid, ?)').join(' AND ')}) ORDER BY c.relname`,
+    [...stored, ...privileges],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** Whether the connection may create tables in the current schema (PostgreSQL; elsewhere the server tells at CREATE time). */
+export async function mayCreateTables(db: Queryable): Promise<boolean> {
+  if (db.dialect !== 'postgres') return true;
+  const [row] = await db.all<{ ok: boolean | null }>("SELECT has_schema_privilege(current_schema(), 'CREATE') AS ok");
+  return row?.ok === true;
+}

@@ -20,6 +20,8 @@ export interface Queryable {
   /** How the database stores the name a statement writes as `name` (lower case where PostgreSQL folds it). */
   storedName(name: string): string;
   all<T = Row>(sql: string, params?: readonly Param[]): Promise<T[]>;
+  /** Like `all`, each row as an array of its values in column order (what drizzle's query layer maps, db/orm.ts). */
+  values(sql: string, params?: readonly Param[]): Promise<unknown[][]>;
   run(sql: string, params?: readonly Param[]): Promise<{ changes: number }>;
 }
 
@@ -95,6 +97,10 @@ function openSqlite(target: Extract<DbTarget, { dialect: 'sqlite' }>, options: O
       // Statements run synchronously here (better-sqlite3 offers no interrupt); a cancelled caller starts none.
       throwIfAborted(querySignal());
       return db.prepare(sql).all(...params.map(sqliteParam)) as T[];
+    },
+    async values(sql: string, params: readonly Param[] = []) {
+      throwIfAborted(querySignal());
+      return db.prepare(sql).raw(true).all(...params.map(sqliteParam)) as unknown[][];
     },
     async run(sql: string, params: readonly Param[] = []) {
       const stmt = db.prepare(sql);
@@ -187,6 +193,10 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
       const [rows] = await c.query(sql, params as unknown[]);
       return rows as T[];
     },
+    async values(sql: string, params: readonly Param[] = []) {
+      const [rows] = await c.query({ sql, rowsAsArray: true }, params as unknown[]);
+      return rows as unknown[][];
+    },
     async run(sql: string, params: readonly Param[] = []) {
       const [res] = await c.query(sql, params as unknown[]);
       return { changes: (res as { affectedRows?: number }).affectedRows ?? 0 };
@@ -199,6 +209,9 @@ async function openMysql(target: Extract<DbTarget, { dialect: 'mysql' }>, option
     storedName: asWritten,
     async all<T>(sql: string, params: readonly Param[] = []) {
       return (await pooled.read(sql, params)) as T[];
+    },
+    async values(sql: string, params: readonly Param[] = []) {
+      return (await pooled.read({ sql, rowsAsArray: true }, params)) as unknown[][];
     },
     async run(sql: string, params: readonly Param[] = []) {
       const res = await pooled.write(sql, params);

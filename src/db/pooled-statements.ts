@@ -47,6 +47,8 @@ export function isConnectionLost(e: unknown): boolean {
 }
 
 type Rows = unknown;
+/** A statement's text, or its text with query options (rowsAsArray for drizzle's reads). */
+type Statement = string | mysql.QueryOptions;
 
 export class PooledStatements {
   private down = false;
@@ -62,16 +64,16 @@ export class PooledStatements {
   ) {}
 
   /** A read: retried once on a fresh connection if the server dropped the one it ran on. */
-  read(sql: string, params: readonly unknown[]): Promise<Rows> {
+  read(sql: Statement, params: readonly unknown[]): Promise<Rows> {
     return this.statement(sql, params, true);
   }
 
   /** A write: never retried (it may have been applied before the connection dropped). */
-  write(sql: string, params: readonly unknown[]): Promise<Rows> {
+  write(sql: Statement, params: readonly unknown[]): Promise<Rows> {
     return this.statement(sql, params, false);
   }
 
-  private async statement(sql: string, params: readonly unknown[], retry: boolean): Promise<Rows> {
+  private async statement(sql: Statement, params: readonly unknown[], retry: boolean): Promise<Rows> {
     const signal = querySignal();
     throwIfAborted(signal);
     for (let fresh = false; ; fresh = true) {
@@ -111,7 +113,8 @@ export class PooledStatements {
     });
   }
 
-  private async once(sql: string, params: readonly unknown[], signal: AbortSignal | undefined, fresh: boolean): Promise<Rows> {
+  private async once(statement: Statement, params: readonly unknown[], signal: AbortSignal | undefined, fresh: boolean): Promise<Rows> {
+    const sql: mysql.QueryOptions = typeof statement === 'string' ? { sql: statement } : statement;
     // The common case keeps the pool's own one-call path.
     if (!signal && !fresh) return (await this.pool.query(sql, params as unknown[]))[0];
     const c = await this.connection(fresh);

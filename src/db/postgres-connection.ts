@@ -92,6 +92,10 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
       const res = await c.query(renderForPostgres(sql, fold), params as unknown[]);
       return res.rows as T[];
     },
+    async values(sql: string, params: readonly Param[] = []) {
+      const res = await c.query({ text: renderForPostgres(sql, fold), values: params as unknown[], rowMode: 'array' });
+      return res.rows as unknown[][];
+    },
     async run(sql: string, params: readonly Param[] = []) {
       const res = await c.query(renderForPostgres(sql, fold), params as unknown[]);
       return { changes: res.rowCount ?? 0 };

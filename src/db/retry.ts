@@ -1,6 +1,7 @@
 /**
  * Lock conflicts between writers: a transaction the database gave up on so that another could go on
- * (MySQL's deadlock victim or lock wait timeout, SQLite's "database is locked"). Trying the same work
+ * (MySQL's deadlock victim or lock wait timeout, PostgreSQL's serialization failure, deadlock or
+ * lock not available, SQLite's "database is locked"). Trying the same work
  * again is the documented answer; the migration does, and the shim answers ABORTED, which clients retry.
  */
 import pRetry from 'p-retry';
@@ -8,11 +9,15 @@ import pRetry from 'p-retry';
 /** MySQL error numbers of a lock conflict: deadlock found (1213), lock wait timeout exceeded (1205). */
 const MYSQL_LOCK_ERRNOS = new Set([1213, 1205]);
 
-/** SQLite's "database is locked" (better-sqlite3 codes, extended ones included), or a MySQL lock error. */
+/** PostgreSQL SQLSTATEs of a lock conflict: serialization_failure, deadlock_detected, lock_not_available. */
+const POSTGRES_LOCK_STATES = new Set(['40001', '40P01', '55P03']);
+
+/** SQLite's "database is locked" (better-sqlite3 codes, extended ones included), or a MySQL or PostgreSQL lock error. */
 export function isLockConflict(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false;
   const { code, errno } = e as { code?: unknown; errno?: unknown };
   if (typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'))) return true;
+  if (typeof code === 'string' && POSTGRES_LOCK_STATES.has(code)) return true;
   return typeof errno === 'number' && MYSQL_LOCK_ERRNOS.has(errno);
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Db } from '../db/connection.ts';
 import { PIPELINE_RUN_TYPE } from './run-bundles.ts';
-import { chunked, num, placeholders } from './sql.ts';
+import { chunked, num, placeholders } from '../db/sql.ts';
 
 /** The high-water marks of the MLMD source: the newest update time of any node (ms), the newest event and association ids. */
 export interface SourceWatermark {

@@ -3,13 +3,22 @@
  * (`KfpRunRows`). Used by `verify` and the shim; a fixed number of queries per batch.
  */
 import { forceIndex } from '../db/dialect.ts';
-import type { Db } from '../db/connection.ts';
+import type { Db, Queryable } from '../db/connection.ts';
+import { eq, type SQL } from 'drizzle-orm';
+import { type KfpTables, kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
 import type { KfpRunRows } from '../transform/reverse.ts';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, IdKind, KfpRunDetails, TaskRow } from '../transform/model.ts';
-import { chunked, num, numOrNull, placeholders, textOrNull } from './sql.ts';
+import { chunked, num, numOrNull, placeholders, textOrNull } from '../db/sql.ts';
 import { BridgeError } from '../errors.ts';
 
 type Row = Record<string, unknown>;
+
+/** mlmd_id_map rows matching `where`, with the columns toIdMapRow reads. */
+export function readIdMap(kfp: Queryable, where: (t: KfpTables['idMap']) => SQL | undefined): Promise<Row[]> {
+  const { idMap: t } = kfpTables(kfp);
+  return orm(kfp).select({ kind: t.kind, mlmd_id: t.mlmd_id, kfp_uuid: t.kfp_uuid, run_uuid: t.run_uuid, extra: t.extra }).from(t).where(where(t));
+}
 
 const str = (v: unknown): string => textOrNull(v) ?? '';
 
@@ -129,8 +138,8 @@ export async function readKfpRunRowsWith(
   // one round trip instead of one per statement.
   const none = Promise.resolve([] as Row[]);
   const shared = opts.shared;
-  const typeRowsRaw = !withIdMap ? none : shared ? shared.typeRows() : kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'");
-  const allPipelineRows = withIdMap && !shared ? kfp.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context'") : none;
+  const typeRowsRaw = !withIdMap ? none : shared ? shared.typeRows() : readIdMap(kfp, (t) => eq(t.kind, 'type'));
+  const allPipelineRows = withIdMap && !shared ? readIdMap(kfp, (t) => eq(t.kind, 'pipeline_context')) : none;
   const batches = (async () => {
     const out: BatchRows[] = [];
     for (const batch of chunked([...uuids])) if (batch.length > 0) out.push(await readBatch(kfp, batch, withIdMap, shared));
@@ -198,11 +207,14 @@ interface BatchRows {
 
 async function readBatch(kfp: Db, uuids: string[], withIdMap: boolean, shared: SharedIdMapRows | undefined): Promise<BatchRows> {
   const none = Promise.resolve([] as Row[]);
+  // Raw SQL: these bulk reads (every row of a batch of runs, for the shim and verify) took 1.4–2× as
+  // long through drizzle, measured side by side on 200 runs (3,035 rows) on MariaDB and PostgreSQL.
+  // Backtick-quoted names: the KFP 3 columns are mixed case (quoted on PostgreSQL).
   const ph = placeholders(uuids.length);
   const [tasks, links, artifacts, runMap] = await Promise.all([
-    kfp.all<Row>(`SELECT * FROM tasks WHERE RunUUID IN (${ph})`, uuids),
-    kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE RunUUID IN (${ph})`, uuids),
-    kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.UUID IN (SELECT l.ArtifactID FROM artifact_tasks l WHERE l.RunUUID IN (${ph}))`, uuids),
+    kfp.all<Row>(`SELECT * FROM tasks WHERE \`RunUUID\` IN (${ph})`, uuids),
+    kfp.all<Row>(`SELECT * FROM artifact_tasks WHERE \`RunUUID\` IN (${ph})`, uuids),
+    kfp.all<Row>(`SELECT a.* FROM artifacts a WHERE a.\`UUID\` IN (SELECT l.\`ArtifactID\` FROM artifact_tasks l WHERE l.\`RunUUID\` IN (${ph}))`, uuids),
     withIdMap ? kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE run_uuid IN (${ph})`, uuids) : none,
   ]);
   // By the artifacts' own ids, once they are known: asked as a semi-join on the links, MySQL
@@ -213,6 +225,7 @@ async function readBatch(kfp: Db, uuids: string[], withIdMap: boolean, shared: S
     for (const ids of chunked(artifacts.map((a) => str(a.UUID)))) {
       if (ids.length === 0) continue;
       artifactMapReads.push(
+        // Raw SQL: pinned to the kfp_uuid index on MySQL (FORCE INDEX), which the shared builder cannot say.
         kfp.all<Row>(`SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map${byUuid} WHERE kind = 'artifact' AND kfp_uuid IN (${placeholders(ids.length)})`, ids),
       );
     }

@@ -74,11 +74,22 @@ function repairRows<T>(rows: T[]): T[] {
   return rows;
 }
 
+function repairValues(rows: unknown[][]): unknown[][] {
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i];
+      if (typeof v === 'string') row[i] = fromLatin1Client(v);
+    }
+  }
+  return rows;
+}
+
 function repairing(q: Queryable): Queryable {
   return {
     dialect: q.dialect,
     storedName: (name) => q.storedName(name),
     all: async <T>(sql: string, params?: Parameters<Queryable['all']>[1]) => repairRows(await q.all<T>(sql, params)),
+    values: async (sql, params) => repairValues(await q.values(sql, params)),
     run: (sql, params) => q.run(sql, params),
   };
 }

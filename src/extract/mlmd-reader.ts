@@ -11,7 +11,7 @@ import type { KfpRunDetails, MlmdType, RunBundle } from '../transform/model.ts';
 import { PIPELINE_RUN_TYPE, readRunBundles } from './run-bundles.ts';
 import { type ColumnCatalog, checkSchemaVersion, MLMD_IDENTIFIERS, MLMD_TABLES, readColumnCatalog, type SupportedSchemaVersion } from './schema-version.ts';
 import { countSource, listNonKfp, type NonKfpRecord, type SourceCounts } from './source-census.ts';
-import { num, textOrNull } from './sql.ts';
+import { num, textOrNull } from '../db/sql.ts';
 
 export interface RunContextSummary {
   id: number;

@@ -27,7 +27,7 @@ import type {
 } from '../transform/model.ts';
 import { EVENT_TYPE } from '../transform/model.ts';
 import type { ColumnCatalog } from './schema-version.ts';
-import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from './sql.ts';
+import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from '../db/sql.ts';
 import { splitProperties, type PropertyValueColumns } from './values.ts';
 
 export const PIPELINE_RUN_TYPE = 'system.PipelineRun';

@@ -9,7 +9,7 @@ import type { Db, Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import type { KfpRunDetails } from '../transform/model.ts';
 import { type ColumnCatalog, readColumnCatalog } from './schema-version.ts';
-import { chunked, num, placeholders, textOrNull } from './sql.ts';
+import { chunked, num, placeholders, textOrNull } from '../db/sql.ts';
 
 const RUN_COLUMNS = [
   'DisplayName',

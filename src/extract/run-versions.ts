@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
 import type { RunBundle } from '../transform/model.ts';
-import { chunked, num, placeholders } from './sql.ts';
+import { chunked, num, placeholders } from '../db/sql.ts';
 
 interface ExecutionTotals {
   n: number;

@@ -8,7 +8,7 @@
 import type { Queryable } from '../db/connection.ts';
 import type { MlmdType } from '../transform/model.ts';
 import { PIPELINE_RUN_TYPE, PIPELINE_TYPE } from './run-bundles.ts';
-import { num } from './sql.ts';
+import { num } from '../db/sql.ts';
 
 export interface SourceCounts {
   executions: number;

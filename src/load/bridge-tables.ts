@@ -6,9 +6,15 @@
 import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
 import { tableExists } from '../db/catalog.ts';
+import { BRIDGE_REJECTS, BRIDGE_RUN_DETAILS, BRIDGE_RUNS, BRIDGE_STATE, kfpTables, MLMD_ID_MAP } from '../db/kfp-tables.ts';
+import { createTableStatements } from '../db/table-spec.ts';
+import { eq } from 'drizzle-orm';
+import { orm, proposed, upsert } from '../db/orm.ts';
 import { BridgeError } from '../errors.ts';
 
-export const BRIDGE_TABLES = ['mlmd_id_map', 'mlmd_bridge_runs', 'mlmd_bridge_state', 'mlmd_bridge_rejects', 'mlmd_bridge_run_details'] as const;
+/** Their columns and keys are described in db/kfp-tables.ts. */
+const BRIDGE_TABLE_SPECS = [MLMD_ID_MAP, BRIDGE_RUNS, BRIDGE_STATE, BRIDGE_REJECTS, BRIDGE_RUN_DETAILS] as const;
+export const BRIDGE_TABLES = BRIDGE_TABLE_SPECS.map((t) => t.name);
 
 /** Bumped when the shape of the bookkeeping tables changes; stored under STATE_KEYS.schemaVersion. */
 export const BRIDGE_SCHEMA_VERSION = '1';
@@ -49,112 +55,17 @@ export const STATE_KEYS = {
   cutoverAt: 'cutover_at',
 } as const;
 
-const MYSQL_DDL = [
-  `CREATE TABLE IF NOT EXISTS \`mlmd_id_map\` (
-  \`kind\` varchar(32) NOT NULL,
-  \`mlmd_id\` bigint NOT NULL,
-  \`kfp_uuid\` varchar(191) NOT NULL,
-  \`run_uuid\` varchar(191) NULL,
-  \`extra\` text NULL,
-  PRIMARY KEY (\`kind\`,\`mlmd_id\`,\`kfp_uuid\`),
-  INDEX \`idx_mlmd_id_map_kfp_uuid\` (\`kfp_uuid\`),
-  INDEX \`idx_mlmd_id_map_run_uuid\` (\`run_uuid\`)
-)`,
-  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_runs\` (
-  \`run_uuid\` varchar(191) NOT NULL,
-  \`context_id\` bigint NOT NULL,
-  \`source_version\` varchar(64) NOT NULL,
-  \`tasks\` int NOT NULL DEFAULT 0,
-  \`artifacts\` int NOT NULL DEFAULT 0,
-  \`links\` int NOT NULL DEFAULT 0,
-  \`rejects\` int NOT NULL DEFAULT 0,
-  \`migrated_at\` bigint NOT NULL,
-  \`tool_version\` varchar(32) NOT NULL,
-  PRIMARY KEY (\`run_uuid\`)
-)`,
-  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_state\` (
-  \`name\` varchar(64) NOT NULL,
-  \`value\` text NOT NULL,
-  PRIMARY KEY (\`name\`)
-)`,
-  // Every skipped, degraded or adjusted record, kept so that a resumed migration still reports all of them.
-  // run_key is the run UUID, or '' for records that belong to no KFP run (TFX, KFP v1).
-  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_rejects\` (
-  \`run_key\` varchar(191) NOT NULL,
-  \`seq\` int NOT NULL,
-  \`code\` varchar(64) NOT NULL,
-  \`disposition\` varchar(16) NOT NULL,
-  \`entity\` varchar(16) NOT NULL,
-  \`mlmd_id\` bigint NOT NULL,
-  \`reason\` text NOT NULL,
-  PRIMARY KEY (\`run_key\`,\`seq\`)
-)`,
-
-  // `stage`: a digest of each run's run_details row as the last true-up read it; a row that differs, appears or goes marks a changed run.
-  `CREATE TABLE IF NOT EXISTS \`mlmd_bridge_run_details\` (
-  \`run_uuid\` varchar(191) NOT NULL,
-  \`digest\` varchar(64) NOT NULL,
-  PRIMARY KEY (\`run_uuid\`)
-)`,
-];
-
-// SQLite index names are global to the database, hence the table prefix in them.
-const SQLITE_DDL = [
-  `CREATE TABLE IF NOT EXISTS "mlmd_id_map" (
-  "kind" varchar(32) NOT NULL,
-  "mlmd_id" bigint NOT NULL,
-  "kfp_uuid" varchar(191) NOT NULL,
-  "run_uuid" varchar(191) NULL,
-  "extra" text NULL,
-  PRIMARY KEY ("kind","mlmd_id","kfp_uuid")
-)`,
-  'CREATE INDEX IF NOT EXISTS "idx_mlmd_id_map_kfp_uuid" ON "mlmd_id_map" ("kfp_uuid")',
-  'CREATE INDEX IF NOT EXISTS "idx_mlmd_id_map_run_uuid" ON "mlmd_id_map" ("run_uuid")',
-  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_runs" (
-  "run_uuid" varchar(191) NOT NULL,
-  "context_id" bigint NOT NULL,
-  "source_version" varchar(64) NOT NULL,
-  "tasks" int NOT NULL DEFAULT 0,
-  "artifacts" int NOT NULL DEFAULT 0,
-  "links" int NOT NULL DEFAULT 0,
-  "rejects" int NOT NULL DEFAULT 0,
-  "migrated_at" bigint NOT NULL,
-  "tool_version" varchar(32) NOT NULL,
-  PRIMARY KEY ("run_uuid")
-)`,
-  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_state" (
-  "name" varchar(64) NOT NULL,
-  "value" text NOT NULL,
-  PRIMARY KEY ("name")
-)`,
-  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_rejects" (
-  "run_key" varchar(191) NOT NULL,
-  "seq" int NOT NULL,
-  "code" varchar(64) NOT NULL,
-  "disposition" varchar(16) NOT NULL,
-  "entity" varchar(16) NOT NULL,
-  "mlmd_id" bigint NOT NULL,
-  "reason" text NOT NULL,
-  PRIMARY KEY ("run_key","seq")
-)`,
-
-  `CREATE TABLE IF NOT EXISTS "mlmd_bridge_run_details" (
-  "run_uuid" varchar(191) NOT NULL,
-  "digest" varchar(64) NOT NULL,
-  PRIMARY KEY ("run_uuid")
-)`,
-];
-
 /** Creates whichever bookkeeping tables are missing and records the bookkeeping schema version. */
 export async function ensureBridgeTables(db: Queryable): Promise<void> {
-  for (const sql of targetDialect(db) === 'mysql' ? MYSQL_DDL : SQLITE_DDL) await db.run(sql);
+  for (const spec of BRIDGE_TABLE_SPECS) for (const sql of createTableStatements(spec, targetDialect(db), { ifNotExists: true })) await db.run(sql);
   if ((await getState(db, STATE_KEYS.schemaVersion)) === undefined) {
     await setState(db, STATE_KEYS.schemaVersion, BRIDGE_SCHEMA_VERSION);
   }
 }
 
 export async function getState(db: Queryable, name: string): Promise<string | undefined> {
-  const rows = await db.all<{ value: string }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [name]);
+  const { bridgeState: t } = kfpTables(db);
+  const rows = await orm(db).select({ value: t.value }).from(t).where(eq(t.name, name));
   return rows[0]?.value;
 }
 
@@ -188,11 +99,8 @@ export function parseJsonState<T>(name: string, raw: string, valid: (v: unknown)
 export const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 export async function setState(db: Queryable, name: string, value: string): Promise<void> {
-  const sql =
-    targetDialect(db) === 'mysql'
-      ? 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)'
-      : 'INSERT INTO mlmd_bridge_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value';
-  await db.run(sql, [name, value]);
+  const { bridgeState: t } = kfpTables(db);
+  await upsert(db, t, [{ name, value }], [t.name], { value: proposed(db, 'value') });
 }
 
 /** Adds `names` to the tables mlmd-bridge created, the ones rollback drops. */
@@ -214,7 +122,8 @@ export async function recordTablesAboutToBeCreated(db: Queryable, names: readonl
 }
 
 export async function deleteState(db: Queryable, name: string): Promise<void> {
-  await db.run('DELETE FROM mlmd_bridge_state WHERE name = ?', [name]);
+  const { bridgeState: t } = kfpTables(db);
+  await orm(db).delete(t).where(eq(t.name, name));
 }
 
 export async function dropBridgeTables(db: Queryable): Promise<void> {

@@ -13,7 +13,10 @@
 import type { Queryable } from '../db/connection.ts';
 import type { Reject } from '../transform/model.ts';
 import { REJECT_CODES } from '../transform/reject-codes.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { and, eq, inArray, isNotNull, like } from 'drizzle-orm';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
+import { chunked } from '../db/sql.ts';
 
 interface Candidate {
   mlmdId: number;
@@ -25,18 +28,22 @@ interface Candidate {
 
 /** Sets and clears IdentityKeys until every migrated imported artifact that may hold its key does. Call inside one transaction. */
 export async function assignIdentityKeys(tx: Queryable): Promise<{ holding: number; shared: Reject[] }> {
+  const { artifacts, idMap } = kfpTables(tx);
+  const db = orm(tx);
   const candidates: Candidate[] = [];
-  for (const r of await tx.all<{ mlmd_id: number; kfp_uuid: string; extra: string; Namespace: string; IdentityKey: string | null }>(
-    "SELECT m.mlmd_id, m.kfp_uuid, m.extra, a.Namespace, a.IdentityKey FROM mlmd_id_map m JOIN artifacts a ON a.UUID = m.kfp_uuid WHERE m.kind = 'artifact' AND m.extra LIKE '%identityKey%'",
-  )) {
-    const key = (JSON.parse(r.extra) as { identityKey?: unknown }).identityKey;
-    if (typeof key === 'string') candidates.push({ mlmdId: Number(r.mlmd_id), uuid: r.kfp_uuid, namespace: r.Namespace, key, holds: r.IdentityKey });
+  const imported = await db
+    .select({ mlmdId: idMap.mlmd_id, uuid: idMap.kfp_uuid, extra: idMap.extra, namespace: artifacts.Namespace, holds: artifacts.IdentityKey })
+    .from(idMap)
+    .innerJoin(artifacts, eq(artifacts.UUID, idMap.kfp_uuid))
+    .where(and(eq(idMap.kind, 'artifact'), like(idMap.extra, '%identityKey%')));
+  for (const r of imported) {
+    const key = (JSON.parse(r.extra ?? '{}') as { identityKey?: unknown }).identityKey;
+    if (typeof key === 'string') candidates.push({ mlmdId: r.mlmdId, uuid: r.uuid, namespace: r.namespace, key, holds: r.holds });
   }
   const mine = new Set(candidates.map((c) => c.uuid));
   const holders = new Map<string, string>();
-  for (const r of await tx.all<{ UUID: string; Namespace: string; IdentityKey: string }>('SELECT UUID, Namespace, IdentityKey FROM artifacts WHERE IdentityKey IS NOT NULL')) {
-    holders.set(slot(r.Namespace, r.IdentityKey), r.UUID);
-  }
+  const held = await db.select({ uuid: artifacts.UUID, namespace: artifacts.Namespace, key: artifacts.IdentityKey }).from(artifacts).where(isNotNull(artifacts.IdentityKey));
+  for (const r of held) holders.set(slot(r.namespace, r.key!), r.uuid);
 
   const winners = new Map<string, Candidate>();
   for (const c of candidates) {
@@ -70,11 +77,11 @@ export async function assignIdentityKeys(tx: Queryable): Promise<{ holding: numb
     });
   }
   // A key changes hands in two steps: the unique index must never see it twice.
-  for (const uuids of chunked(clear)) await tx.run(`UPDATE artifacts SET IdentityKey = NULL WHERE UUID IN (${placeholders(uuids.length)})`, uuids);
+  for (const uuids of chunked(clear)) await db.update(artifacts).set({ IdentityKey: null }).where(inArray(artifacts.UUID, uuids));
   for (const c of set) {
     const holder = holders.get(slot(c.namespace, c.key));
-    if (holder !== undefined && holder !== c.uuid) await tx.run('UPDATE artifacts SET IdentityKey = NULL WHERE UUID = ?', [holder]);
-    await tx.run('UPDATE artifacts SET IdentityKey = ? WHERE UUID = ?', [c.key, c.uuid]);
+    if (holder !== undefined && holder !== c.uuid) await db.update(artifacts).set({ IdentityKey: null }).where(eq(artifacts.UUID, holder));
+    await db.update(artifacts).set({ IdentityKey: c.key }).where(eq(artifacts.UUID, c.uuid));
   }
   shared.sort((a, b) => a.mlmdId - b.mlmdId);
   return { holding, shared };

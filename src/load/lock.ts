@@ -1,6 +1,8 @@
 /**
  * One migration (or rollback) at a time per KFP database (design.md §3). MySQL: a named
- * GET_LOCK on a pinned connection, released by the server if the process dies. SQLite: a lock file
+ * GET_LOCK on a pinned connection, released by the server if the process dies. PostgreSQL: a
+ * session advisory lock (pg_try_advisory_lock, scoped to the database by the server), released the
+ * same way. SQLite: a lock file
  * beside the database holding the owner's pid; a lock whose owner is gone is taken over.
  */
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
@@ -24,8 +26,6 @@ export function lockNameFor(database: string): string {
  * final bookkeeping), after waiting that long for it.
  */
 export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>, waitSeconds = 0): Promise<T> {
-  // PostgreSQL (pg_advisory_lock) is refused until its KFP target side exists.
-  targetDialect(db);
   if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.lock`, db.target.display, fn, waitSeconds);
   return withNamedLock(db, lockNameFor(db.target.database), fn, waitSeconds);
 }
@@ -35,17 +35,14 @@ export async function withMigrationLock<T>(db: Db, fn: () => Promise<T>, waitSec
  * runs twice at once while the other shards run beside it. A killed shard's lock goes with it.
  */
 export async function withShardLock<T>(db: Db, shard: { index: number; count: number }, fn: () => Promise<T>): Promise<T> {
-  targetDialect(db);
   if (db.target.dialect === 'sqlite') return withLockFile(`${db.target.path}.mlmd-bridge.shard-${shard.index}-of-${shard.count}.lock`, db.target.display, fn, 0);
   return withNamedLock(db, shardLockName(db.target.database, shard), fn, 0);
 }
 
 /** True when shard `shard` is running now (its lock is held). */
 export async function isShardLocked(db: Db, shard: { index: number; count: number }): Promise<boolean> {
-  targetDialect(db);
   if (db.target.dialect === 'sqlite') return isFileLockHeld(`${db.target.path}.mlmd-bridge.shard-${shard.index}-of-${shard.count}.lock`);
-  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [shardLockName(db.target.database, shard)]);
-  return Number(rows[0]?.free) === 0;
+  return isNamedLockHeld(db, shardLockName(db.target.database, shard));
 }
 
 /** Within MySQL's 64 characters whatever the database's name. */
@@ -66,22 +63,53 @@ async function withNamedLock<T>(db: Db, lockName: string, fn: () => Promise<T>, 
     try {
       return await fn();
     } finally {
-      await s.all('SELECT RELEASE_LOCK(?) AS r', [lockName]).catch(() => undefined);
+      await releaseLock(s, lockName).catch(() => undefined);
     }
   });
 }
 
 async function getLock(s: Queryable, lockName: string, waitSeconds = 0): Promise<boolean> {
+  if (targetDialect(s) === 'postgres') {
+    // pg_try_advisory_lock never waits: asked again every 100 ms until the deadline.
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      const rows = await s.all<{ got: boolean }>('SELECT pg_try_advisory_lock(CAST(? AS bigint)) AS got', [advisoryKey(lockName)]);
+      if (rows[0]?.got === true) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const rows = await s.all<{ got: number | null }>('SELECT GET_LOCK(?, ?) AS got', [lockName, waitSeconds]);
   return Number(rows[0]?.got) === 1;
 }
 
+async function releaseLock(s: Queryable, lockName: string): Promise<void> {
+  if (targetDialect(s) === 'postgres') await s.all('SELECT pg_advisory_unlock(CAST(? AS bigint)) AS r', [advisoryKey(lockName)]);
+  else await s.all('SELECT RELEASE_LOCK(?) AS r', [lockName]);
+}
+
+/** PostgreSQL advisory locks are keyed by a 64-bit number: the first 8 bytes of the name's SHA-256, signed, as text. */
+export function advisoryKey(lockName: string): string {
+  return createHash('sha256').update(lockName).digest().readBigInt64BE(0).toString();
+}
+
+async function isNamedLockHeld(db: Db, lockName: string): Promise<boolean> {
+  if (db.target.dialect === 'postgres') {
+    // PostgreSQL has no IS_FREE_LOCK: taking the lock for a moment on a session of our own tells.
+    return db.session(async (s) => {
+      if (!(await getLock(s, lockName))) return true;
+      await releaseLock(s, lockName);
+      return false;
+    });
+  }
+  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockName]);
+  return Number(rows[0]?.free) === 0;
+}
+
 /** True when some process holds the lock right now (for `status`). */
 export async function isMigrationLocked(db: Db): Promise<boolean> {
-  targetDialect(db);
   if (db.target.dialect === 'sqlite') return isFileLockHeld(`${db.target.path}.mlmd-bridge.lock`);
-  const rows = await db.all<{ free: number | null }>('SELECT IS_FREE_LOCK(?) AS free', [lockNameFor(db.target.database)]);
-  return Number(rows[0]?.free) === 0;
+  return isNamedLockHeld(db, lockNameFor(db.target.database));
 }
 
 function isFileLockHeld(path: string): boolean {

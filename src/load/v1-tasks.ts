@@ -12,7 +12,7 @@ import { quoteIdent as q } from '../db/dialect.ts';
 import { BridgeError } from '../errors.ts';
 import { targetDialect } from './kfp-database.ts';
 import { deleteState, ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from './bridge-tables.ts';
-import { isV1TasksTable, tableExists } from './schema.ts';
+import { describeTable, isV1TasksTable, tableExists } from './schema.ts';
 
 export const V1_TASKS_BACKUP = 'tasks_v1_backup';
 
@@ -108,12 +108,31 @@ export async function createV1TasksTable(db: Queryable): Promise<void> {
 
 /** The CREATE TABLE text the database itself reports for a table. */
 export async function showCreateTable(db: Queryable, name: string): Promise<string> {
+  if (db.dialect === 'postgres') return postgresTableDefinition(db, name);
   if (targetDialect(db) === 'mysql') {
     const [row] = await db.all<Record<string, string>>(`SHOW CREATE TABLE \`${name.replace(/`/g, '``')}\``);
     return row?.['Create Table'] ?? '';
   }
   const [row] = await db.all<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [name]);
   return row?.sql ?? '';
+}
+
+/**
+ * PostgreSQL has no SHOW CREATE TABLE: the columns as the catalog reads them, then each index's and
+ * constraint's definition as the server prints it (pg_get_indexdef, pg_get_constraintdef), names included.
+ */
+async function postgresTableDefinition(db: Queryable, name: string): Promise<string> {
+  const columns = (await describeTable(db, name)).columns.map((c) => `${c.name} ${c.type}${c.nullable ? '' : ' NOT NULL'}${c.default === null ? '' : ` DEFAULT '${c.default}'`}`);
+  const defs = await db.all<{ def: string }>(
+    `SELECT pg_get_indexdef(x.indexrelid) AS def FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
+      WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ?
+     UNION ALL
+     SELECT 'CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid) FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
+      WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ?
+     ORDER BY 1`,
+    [name, name],
+  );
+  return [`TABLE ${name}`, ...columns, ...defs.map((d) => d.def)].join('\n');
 }
 
 const IDENT = String.raw`(?:\x60[^\x60]+\x60|"[^"]+"|\[[^\]]+\]|\w+)`;
@@ -148,6 +167,22 @@ const isRecordedForeignKeys = (v: unknown): v is RecordedForeignKey[] =>
 
 export async function renameTable(db: Queryable, from: string, to: string): Promise<void> {
   await db.run(targetDialect(db) === 'mysql' ? `RENAME TABLE ${q(db, from)} TO ${q(db, to)}` : `ALTER TABLE ${q(db, from)} RENAME TO ${q(db, to)}`);
+  await renamePrimaryKeyIndex(db, to, `${from}_pkey`, `${to}_pkey`);
+}
+
+/**
+ * PostgreSQL only: index names are per schema and a table's rename keeps them, so the backup would
+ * keep \`tasks_pkey\` and the KFP 3 table's primary key would be named \`tasks_pkey1\` instead of what
+ * GORM gets on a fresh database. The backup's primary key index follows the table's name.
+ */
+async function renamePrimaryKeyIndex(db: Queryable, table: string, from: string, to: string): Promise<void> {
+  if (db.dialect !== 'postgres') return;
+  const [owned] = await db.all(
+    `SELECT 1 AS present FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class i ON i.oid = x.indexrelid JOIN pg_catalog.pg_class t ON t.oid = x.indrelid
+      WHERE x.indisprimary AND t.relnamespace = current_schema()::regnamespace AND t.relname = ? AND i.relname = ?`,
+    [table, from],
+  );
+  if (owned) await db.run(`ALTER INDEX ${q(db, from)} RENAME TO ${q(db, to)}`);
 }
 
 /** MySQL only: drops the recorded FKs that `table` still has (all of them after a fresh rename). */
@@ -200,6 +235,7 @@ export async function moveV1TasksAside(db: Queryable): Promise<'moved' | 'absent
       );
     }
     await dropRecordedForeignKeys(db, (await recordedForeignKeys(db)) ?? []);
+    await renamePrimaryKeyIndex(db, V1_TASKS_BACKUP, 'tasks_pkey', `${V1_TASKS_BACKUP}_pkey`);
     return 'already-moved';
   }
   if (!v1InPlace) return 'absent';

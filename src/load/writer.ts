@@ -12,8 +12,11 @@
 import type { Param, Queryable } from '../db/connection.ts';
 import { forceIndex, quoteIdent } from '../db/dialect.ts';
 import { insertMany } from '../db/insert.ts';
+import { kfpTables, tasksTableNamed } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
+import { and, eq, inArray, isNotNull, ne } from 'drizzle-orm';
 import type { ArtifactRow, ArtifactTaskRow, IdMapRow, Reject, RunMigration, TaskRow } from '../transform/model.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { chunked, placeholders } from '../db/sql.ts';
 import { canonicalEqual } from '../transform/values.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { jsonColumns } from './schema.ts';
@@ -48,12 +51,10 @@ export interface RunWrite {
 /** The checkpoints of just these runs: memory stays bounded by the batch, not by the database. */
 export async function readCheckpointsOf(db: Queryable, runUuids: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const { bridgeRuns: t } = kfpTables(db);
   for (const ids of chunked([...new Set(runUuids)])) {
-    const rows = await db.all<{ run_uuid: string; source_version: string }>(
-      `SELECT run_uuid, source_version FROM mlmd_bridge_runs WHERE run_uuid IN (${placeholders(ids.length)})`,
-      ids,
-    );
-    for (const r of rows) out.set(r.run_uuid, r.source_version);
+    const rows = await orm(db).select({ run: t.run_uuid, version: t.source_version }).from(t).where(inArray(t.run_uuid, ids));
+    for (const r of rows) out.set(r.run, r.version);
   }
   return out;
 }
@@ -65,14 +66,16 @@ export async function readCheckpointsOf(db: Queryable, runUuids: readonly string
 export async function writeRuns(tx: Queryable, runs: readonly RunWrite[], tasksTable = 'tasks'): Promise<void> {
   if (runs.length === 0) return;
   const replaced = runs.filter((r) => r.replacing).map((r) => r.mapped.runUuid);
+  const { artifactTasks, idMap } = kfpTables(tx);
+  const tasks = tasksTableNamed(tx, tasksTable);
+  const db = orm(tx);
   for (const ids of chunked(replaced)) {
     // These runs changed since they were migrated: their old rows go first, so nothing stale survives.
     // Links and child tasks would follow through ON DELETE CASCADE; deleting them first keeps that cascade shallow.
-    const ph = placeholders(ids.length);
-    await tx.run(`DELETE FROM artifact_tasks WHERE RunUUID IN (${ph})`, ids);
-    await tx.run(`DELETE FROM ${quoteIdent(tx, tasksTable)} WHERE RunUUID IN (${ph}) AND ParentTaskUUID IS NOT NULL`, ids);
-    await tx.run(`DELETE FROM ${quoteIdent(tx, tasksTable)} WHERE RunUUID IN (${ph})`, ids);
-    await tx.run(`DELETE FROM mlmd_id_map WHERE run_uuid IN (${ph}) AND kind <> 'artifact'`, ids);
+    await db.delete(artifactTasks).where(inArray(artifactTasks.RunUUID, ids));
+    await db.delete(tasks).where(and(inArray(tasks.RunUUID, ids), isNotNull(tasks.ParentTaskUUID)));
+    await db.delete(tasks).where(inArray(tasks.RunUUID, ids));
+    await db.delete(idMap).where(and(inArray(idMap.run_uuid, ids), ne(idMap.kind, 'artifact')));
   }
   const mapped = runs.map((r) => r.mapped);
   // An artifact shared by several runs of the batch is one row; as when runs were written one by one, the last run's copy wins.
@@ -138,6 +141,7 @@ async function notAlreadyThere<T extends object>(
 ): Promise<T[]> {
   if (rows.length === 0) return rows;
   const quote = (c: string) => quoteIdent(tx, c);
+  // Raw SQL: the read is pinned to an index on MySQL (FORCE INDEX), which drizzle's builder shared by the three dialects cannot say.
   const select = `SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)}${forceIndex(tx, lookup.index)} WHERE ${quote(lookup.column)} IN `;
   const stored = new Map<string, Record<string, unknown>>();
   const values = [...new Set(rows.map((r) => (r as Record<string, unknown>)[lookup.column] as string))];
@@ -188,7 +192,8 @@ export const FAILED_VERSION = 'failed';
 
 /** Clears the stored rejects of a key before `appendRejects` adds them page by page. */
 export async function clearRejects(tx: Queryable, runKey: string): Promise<void> {
-  await tx.run('DELETE FROM mlmd_bridge_rejects WHERE run_key = ?', [runKey]);
+  const { bridgeRejects } = kfpTables(tx);
+  await orm(tx).delete(bridgeRejects).where(eq(bridgeRejects.run_key, runKey));
 }
 
 /** Adds rejects under a key, numbered from `firstSeq`: for lists too long to hold in memory at once. */
@@ -203,9 +208,8 @@ export async function writeRejects(tx: Queryable, runKey: string, rejects: Rejec
 }
 
 async function replaceRejects(tx: Queryable, runs: { runKey: string; rejects: Reject[] }[]): Promise<void> {
-  for (const keys of chunked(runs.map((r) => r.runKey))) {
-    await tx.run(`DELETE FROM mlmd_bridge_rejects WHERE run_key IN (${placeholders(keys.length)})`, keys);
-  }
+  const { bridgeRejects } = kfpTables(tx);
+  for (const keys of chunked(runs.map((r) => r.runKey))) await orm(tx).delete(bridgeRejects).where(inArray(bridgeRejects.run_key, keys));
   const rows = runs.flatMap(({ runKey, rejects }) =>
     rejects.map((r, i) => ({ run_key: runKey, seq: i, code: r.code, disposition: r.disposition, entity: r.entity, mlmd_id: r.mlmdId, reason: r.reason })),
   );
@@ -261,7 +265,10 @@ function byKey<T>(key: (r: T) => string): (a: T, b: T) => number {
 
 type RowLike = object;
 
-/** Upsert of row objects: their `columns` in order, through the one multi-row INSERT builder; `keep` as insertMany's. */
+/**
+ * Upsert of row objects: their `columns` in order, through the one multi-row INSERT builder; `keep` as insertMany's.
+ * Raw SQL rather than drizzle's insert: a bulk path, statements sized by bytes and placeholders, MySQL's values as literals (db/insert.ts).
+ */
 async function upsert(tx: Queryable, table: string, columns: string[], rows: RowLike[], key: string[] | null, keep: string[] = []): Promise<void> {
   const values = rows.map((r) => columns.map((c) => ((r as Record<string, unknown>)[c] ?? null) as Param));
   await insertMany(tx, table, columns, values, key, keep);

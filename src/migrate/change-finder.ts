@@ -7,7 +7,7 @@
  */
 import type { Db } from '../db/connection.ts';
 import { changedRecords, contextsOfExecutions, readSourceWatermark, runContextsById, runContextsByName, type SourceWatermark } from '../extract/changed-runs.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { chunked, placeholders } from '../db/sql.ts';
 import { readRunDetails, readRunDetailsDigests, readRunVersions, type MlmdSource } from '../extract/index.ts';
 import { getJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { FAILED_VERSION, readCheckpointsOf } from '../load/writer.ts';

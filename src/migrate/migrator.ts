@@ -17,6 +17,7 @@ import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase, TARGET_TABLES } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
 import { STAGED_TASKS, upgradePhase } from '../load/staged-tables.ts';
+import { refuseWithoutWritePrivileges } from '../load/kfp-privileges.ts';
 import { assignIdentityKeys } from '../load/identity-keys.ts';
 import { appendRejects, clearRejects, type RunWrite, writeFailedRun, writeIdMap, writeRuns } from '../load/writer.ts';
 import { ID_SCHEME, ids } from '../transform/identity.ts';
@@ -176,6 +177,8 @@ export async function runPipeline(
   const tell = () => opts.onProgress?.({ ...progress, rejectsByCode: { ...progress.rejectsByCode } });
   tell();
 
+  // Before anything is created or changed: a PostgreSQL role lacking a privilege is told which GRANT to run.
+  await refuseWithoutWritePrivileges(kfp);
   const { mapping, created, v1Tasks } = await phases.setup(() => prepareTarget(source, kfp, opts, started, target));
   const batchSize = Math.max(1, opts.batchSize ?? 100);
   const readRuns = () => target.runs(source, kfp, batchSize);
@@ -421,7 +424,8 @@ async function writeBatch(kfp: Db, runs: RunWrite[], tasksTable: string): Promis
 function isFatal(e: unknown): boolean {
   const err = e as { fatal?: boolean; code?: string };
   if (err.fatal === true || e instanceof BridgeError) return true;
-  return /^(SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|READONLY)|ECONN|EPIPE|ETIMEDOUT|PROTOCOL_)/.test(err.code ?? '');
+  // PostgreSQL: 08xxx connection exceptions, 57P0x the server shutting down or the session killed.
+  return /^(SQLITE_(IOERR|FULL|CORRUPT|NOTADB|CANTOPEN|READONLY)|ECONN|EPIPE|ETIMEDOUT|PROTOCOL_|08|57P0)/.test(err.code ?? '');
 }
 
 /** Every MLMD type keeps its id in the map, so legacy clients see the same type ids from the shim. */

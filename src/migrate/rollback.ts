@@ -33,10 +33,11 @@ export async function rollback(kfpUrl: string): Promise<RollbackResult> {
       const deleted = { tasks: 0, artifacts: 0 };
       // Rows in tables KFP 3 already had: delete ours by id (links go with their tasks by cascade).
       if (!created.has('tasks') && (await tableExists(kfp, 'tasks'))) {
-        deleted.tasks = (await kfp.run("DELETE FROM tasks WHERE UUID IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind IN ('execution', 'synthetic_root'))")).changes;
+        // Raw SQL: drizzle's PostgreSQL proxy driver reports no row count. Backticks: the KFP 3 names are mixed case (quoted on PostgreSQL).
+        deleted.tasks = (await kfp.run("DELETE FROM tasks WHERE `UUID` IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind IN ('execution', 'synthetic_root'))")).changes;
       }
       if (!created.has('artifacts') && (await tableExists(kfp, 'artifacts'))) {
-        deleted.artifacts = (await kfp.run("DELETE FROM artifacts WHERE UUID IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'artifact')")).changes;
+        deleted.artifacts = (await kfp.run("DELETE FROM artifacts WHERE `UUID` IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'artifact')")).changes;
       }
       // Children first: artifact_tasks references tasks, staged or not.
       for (const name of [...TARGET_TABLES].reverse().flatMap((t) => (t === 'tasks' ? [STAGED_TASKS, t] : [t]))) {

@@ -6,8 +6,9 @@
  * every run is written, so a killed stage finds the same changes again (the runs written before
  * the kill match their checkpoints and are skipped).
  */
+import { refuseStagedUpgradeOn } from '../load/kfp-database.ts';
 import type { Db } from '../db/connection.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { chunked, placeholders } from '../db/sql.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readRunDetailsDigests, type MlmdSource } from '../extract/index.ts';
 import { pipelineContextsWithRuns, readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
@@ -35,6 +36,7 @@ export interface StageSummary extends MigrateSummary {
 }
 
 export async function stage(opts: MigrateOptions): Promise<StageSummary> {
+  refuseStagedUpgradeOn(opts.kfpUrl, 'stage');
   return withSourceAndTarget(opts, (source, kfp, started) =>
     opts.shard ? stageShard(source, kfp, opts, started, opts.shard) : withMigrationLock(kfp, () => stageLocked(source, kfp, opts, started)),
   );

@@ -1,6 +1,9 @@
 /** `status`: what the KFP database says about migrations done into it. */
 import type { Db } from '../db/connection.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
+import { count, getTableName } from 'drizzle-orm';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
 import { upgradePhase, type UpgradePhase } from '../load/staged-tables.ts';
 import { countMlmdRunsChangedSince, countPendingRuns, recordedWatermark } from './change-finder.ts';
@@ -75,11 +78,12 @@ export async function status(kfpUrl: string, mlmdUrl?: string): Promise<Status> 
     const startedAt = (await getState(kfp, STATE_KEYS.startedAt)) ?? null;
     const finishedAt = (await getState(kfp, STATE_KEYS.finishedAt)) ?? null;
     const locked = await isMigrationLocked(kfp);
-    const runs = await kfp.all<{ n: number; t: number | null; a: number | null; l: number | null }>(
-      'SELECT COUNT(*) AS n, SUM(tasks) AS t, SUM(artifacts) AS a, SUM(links) AS l FROM mlmd_bridge_runs',
-    );
-    const versions = await kfp.all<{ tool_version: string }>('SELECT DISTINCT tool_version FROM mlmd_bridge_runs ORDER BY tool_version');
-    const count = async (t: string) => ((await tableExists(kfp, t)) ? Number((await kfp.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`))[0]?.n ?? 0) : 0);
+    const t = kfpTables(kfp);
+    const db = orm(kfp);
+    const [runs] = await db.select({ n: count() }).from(t.bridgeRuns);
+    const versions = await db.selectDistinct({ tool_version: t.bridgeRuns.tool_version }).from(t.bridgeRuns).orderBy(t.bridgeRuns.tool_version);
+    const rowsIn = async (table: typeof t.tasks | typeof t.artifacts | typeof t.artifactTasks) =>
+      (await tableExists(kfp, getTableName(table))) ? ((await db.select({ n: count() }).from(table))[0]?.n ?? 0) : 0;
     return {
       ...base,
       migrated: finishedAt !== null,
@@ -89,8 +93,8 @@ export async function status(kfpUrl: string, mlmdUrl?: string): Promise<Status> 
       source: (await getState(kfp, STATE_KEYS.sourceUrl)) ?? null,
       sourceSchemaVersion: (await getState(kfp, 'source_schema_version')) ?? null,
       toolVersions: versions.map((v) => v.tool_version),
-      runs: Number(runs[0]?.n ?? 0),
-      rows: { tasks: await count('tasks'), artifacts: await count('artifacts'), artifact_tasks: await count('artifact_tasks') },
+      runs: runs?.n ?? 0,
+      rows: { tasks: await rowsIn(t.tasks), artifacts: await rowsIn(t.artifacts), artifact_tasks: await rowsIn(t.artifactTasks) },
       rejects: await rejectCounts(kfp),
       createdTables: (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [],
       fingerprints: await recordedMappingOptions(kfp),

@@ -13,8 +13,12 @@
  */
 import { querySignal, throwIfAborted } from '../db/cancel.ts';
 import type { Db, OpenOptions } from '../db/connection.ts';
+import { and, eq, inArray, min, notExists, sql } from 'drizzle-orm';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
 import { BridgeError } from '../errors.ts';
-import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { chunked, num, textOrNull } from '../db/sql.ts';
+import { readIdMap } from '../extract/kfp-reader.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
 import { isKfpDatabase, isV1TasksTable, tableExists } from '../load/schema.ts';
 import type { MlmdContext, MlmdEvent } from '../transform/model.ts';
@@ -33,7 +37,7 @@ import {
   TYPE_KIND_NUMBER,
   type TypeRecord,
 } from './backend.ts';
-import { type AllocatedId, type IdSequence, SHIM_IDS_TABLE, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
+import { type AllocatedId, type IdSequence, ShimIdStore, type ShimIdStoreOptions } from './kfp-ids.ts';
 import { type ContextOwner, IdHomes } from './kfp-id-homes.ts';
 import { DEFAULT_RUN_CACHE, KfpRunCache, type RunCacheOptions, type RunRowSource, typeStoreKey } from './kfp-runs.ts';
 import { CountedLruMap, LruMap } from '../util/lru-map.ts';
@@ -147,7 +151,7 @@ export class KfpBackend implements ShimBackend {
   private typeRows(fresh: boolean): Promise<Row[]> {
     const now = Date.now();
     if (fresh || !this.mappedTypeRows || this.mappedTypeRows.expires <= now) {
-      const rows = this.db.all<Row>("SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'type'");
+      const rows = readIdMap(this.db, (t) => eq(t.kind, 'type'));
       this.mappedTypeRows = { expires: now + TYPES_TTL_MS, rows };
       // A failed read is not kept.
       rows.catch(() => {
@@ -177,10 +181,7 @@ export class KfpBackend implements ShimBackend {
     const out = known.map(([, row]) => row);
     for (const chunk of chunked(unknown)) {
       if (chunk.length === 0) continue;
-      const rows = await this.db.all<Row>(
-        `SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind = 'pipeline_context' AND mlmd_id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
+      const rows = await readIdMap(this.db, (t) => and(eq(t.kind, 'pipeline_context'), inArray(t.mlmd_id, chunk)));
       for (const r of rows) {
         this.pipelineRowsById.set(num(r.mlmd_id), r);
         out.push(r);
@@ -296,8 +297,8 @@ export class KfpBackend implements ShimBackend {
     const ids = new Set<number>();
     if (this.hasIdMap) {
       const kinds = MAPPED_NODE_KINDS[kind];
-      const rows = await this.db.all<Row>(`SELECT DISTINCT mlmd_id FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)})`, kinds);
-      for (const r of rows) ids.add(num(r.mlmd_id));
+      const { idMap: t } = kfpTables(this.db);
+      for (const r of await orm(this.db).selectDistinct({ id: t.mlmd_id }).from(t).where(inArray(t.kind, kinds))) ids.add(r.id);
     }
     for (const a of await this.ids.all(kind as IdSequence)) ids.add(a.mlmdId);
     return [...ids].sort((a, b) => a - b);
@@ -323,12 +324,10 @@ export class KfpBackend implements ShimBackend {
         if (kind !== 'artifact' || scope.uris.length === 0) return [];
         const uris = new Set(scope.uris);
         const runs = new Set<string>();
+        const { artifactTasks: l, artifacts: a } = kfpTables(this.db);
         for (const chunk of chunked(scope.uris)) {
-          const rows = await this.db.all<Row>(
-            `SELECT DISTINCT l.RunUUID FROM artifact_tasks l JOIN artifacts a ON a.UUID = l.ArtifactID WHERE a.URI IN (${placeholders(chunk.length)})`,
-            chunk,
-          );
-          for (const r of rows) runs.add(String(r.RunUUID));
+          const rows = await orm(this.db).selectDistinct({ run: l.RunUUID }).from(l).innerJoin(a, eq(a.UUID, l.ArtifactID)).where(inArray(a.URI, chunk));
+          for (const r of rows) runs.add(r.run);
         }
         const found = new Map<number, AnyNode>();
         for (const view of (await this.runs.views(runs)).values()) for (const a of view.artifacts) if (a.uri !== null && uris.has(a.uri)) found.set(a.id, a);
@@ -422,9 +421,10 @@ export class KfpBackend implements ShimBackend {
   /** Every run that links some artifacts, as their events need. */
   private async artifactRuns(ids: number[]): Promise<Set<string>> {
     const out = new Set<string>();
+    const { artifactTasks: l } = kfpTables(this.db);
     for (const chunk of chunked([...(await this.artifactRows(ids)).keys()])) {
       if (chunk.length === 0) continue;
-      for (const l of await this.db.all<Row>(`SELECT DISTINCT RunUUID FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)})`, chunk)) out.add(String(l.RunUUID));
+      for (const r of await orm(this.db).selectDistinct({ run: l.RunUUID }).from(l).where(inArray(l.ArtifactID, chunk))) out.add(r.run);
     }
     return out;
   }
@@ -458,19 +458,20 @@ export class KfpBackend implements ShimBackend {
   /** The home run of each artifact row (remembered in homeRuns). */
   private async homeRunsOf(rowUuids: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
+    const { artifactTasks: l } = kfpTables(this.db);
+    const isOutput = sql`${l.Type} BETWEEN ${sql.raw(String(IO_TYPE.ITERATOR_OUTPUT))} AND ${sql.raw(String(IO_TYPE.TASK_FINAL_STATUS_OUTPUT))}`;
     for (const chunk of chunked(rowUuids)) {
       if (chunk.length === 0) continue;
       // An artifact shared by thousands of runs costs one aggregated row instead of thousands of link rows.
-      const rows = await this.db.all<Row>(
-        `SELECT ArtifactID, MIN(CASE WHEN Type BETWEEN ${IO_TYPE.ITERATOR_OUTPUT} AND ${IO_TYPE.TASK_FINAL_STATUS_OUTPUT} THEN RunUUID END) AS out_run, ` +
-          'MIN(RunUUID) AS any_run ' +
-          `FROM artifact_tasks WHERE ArtifactID IN (${placeholders(chunk.length)}) GROUP BY ArtifactID`,
-        chunk,
-      );
+      const rows = await orm(this.db)
+        .select({ artifactId: l.ArtifactID, outRun: sql<string | null>`MIN(CASE WHEN ${isOutput} THEN ${l.RunUUID} END)`, anyRun: min(l.RunUUID) })
+        .from(l)
+        .where(inArray(l.ArtifactID, chunk))
+        .groupBy(l.ArtifactID);
       for (const r of rows) {
-        const run = String(r.out_run ?? r.any_run);
-        out.set(String(r.ArtifactID), run);
-        this.homeRuns.set(String(r.ArtifactID), run);
+        const run = String(r.outRun ?? r.anyRun);
+        out.set(r.artifactId, run);
+        this.homeRuns.set(r.artifactId, run);
       }
     }
     return out;
@@ -535,11 +536,13 @@ export class KfpBackend implements ShimBackend {
     if (type?.name === PIPELINE_CONTEXT_TYPE) {
       const key = pipelineContextUuid(name);
       if (this.hasIdMap) {
-        const rows = await this.db.all<Row>("SELECT mlmd_id FROM mlmd_id_map WHERE kind = 'pipeline_context' AND kfp_uuid = ?", [key]);
-        if (rows[0]) return [pipelineContext(num(rows[0].mlmd_id), name, typeId)];
+        const { idMap: t } = kfpTables(this.db);
+        const [mapped] = await orm(this.db).select({ id: t.mlmd_id }).from(t).where(and(eq(t.kind, 'pipeline_context'), eq(t.kfp_uuid, key)));
+        if (mapped) return [pipelineContext(mapped.id, name, typeId)];
       }
-      const native = await this.writer.all<Row>(`SELECT mlmd_id FROM ${SHIM_IDS_TABLE} WHERE seq = 'context' AND kfp_key = ?`, [key]);
-      return native[0] ? [pipelineContext(num(native[0].mlmd_id), name, typeId)] : [];
+      const { shimIds: s } = kfpTables(this.writer);
+      const [native] = await orm(this.writer).select({ id: s.mlmd_id }).from(s).where(and(eq(s.seq, 'context'), eq(s.kfp_key, key)));
+      return native ? [pipelineContext(native.id, name, typeId)] : [];
     }
     return [];
   }
@@ -558,8 +561,10 @@ export class KfpBackend implements ShimBackend {
   /** Every run the tables hold, a batch at a time. */
   private async *scanRuns(): AsyncGenerator<MlmdView> {
     const uuids = new Set<string>();
-    for (const r of await this.db.all<Row>('SELECT DISTINCT RunUUID FROM tasks')) uuids.add(String(r.RunUUID));
-    if (this.hasIdMap) for (const r of await this.db.all<Row>("SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'run_context'")) uuids.add(String(r.kfp_uuid));
+    const { tasks } = kfpTables(this.db);
+    for (const r of await orm(this.db).selectDistinct({ run: tasks.RunUUID }).from(tasks)) uuids.add(r.run);
+    const { idMap: m } = kfpTables(this.db);
+    if (this.hasIdMap) for (const r of await orm(this.db).select({ uuid: m.kfp_uuid }).from(m).where(eq(m.kind, 'run_context'))) uuids.add(r.uuid);
     for (const batch of chunked([...uuids].sort(), 200)) {
       throwIfAborted(querySignal());
       yield* (await this.runs.views(batch)).values();
@@ -571,17 +576,17 @@ export class KfpBackend implements ShimBackend {
    * listings show them. Runs with nothing new cost nothing but the two anti-join queries.
    */
   private async discoverNative(): Promise<void> {
-    const mappedTask = this.hasIdMap ? "AND NOT EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kind = 'execution' AND m.kfp_uuid = t.UUID) " : '';
-    const mappedArtifact = this.hasIdMap ? "AND NOT EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kind = 'artifact' AND m.kfp_uuid = l.ArtifactID) " : '';
+    const { tasks: t, artifactTasks: l, shimIds: s, idMap: m } = kfpTables(this.writer);
+    const db = orm(this.writer);
+    /** Neither given an id by the shim nor mapped by migrate: a row KFP 3 created that no listing has shown yet. */
+    const unseen = (seq: IdSequence, kind: string, key: typeof t.UUID | typeof l.ArtifactID) =>
+      and(
+        notExists(db.select({ one: sql`1` }).from(s).where(and(eq(s.seq, seq), eq(s.kfp_key, key)))),
+        this.hasIdMap ? notExists(db.select({ one: sql`1` }).from(m).where(and(eq(m.kind, kind), eq(m.kfp_uuid, key)))) : undefined,
+      );
     const runs = new Set<string>();
-    const tasks = await this.writer.all<Row>(
-      `SELECT DISTINCT t.RunUUID FROM tasks t WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'execution' AND s.kfp_key = t.UUID) ${mappedTask}`,
-    );
-    for (const r of tasks) runs.add(String(r.RunUUID));
-    const links = await this.writer.all<Row>(
-      `SELECT DISTINCT l.RunUUID FROM artifact_tasks l WHERE NOT EXISTS (SELECT 1 FROM ${SHIM_IDS_TABLE} s WHERE s.seq = 'artifact' AND s.kfp_key = l.ArtifactID) ${mappedArtifact}`,
-    );
-    for (const r of links) runs.add(String(r.RunUUID));
+    for (const r of await db.selectDistinct({ run: t.RunUUID }).from(t).where(unseen('execution', 'execution', t.UUID))) runs.add(r.run);
+    for (const r of await db.selectDistinct({ run: l.RunUUID }).from(l).where(unseen('artifact', 'artifact', l.ArtifactID))) runs.add(r.run);
     if (runs.size > 0) await this.runs.each(runs, () => undefined);
   }
 
@@ -589,10 +594,7 @@ export class KfpBackend implements ShimBackend {
     const out = [];
     for (const chunk of chunked([...new Set(ids)])) {
       if (chunk.length === 0) continue;
-      const rows = await this.db.all<Row>(
-        `SELECT kind, mlmd_id, kfp_uuid, run_uuid, extra FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)}) AND mlmd_id IN (${placeholders(chunk.length)})`,
-        [...kinds, ...chunk],
-      );
+      const rows = await readIdMap(this.db, (t) => and(inArray(t.kind, kinds), inArray(t.mlmd_id, chunk)));
       for (const r of rows) out.push({ kind: String(r.kind), mlmdId: num(r.mlmd_id), kfpUuid: String(r.kfp_uuid), runUuid: textOrNull(r.run_uuid), extra: textOrNull(r.extra) });
     }
     return out;

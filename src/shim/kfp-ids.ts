@@ -8,13 +8,15 @@
  * `mlmd_id_map` because allocation needs two unique keys — one id per row and one row per id —
  * which is what makes an insert-if-absent safe when two shims allocate at the same moment.
  */
-import { targetDialect } from '../load/kfp-database.ts';
-import { parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
-import type { Db, Param } from '../db/connection.ts';
-import { chunked, num, placeholders, textOrNull } from '../extract/sql.ts';
+import { and, eq, inArray, max } from 'drizzle-orm';
+import { type KfpTables, kfpTables, SHIM_IDS } from '../db/kfp-tables.ts';
+import { insertOrIgnore, orm } from '../db/orm.ts';
+import { createTableStatements } from '../db/table-spec.ts';
+import { getState, parseJsonState, STATE_KEYS } from '../load/bridge-tables.ts';
+import type { Db } from '../db/connection.ts';
+import { chunked } from '../db/sql.ts';
 import { tableExists } from '../load/schema.ts';
 
-export const SHIM_IDS_TABLE = 'mlmd_bridge_shim_ids';
 
 /** MLMD numbers executions, artifacts, contexts and types independently; so do we. */
 export type IdSequence = 'execution' | 'artifact' | 'context' | 'type';
@@ -42,29 +44,6 @@ const MAPPED_KINDS: Record<IdSequence, string[]> = {
 };
 /** `mlmd_bridge_rejects.entity` values whose ids were MLMD ids of the sequence (records never migrated). */
 const REJECTED_ENTITIES: Partial<Record<IdSequence, string>> = { execution: 'execution', artifact: 'artifact', context: 'context' };
-
-const DDL = {
-  mysql: [
-    `CREATE TABLE IF NOT EXISTS \`${SHIM_IDS_TABLE}\` (
-  \`seq\` varchar(16) NOT NULL,
-  \`kfp_key\` varchar(191) NOT NULL,
-  \`mlmd_id\` bigint NOT NULL,
-  \`run_uuid\` varchar(191) NULL,
-  PRIMARY KEY (\`seq\`,\`kfp_key\`),
-  UNIQUE KEY \`idx_mlmd_bridge_shim_ids_id\` (\`seq\`,\`mlmd_id\`)
-)`,
-  ],
-  sqlite: [
-    `CREATE TABLE IF NOT EXISTS "${SHIM_IDS_TABLE}" (
-  "seq" varchar(16) NOT NULL,
-  "kfp_key" varchar(191) NOT NULL,
-  "mlmd_id" bigint NOT NULL,
-  "run_uuid" varchar(191) NULL,
-  PRIMARY KEY ("seq","kfp_key")
-)`,
-    `CREATE UNIQUE INDEX IF NOT EXISTS "idx_mlmd_bridge_shim_ids_id" ON "${SHIM_IDS_TABLE}" ("seq","mlmd_id")`,
-  ],
-};
 
 /** Ids kept in memory before the memo starts over. */
 const MAX_REMEMBERED = 200_000;
@@ -94,7 +73,7 @@ export class ShimIdStore {
    * without them new ids could collide with MLMD ids of records migrate did not map.
    */
   static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
-    for (const sql of DDL[targetDialect(db)]) await db.run(sql);
+    for (const sql of createTableStatements(SHIM_IDS, db.dialect, { ifNotExists: true })) await db.run(sql);
     const store = new ShimIdStore(db, opts);
     await store.recordedMaxima();
     return store;
@@ -114,8 +93,8 @@ export class ShimIdStore {
 
   /** Every allocated id of a sequence (for listings). */
   async all(seq: IdSequence): Promise<AllocatedId[]> {
-    const rows = await this.db.all<Record<string, unknown>>(`SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ?`, [seq]);
-    return rows.map(toAllocated);
+    const { shimIds: t } = kfpTables(this.db);
+    return (await orm(this.db).select(allocatedColumns(t)).from(t).where(eq(t.seq, seq))).map(toAllocated);
   }
 
   /** The recorded rows of some ids. */
@@ -123,10 +102,8 @@ export class ShimIdStore {
     const out: AllocatedId[] = [];
     for (const chunk of chunked([...new Set(ids)])) {
       if (chunk.length === 0) continue;
-      const rows = await this.db.all<Record<string, unknown>>(
-        `SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ? AND mlmd_id IN (${placeholders(chunk.length)})`,
-        [seq, ...chunk],
-      );
+      const { shimIds: t } = kfpTables(this.db);
+      const rows = await orm(this.db).select(allocatedColumns(t)).from(t).where(and(eq(t.seq, seq), inArray(t.mlmd_id, chunk)));
       out.push(...rows.map(toAllocated));
     }
     return out;
@@ -163,10 +140,8 @@ export class ShimIdStore {
     for (const seq of new Set(requests.map((r) => r.seq))) {
       const keys = requests.filter((r) => r.seq === seq).map((r) => r.key);
       for (const chunk of chunked(keys)) {
-        const rows = await this.db.all<Record<string, unknown>>(
-          `SELECT seq, kfp_key, mlmd_id, run_uuid FROM ${SHIM_IDS_TABLE} WHERE seq = ? AND kfp_key IN (${placeholders(chunk.length)})`,
-          [seq, ...chunk],
-        );
+        const { shimIds: t } = kfpTables(this.db);
+        const rows = await orm(this.db).select(allocatedColumns(t)).from(t).where(and(eq(t.seq, seq), inArray(t.kfp_key, chunk)));
         out.push(...rows.map(toAllocated));
       }
     }
@@ -179,28 +154,27 @@ export class ShimIdStore {
    */
   private async insertNew(requests: IdRequest[]): Promise<void> {
     this.allocations++;
-    const ignore = targetDialect(this.db) === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    const { shimIds } = kfpTables(this.db);
     for (const seq of new Set(requests.map((r) => r.seq))) {
       let next = (await this.floor(seq)) + 1;
       for (const chunk of chunked(requests.filter((r) => r.seq === seq), 200)) {
-        const params: Param[] = [];
-        for (const r of chunk) params.push(seq, r.key, next++, r.runUuid);
-        await this.db.run(`${ignore} INTO ${SHIM_IDS_TABLE} (seq, kfp_key, mlmd_id, run_uuid) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`, params);
+        await insertOrIgnore(this.db, shimIds, chunk.map((r) => ({ seq, kfp_key: r.key, mlmd_id: next++, run_uuid: r.runUuid })));
       }
     }
   }
 
   /** The largest id in use for a sequence: MLMD ids kept in the map or the rejects, the archive's, and ours. */
   private async floor(seq: IdSequence): Promise<number> {
-    const kinds = MAPPED_KINDS[seq];
-    const max = async (sql: string, params: Param[]) => num((await this.db.all<{ m: unknown }>(sql, params))[0]?.m ?? 0);
-    let floor = await max(`SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM ${SHIM_IDS_TABLE} WHERE seq = ?`, [seq]);
+    const { shimIds, idMap, bridgeRejects } = kfpTables(this.db);
+    const db = orm(this.db);
+    const largest = (rows: { m: number | null }[]) => rows[0]?.m ?? 0;
+    let floor = largest(await db.select({ m: max(shimIds.mlmd_id) }).from(shimIds).where(eq(shimIds.seq, seq)));
     if (await tableExists(this.db, 'mlmd_id_map')) {
-      floor = Math.max(floor, await max(`SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_id_map WHERE kind IN (${placeholders(kinds.length)})`, kinds));
+      floor = Math.max(floor, largest(await db.select({ m: max(idMap.mlmd_id) }).from(idMap).where(inArray(idMap.kind, MAPPED_KINDS[seq]))));
     }
     const entity = REJECTED_ENTITIES[seq];
     if (entity && (await tableExists(this.db, 'mlmd_bridge_rejects'))) {
-      floor = Math.max(floor, await max('SELECT COALESCE(MAX(mlmd_id), 0) AS m FROM mlmd_bridge_rejects WHERE entity = ?', [entity]));
+      floor = Math.max(floor, largest(await db.select({ m: max(bridgeRejects.mlmd_id) }).from(bridgeRejects).where(eq(bridgeRejects.entity, entity))));
     }
     floor = Math.max(floor, (await this.recordedMaxima())[seq] ?? 0);
     const external = (await this.opts.externalMax?.())?.[seq] ?? 0;
@@ -210,8 +184,7 @@ export class ShimIdStore {
   /** Ids of records migrate never mapped (e.g. TFX artifacts) are known only from the maxima migrate recorded. */
   private async recordedMaxima(): Promise<Partial<Record<IdSequence, number>>> {
     if (!(await tableExists(this.db, 'mlmd_bridge_state'))) return {};
-    const rows = await this.db.all<{ value: unknown }>('SELECT value FROM mlmd_bridge_state WHERE name = ?', [MLMD_MAX_IDS_STATE]);
-    return parseMaxima(rows.length === 0 ? null : textOrNull(rows[0]!.value));
+    return parseMaxima((await getState(this.db, MLMD_MAX_IDS_STATE)) ?? null);
   }
 }
 
@@ -252,6 +225,8 @@ export function parseMaxima(text: string | null): Partial<Record<IdSequence, num
   return out;
 }
 
-function toAllocated(r: Record<string, unknown>): AllocatedId {
-  return { seq: String(r.seq) as IdSequence, key: String(r.kfp_key), mlmdId: num(r.mlmd_id), runUuid: textOrNull(r.run_uuid) };
+const allocatedColumns = (t: KfpTables['shimIds']) => ({ seq: t.seq, key: t.kfp_key, mlmdId: t.mlmd_id, runUuid: t.run_uuid });
+
+function toAllocated(r: { seq: string; key: string; mlmdId: number; runUuid: string | null }): AllocatedId {
+  return { ...r, seq: r.seq as IdSequence };
 }

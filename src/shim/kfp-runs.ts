@@ -13,7 +13,7 @@ import { querySignal, throwIfAborted, withQuerySignal } from '../db/cancel.ts';
 import type { Db } from '../db/connection.ts';
 import { readKfpRunRowsWith, type SharedIdMapRows, toIdMapRow } from '../extract/kfp-reader.ts';
 import { readRunDetails } from '../extract/run-details.ts';
-import { chunked } from '../extract/sql.ts';
+import { chunked } from '../db/sql.ts';
 import { type KfpRunRows, type MlmdView, reverseRun } from '../transform/reverse.ts';
 import { FINISHED_RUN_STATES } from '../transform/rules.ts';
 import { type ProblemReporter, UNREPORTED } from './data-problems.ts';

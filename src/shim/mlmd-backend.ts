@@ -5,7 +5,7 @@
  */
 import type { OpenOptions, Param } from '../db/connection.ts';
 import { type MlmdSource, openMlmdSource } from '../extract/mlmd-reader.ts';
-import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from '../extract/sql.ts';
+import { chunked, groupBy, num, numOrNull, placeholders, textOrNull } from '../db/sql.ts';
 import { readEvents, readProperties } from '../extract/run-bundles.ts';
 import type { JsonObject, MlmdEvent, Props } from '../transform/model.ts';
 import { readJsonObject } from '../transform/reverse/values.ts';

@@ -4,7 +4,10 @@
  */
 import type { Db } from '../db/connection.ts';
 import { readKfpRunRows, readRunDetails, type MlmdSource } from '../extract/index.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { inArray } from 'drizzle-orm';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
+import { chunked } from '../db/sql.ts';
 import { compareRun, type Difference } from '../transform/compare.ts';
 import { outlineRun } from '../transform/forward.ts';
 import type { MappingOptions } from '../transform/fingerprints.ts';
@@ -112,9 +115,10 @@ function toDrift(d: Difference): Drift {
 
 async function storedRejectCodes(kfp: Db, runs: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
+  const { bridgeRejects: t } = kfpTables(kfp);
   for (const keys of chunked(runs)) {
-    const rows = await kfp.all<{ run_key: string; code: string }>(`SELECT run_key, code FROM mlmd_bridge_rejects WHERE run_key IN (${placeholders(keys.length)})`, keys);
-    for (const r of rows) out.set(r.run_key, [...(out.get(r.run_key) ?? []), r.code]);
+    const rows = await orm(kfp).select({ run: t.run_key, code: t.code }).from(t).where(inArray(t.run_key, keys));
+    for (const r of rows) out.set(r.run, [...(out.get(r.run) ?? []), r.code]);
   }
   return out;
 }

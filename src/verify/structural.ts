@@ -6,7 +6,11 @@
  */
 import type { Db } from '../db/connection.ts';
 import { forceIndex } from '../db/dialect.ts';
-import { chunked, placeholders } from '../extract/sql.ts';
+import { and, eq, inArray, isNotNull, isNull, ne, not, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
+import { chunked } from '../db/sql.ts';
 import { targetDialect } from '../load/kfp-database.ts';
 import { tableExists } from '../load/schema.ts';
 import { artifactIdentityKey } from '../transform/identity.ts';
@@ -35,12 +39,10 @@ interface Offender {
   found: unknown;
 }
 
-const query = (sql: string) => (kfp: Db) => kfp.all<Offender>(sql);
-
-/** The offending rows among a few keys found first: `select` ends in `… IN`, the keys are asked a chunk at a time. */
-async function rowsAmong(kfp: Db, select: string, keys: string[]): Promise<Offender[]> {
+/** The offending rows among a few keys found first, a chunk of keys at a time. */
+async function rowsAmong(keys: string[], read: (some: string[]) => Promise<Offender[]>): Promise<Offender[]> {
   const out: Offender[] = [];
-  for (const some of chunked(keys)) out.push(...(await kfp.all<Offender>(`${select} (${placeholders(some.length)})`, some)));
+  for (const some of chunked(keys)) out.push(...(await read(some)));
   return out;
 }
 
@@ -57,16 +59,20 @@ const CHECKS: readonly Check[] = [
     name: 'FK_LINK_ARTIFACT',
     field: 'artifact_tasks.ArtifactID',
     expected: 'an artifacts row',
-    rows: query('SELECT l.RunUUID AS run, l.UUID AS id, l.ArtifactID AS found FROM artifact_tasks l LEFT JOIN artifacts a ON a.UUID = l.ArtifactID WHERE a.UUID IS NULL'),
+    rows: (kfp) => {
+      const { artifactTasks: l, artifacts: a } = kfpTables(kfp);
+      return orm(kfp).select({ run: l.RunUUID, id: l.UUID, found: l.ArtifactID }).from(l).leftJoin(a, eq(a.UUID, l.ArtifactID)).where(isNull(a.UUID));
+    },
   },
   {
     name: 'FK_LINK_TASK',
     field: 'artifact_tasks.TaskID',
     expected: 'a task of the same run',
+    // Raw SQL: the FORCE INDEX hint (MySQL) has no place in the builder the three dialects share.
     rows: async (kfp) =>
       kfp.all<Offender>(
-        `SELECT l.RunUUID AS run, l.UUID AS id, l.TaskID AS found FROM artifact_tasks l LEFT JOIN tasks t${await indexHint(kfp, 'tasks', 'idx_tasks_uuid_run')} ` +
-          'ON t.UUID = l.TaskID AND t.RunUUID = l.RunUUID WHERE t.UUID IS NULL',
+        `SELECT l.\`RunUUID\` AS run, l.\`UUID\` AS id, l.\`TaskID\` AS found FROM artifact_tasks l LEFT JOIN tasks t${await indexHint(kfp, 'tasks', 'idx_tasks_uuid_run')} ` +
+          'ON t.`UUID` = l.`TaskID` AND t.`RunUUID` = l.`RunUUID` WHERE t.`UUID` IS NULL',
       ),
   },
   {
@@ -75,48 +81,81 @@ const CHECKS: readonly Check[] = [
     expected: 'a run_details row',
     // The runs without a run_details row first (one lookup per run), then only their tasks.
     rows: async (kfp) => {
-      const runs = await kfp.all<{ run: string }>(
-        'SELECT d.RunUUID AS run FROM (SELECT DISTINCT RunUUID FROM tasks) d LEFT JOIN run_details r ON r.UUID = d.RunUUID WHERE r.UUID IS NULL',
+      const { tasks: t, runDetails: r } = kfpTables(kfp);
+      const db = orm(kfp);
+      const d = db.selectDistinct({ run: t.RunUUID }).from(t).as('d');
+      const runs = await db.select({ run: d.run }).from(d).leftJoin(r, eq(r.UUID, d.run)).where(isNull(r.UUID));
+      return rowsAmong(
+        runs.map((x) => x.run),
+        (some) => db.select({ run: t.RunUUID, id: t.UUID, found: t.RunUUID }).from(t).where(inArray(t.RunUUID, some)),
       );
-      return rowsAmong(kfp, 'SELECT t.RunUUID AS run, t.UUID AS id, t.RunUUID AS found FROM tasks t WHERE t.RunUUID IN', runs.map((r) => r.run));
     },
   },
   {
     name: 'PARENT_IN_RUN',
     field: 'tasks.ParentTaskUUID',
     expected: 'a task of the same run',
-    rows: query(
-      'SELECT t.RunUUID AS run, t.UUID AS id, t.ParentTaskUUID AS found FROM tasks t LEFT JOIN tasks p ON p.UUID = t.ParentTaskUUID AND p.RunUUID = t.RunUUID ' +
-        'WHERE t.Type <> 1 AND p.UUID IS NULL',
-    ),
+    rows: (kfp) => {
+      const { tasks: t } = kfpTables(kfp);
+      const p = alias(t, 'p');
+      return orm(kfp)
+        .select({ run: t.RunUUID, id: t.UUID, found: t.ParentTaskUUID })
+        .from(t)
+        .leftJoin(p, and(eq(p.UUID, t.ParentTaskUUID), eq(p.RunUUID, t.RunUUID)))
+        .where(and(ne(t.Type, TASK_TYPE_ROOT), isNull(p.UUID)));
+    },
   },
   {
     name: 'ROOT_HAS_NO_PARENT',
     field: 'tasks.ParentTaskUUID',
     expected: null,
-    rows: query('SELECT t.RunUUID AS run, t.UUID AS id, t.ParentTaskUUID AS found FROM tasks t WHERE t.Type = 1 AND t.ParentTaskUUID IS NOT NULL'),
+    rows: (kfp) => {
+      const { tasks: t } = kfpTables(kfp);
+      return orm(kfp).select({ run: t.RunUUID, id: t.UUID, found: t.ParentTaskUUID }).from(t).where(and(eq(t.Type, TASK_TYPE_ROOT), isNotNull(t.ParentTaskUUID)));
+    },
   },
   {
     name: 'ONE_ROOT_PER_RUN',
     field: 'tasks.Type',
     expected: 'exactly one ROOT task',
-    rows: async (kfp) =>
-      (
-        await kfp.all<Offender>(
-          'SELECT r.run AS run, r.run AS id, r.roots AS found FROM (SELECT t.RunUUID AS run, SUM(CASE WHEN t.Type = 1 THEN 1 ELSE 0 END) AS roots ' +
-            'FROM tasks t GROUP BY t.RunUUID) r WHERE r.roots <> 1',
-        )
-      ).map((r) => ({ ...r, found: Number(r.found) })), // MySQL's SUM is a DECIMAL, which arrives as text
+    rows: async (kfp) => {
+      const { tasks: t } = kfpTables(kfp);
+      // MySQL's SUM is a DECIMAL, which arrives as text.
+      const roots = sql<number>`SUM(CASE WHEN ${t.Type} = ${TASK_TYPE_ROOT} THEN 1 ELSE 0 END)`.mapWith(Number);
+      const rows = await orm(kfp).select({ run: t.RunUUID, roots }).from(t).groupBy(t.RunUUID).having(sql`${roots} <> 1`);
+      return rows.map((r) => ({ run: r.run, id: r.run, found: r.roots }));
+    },
   },
-  { name: 'TASK_TYPE_SET', field: 'tasks.Type', expected: 'not 0', rows: query('SELECT t.RunUUID AS run, t.UUID AS id, t.Type AS found FROM tasks t WHERE t.Type = 0') },
-  { name: 'LINK_TYPE_SET', field: 'artifact_tasks.Type', expected: 'not 0', rows: query('SELECT l.RunUUID AS run, l.UUID AS id, l.Type AS found FROM artifact_tasks l WHERE l.Type = 0') },
+  {
+    name: 'TASK_TYPE_SET',
+    field: 'tasks.Type',
+    expected: 'not 0',
+    rows: (kfp) => {
+      const { tasks: t } = kfpTables(kfp);
+      return orm(kfp).select({ run: t.RunUUID, id: t.UUID, found: t.Type }).from(t).where(eq(t.Type, 0));
+    },
+  },
+  {
+    name: 'LINK_TYPE_SET',
+    field: 'artifact_tasks.Type',
+    expected: 'not 0',
+    rows: (kfp) => {
+      const { artifactTasks: l } = kfpTables(kfp);
+      return orm(kfp).select({ run: l.RunUUID, id: l.UUID, found: l.Type }).from(l).where(eq(l.Type, 0));
+    },
+  },
   {
     name: 'LOGICAL_KEY_UNIQUE',
     field: 'tasks.LogicalKey',
     expected: 'unique',
     rows: async (kfp) => {
-      const keys = await kfp.all<{ k: string }>('SELECT LogicalKey AS k FROM tasks WHERE LogicalKey IS NOT NULL GROUP BY LogicalKey HAVING COUNT(*) > 1');
-      return rowsAmong(kfp, 'SELECT t.RunUUID AS run, t.UUID AS id, t.LogicalKey AS found FROM tasks t WHERE t.LogicalKey IN', keys.map((r) => r.k));
+      const { tasks: t } = kfpTables(kfp);
+      const db = orm(kfp);
+      const keys = await db.select({ k: t.LogicalKey }).from(t).where(isNotNull(t.LogicalKey)).groupBy(t.LogicalKey).having(sql`COUNT(*) > 1`);
+      return rowsAmong(
+        keys.map((r) => r.k!),
+        (some) => db.select({ run: t.RunUUID, id: t.UUID, found: t.LogicalKey }).from(t).where(inArray(t.LogicalKey, some)),
+      );
     },
   },
   {
@@ -125,35 +164,55 @@ const CHECKS: readonly Check[] = [
     expected: 'computeArtifactIdentityKey of the row',
     // Only imported artifacts hold one: few rows, read whole and recomputed here.
     rows: async (kfp) => {
-      const rows = await kfp.all<{ UUID: string; Type: number | null; URI: string | null; Name: string | null; Description: string | null; Metadata: string | null; IdentityKey: string }>(
-        'SELECT UUID, Type, URI, Name, Description, Metadata, IdentityKey FROM artifacts WHERE IdentityKey IS NOT NULL',
-      );
-      return rows
-        .filter((r) => artifactIdentityKey({ ...r, Type: r.Type === null ? null : Number(r.Type) }) !== r.IdentityKey)
-        .map((r) => ({ run: '', id: r.UUID, found: r.IdentityKey }));
+      const { artifacts: a } = kfpTables(kfp);
+      const rows = await orm(kfp)
+        .select({ UUID: a.UUID, Type: a.Type, URI: a.URI, Name: a.Name, Description: a.Description, Metadata: a.Metadata, IdentityKey: a.IdentityKey })
+        .from(a)
+        .where(isNotNull(a.IdentityKey));
+      return rows.filter((r) => artifactIdentityKey(r) !== r.IdentityKey).map((r) => ({ run: '', id: r.UUID, found: r.IdentityKey }));
     },
   },
   {
     name: 'FINGERPRINT_ONLY_ON_SUCCEEDED_CONTAINERS',
     field: 'tasks.Fingerprint',
     expected: "'' (not a SUCCEEDED container)",
-    rows: query("SELECT t.RunUUID AS run, t.UUID AS id, t.Fingerprint AS found FROM tasks t WHERE t.Fingerprint <> '' AND NOT (t.Type = 2 AND t.State = 2)"),
+    rows: (kfp) => {
+      const { tasks: t } = kfpTables(kfp);
+      return orm(kfp)
+        .select({ run: t.RunUUID, id: t.UUID, found: t.Fingerprint })
+        .from(t)
+        .where(and(ne(t.Fingerprint, ''), not(and(eq(t.Type, TASK_TYPE_CONTAINER), eq(t.State, TASK_STATE_SUCCEEDED))!)));
+    },
   },
 ];
+
+/** PipelineTask.TaskType ROOT and RUNTIME (container), TaskState SUCCEEDED (kfp-facts.md §C.7). */
+const TASK_TYPE_ROOT = 1;
+const TASK_TYPE_CONTAINER = 2;
+const TASK_STATE_SUCCEEDED = 2;
 
 /**
  * Each v1 cache row names an execution and its MLMD fingerprint: the migrated task must hold it, in
  * its Fingerprint column (`--fingerprints mlmd`, or a fingerprint kept because it did not
  * reproduce) or in the provenance of StatusMetadata (beside a KFP 3 key in the column).
+ * Raw SQL: tasks_v1_backup is KFP 2.x's table, not one mlmd-bridge declares; the casts differ by dialect.
  */
 function v1CacheCheck(kfp: Db): string {
-  const sqlite = targetDialect(kfp) === 'sqlite';
+  const dialect = targetDialect(kfp);
+  // PostgreSQL's CAST refuses text that is no number, where MySQL reads 0 and SQLite NULL.
+  const executionId =
+    dialect === 'postgres'
+      ? "CASE WHEN c.`MLMDExecutionID` ~ '^[0-9]{1,18}$' THEN CAST(c.`MLMDExecutionID` AS BIGINT) END"
+      : `CAST(c.\`MLMDExecutionID\` AS ${dialect === 'sqlite' ? 'INTEGER' : 'SIGNED'})`;
+  // PostgreSQL's json has no LIKE; MySQL concatenates with CONCAT only.
+  const statusText = dialect === 'postgres' ? 'CAST(t.`StatusMetadata` AS TEXT)' : 't.`StatusMetadata`';
+  const pattern = dialect === 'mysql' ? "CONCAT('%', c.`Fingerprint`, '%')" : "'%' || c.`Fingerprint` || '%'";
   return (
-    "SELECT c.RunUUID AS run, c.MLMDExecutionID AS id, c.Fingerprint AS expected, t.Fingerprint AS found FROM tasks_v1_backup c " +
-    `LEFT JOIN mlmd_id_map m ON m.kind = 'execution' AND m.mlmd_id = CAST(c.MLMDExecutionID AS ${sqlite ? 'INTEGER' : 'SIGNED'}) ` +
-    'LEFT JOIN tasks t ON t.UUID = m.kfp_uuid ' +
-    "WHERE c.MLMDExecutionID <> '' AND c.Fingerprint <> '' AND (t.UUID IS NULL OR (t.State = 2 AND t.Fingerprint <> c.Fingerprint " +
-    `AND (t.StatusMetadata IS NULL OR t.StatusMetadata NOT LIKE ${sqlite ? "'%' || c.Fingerprint || '%'" : "CONCAT('%', c.Fingerprint, '%')"})))`
+    'SELECT c.`RunUUID` AS run, c.`MLMDExecutionID` AS id, c.`Fingerprint` AS expected, t.`Fingerprint` AS found FROM tasks_v1_backup c ' +
+    `LEFT JOIN mlmd_id_map m ON m.kind = 'execution' AND m.mlmd_id = ${executionId} ` +
+    'LEFT JOIN tasks t ON t.`UUID` = m.kfp_uuid ' +
+    "WHERE c.`MLMDExecutionID` <> '' AND c.`Fingerprint` <> '' AND (t.`UUID` IS NULL OR (t.`State` = 2 AND t.`Fingerprint` <> c.`Fingerprint` " +
+    `AND (t.\`StatusMetadata\` IS NULL OR ${statusText} NOT LIKE ${pattern})))`
   );
 }
 

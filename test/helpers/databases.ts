@@ -92,21 +92,25 @@ export const DIALECTS = [
   { dialect: 'mysql' as const, temp: tempMariaDb },
 ];
 
+/** The dialects a KFP database (the target of migrate, verify, rollback, the shim's --kfp) runs on: PostgreSQL too. */
+export const KFP_DIALECTS = [...DIALECTS, { dialect: 'postgres' as const, temp: tempPostgres }];
+
 /** The dialects an MLMD database (read by extract, plan, migrate, verify and the shim's archive) and `seed` run on. */
 export const MLMD_DIALECTS = [...DIALECTS, { dialect: 'postgres' as const, temp: tempPostgres }];
 
-/** `db` with every read (`all`) reported to `onRead` first: for tests that count or pick out the statements a component sends. */
-export function watchReads<T extends Pick<Queryable, 'all'>>(
+/** `db` with every read (`all`, and `values`, drizzle's) reported to `onRead` first: for tests that count or pick out the statements a component sends. */
+export function watchReads<T extends Pick<Queryable, 'all' | 'values'>>(
   db: T,
   onRead: (sql: string, params: readonly Param[]) => unknown,
 ): T {
   return new Proxy(db, {
     get(target, prop, receiver) {
-      if (prop === 'all') {
+      if (prop === 'all' || prop === 'values') {
+        const read = prop;
         return async (sql: string, params?: readonly Param[]) => {
           // A watcher may hold a read back (returning a promise) to order concurrent calls in a test.
           await onRead(sql, params ?? []);
-          return target.all(sql, params);
+          return read === 'all' ? target.all(sql, params) : target.values(sql, params);
         };
       }
       return Reflect.get(target, prop, receiver);

@@ -32,6 +32,10 @@ export async function openLatin1Writer(url: string): Promise<Latin1Writer> {
       const [rows] = await c.query(sql, params.map(asWireBytes));
       return rows as T[];
     },
+    async values(sql: string, params: readonly Param[] = []) {
+      const [rows] = await c.query({ sql, rowsAsArray: true }, params.map(asWireBytes));
+      return rows as unknown[][];
+    },
     async run(sql: string, params: readonly Param[] = []) {
       const [res] = await c.query(sql, params.map(asWireBytes));
       return { changes: (res as { affectedRows?: number }).affectedRows ?? 0 };

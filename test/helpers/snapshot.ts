@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { openDb } from '../../src/db/connection.ts';
+import { showCreateTable } from '../../src/load/v1-tasks.ts';
 
 export async function dumpDatabase(url: string, opts: { tables?: string[]; exclude?: string[]; ignoreColumns?: string[] } = {}): Promise<Record<string, string>> {
   const db = await openDb(url, { readOnly: true, role: 'test database' });
@@ -11,7 +12,9 @@ export async function dumpDatabase(url: string, opts: { tables?: string[]; exclu
     const names =
       db.dialect === 'mysql'
         ? (await db.all<Record<string, string>>('SHOW TABLES')).map((r) => Object.values(r)[0]!)
-        : (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")).map((r) => r.name);
+        : db.dialect === 'postgres'
+          ? (await db.all<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()')).map((r) => r.name)
+          : (await db.all<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")).map((r) => r.name);
     const out: Record<string, string> = {};
     for (const name of names.sort()) {
       if (opts.tables && !opts.tables.includes(name)) continue;
@@ -19,7 +22,9 @@ export async function dumpDatabase(url: string, opts: { tables?: string[]; exclu
       const ddl =
         db.dialect === 'mysql'
           ? String(Object.values((await db.all<Record<string, string>>(`SHOW CREATE TABLE \`${name}\``))[0]!)[1])
-          : (await db.all<{ sql: string }>("SELECT sql FROM sqlite_master WHERE tbl_name = ? ORDER BY type DESC, name", [name])).map((r) => r.sql).join(';\n');
+          : db.dialect === 'postgres'
+            ? await showCreateTable(db, name)
+            : (await db.all<{ sql: string }>("SELECT sql FROM sqlite_master WHERE tbl_name = ? ORDER BY type DESC, name", [name])).map((r) => r.sql).join(';\n');
       const q = db.dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
       const rows = await db.all<Record<string, unknown>>(`SELECT * FROM ${q}`);
       const lines = rows

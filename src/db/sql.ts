@@ -1,4 +1,4 @@
-/** Small helpers for the batched, IN-list shaped reads of the MLMD source. */
+/** Small helpers for batched, IN-list shaped reads and for the values drivers hand back; every layer that reads uses them. */
 
 /** IN lists are cut at this many ids: far below every server's placeholder limit, and plans stay sane. */
 export const IN_LIST_CHUNK = 1000;
