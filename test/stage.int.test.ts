@@ -6,8 +6,6 @@
  * SIGKILL; the startup gate's exit codes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, openDb, type Param } from '../src/db/connection.ts';
-import { insertMany } from '../src/db/insert.ts';
 import { getState, STATE_KEYS } from '../src/load/bridge-tables.ts';
 import { isV1TasksTable, tableExists } from '../src/load/schema.ts';
 import { STAGED_TASKS } from '../src/load/staged-tables.ts';
@@ -16,68 +14,18 @@ import { rollback } from '../src/migrate/rollback.ts';
 import { stage } from '../src/migrate/stager.ts';
 import { cutover } from '../src/migrate/cutover.ts';
 import { addRunsLike, deleteRuns, finishRunningRuns, nextMlmdTime } from '../src/seed/activity.ts';
-import { seedDatabases, type SeedReport } from '../src/seed/index.ts';
-import { createKfp2Tables } from '../src/seed/kfp2-ddl.ts';
-import { createV1TasksTable } from '../src/load/v1-tasks.ts';
+import type { SeedReport } from '../src/seed/index.ts';
 import { verify } from '../src/verify/verifier.ts';
 import { runCli, startCli } from './helpers/cli.ts';
 import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { dumpDatabase } from './helpers/snapshot.ts';
+import { BOOKKEEPING, copyKfp2, count, KFP3_TABLES, seedPair, withBoth } from './helpers/staged.ts';
 
 const RUNS = 36;
-const KFP3_TABLES = ['artifacts', 'tasks', 'artifact_tasks'];
-/** What a one-shot migrate also writes: the id map the shim and verify use, every reject. */
-const BOOKKEEPING = ['mlmd_id_map', 'mlmd_bridge_rejects'];
 
 async function seed(mlmdUrl: string, kfpUrl: string, runs = RUNS, hostile = false): Promise<SeedReport> {
-  const mlmd = await openDb(mlmdUrl, { create: true });
-  const kfp = await openDb(kfpUrl, { create: true });
-  try {
-    return await seedDatabases(mlmd, kfp, { runs, seed: 7, hostile });
-  } finally {
-    await mlmd.close();
-    await kfp.close();
-  }
+  return seedPair(mlmdUrl, kfpUrl, { runs, seed: 7, hostile });
 }
-
-async function withBoth<T>(mlmdUrl: string, kfpUrl: string, fn: (mlmd: Db, kfp: Db) => Promise<T>): Promise<T> {
-  const mlmd = await openDb(mlmdUrl);
-  const kfp = await openDb(kfpUrl);
-  try {
-    return await fn(mlmd, kfp);
-  } finally {
-    await mlmd.close();
-    await kfp.close();
-  }
-}
-
-/** A KFP 2.x database holding the same experiments and run_details as `from` and an empty v1 tasks table: the target of the reference migrate. */
-async function copyKfp2(fromUrl: string, toUrl: string): Promise<void> {
-  const from = await openDb(fromUrl, { readOnly: true });
-  const to = await openDb(toUrl, { create: true });
-  try {
-    await createKfp2Tables(to);
-    await createV1TasksTable(to);
-    for (const table of ['experiments', 'run_details']) {
-      const rows = await from.all<Record<string, unknown>>(`SELECT * FROM \`${table}\``);
-      expect(rows.length).toBeGreaterThan(0);
-      const columns = Object.keys(rows[0]!);
-      await insertMany(to, table, columns, rows.map((r) => columns.map((c) => (r[c] ?? null) as Param)));
-    }
-  } finally {
-    await from.close();
-    await to.close();
-  }
-}
-
-const count = async (url: string, sql: string, params: Param[] = []) => {
-  const db = await openDb(url, { readOnly: true });
-  try {
-    return Number((await db.all<{ n: number }>(sql, params))[0]?.n ?? 0);
-  } finally {
-    await db.close();
-  }
-};
 
 describe.each(DIALECTS)('the staged upgrade on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];

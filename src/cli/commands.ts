@@ -75,6 +75,9 @@ function renderPlan(p: Plan): string {
     for (const b of p.blockers) lines.push(`  - ${b}`);
   } else if (p.staged?.phase === 'staged') {
     lines.push('Nothing blocks the staged upgrade. Next: mlmd-bridge stage to true up; in the maintenance window, mlmd-bridge cutover.');
+  } else if (p.staged?.phase === 'kfp3') {
+    // stage refuses a database whose tasks table is KFP 3's (ALREADY_CUT_OVER): only migrate trues it up.
+    lines.push('Nothing blocks the migration. tasks is KFP 3\'s table already: mlmd-bridge migrate (KFP 2.x stopped) trues it up; stage would refuse.');
   } else {
     lines.push('Nothing blocks the migration. Next: mlmd-bridge stage (KFP 2.x keeps serving; docs/staged-upgrade.md), or migrate in one window.');
   }
@@ -345,7 +348,11 @@ export async function statusCommand(o: { kfp: string; mlmd?: string; require?: '
     if (s.upgrade.missing !== null) lastExitCode.value = EXIT.BLOCKED;
     if (o.json) return json(out, s);
     if (s.upgrade.missing !== null) err(`mlmd-bridge: not ready for KFP 3: ${s.upgrade.missing}\n`);
-    else out(`ready for KFP 3: cut over${s.upgrade.cutoverAt ? ` at ${s.upgrade.cutoverAt}` : ''}${s.upgrade.pending ? ', nothing pending' : ''}\n`);
+    else {
+      // A database migrated one-shot was never cut over: say which happened.
+      const how = s.upgrade.cutoverAt ? `cut over at ${s.upgrade.cutoverAt}` : `migrated${s.finishedAt ? ` at ${s.finishedAt}` : ''}`;
+      out(`ready for KFP 3: ${how}${s.upgrade.pending ? ', nothing pending' : ''}\n`);
+    }
     return;
   }
   if (o.json) return json(out, s);
@@ -407,7 +414,7 @@ export async function rollbackCommand(o: { kfp: string; json?: boolean }, out: O
   if (o.json) return json(out, r);
   out(
     `Rolled back: dropped ${r.droppedTables.join(', ') || 'no tables'}; deleted ${fmtInt(r.deletedRows.tasks)} tasks and ${fmtInt(r.deletedRows.artifacts)} artifacts rows; ` +
-      `${r.v1Tasks === 'restored' ? 'the KFP 2.x tasks table is back' : 'there was no KFP 2.x tasks table to restore'}.\n`,
+      `${{ restored: 'the KFP 2.x tasks table is back', 'in-place': "KFP 2.x's tasks table was never moved and is as it was", absent: 'there was no KFP 2.x tasks table to restore' }[r.v1Tasks]}.\n`,
   );
 }
 

@@ -103,3 +103,19 @@ export async function contextsOfExecutions(db: Db, executionIds: readonly number
   }
   return [...out];
 }
+
+/** Of these `system.Pipeline` contexts, those that are still the parent of some run context. */
+export async function pipelineContextsWithRuns(db: Db, pipelineContextIds: readonly number[]): Promise<Set<number>> {
+  const typeIds = await runTypeIds(db);
+  const out = new Set<number>();
+  if (typeIds.length === 0) return out;
+  for (const part of chunked([...new Set(pipelineContextIds)])) {
+    const rows = await db.all<Row>(
+      'SELECT DISTINCT pc.`parent_context_id` AS id FROM `ParentContext` pc JOIN `Context` c ON c.`id` = pc.`context_id` ' +
+        `WHERE pc.\`parent_context_id\` IN (${placeholders(part.length)}) AND c.\`type_id\` IN (${placeholders(typeIds.length)})`,
+      [...part, ...typeIds],
+    );
+    for (const r of rows) out.add(num(r.id));
+  }
+  return out;
+}

@@ -5,6 +5,7 @@
  */
 import { targetDialect } from './kfp-database.ts';
 import type { Queryable } from '../db/connection.ts';
+import { tableExists } from '../db/catalog.ts';
 import { BRIDGE_REJECTS, BRIDGE_RUN_DETAILS, BRIDGE_RUNS, BRIDGE_STATE, kfpTables, MLMD_ID_MAP } from '../db/kfp-tables.ts';
 import { createTableStatements } from '../db/table-spec.ts';
 import { eq } from 'drizzle-orm';
@@ -100,6 +101,24 @@ export const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && 
 export async function setState(db: Queryable, name: string, value: string): Promise<void> {
   const { bridgeState: t } = kfpTables(db);
   await upsert(db, t, [{ name, value }], [t.name], { value: proposed(db, 'value') });
+}
+
+/** Adds `names` to the tables mlmd-bridge created, the ones rollback drops. */
+export async function recordCreatedTables(db: Queryable, names: readonly string[]): Promise<void> {
+  const before = (await getJsonState(db, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
+  const after = [...new Set([...before, ...names])];
+  if (after.length !== before.length) await setState(db, STATE_KEYS.createdTargetTables, JSON.stringify(after));
+}
+
+/**
+ * Records those of `names` that do not exist yet, before they are created: MySQL commits each
+ * CREATE TABLE by itself, and a command killed between the CREATE and a record written after it
+ * would leave a table rollback does not know it made.
+ */
+export async function recordTablesAboutToBeCreated(db: Queryable, names: readonly string[]): Promise<void> {
+  const absent: string[] = [];
+  for (const name of names) if (!(await tableExists(db, name))) absent.push(name);
+  await recordCreatedTables(db, absent);
 }
 
 export async function deleteState(db: Queryable, name: string): Promise<void> {

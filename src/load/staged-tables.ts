@@ -54,7 +54,7 @@ export function stagedStructure(name: TargetTable, dialect: TargetDialect): Tabl
 export type UpgradePhase =
   /** KFP 2.x's tasks table in place, nothing staged. */
   | 'kfp2'
-  /** KFP 2.x's tasks in place, KFP 3's under STAGED_TASKS. */
+  /** KFP 3's tasks under STAGED_TASKS, KFP 2.x's tasks in place (or none). */
   | 'staged'
   /** `tasks` is KFP 3's and KFP 2.x's is tasks_v1_backup (or there was none): cut over, or migrated one-shot. */
   | 'kfp3'
@@ -65,7 +65,8 @@ export async function upgradePhase(db: Queryable): Promise<UpgradePhase> {
   const staged = await tableExists(db, STAGED_TASKS);
   if (await isV1TasksTable(db, 'tasks')) return staged ? 'staged' : 'kfp2';
   if (await tableExists(db, 'tasks')) return 'kfp3';
-  return 'other';
+  // A KFP 2.x database without its tasks table (no run ever cached): the cut-over only renames the staged one.
+  return staged ? 'staged' : 'other';
 }
 
 /** ALREADY_CUT_OVER (exit 3) when `tasks` is KFP 3's table already: staging would build a second copy beside it. */

@@ -60,7 +60,7 @@ async function cutoverLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
   const trueUp = await stageLocked(source, kfp, opts, started);
   const swapStarted = Date.now();
   const hasV1 = await tableExists(kfp, 'tasks');
-  await releaseV1ForeignKeyNames(kfp);
+  if (hasV1) await releaseV1ForeignKeyNames(kfp);
   await kfp.session((s) => renameStagedRunForeignKey(s, 'to-kfp3'));
   await swapStagedIn(kfp, hasV1);
   const swapSeconds = (Date.now() - swapStarted) / 1000;

@@ -10,10 +10,11 @@ import { retryOnLockConflict } from '../db/retry.ts';
 import { BridgeError } from '../errors.ts';
 import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
+import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
-import { getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
-import { ensureTargetTables, isKfpDatabase } from '../load/schema.ts';
+import { ensureTargetTables, isKfpDatabase, TARGET_TABLES } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
 import { STAGED_TASKS, upgradePhase } from '../load/staged-tables.ts';
 import { refuseWithoutWritePrivileges } from '../load/kfp-privileges.ts';
@@ -71,8 +72,8 @@ export interface MigrateSummary {
 export async function migrate(opts: MigrateOptions): Promise<MigrateSummary> {
   return withSourceAndTarget(opts, (source, kfp, started) =>
     opts.shard
-      ? runPipeline(source, kfp, opts, started, ONE_SHOT, shardedPhases(kfp, opts.shard))
-      : withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, ONE_SHOT)),
+      ? runPipeline(source, kfp, opts, started, oneShotTarget(false), shardedPhases(kfp, opts.shard))
+      : withMigrationLock(kfp, () => runPipeline(source, kfp, opts, started, oneShotTarget(true))),
   );
 }
 
@@ -97,34 +98,48 @@ export interface PipelineTarget {
   incrementalRunless: boolean;
   /** true: a batch or two of runs (a small true-up) is mapped in this thread rather than by starting worker threads. */
   fewRunsInThread: boolean;
-  /** Runs after the runs are written and before the run is recorded finished. */
-  afterRuns?(kfp: Db, counts: Tally['counts']): Promise<void>;
+  /** Runs after the runs are written and before the run is recorded finished; true when it removed rows (identity keys are settled again). */
+  afterRuns?(kfp: Db, counts: Tally['counts']): Promise<boolean | void>;
 }
 
-const ONE_SHOT: PipelineTarget = {
-  async prepareTables(kfp) {
-    // Its artifact_tasks references the staged table; moving the v1 table aside first would leave a half of each.
-    if ((await upgradePhase(kfp)) === 'staged') {
-      throw new BridgeError(
-        'STAGED_UPGRADE',
-        `${kfp.target.display} holds a staged upgrade (KFP 3's tasks table as ${STAGED_TASKS} beside KFP 2.x's), which migrate does not write into`,
-        'finish it with mlmd-bridge cutover (stop KFP 2.x first), or remove it with mlmd-bridge rollback and migrate then',
-      );
-    }
-    const v1Tasks = await moveV1TasksAside(kfp);
-    const { created } = await ensureTargetTables(kfp);
-    return { created, v1Tasks };
-  },
-  async runs(source, _kfp, batchSize) {
-    return { total: await countRunContexts(source.db), pages: runContextPages(source.db, batchSize) };
-  },
-  tasksTable: 'tasks',
-  startedKey: STATE_KEYS.startedAt,
-  finishedKey: STATE_KEYS.finishedAt,
-  alwaysSettleIdentity: true,
-  fewRunsInThread: false,
-  incrementalRunless: false,
-};
+/**
+ * A one-shot migrate reads every run. Unsharded, it records the MLMD watermark it read first, as a
+ * true-up of `stage` does, so the startup gate (`status --require cutover --mlmd`) counts only what
+ * MLMD gained after it: the migrate the gate asks for when KFP 2.x wrote after a cut-over opens it
+ * again. (Shards read their runs at different times: a sharded migrate leaves the watermark as it was.)
+ */
+function oneShotTarget(recordWatermark: boolean): PipelineTarget {
+  let watermark: SourceWatermark | undefined;
+  return {
+    async prepareTables(kfp) {
+      // Its artifact_tasks references the staged table; moving the v1 table aside first would leave a half of each.
+      if ((await upgradePhase(kfp)) === 'staged') {
+        throw new BridgeError(
+          'STAGED_UPGRADE',
+          `${kfp.target.display} holds a staged upgrade (KFP 3's tasks table as ${STAGED_TASKS} beside KFP 2.x's), which migrate does not write into`,
+          'finish it with mlmd-bridge cutover (stop KFP 2.x first), or remove it with mlmd-bridge rollback and migrate then',
+        );
+      }
+      const v1Tasks = await moveV1TasksAside(kfp);
+      await recordTablesAboutToBeCreated(kfp, TARGET_TABLES);
+      const { created } = await ensureTargetTables(kfp);
+      return { created, v1Tasks };
+    },
+    async runs(source, _kfp, batchSize) {
+      if (recordWatermark) watermark = await readSourceWatermark(source.db);
+      return { total: await countRunContexts(source.db), pages: runContextPages(source.db, batchSize) };
+    },
+    tasksTable: 'tasks',
+    startedKey: STATE_KEYS.startedAt,
+    finishedKey: STATE_KEYS.finishedAt,
+    alwaysSettleIdentity: true,
+    fewRunsInThread: false,
+    incrementalRunless: false,
+    async afterRuns(kfp) {
+      if (watermark) await setState(kfp, STATE_KEYS.stageWatermark, JSON.stringify(watermark));
+    },
+  };
+}
 
 /** Opens the MLMD source and the KFP database (refusing one without run_details), runs `fn`, closes both. */
 export async function withSourceAndTarget<T>(opts: MigrateOptions, fn: (source: MlmdSource, kfp: Db, started: number) => Promise<T>): Promise<T> {
@@ -191,18 +206,21 @@ export async function runPipeline(
   });
   const { counts, rows, fingerprints } = tally;
   const finish = await phases.finish(async () => {
-    await target.afterRuns?.(kfp, counts);
-    // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
-    // The last shard decides it for the runs every shard wrote.
-    const settle = target.alwaysSettleIdentity || counts.migrated > 0 || opts.shard !== undefined;
-    const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
+    const removedRows = (await target.afterRuns?.(kfp, counts)) === true;
     // Read before the non-KFP records are listed: what is added meanwhile lies above it, for the next true-up to list.
     const maxIds = await source.maxIds();
+    const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
+    // Non-KFP records (TFX, KFP v1) MLMD gained since they were last listed must be listed even when no run changed,
+    // or a true-up (and the cut-over's) would miss the rejects a one-shot migrate reports.
+    const gainedRecords = !listedUpTo || maxIds.context > listedUpTo.context || maxIds.execution > listedUpTo.execution;
+    // Decided over every migrated run at once: which imported artifact of a namespace holds a shared key.
+    // The last shard decides it for the runs every shard wrote.
+    const settle = target.alwaysSettleIdentity || counts.migrated > 0 || opts.shard !== undefined || removedRows || gainedRecords;
+    const identity = settle ? await retryOnLockConflict(() => kfp.transaction((tx) => assignIdentityKeys(tx))) : null;
     if (identity) {
       await setState(kfp, STATE_KEYS.identityKeys, String(identity.holding));
       progress.phase = 'non-kfp';
       tell();
-      const listedUpTo = target.incrementalRunless ? await getJsonState(kfp, STATE_KEYS.nonKfpListedUpTo, isListedUpTo, 'a JSON object {context, execution}') : undefined;
       await storeRunlessRejects(source, kfp, identity.shared, listedUpTo);
       await setState(kfp, STATE_KEYS.nonKfpListedUpTo, JSON.stringify({ context: maxIds.context, execution: maxIds.execution }));
     }
@@ -235,8 +253,7 @@ async function prepareTarget(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
   const mapping = settleMappingOptions(await recordedMappingOptions(kfp), opts.mapping ?? {});
   await recordMappingOptions(kfp, mapping);
   const { created, v1Tasks } = await target.prepareTables(kfp);
-  const previouslyCreated = (await getJsonState(kfp, STATE_KEYS.createdTargetTables, isStringArray, 'a JSON array of table names')) ?? [];
-  await setState(kfp, STATE_KEYS.createdTargetTables, JSON.stringify([...new Set([...previouslyCreated, ...created])]));
+  await recordCreatedTables(kfp, created);
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
   await setState(kfp, target.startedKey, new Date(started).toISOString());
   await setState(kfp, 'source_schema_version', String(source.schemaVersion));

@@ -8,14 +8,15 @@ import { BridgeError } from '../errors.ts';
 import { openKfpDatabase } from '../load/kfp-database.ts';
 import { dropBridgeTables, getJsonState, isStringArray, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
-import { tableExists, TARGET_TABLES } from '../load/schema.ts';
+import { isV1TasksTable, tableExists, TARGET_TABLES } from '../load/schema.ts';
 import { recordedForeignKeys, restoreV1ForeignKeysInPlace, restoreV1Tasks } from '../load/v1-tasks.ts';
 import { STAGED_TASKS } from '../load/staged-tables.ts';
 
 export interface RollbackResult {
   droppedTables: string[];
   deletedRows: { tasks: number; artifacts: number };
-  v1Tasks: 'restored' | 'absent';
+  /** `in-place`: KFP 2.x's tasks table was never moved (a staged upgrade rolled back before its cut-over). */
+  v1Tasks: 'restored' | 'absent' | 'in-place';
 }
 
 export async function rollback(kfpUrl: string): Promise<RollbackResult> {
@@ -45,7 +46,8 @@ export async function rollback(kfpUrl: string): Promise<RollbackResult> {
           dropped.push(name);
         }
       }
-      const v1Tasks = await restoreV1Tasks(kfp);
+      const restored = await restoreV1Tasks(kfp);
+      const v1Tasks = restored === 'absent' && (await isV1TasksTable(kfp, 'tasks')) ? 'in-place' : restored;
       // A cut-over killed before its swap dropped the FK of the v1 table, still in place.
       await restoreV1ForeignKeysInPlace(kfp);
       await dropBridgeTables(kfp);

@@ -11,11 +11,11 @@ import type { Db } from '../db/connection.ts';
 import { chunked, placeholders } from '../db/sql.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readRunDetailsDigests, type MlmdSource } from '../extract/index.ts';
-import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
-import { ensureBridgeTables, getState, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { pipelineContextsWithRuns, readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
+import { ensureBridgeTables, getState, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { insertMany } from '../db/insert.ts';
 import { withMigrationLock } from '../load/lock.ts';
-import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TASKS } from '../load/staged-tables.ts';
+import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TABLES, STAGED_TASKS, stagedName } from '../load/staged-tables.ts';
 import { restoreV1ForeignKeysInPlace } from '../load/v1-tasks.ts';
 import { findChangedRuns, recordedWatermark, type RunChanges } from './change-finder.ts';
 import { type MigrateOptions, type MigrateSummary, type PipelineTarget, runPipeline, withSourceAndTarget } from './migrator.ts';
@@ -94,6 +94,7 @@ async function stageShard(source: MlmdSource, kfp: Db, opts: MigrateOptions, sta
 async function prepareStagedTables(db: Db): Promise<{ created: string[]; v1Tasks: string }> {
   await db.session((s) => renameStagedRunForeignKey(s, 'back'));
   await restoreV1ForeignKeysInPlace(db);
+  await recordTablesAboutToBeCreated(db, STAGED_TABLES.map(stagedName));
   return { created: await ensureStagedTables(db), v1Tasks: 'in-place' };
 }
 
@@ -124,12 +125,17 @@ export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOpti
       if (!changes) return { total: await countRunContexts(src.db), pages: runContextPages(src.db, batchSize) };
       return { total: changes.runs.length, pages: pagesOf(changes.runs, batchSize) };
     },
-    incrementalRunless: changes !== null,
+    // A vanished run leaves its executions without a run context: non-KFP now, below the ids listed before, so all are listed again.
+    incrementalRunless: changes !== null && changes.vanished.length === 0,
     async afterRuns(db) {
-      if (changes && changes.vanished.length > 0) await removeVanishedRuns(db, changes.vanished);
+      if (changes && changes.vanished.length > 0) {
+        await removeVanishedRuns(db, changes.vanished);
+        await removeUnusedPipelineContexts(source, db);
+      }
       if (changes && changes.deleted > 0) await removeUnlinkedArtifacts(db);
       await storeDetailDigests(db, details, changes !== null);
       await setState(db, STATE_KEYS.stageWatermark, JSON.stringify(watermark));
+      return changes !== null && (changes.vanished.length > 0 || changes.deleted > 0);
     },
   };
   const summary = await runPipeline(source, kfp, opts, started, target);
@@ -158,6 +164,14 @@ async function removeVanishedRuns(kfp: Db, uuids: string[]): Promise<void> {
       await tx.run(`DELETE FROM mlmd_bridge_runs WHERE run_uuid IN (${ph})`, ids);
     }
   });
+}
+
+/** A one-shot migrate maps a pipeline context only for a run under it: those whose every run vanished go from the id map. */
+async function removeUnusedPipelineContexts(source: MlmdSource, kfp: Db): Promise<void> {
+  const mapped = (await kfp.all<{ mlmd_id: number }>("SELECT mlmd_id FROM mlmd_id_map WHERE kind = 'pipeline_context'")).map((r) => Number(r.mlmd_id));
+  const used = await pipelineContextsWithRuns(source.db, mapped);
+  const unused = mapped.filter((id) => !used.has(id));
+  for (const ids of chunked(unused)) await kfp.run(`DELETE FROM mlmd_id_map WHERE kind = 'pipeline_context' AND mlmd_id IN (${placeholders(ids.length)})`, ids);
 }
 
 /**

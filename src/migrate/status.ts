@@ -151,5 +151,6 @@ function missingFor(phase: UpgradePhase, finishedAt: string | null, pending: Upg
     return null;
   }
   if (phase === 'staged') return staged ? 'staged but not cut over: stop KFP 2.x and run mlmd-bridge cutover' : 'a stage is under way or was interrupted: run mlmd-bridge stage, then cutover';
+  if (phase === 'other') return 'no tasks table, neither KFP 2.x\'s nor KFP 3\'s: run mlmd-bridge migrate again if one stopped part-way, else mlmd-bridge stage, then cutover';
   return 'not migrated: the tasks table is still KFP 2.x\'s; run mlmd-bridge stage, then cutover';
 }
