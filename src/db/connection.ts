@@ -23,11 +23,6 @@ export interface Queryable {
   /** Like `all`, each row as an array of its values in column order (what drizzle's query layer maps, db/orm.ts). */
   values(sql: string, params?: readonly Param[]): Promise<unknown[][]>;
   run(sql: string, params?: readonly Param[]): Promise<{ changes: number }>;
-  /**
-   * PostgreSQL, on a connection of its own (a transaction or a session) only: runs `sql`, which
-   * holds one `COPY … FROM STDIN`, with `data` as the copied text (db/insert.ts).
-   */
-  copyIn?(sql: string, data: readonly Buffer[]): Promise<void>;
 }
 
 export interface Db extends Queryable {

@@ -2,14 +2,9 @@
  * Multi-row INSERT in statements bounded by placeholders and bytes, optionally as an upsert on a
  * key: INSERT … ON DUPLICATE KEY UPDATE (MySQL) or ON CONFLICT DO UPDATE (SQLite, PostgreSQL). Per-statement
  * costs, not row counts, dominate a row-at-a-time load, so every bulk write goes through here.
- * On a PostgreSQL connection of its own the rows go through COPY instead (copyMany).
- * Raw SQL rather than drizzle's insert: statements sized by bytes and placeholders, MySQL's values as
- * literals, PostgreSQL's as COPY data, none of which drizzle's builder offers.
  */
-import { createHash } from 'node:crypto';
 import type { Param, Queryable } from './connection.ts';
 import { mysqlLiteral, quoteIdent } from './dialect.ts';
-import { copyTextChunks } from './postgres-copy.ts';
 
 /** Placeholders per statement: well under MySQL's and PostgreSQL's 65,535 and SQLite's 32,766. */
 const MAX_PARAMS_PER_STATEMENT = 16_000;
@@ -48,13 +43,6 @@ export async function insertMany(
         ? ` ON DUPLICATE KEY UPDATE ${nonKey.map((c) => `${quote(c)} = VALUES(${quote(c)})`).join(', ')}`
         : ` ON CONFLICT(${key.map(quote).join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${quote(c)} = excluded.${quote(c)}`).join(', ')}`;
   }
-  for (const row of rows) {
-    if (row.length !== columns.length) throw new Error(`insertMany(${table}): a row has ${row.length} values for ${columns.length} columns`);
-  }
-  if (q.copyIn) {
-    await copyMany(q as Queryable & Required<Pick<Queryable, 'copyIn'>>, table, columns, rows, tail);
-    return;
-  }
   const maxRows = Math.max(1, Math.floor(MAX_PARAMS_PER_STATEMENT / columns.length));
   // MySQL gets the values as literals: mysql2 would otherwise format every placeholder of a
   // multi-megabyte statement through its general escaper. SQLite and PostgreSQL bind them.
@@ -70,6 +58,7 @@ export async function insertMany(
     bytes = 0;
   };
   for (const row of rows) {
+    if (row.length !== columns.length) throw new Error(`insertMany(${table}): a row has ${row.length} values for ${columns.length} columns`);
     const tuple = literal ? `(${row.map(mysqlLiteral).join(', ')})` : rowPh;
     const rowBytes = literal ? tuple.length * 3 : row.reduce<number>((n, v) => n + approxBytes(v), 0);
     if (tuples.length >= maxRows || (tuples.length > 0 && bytes + rowBytes > MAX_BYTES_PER_STATEMENT)) await flush();
@@ -78,37 +67,4 @@ export async function insertMany(
     bytes += rowBytes;
   }
   await flush();
-}
-
-/**
- * The rows through `COPY … FROM STDIN` (PostgreSQL): straight into the table when a duplicate is to
- * be an error, else into a temporary table of the same columns and from there into the table with
- * one INSERT … SELECT carrying the same ON CONFLICT as the multi-row INSERT. One statement text
- * holds every step, so a write is one exchange with the server; it runs in the caller's transaction,
- * so a failed write leaves nothing behind. The temporary table lives as long as the session, is
- * emptied at each commit (ON COMMIT DELETE ROWS) and after each use (a transaction may fill it
- * again), and is named by the table and its column list, which a caller may vary.
- */
-async function copyMany(
-  q: Queryable & Required<Pick<Queryable, 'copyIn'>>,
-  table: string,
-  columns: readonly string[],
-  rows: readonly (readonly Param[])[],
-  tail: string,
-): Promise<void> {
-  const quote = (c: string) => quoteIdent(q, c);
-  const list = columns.map(quote).join(', ');
-  const data = copyTextChunks(rows);
-  if (tail === '') {
-    await q.copyIn(`COPY ${quote(table)} (${list}) FROM STDIN`, data);
-    return;
-  }
-  const staging = quote(`mb_copy_${table}_${createHash('sha1').update(columns.join('\u0000')).digest('hex').slice(0, 8)}`);
-  await q.copyIn(
-    `CREATE TEMPORARY TABLE IF NOT EXISTS ${staging} ON COMMIT DELETE ROWS AS SELECT ${list} FROM ${quote(table)} WITH NO DATA; ` +
-      `COPY ${staging} (${list}) FROM STDIN; ` +
-      `INSERT INTO ${quote(table)} (${list}) SELECT ${list} FROM ${staging}${tail}; ` +
-      `DELETE FROM ${staging}`,
-    data,
-  );
 }

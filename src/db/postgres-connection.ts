@@ -3,10 +3,7 @@
  * values parsed as the other dialects give them, and every statement rendered from the project's
  * backtick/? spelling (postgres-text.ts).
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Db, OpenOptions, Param, Queryable } from './connection.ts';
 import { connectionError } from './connection-error.ts';
 import { pooledDb } from './pooled-db.ts';
@@ -88,7 +85,7 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
     throw connectionError(role, target, e);
   }
   const fold = options.foldIdentifiers ?? false;
-  const shared = (c: pg.Pool | pg.PoolClient): Queryable => ({
+  const on = (c: pg.Pool | pg.PoolClient): Queryable => ({
     dialect: 'postgres',
     storedName: fold ? foldName : (name) => name,
     async all<T>(sql: string, params: readonly Param[] = []) {
@@ -104,14 +101,7 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
       return { changes: res.rowCount ?? 0 };
     },
   });
-  // COPY and the temporary table it fills must share one session: only a connection of its own offers copyIn.
-  const pinned = (c: pg.PoolClient): Queryable => ({
-    ...shared(c),
-    async copyIn(sql: string, data: readonly Buffer[]) {
-      await pipeline(Readable.from(data), c.query(copyFrom(renderForPostgres(sql, fold))));
-    },
-  });
-  return pooledDb(target, shared(pool), pinned, {
+  return pooledDb(target, on(pool), on, {
     acquire: () => pool.connect(),
     query: (c, sql) => c.query(sql),
     // release(true) closes the connection instead of handing it to the next caller.
