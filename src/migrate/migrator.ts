@@ -12,7 +12,9 @@ import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
-import { getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { deleteState, getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase, TARGET_TABLES } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
@@ -257,7 +259,7 @@ async function prepareTarget(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
   await setState(kfp, target.startedKey, new Date(started).toISOString());
   await setState(kfp, 'source_schema_version', String(source.schemaVersion));
-  await kfp.run("DELETE FROM mlmd_bridge_state WHERE name = ?", [target.finishedKey]);
+  await deleteState(kfp, target.finishedKey);
 
   const types = await source.readTypes();
   await kfp.transaction((tx) => writeIdMap(tx, typeIdMapRows(types)));
@@ -323,7 +325,8 @@ async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[]
 async function checkIdScheme(kfp: Db): Promise<void> {
   const stored = await getState(kfp, STATE_KEYS.idScheme);
   // Only a database without a recorded scheme is looked into, and one checkpoint row is enough.
-  const found = stored ?? ((await kfp.all('SELECT 1 FROM mlmd_bridge_runs LIMIT 1')).length > 0 ? 'uuidv5' : undefined);
+  const { bridgeRuns: t } = kfpTables(kfp);
+  const found = stored ?? ((await orm(kfp).select({ run: t.run_uuid }).from(t).limit(1)).length > 0 ? 'uuidv5' : undefined);
   if (found !== undefined && found !== ID_SCHEME) {
     throw new BridgeError(
       'TARGET_SCHEMA_MISMATCH',
