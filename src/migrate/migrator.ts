@@ -15,6 +15,7 @@ import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
 import { deleteState, getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
+import { and, count, eq, gt, max, or } from 'drizzle-orm';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase, TARGET_TABLES } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
@@ -289,8 +290,9 @@ async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[]
   await kfp.transaction(async (tx) => {
     let seq = 0;
     if (above) {
-      await tx.run("DELETE FROM mlmd_bridge_rejects WHERE run_key = '' AND code = 'IDENTITY_KEY_SHARED'");
-      const [row] = await tx.all<{ m: number | null }>("SELECT MAX(seq) AS m FROM mlmd_bridge_rejects WHERE run_key = ''");
+      const { bridgeRejects: t } = kfpTables(tx);
+      await orm(tx).delete(t).where(and(eq(t.run_key, ''), eq(t.code, 'IDENTITY_KEY_SHARED')));
+      const [row] = await orm(tx).select({ m: max(t.seq) }).from(t).where(eq(t.run_key, ''));
       seq = row?.m == null ? 0 : Number(row.m) + 1;
     } else {
       await clearRejects(tx, '');
@@ -446,9 +448,8 @@ const isListedUpTo = (v: unknown): v is { context: number; execution: number } =
   typeof v === 'object' && v !== null && Number.isFinite((v as { context?: unknown }).context) && Number.isFinite((v as { execution?: unknown }).execution);
 
 export async function rejectCounts(kfp: Db): Promise<MigrateSummary['rejects']> {
-  const rows = await kfp.all<{ code: string; disposition: string; n: number }>(
-    'SELECT code, disposition, COUNT(*) AS n FROM mlmd_bridge_rejects GROUP BY code, disposition ORDER BY code',
-  );
+  const { bridgeRejects: t } = kfpTables(kfp);
+  const rows = await orm(kfp).select({ code: t.code, disposition: t.disposition, n: count() }).from(t).groupBy(t.code, t.disposition).orderBy(t.code);
   const byCode: Record<string, number> = {};
   const byDisposition: Record<string, number> = {};
   let total = 0;
@@ -468,14 +469,15 @@ export function hasRejectedRecords(summary: Pick<MigrateSummary, 'rejects'>): bo
 
 /** Every stored reject, run by run, for the rejects file; keyset-paged, so millions of rows stream in bounded memory. */
 export async function* readStoredRejects(kfp: Db, pageSize = 5000): AsyncIterable<Reject> {
+  const { bridgeRejects: t } = kfpTables(kfp);
   let after: { runKey: string; seq: number } | null = null;
   for (;;) {
-    const where: string = after ? 'WHERE run_key > ? OR (run_key = ? AND seq > ?) ' : '';
-    const params: (string | number)[] = after ? [after.runKey, after.runKey, after.seq] : [];
-    const rows: { run_key: string; seq: number; code: string; disposition: string; entity: string; mlmd_id: number; reason: string }[] = await kfp.all(
-      `SELECT run_key, seq, code, disposition, entity, mlmd_id, reason FROM mlmd_bridge_rejects ${where}ORDER BY run_key, seq LIMIT ${pageSize}`,
-      params,
-    );
+    const rows: (typeof t.$inferSelect)[] = await orm(kfp)
+      .select()
+      .from(t)
+      .where(after ? or(gt(t.run_key, after.runKey), and(eq(t.run_key, after.runKey), gt(t.seq, after.seq))) : undefined)
+      .orderBy(t.run_key, t.seq)
+      .limit(pageSize);
     for (const r of rows) {
       yield {
         code: r.code,
