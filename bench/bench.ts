@@ -15,7 +15,7 @@ import { copyDatabase, machineFacts, ScratchDatabases, urlOf } from './scratch.t
 import { measureShim } from './shim.ts';
 import { measureFingerprints } from './fingerprints.ts';
 import { migrate, plan, seed, verify } from './workloads.ts';
-import { measurePostgres, PostgresScratch } from './postgres.ts';
+import { measurePostgres, POSTGRES_SCRATCH } from './postgres.ts';
 import { measureStaged } from './stage.ts';
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const machine = await machineFacts();
   const hasVerify = await cliHasCommand('verify');
   const scratch = new ScratchDatabases();
-  const pgScratch = new PostgresScratch();
+  const pgScratch = scratch.on(POSTGRES_SCRATCH);
   onInterrupt(scratch, pgScratch);
   const results: SizeResult[] = [];
   try {
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
  * Ctrl-C or SIGTERM mid-run: stop the commands being measured, end the sessions still on the scratch
  * databases and drop them, and remove the ceiling's row files, so an interrupted bench leaves nothing behind.
  */
-function onInterrupt(scratch: ScratchDatabases, pgScratch: PostgresScratch): void {
+function onInterrupt(scratch: ScratchDatabases, pgScratch: ScratchDatabases): void {
   const stop = (signal: NodeJS.Signals, exitCode: number) => {
     if (interrupted) return;
     interrupted = true;

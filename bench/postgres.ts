@@ -8,7 +8,6 @@
  * and number of runs as the MariaDB one, so the run_details rows are the same; the MLMD source is the
  * MariaDB database the rest of the bench reads, so both migrations read the same records.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,19 +17,17 @@ import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createTableStatements, TARGET_TABLES, type TargetTable } from '../src/load/schema.ts';
 import { runCliMeasured } from './child.ts';
+import { type ScratchDatabases, type ScratchServer, type Server, urlOf } from './scratch.ts';
 import { seed } from './workloads.ts';
 
-export const PG_SERVER = {
+export const PG_SERVER: Server = {
   host: process.env.MB_BENCH_PG_HOST ?? '127.0.0.1',
   port: Number(process.env.MB_BENCH_PG_PORT ?? 5432),
   user: process.env.MB_BENCH_PG_USER ?? 'postgres',
   password: process.env.MB_BENCH_PG_PASSWORD ?? '',
 };
 
-const pgUrlOf = (database: string) => {
-  const auth = PG_SERVER.password ? `${encodeURIComponent(PG_SERVER.user)}:${encodeURIComponent(PG_SERVER.password)}` : encodeURIComponent(PG_SERVER.user);
-  return `postgres://${auth}@${PG_SERVER.host}:${PG_SERVER.port}/${database}`;
-};
+const pgUrlOf = (database: string) => urlOf(database, PG_SERVER, 'postgres');
 
 export type PostgresResult =
   | { available: false; reason: string }
@@ -47,28 +44,18 @@ export type PostgresResult =
       ratio: number;
     };
 
-/** Databases this bench run made on PostgreSQL, dropped at the end (also after an interruption). */
-export class PostgresScratch {
-  private readonly tag = randomBytes(3).toString('hex');
-  private readonly names: string[] = [];
-
-  name(purpose: string): string {
-    const n = `mb_bench_pg_${purpose}_${this.tag}`;
-    this.names.push(n);
-    return n;
-  }
-
-  async dropAll(): Promise<void> {
-    if (this.names.length === 0) return;
+/** PostgreSQL's scratch databases. WITH (FORCE) ends the sessions still on them, an interrupted command's among them. */
+export const POSTGRES_SCRATCH: ScratchServer = {
+  prefix: 'pg_',
+  async drop(names) {
     const c = await client('postgres');
     try {
-      // WITH (FORCE): sessions an interrupted command left behind do not keep a database alive.
-      for (const n of this.names) await c.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
+      for (const n of names) await c.query(`DROP DATABASE IF EXISTS "${n}" WITH (FORCE)`);
     } finally {
       await c.end();
     }
-  }
-}
+  },
+};
 
 async function client(database: string): Promise<pg.Client> {
   const c = new pg.Client({ ...PG_SERVER, database });
@@ -77,7 +64,7 @@ async function client(database: string): Promise<pg.Client> {
 }
 
 /** Migrates the MLMD database `mlmdUrl` (seeded with `runs` runs, seed 1) into a fresh PostgreSQL KFP database, then loads the COPY ceiling. */
-export async function measurePostgres(scratch: PostgresScratch, mlmdUrl: string, runs: number, size: number, log: (s: string) => void): Promise<PostgresResult> {
+export async function measurePostgres(scratch: ScratchDatabases, mlmdUrl: string, runs: number, size: number, log: (s: string) => void): Promise<PostgresResult> {
   let server: string;
   try {
     const c = await client('postgres');

@@ -21,43 +21,70 @@ export const SERVER: Server = {
   password: process.env.MB_BENCH_MYSQL_PASSWORD ?? '',
 };
 
-export function urlOf(database: string, server: Server = SERVER): string {
+export function urlOf(database: string, server: Server = SERVER, scheme: 'mysql' | 'postgres' = 'mysql'): string {
   const auth = server.password ? `${encodeURIComponent(server.user)}:${encodeURIComponent(server.password)}` : encodeURIComponent(server.user);
-  return `mysql://${auth}@${server.host}:${server.port}/${database}`;
+  return `${scheme}://${auth}@${server.host}:${server.port}/${database}`;
 }
 
-/** Names the databases of one benchmark run (`mb_bench_<purpose>_<hex>`) and drops every one of them at the end. */
+/** What the bench needs of a server it makes scratch databases on: a name prefix of its own and a way to drop them. */
+export interface ScratchServer {
+  /** After `mb_bench_`: tells one server's scratch databases from another's. */
+  readonly prefix: string;
+  /** Drops the named databases that exist; `endSessions`: first end the sessions still using them (after an interruption). */
+  drop(names: readonly string[], endSessions: boolean): Promise<void>;
+}
+
+/**
+ * Names the databases of one benchmark run on one server (`mb_bench_<prefix><purpose>_<hex>`) and
+ * drops every one of them at the end. `on` gives the same run's databases on another server, under
+ * the same tag, so one tag finds everything a run made.
+ */
 export class ScratchDatabases {
-  private readonly tag = randomBytes(3).toString('hex');
   private readonly names: string[] = [];
 
+  constructor(
+    private readonly server: ScratchServer = MARIADB_SCRATCH,
+    private readonly tag = randomBytes(3).toString('hex'),
+  ) {}
+
+  on(server: ScratchServer): ScratchDatabases {
+    return new ScratchDatabases(server, this.tag);
+  }
+
   name(purpose: string): string {
-    const n = `mb_bench_${purpose}_${this.tag}`;
+    const n = `mb_bench_${this.server.prefix}${purpose}_${this.tag}`;
     this.names.push(n);
     return n;
   }
 
-  /**
-   * Drops every database this run named. After an interruption, `endSessions` first ends the
-   * server sessions still using them (the bench's own seeding connections among them): an open
-   * transaction would otherwise hold DROP DATABASE back on its metadata lock for as long as it lived.
-   */
   async dropAll(opts: { endSessions?: boolean } = {}): Promise<void> {
+    if (this.names.length > 0) await this.server.drop(this.names, opts.endSessions ?? false);
+  }
+}
+
+/**
+ * MariaDB's scratch databases. After an interruption the server sessions still using them (the
+ * bench's own seeding connections among them) are ended first: an open transaction would otherwise
+ * hold DROP DATABASE back on its metadata lock for as long as it lived.
+ */
+export const MARIADB_SCRATCH: ScratchServer = {
+  prefix: '',
+  async drop(names, endSessions) {
     const c = await serverConnection();
     try {
-      if (opts.endSessions && this.names.length > 0) {
+      if (endSessions) {
         const [sessions] = (await c.query(
-          `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (${this.names.map(() => '?').join(', ')}) AND ID <> CONNECTION_ID()`,
-          this.names,
+          `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB IN (${names.map(() => '?').join(', ')}) AND ID <> CONNECTION_ID()`,
+          [...names],
         )) as unknown as [{ id: number }[]];
         for (const { id } of sessions) await c.query(`KILL CONNECTION ${Number(id)}`).catch(() => undefined); // it may have ended meanwhile
       }
-      for (const n of this.names) await c.query(`DROP DATABASE IF EXISTS \`${n}\``);
+      for (const n of names) await c.query(`DROP DATABASE IF EXISTS \`${n}\``);
     } finally {
       await c.end();
     }
-  }
-}
+  },
+};
 
 /**
  * Copies every table of one database into another, on the server: each table as SHOW CREATE TABLE

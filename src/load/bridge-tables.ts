@@ -57,6 +57,7 @@ export const STATE_KEYS = {
 
 /** Creates whichever bookkeeping tables are missing and records the bookkeeping schema version. */
 export async function ensureBridgeTables(db: Queryable): Promise<void> {
+  // Raw SQL: DDL, rendered from the one table spec (db/table-spec.ts); drizzle-orm has no builder for it.
   for (const spec of BRIDGE_TABLE_SPECS) for (const sql of createTableStatements(spec, targetDialect(db), { ifNotExists: true })) await db.run(sql);
   if ((await getState(db, STATE_KEYS.schemaVersion)) === undefined) {
     await setState(db, STATE_KEYS.schemaVersion, BRIDGE_SCHEMA_VERSION);
@@ -127,5 +128,6 @@ export async function deleteState(db: Queryable, name: string): Promise<void> {
 }
 
 export async function dropBridgeTables(db: Queryable): Promise<void> {
+  // Raw SQL: DDL, for which drizzle-orm has no builder.
   for (const name of BRIDGE_TABLES) await db.run(`DROP TABLE IF EXISTS ${name}`);
 }

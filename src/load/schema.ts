@@ -104,10 +104,11 @@ export async function ensureTargetTables(db: Queryable): Promise<{ created: Targ
   const created: TargetTable[] = [];
   for (const name of missing) {
     try {
+      // Raw SQL: DDL equal to GORM's, rendered from the one table spec (db/table-spec.ts); drizzle-orm has no builder for it.
       for (const sql of createTableStatements(name, db.dialect)) await db.run(sql);
       created.push(name);
     } catch (e) {
-      // Nothing half-made stays behind: the tables this call created go again, newest first.
+      // Nothing half-made stays behind: the tables this call created go again, newest first (raw SQL: DDL, which drizzle-orm cannot build).
       for (const done of [name, ...created.reverse()]) await db.run(`DROP TABLE IF EXISTS ${done}`).catch(() => undefined);
       const message = (e as Error).message;
       const fk = /errno: 150|foreign key constraint is incorrectly formed|incompatible/i.test(message);

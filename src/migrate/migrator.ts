@@ -12,7 +12,10 @@ import { openMlmdSource, type MlmdSource } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readSourceWatermark, type SourceWatermark } from '../extract/changed-runs.ts';
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
-import { getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { deleteState, getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
+import { and, count, eq, gt, max, or } from 'drizzle-orm';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase, TARGET_TABLES } from '../load/schema.ts';
 import { moveV1TasksAside } from '../load/v1-tasks.ts';
@@ -257,7 +260,7 @@ async function prepareTarget(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
   await setState(kfp, STATE_KEYS.sourceUrl, redact(opts.mlmdUrl));
   await setState(kfp, target.startedKey, new Date(started).toISOString());
   await setState(kfp, 'source_schema_version', String(source.schemaVersion));
-  await kfp.run("DELETE FROM mlmd_bridge_state WHERE name = ?", [target.finishedKey]);
+  await deleteState(kfp, target.finishedKey);
 
   const types = await source.readTypes();
   await kfp.transaction((tx) => writeIdMap(tx, typeIdMapRows(types)));
@@ -287,8 +290,9 @@ async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[]
   await kfp.transaction(async (tx) => {
     let seq = 0;
     if (above) {
-      await tx.run("DELETE FROM mlmd_bridge_rejects WHERE run_key = '' AND code = 'IDENTITY_KEY_SHARED'");
-      const [row] = await tx.all<{ m: number | null }>("SELECT MAX(seq) AS m FROM mlmd_bridge_rejects WHERE run_key = ''");
+      const { bridgeRejects: t } = kfpTables(tx);
+      await orm(tx).delete(t).where(and(eq(t.run_key, ''), eq(t.code, 'IDENTITY_KEY_SHARED')));
+      const [row] = await orm(tx).select({ m: max(t.seq) }).from(t).where(eq(t.run_key, ''));
       seq = row?.m == null ? 0 : Number(row.m) + 1;
     } else {
       await clearRejects(tx, '');
@@ -323,7 +327,8 @@ async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[]
 async function checkIdScheme(kfp: Db): Promise<void> {
   const stored = await getState(kfp, STATE_KEYS.idScheme);
   // Only a database without a recorded scheme is looked into, and one checkpoint row is enough.
-  const found = stored ?? ((await kfp.all('SELECT 1 FROM mlmd_bridge_runs LIMIT 1')).length > 0 ? 'uuidv5' : undefined);
+  const { bridgeRuns: t } = kfpTables(kfp);
+  const found = stored ?? ((await orm(kfp).select({ run: t.run_uuid }).from(t).limit(1)).length > 0 ? 'uuidv5' : undefined);
   if (found !== undefined && found !== ID_SCHEME) {
     throw new BridgeError(
       'TARGET_SCHEMA_MISMATCH',
@@ -443,9 +448,8 @@ const isListedUpTo = (v: unknown): v is { context: number; execution: number } =
   typeof v === 'object' && v !== null && Number.isFinite((v as { context?: unknown }).context) && Number.isFinite((v as { execution?: unknown }).execution);
 
 export async function rejectCounts(kfp: Db): Promise<MigrateSummary['rejects']> {
-  const rows = await kfp.all<{ code: string; disposition: string; n: number }>(
-    'SELECT code, disposition, COUNT(*) AS n FROM mlmd_bridge_rejects GROUP BY code, disposition ORDER BY code',
-  );
+  const { bridgeRejects: t } = kfpTables(kfp);
+  const rows = await orm(kfp).select({ code: t.code, disposition: t.disposition, n: count() }).from(t).groupBy(t.code, t.disposition).orderBy(t.code);
   const byCode: Record<string, number> = {};
   const byDisposition: Record<string, number> = {};
   let total = 0;
@@ -465,14 +469,15 @@ export function hasRejectedRecords(summary: Pick<MigrateSummary, 'rejects'>): bo
 
 /** Every stored reject, run by run, for the rejects file; keyset-paged, so millions of rows stream in bounded memory. */
 export async function* readStoredRejects(kfp: Db, pageSize = 5000): AsyncIterable<Reject> {
+  const { bridgeRejects: t } = kfpTables(kfp);
   let after: { runKey: string; seq: number } | null = null;
   for (;;) {
-    const where: string = after ? 'WHERE run_key > ? OR (run_key = ? AND seq > ?) ' : '';
-    const params: (string | number)[] = after ? [after.runKey, after.runKey, after.seq] : [];
-    const rows: { run_key: string; seq: number; code: string; disposition: string; entity: string; mlmd_id: number; reason: string }[] = await kfp.all(
-      `SELECT run_key, seq, code, disposition, entity, mlmd_id, reason FROM mlmd_bridge_rejects ${where}ORDER BY run_key, seq LIMIT ${pageSize}`,
-      params,
-    );
+    const rows: (typeof t.$inferSelect)[] = await orm(kfp)
+      .select()
+      .from(t)
+      .where(after ? or(gt(t.run_key, after.runKey), and(eq(t.run_key, after.runKey), gt(t.seq, after.seq))) : undefined)
+      .orderBy(t.run_key, t.seq)
+      .limit(pageSize);
     for (const r of rows) {
       yield {
         code: r.code,

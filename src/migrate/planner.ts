@@ -70,6 +70,7 @@ export async function plan(opts: {
         }
         if (!(await tableExists(kfp, name))) continue;
         if (name === 'tasks' && (await isV1TasksTable(kfp))) {
+          // Raw SQL: this is KFP 2.x's tasks table, which no drizzle table declares (kfpTables' tasks is KFP 3's).
           const [row] = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM tasks');
           v1Rows = Number(row?.n ?? 0);
           continue;

@@ -37,11 +37,13 @@ export async function rollback(kfpUrl: string): Promise<RollbackResult> {
         deleted.tasks = (await kfp.run("DELETE FROM tasks WHERE `UUID` IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind IN ('execution', 'synthetic_root'))")).changes;
       }
       if (!created.has('artifacts') && (await tableExists(kfp, 'artifacts'))) {
+        // Raw SQL for the row count, as above.
         deleted.artifacts = (await kfp.run("DELETE FROM artifacts WHERE `UUID` IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'artifact')")).changes;
       }
       // Children first: artifact_tasks references tasks, staged or not.
       for (const name of [...TARGET_TABLES].reverse().flatMap((t) => (t === 'tasks' ? [STAGED_TASKS, t] : [t]))) {
         if (created.has(name) && (await tableExists(kfp, name))) {
+          // Raw SQL: DDL, for which drizzle-orm has no builder (drizzle-kit's migrations are not used).
           await kfp.run(`DROP TABLE ${name}`);
           dropped.push(name);
         }

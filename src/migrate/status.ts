@@ -120,17 +120,17 @@ export async function upgradeStatus(kfp: Db, phase: UpgradePhase, finishedAt: st
   const since = await recordedWatermark(kfp);
   // Once cut over, KFP 3 owns run_details (its own runs, its deletions): only MLMD, which KFP 3 never
   // writes, can show that KFP 2.x ran after the last true-up.
-  const count = (source: MlmdSource, watermark: SourceWatermark) =>
+  const countPending = (source: MlmdSource, watermark: SourceWatermark) =>
     phase === 'kfp3' ? countMlmdRunsChangedSince(source, watermark).then((runs) => ({ runs, deleted: 0 })) : countPendingRuns(source, kfp, watermark);
   if (typeof mlmd === 'string' && since) {
     const source = await openMlmdSource(mlmd);
     try {
-      pending = await count(source, since);
+      pending = await countPending(source, since);
     } finally {
       await source.close();
     }
-  } else if (mlmd !== undefined && typeof mlmd !== 'string' && since) pending = await count(mlmd, since);
-  const [n] = await kfp.all<{ n: number }>('SELECT COUNT(*) AS n FROM mlmd_bridge_runs');
+  } else if (mlmd !== undefined && typeof mlmd !== 'string' && since) pending = await countPending(mlmd, since);
+  const [n] = await orm(kfp).select({ n: count() }).from(kfpTables(kfp).bridgeRuns);
   const perRun = last && last.runs > 0 ? last.seconds / last.runs : null;
   return {
     phase,

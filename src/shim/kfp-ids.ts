@@ -73,6 +73,7 @@ export class ShimIdStore {
    * without them new ids could collide with MLMD ids of records migrate did not map.
    */
   static async open(db: Db, opts: ShimIdStoreOptions = {}): Promise<ShimIdStore> {
+    // Raw SQL: DDL, rendered from the one table spec (db/table-spec.ts); drizzle-orm has no builder for it.
     for (const sql of createTableStatements(SHIM_IDS, db.dialect, { ifNotExists: true })) await db.run(sql);
     const store = new ShimIdStore(db, opts);
     await store.recordedMaxima();

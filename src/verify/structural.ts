@@ -216,7 +216,10 @@ function v1CacheCheck(kfp: Db): string {
   );
 }
 
-/** A FORCE INDEX hint, where the table has the index: a KFP database whose tables were made otherwise may lack it. */
+/**
+ * A FORCE INDEX hint, where the table has the index: a KFP database whose tables were made otherwise may lack it.
+ * Raw SQL: a MySQL catalog read (information_schema), which no drizzle table declares.
+ */
 async function indexHint(kfp: Db, table: string, index: string): Promise<string> {
   if (kfp.dialect !== 'mysql') return '';
   const present = await kfp.all(
