@@ -6,7 +6,6 @@
  * RENAME TABLE swaps both tables at once. On SQLite the swap is one transaction. A cut-over killed
  * at any point is therefore before or after the swap, and a re-run finishes it.
  */
-import { refuseStagedUpgradeOn } from '../load/kfp-database.ts';
 import type { Db } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import type { MlmdSource } from '../extract/index.ts';
@@ -31,7 +30,6 @@ export interface CutoverSummary {
 }
 
 export async function cutover(opts: MigrateOptions): Promise<CutoverSummary> {
-  refuseStagedUpgradeOn(opts.kfpUrl, 'cutover');
   return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => cutoverLocked(source, kfp, opts, started)));
 }
 
