@@ -6,9 +6,9 @@
  * of status --require cutover, of stage after a cut-over and of cutover with nothing staged.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Db, openDb } from '../src/db/connection.ts';
+import { type Db, openDb, type Queryable } from '../src/db/connection.ts';
 import { ensureTargetTables } from '../src/load/schema.ts';
-import { renameStagedRunForeignKey, STAGED_TASKS, upgradePhase } from '../src/load/staged-tables.ts';
+import { renameStagedRunForeignKey, STAGED_TASKS, swapStagedIn, upgradePhase } from '../src/load/staged-tables.ts';
 import { releaseV1ForeignKeyNames } from '../src/load/v1-tasks.ts';
 import { stage } from '../src/migrate/stager.ts';
 import { cutover } from '../src/migrate/cutover.ts';
@@ -18,7 +18,8 @@ import { runCli, startCli } from './helpers/cli.ts';
 import { KFP_DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { holdLock } from './helpers/lock.ts';
 import { dumpDatabase } from './helpers/snapshot.ts';
-import { withBoth } from './helpers/staged.ts';
+import { pgColumns, pgForeignKeys, pgIndexes } from './helpers/pg-catalog.ts';
+import { expectOneShotEqual, withBoth } from './helpers/staged.ts';
 
 const RUNS = 24;
 /** Where each database lists its tables by name, read directly rather than through the code under test. */
@@ -190,5 +191,93 @@ describe.each(KFP_DIALECTS)('cutover on $dialect', ({ dialect, temp }) => {
     // Without --mlmd the gate checks the recorded state only.
     await open(false);
     expect(await withDbs([p.kfp], (k) => k!.all(`SELECT 1 FROM ${CATALOG[dialect]}`, [STAGED_TASKS]))).toEqual([]);
+  }, 300_000);
+});
+
+/**
+ * PostgreSQL swaps in one transaction of four statements (two table renames, two primary-key index
+ * renames): a failure at any of them must leave the database staged exactly as it was, and a re-run
+ * of cutover must finish with the catalog a one-shot migrate leaves.
+ */
+describe('cutover on postgres: the swap fails midway', () => {
+  const pg = KFP_DIALECTS.find((d) => d.dialect === 'postgres')!;
+  const dbs: TempDatabase[] = [];
+  const make = async (name: string) => {
+    const d = await pg.temp(`cut_${name}_pg`);
+    dbs.push(d);
+    return d;
+  };
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+
+  it('its last statement failing, or its second refused by the server, leaves the database staged and unchanged; a re-run of cutover ends as a one-shot migrate', async () => {
+    const [m, k, r] = [await make('mid_m'), await make('mid_k'), await make('mid_r')];
+    await seed(m.url, k.url);
+    await stage({ mlmdUrl: m.url, kfpUrl: k.url });
+    const everything = { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] };
+    const staged = await dumpDatabase(k.url, everything);
+    expect(await withDbs([k.url], (kdb) => pgIndexes(kdb!, STAGED_TASKS))).toContain(`${STAGED_TASKS}_pkey PRIMARY (UUID)`);
+
+    // 1. The swap's last statement (the staged primary key taking tasks_pkey) fails: the three before it are undone.
+    const sent: string[] = [];
+    await withDbs([k.url], async (kdb) => {
+      const failLast = (tx: Queryable): Queryable =>
+        new Proxy(tx, {
+          get(target, prop) {
+            const value = Reflect.get(target, prop, target) as unknown;
+            if (prop !== 'run') return typeof value === 'function' ? value.bind(target) : value;
+            return async (sql: string, params?: never[]) => {
+              sent.push(sql);
+              if (/^ALTER INDEX .*tasks_kfp3_staged_pkey.* RENAME TO .*tasks_pkey/.test(sql)) throw new Error('the last statement of the swap failed');
+              return target.run(sql, params);
+            };
+          },
+        });
+      const db = new Proxy(kdb!, {
+        get(target, prop) {
+          if (prop === 'transaction') return <T>(fn: (tx: Queryable) => Promise<T>) => target.transaction((tx) => fn(failLast(tx)));
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      await expect(swapStagedIn(db, true)).rejects.toThrow('the last statement of the swap failed');
+    });
+    // All four were sent, in one transaction, the failing one last.
+    expect(sent).toHaveLength(4);
+    expect(sent[3]).toMatch(/tasks_kfp3_staged_pkey/);
+    expect(await withDbs([k.url], (kdb) => upgradePhase(kdb!))).toBe('staged');
+    expect(await dumpDatabase(k.url, everything)).toEqual(staged);
+
+    // 2. The server refuses the second statement (an index of another table holds the backup's primary key name): exit 2, one problem line.
+    await withDbs([k.url], async (kdb) => {
+      await kdb!.run('CREATE TABLE blocker (x integer)');
+      await kdb!.run('CREATE INDEX tasks_v1_backup_pkey ON blocker (x)');
+    });
+    const refused = await runCli(['cutover', '--mlmd', m.url, '--kfp', k.url]);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/tasks_v1_backup_pkey/);
+    expect(await withDbs([k.url], (kdb) => upgradePhase(kdb!))).toBe('staged');
+    expect(await dumpDatabase(k.url, { ...everything, exclude: [...everything.exclude, 'blocker'] })).toEqual(staged);
+
+    // 3. The blocker gone, a re-run finishes: every name KFP 3's, the catalog as a one-shot migrate leaves it.
+    await withDbs([k.url], (kdb) => kdb!.run('DROP TABLE blocker'));
+    const rerun = await runCli(['cutover', '--mlmd', m.url, '--kfp', k.url]);
+    expect(rerun.stderr).toBe('');
+    expect(rerun.code).toBe(0);
+    await withDbs([k.url], async (kdb) => {
+      expect(await upgradePhase(kdb!)).toBe('kfp3');
+      expect(await ensureTargetTables(kdb!)).toEqual({ created: [], verified: KFP3_TABLES });
+      expect(await pgIndexes(kdb!, 'tasks')).toContain('tasks_pkey PRIMARY (UUID)');
+      expect(await pgIndexes(kdb!, 'tasks_v1_backup')).toEqual(['tasks_RunUUID_run_details_UUID_foreign (RunUUID)', 'tasks_v1_backup_pkey PRIMARY (UUID)']);
+    });
+    await expectOneShotEqual(m.url, k.url, r.url);
+    const catalog = (url: string) =>
+      withDbs([url], async (kdb) => {
+        const out: Record<string, string[]> = {};
+        for (const t of [...KFP3_TABLES, 'tasks_v1_backup']) out[t] = [...(await pgColumns(kdb!, t)), ...(await pgIndexes(kdb!, t)), ...(await pgForeignKeys(kdb!, t))];
+        return out;
+      });
+    expect(await catalog(k.url)).toEqual(await catalog(r.url));
   }, 300_000);
 });
