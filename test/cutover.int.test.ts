@@ -211,7 +211,7 @@ describe('cutover on postgres: the swap fails midway', () => {
     for (const d of dbs) await d.drop();
   });
 
-  it('its last statement failing, or its second refused by the server, leaves the database staged and unchanged; a re-run of cutover ends as a one-shot migrate', async () => {
+  it('its last statement failing (in process, or refused by the server), leaves the database staged and unchanged; a name held elsewhere is refused first; a re-run of cutover ends as a one-shot migrate', async () => {
     const [m, k, r] = [await make('mid_m'), await make('mid_k'), await make('mid_r')];
     await seed(m.url, k.url);
     await stage({ mlmdUrl: m.url, kfpUrl: k.url });
@@ -249,18 +249,39 @@ describe('cutover on postgres: the swap fails midway', () => {
     expect(await withDbs([k.url], (kdb) => upgradePhase(kdb!))).toBe('staged');
     expect(await dumpDatabase(k.url, everything)).toEqual(staged);
 
-    // 2. The server refuses the second statement (an index of another table holds the backup's primary key name): exit 2, one problem line.
+    // 2. The server refuses the last statement (an event trigger stands for any failure there), the cutover command running as
+    //    an operator runs it: the last true-up done, the swap undone whole.
+    await withDbs([k.url], async (kdb) => {
+      await kdb!.run(
+        "CREATE FUNCTION refuse_tasks_pkey() RETURNS event_trigger LANGUAGE plpgsql AS $f$ BEGIN IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity LIKE '%.tasks_pkey') THEN RAISE EXCEPTION 'injected: tasks_pkey refused'; END IF; END $f$",
+      );
+      await kdb!.run("CREATE EVENT TRIGGER refuse_tasks_pkey ON ddl_command_end WHEN TAG IN ('ALTER INDEX') EXECUTE FUNCTION refuse_tasks_pkey()");
+    });
+    const failed = await runCli(['cutover', '--mlmd', m.url, '--kfp', k.url]);
+    expect(failed.code, failed.stderr).not.toBe(0);
+    expect(failed.stderr).toContain('injected: tasks_pkey refused');
+    await withDbs([k.url], async (kdb) => {
+      expect(await upgradePhase(kdb!)).toBe('staged');
+      await kdb!.run('DROP EVENT TRIGGER refuse_tasks_pkey');
+      await kdb!.run('DROP FUNCTION refuse_tasks_pkey()');
+    });
+    expect(await dumpDatabase(k.url, everything)).toEqual(staged);
+
+    // 3. A name the swap needs is held by another relation: refused before anything changes, exit 3, with what to do.
     await withDbs([k.url], async (kdb) => {
       await kdb!.run('CREATE TABLE blocker (x integer)');
       await kdb!.run('CREATE INDEX tasks_v1_backup_pkey ON blocker (x)');
     });
     const refused = await runCli(['cutover', '--mlmd', m.url, '--kfp', k.url]);
-    expect(refused.code, refused.stderr).toBe(2);
-    expect(refused.stderr).toMatch(/tasks_v1_backup_pkey/);
+    expect(refused.code, refused.stderr).toBe(3);
+    const lines = refused.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/TARGET_SCHEMA_MISMATCH.*tasks_v1_backup_pkey is already the name of another table or index/);
+    expect(lines[1]).toMatch(/what to do: .*rename or drop it, then run mlmd-bridge cutover again/);
     expect(await withDbs([k.url], (kdb) => upgradePhase(kdb!))).toBe('staged');
     expect(await dumpDatabase(k.url, { ...everything, exclude: [...everything.exclude, 'blocker'] })).toEqual(staged);
 
-    // 3. The blocker gone, a re-run finishes: every name KFP 3's, the catalog as a one-shot migrate leaves it.
+    // 4. The blocker gone, a re-run finishes: every name KFP 3's, the catalog as a one-shot migrate leaves it.
     await withDbs([k.url], (kdb) => kdb!.run('DROP TABLE blocker'));
     const rerun = await runCli(['cutover', '--mlmd', m.url, '--kfp', k.url]);
     expect(rerun.stderr).toBe('');

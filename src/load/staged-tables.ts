@@ -12,12 +12,13 @@
  * table's primary key is `tasks_kfp3_staged_pkey` (PostgreSQL names it after the table), none of
  * KFP 3's other index names is one of the v1 table's, and the cut-over renames the primary keys.
  */
+import { relationNamesTaken } from '../db/catalog.ts';
 import type { Db, Queryable } from '../db/connection.ts';
 import { quoteIdent as q } from '../db/dialect.ts';
 import { BridgeError } from '../errors.ts';
 import { type TargetDialect, targetDialect } from './kfp-database.ts';
 import { createTableStatements, describeTable, diffTableStructure, expectedStructure, isV1TasksTable, tableExists, type TableStructure, type TargetTable } from './schema.ts';
-import { renameTable, V1_TASKS_BACKUP } from './v1-tasks.ts';
+import { pkeyName, renameTable, V1_TASKS_BACKUP } from './v1-tasks.ts';
 
 export const STAGED_TASKS = 'tasks_kfp3_staged';
 /** KFP 3's name of the tasks → run_details FK, which the v1 tasks table has too. */
@@ -136,6 +137,28 @@ export async function renameStagedRunForeignKey(s: Queryable, direction: 'to-kfp
   } finally {
     await s.run('SET SESSION foreign_key_checks = 1');
   }
+}
+
+/**
+ * Refuses (TARGET_SCHEMA_MISMATCH, exit 3) a cut-over whose swap would fail on a name something
+ * else holds, before anything is changed: `tasks_v1_backup`, and on PostgreSQL, where tables,
+ * indexes and sequences share one namespace, every name the swap gives a table or primary key
+ * index (the v1 table's own are handed over, so they do not count).
+ */
+export async function refuseTakenSwapNames(db: Queryable, hasV1: boolean): Promise<void> {
+  const tables = hasV1 ? [V1_TASKS_BACKUP, 'tasks'] : ['tasks'];
+  const taken =
+    targetDialect(db) === 'postgres'
+      ? await relationNamesTaken(db, [...tables, ...tables.map(pkeyName)], hasV1 ? 'tasks' : undefined)
+      : hasV1 && (await tableExists(db, V1_TASKS_BACKUP))
+        ? [V1_TASKS_BACKUP]
+        : [];
+  if (taken.length === 0) return;
+  throw new BridgeError(
+    'TARGET_SCHEMA_MISMATCH',
+    `the cut-over would rename KFP 2.x's tasks table to ${V1_TASKS_BACKUP} and the staged one to tasks, but ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} already the name of another table or index`,
+    'find out what holds the name (a copy left by hand, another tool); rename or drop it, then run mlmd-bridge cutover again',
+  );
 }
 
 /**

@@ -12,7 +12,7 @@ import type { MlmdSource } from '../extract/index.ts';
 import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables } from '../load/schema.ts';
-import { renameStagedRunForeignKey, STAGED_TASKS, swapStagedIn, upgradePhase } from '../load/staged-tables.ts';
+import { refuseTakenSwapNames, renameStagedRunForeignKey, STAGED_TASKS, swapStagedIn, upgradePhase } from '../load/staged-tables.ts';
 import { releaseV1ForeignKeyNames } from '../load/v1-tasks.ts';
 import { tableExists } from '../db/catalog.ts';
 import { type MigrateOptions, withSourceAndTarget } from './migrator.ts';
@@ -55,9 +55,10 @@ async function cutoverLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
       'run mlmd-bridge stage with the same --mlmd and --kfp first (KFP 2.x may keep running meanwhile), then cutover in the maintenance window',
     );
   }
+  const hasV1 = await tableExists(kfp, 'tasks');
+  await refuseTakenSwapNames(kfp, hasV1);
   const trueUp = await stageLocked(source, kfp, opts, started);
   const swapStarted = Date.now();
-  const hasV1 = await tableExists(kfp, 'tasks');
   if (hasV1) await releaseV1ForeignKeyNames(kfp);
   await kfp.session((s) => renameStagedRunForeignKey(s, 'to-kfp3'));
   await swapStagedIn(kfp, hasV1);
