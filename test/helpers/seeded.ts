@@ -1,9 +1,11 @@
 /** A seeded KFP 2.x deployment at two URLs: `seed` into both databases, closed afterwards. */
 import { openDb } from '../../src/db/connection.ts';
+import { MLMD_IDENTIFIERS } from '../../src/extract/schema-version.ts';
 import { seedDatabases, type SeedOptions, type SeedReport } from '../../src/seed/index.ts';
 
 export async function seedUrls(mlmdUrl: string, kfpUrl: string, opts: SeedOptions): Promise<SeedReport> {
-  const m = await openDb(mlmdUrl, { create: true });
+  // MLMD names its tables unquoted: on PostgreSQL they are lower case, and the statements' names are folded to match.
+  const m = await openDb(mlmdUrl, { ...MLMD_IDENTIFIERS, create: true });
   const k = await openDb(kfpUrl, { create: true });
   try {
     return await seedDatabases(m, k, opts);
