@@ -1,6 +1,6 @@
 /**
  * The command line as an operator meets it: plan's forecast and blockers, exit codes for bad input,
- * older MLMD schema versions end to end, and the demo.
+ * older MLMD schema versions end to end, every mix of servers on the two sides, and the demo.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../src/db/connection.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
 import { runCli } from './helpers/cli.ts';
-import { tempMariaDb, tempSqlite, type TempDatabase } from './helpers/databases.ts';
+import { tempMariaDb, tempPostgres, tempSqlite, type TempDatabase } from './helpers/databases.ts';
 import { checksum } from './helpers/snapshot.ts';
 
 const dbs: TempDatabase[] = [];
@@ -210,6 +210,51 @@ describe('status', () => {
     expect(after.stdout).toContain('complete');
     expect(after.stdout).toMatch(/runs migrated\s+6/);
   });
+});
+
+/**
+ * Every mix of servers (issue #18) the other suites leave out: each side is tested against itself,
+ * and PostgreSQL as a source into MariaDB and SQLite (postgres.int.test.ts) without status or rollback.
+ */
+describe.each([
+  { from: 'PostgreSQL', to: 'PostgreSQL', mlmd: tempPostgres, kfp: tempPostgres },
+  { from: 'MariaDB', to: 'PostgreSQL', mlmd: tempMariaDb, kfp: tempPostgres },
+  { from: 'SQLite', to: 'PostgreSQL', mlmd: tempSqlite, kfp: tempPostgres },
+  { from: 'PostgreSQL', to: 'SQLite', mlmd: tempPostgres, kfp: tempSqlite },
+])('MLMD on $from, KFP on $to', ({ mlmd: tempMlmd, kfp: tempKfp }) => {
+  it('seed → migrate → verify (exit 0) → status → rollback leaves KFP as it was → migrate again', async () => {
+    const m = await tempMlmd('mix_mlmd');
+    const k = await tempKfp('mix_kfp');
+    dbs.push(m, k);
+    const seeded = await runCli(['seed', '--mlmd', m.url, '--kfp', k.url, '--runs', '8', '--seed', '4']);
+    expect(seeded.stderr).toBe('');
+    expect(seeded.code).toBe(0);
+    const pristine = await checksum(k.url);
+    const mlmdBefore = await checksum(m.url);
+    expect(JSON.parse((await runCli(['status', '--kfp', k.url, '--json'])).stdout)).toMatchObject({ state: 'never-migrated', migrated: false });
+
+    const migrated = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url, '--json']);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const summary = JSON.parse(migrated.stdout) as { runs: { migrated: number }; rows: { tasks: number } };
+    expect(summary.runs.migrated).toBe(8);
+    expect(summary.rows.tasks).toBeGreaterThan(8);
+    const verified = await runCli(['verify', '--mlmd', m.url, '--kfp', k.url, '--json']);
+    expect(verified.code, verified.stderr + verified.stdout.slice(0, 2000)).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({ runs: { checked: 8, matched: 8, drifted: 0 } });
+    const status = await runCli(['status', '--kfp', k.url]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('complete');
+    expect(status.stdout).toMatch(/runs migrated\s+8/);
+
+    const rolledBack = await runCli(['rollback', '--kfp', k.url]);
+    expect(rolledBack.code, rolledBack.stderr).toBe(0);
+    expect(await checksum(k.url)).toBe(pristine);
+    // The MLMD database was only read, by every command.
+    expect(await checksum(m.url)).toBe(mlmdBefore);
+    const again = await runCli(['migrate', '--mlmd', m.url, '--kfp', k.url]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await runCli(['verify', '--mlmd', m.url, '--kfp', k.url])).code).toBe(0);
+  }, 120_000);
 });
 
 describe('demo', () => {

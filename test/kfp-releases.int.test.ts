@@ -1,6 +1,6 @@
 /**
- * MLMD as each KFP 2.x release wrote it (src/seed/era.ts, kfp-facts.md §A.9), end to end on SQLite
- * and MariaDB: the seed writes every shape in every release's way, the migration maps each to the
+ * MLMD as each KFP 2.x release wrote it (src/seed/era.ts, kfp-facts.md §A.9), end to end on SQLite,
+ * MariaDB and PostgreSQL (MLMD and KFP on the same server, so PostgreSQL→PostgreSQL too): the seed writes every shape in every release's way, the migration maps each to the
  * rows KFP 3 expects, and verify finds nothing but documented losses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { RELEASE_SHAPES, SHAPES } from '../src/seed/shapes.ts';
 import { decodeMlmdStruct } from '../src/seed/struct-value.ts';
 import type { Reject } from '../src/transform/model.ts';
 import { runCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase, withDb } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase, withDb, withMlmdDb } from './helpers/databases.ts';
 import { seedUrls } from './helpers/seeded.ts';
 
 /** The first twelve runs, then every shape once in each era: each shape meets each release. */
@@ -38,9 +38,10 @@ async function runExecutions(db: Db, runUuid: string): Promise<Exec[]> {
     `SELECT e.id, t.name AS type, e.last_known_state AS state, e.name, p.name AS prop, p.int_value, p.string_value
        FROM Context c JOIN Association a ON a.context_id = c.id JOIN Execution e ON e.id = a.execution_id
        JOIN Type t ON t.id = e.type_id JOIN Type ct ON ct.id = c.type_id AND ct.name = 'system.PipelineRun'
-       LEFT JOIN ExecutionProperty p ON p.execution_id = e.id AND p.is_custom_property = 1
+       LEFT JOIN ExecutionProperty p ON p.execution_id = e.id AND p.is_custom_property = ?
       WHERE c.name = ? ORDER BY e.id`,
-    [runUuid],
+    // A flag: 1 on MySQL and SQLite, a BOOLEAN on PostgreSQL; each driver sends `true` as its database reads it.
+    [true, runUuid],
   );
   const out = new Map<number, Exec>();
   for (const r of rows) {
@@ -52,7 +53,8 @@ async function runExecutions(db: Db, runUuid: string): Promise<Exec[]> {
   return [...out.values()];
 }
 
-describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
+// KFP_DIALECTS: every server a KFP database runs on holds the MLMD database as well.
+describe.each(KFP_DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
   let mlmd: TempDatabase;
   let kfp: TempDatabase;
   let report: SeedReport;
@@ -85,7 +87,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
   });
 
   it('writes each release’s MLMD shape', async () => {
-    await withDb(mlmd.url, async (db) => {
+    await withMlmdDb(mlmd.url, async (db) => {
       const contextSession = new Map(
         (await db.all<Row>(
           "SELECT c.name, p.string_value AS v FROM Context c JOIN ContextProperty p ON p.context_id = c.id AND p.name = 'store_session_info'",
@@ -203,7 +205,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
     await withDb(kfp.url, async (db) => {
       for (const run of runs) {
         const tasks = await db.all<{ Name: string; DisplayName: string; Type: number; ScopePath: string; LogicalKey: string | null; InputParameters: string | null; parent: string | null }>(
-          'SELECT t.Name, t.DisplayName, t.Type, t.ScopePath, t.LogicalKey, t.InputParameters, p.Name AS parent FROM tasks t LEFT JOIN tasks p ON p.UUID = t.ParentTaskUUID WHERE t.RunUUID = ? ORDER BY t.ScopePath',
+          'SELECT t.`Name`, t.`DisplayName`, t.`Type`, t.`ScopePath`, t.`LogicalKey`, t.`InputParameters`, p.`Name` AS parent FROM tasks t LEFT JOIN tasks p ON p.`UUID` = t.`ParentTaskUUID` WHERE t.`RunUUID` = ? ORDER BY t.`ScopePath`',
           [run.uuid],
         );
         const label = `named-groups as ${run.era}`;
@@ -236,7 +238,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
   it('takes the ROOT state from run_details, whatever state a release left the root DAG in', async () => {
     await withDb(kfp.url, async (db) => {
       const rows = await db.all<{ State: number; FinishedInSec: number; run_state: string; FinishedAtInSec: number }>(
-        'SELECT t.State, t.FinishedInSec, r.State AS run_state, r.FinishedAtInSec FROM tasks t JOIN run_details r ON r.UUID = t.RunUUID WHERE t.Type = 1',
+        'SELECT t.`State`, t.`FinishedInSec`, r.`State` AS run_state, r.`FinishedAtInSec` FROM tasks t JOIN run_details r ON r.`UUID` = t.`RunUUID` WHERE t.`Type` = 1',
       );
       expect(rows.length).toBe(RUNS);
       const expected: Record<string, number> = { SUCCEEDED: 2, FAILED: 4, CANCELED: 4, RUNNING: 1 };
@@ -248,7 +250,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
     await withDb(kfp.url, async (db) => {
       for (const run of [...runsOf('importers'), ...runsOf('importer-reuse')]) {
         const imps = await db.all<{ Name: string; DisplayName: string; TypeAttrs: string }>(
-          'SELECT Name, DisplayName, TypeAttrs FROM tasks WHERE RunUUID = ? AND Type = 7 ORDER BY Name',
+          'SELECT `Name`, `DisplayName`, `TypeAttrs` FROM tasks WHERE `RunUUID` = ? AND `Type` = 7 ORDER BY `Name`',
           [run.uuid],
         );
         expect(imps.map((t) => [t.Name, t.DisplayName, JSON.parse(t.TypeAttrs)]), `importers as ${run.era}`).toEqual([
@@ -262,7 +264,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
   it('keeps the MLflow plugin’s run ids: tasks in StatusMetadata, collapsed iterations in mlmd_id_map', async () => {
     const sweep = runsOf('parallel-for').find((r) => r.era === 'kfp-2.17-mlflow')!;
     await withDb(kfp.url, async (db) => {
-      const tasks = await db.all<{ Name: string; Type: number; StatusMetadata: string | null }>('SELECT Name, Type, StatusMetadata FROM tasks WHERE RunUUID = ?', [sweep.uuid]);
+      const tasks = await db.all<{ Name: string; Type: number; StatusMetadata: string | null }>('SELECT `Name`, `Type`, `StatusMetadata` FROM tasks WHERE `RunUUID` = ?', [sweep.uuid]);
       const runIdOf = (t: { StatusMetadata: string | null }) =>
         (JSON.parse(t.StatusMetadata ?? '{}') as { customProperties?: { mlmd?: Record<string, { string: string }> } }).customProperties?.mlmd?.['plugins.mlflow.run_id']?.string;
       for (const t of tasks.filter((x) => Number(x.Type) !== 1)) expect(runIdOf(t), t.Name).toMatch(/^[0-9a-f]{32}$/);
@@ -280,7 +282,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
     const grid = runsOf('loop-edge-cases').find((r) => r.era === 'kfp-2.0')!;
     await withDb(kfp.url, async (db) => {
       const rows = await db.all<{ URI: string; n: number }>(
-        'SELECT a.URI, COUNT(DISTINCT a.UUID) AS n FROM artifacts a JOIN artifact_tasks l ON l.ArtifactID = a.UUID WHERE l.RunUUID = ? AND l.Type = 9 GROUP BY a.URI',
+        'SELECT a.`URI`, COUNT(DISTINCT a.`UUID`) AS n FROM artifacts a JOIN artifact_tasks l ON l.`ArtifactID` = a.`UUID` WHERE l.`RunUUID` = ? AND l.`Type` = 9 GROUP BY a.`URI`',
         [grid.uuid],
       );
       const shared = rows.find((r) => r.URI.endsWith('/Grid cell/result'))!;
@@ -293,7 +295,7 @@ describe.each(DIALECTS)('KFP 2.x releases on $dialect', ({ dialect, temp }) => {
     expect(sweeps.length).toBeGreaterThan(0);
     await withDb(kfp.url, async (db) => {
       for (const run of sweeps) {
-        const [loop] = await db.all<{ UUID: string; State: number }>('SELECT UUID, State FROM tasks WHERE RunUUID = ? AND Type = 5', [run.uuid]);
+        const [loop] = await db.all<{ UUID: string; State: number }>('SELECT `UUID`, `State` FROM tasks WHERE `RunUUID` = ? AND `Type` = 5', [run.uuid]);
         // SUCCEEDED, or CACHED when every iteration hit the cache of an earlier sweep.
         expect([2, 5], run.era).toContain(Number(loop!.State));
         const [mapped] = await db.all<{ mlmd_id: number }>("SELECT mlmd_id FROM mlmd_id_map WHERE kind = 'execution' AND kfp_uuid = ?", [loop!.UUID]);

@@ -2,14 +2,16 @@
 // gRPC mode) sees it. `pythonStore` below builds every read request field for field as that client
 // does — which fields it sets, which it leaves unset, and its paging loop over next_page_token —
 // and the tests check MLMD's answer to each: over an MLMD archive large enough to need several
-// pages (SQLite and MariaDB), and over the KFP tables, where a run deleted after the migration
+// pages (SQLite, MariaDB and PostgreSQL), and over the KFP tables (on each of the three), where a run deleted after the migration
 // leaves ids behind that no longer name a node.
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Param } from '../src/db/connection.ts';
 import { insertMany } from '../src/db/insert.ts';
+import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { createMlmdSchema } from '../src/seed/mlmd-ddl.ts';
 import type { ShimBackend } from '../src/shim/backend.ts';
@@ -21,7 +23,7 @@ import { openMlmdBackend } from '../src/shim/mlmd-backend.ts';
 import { type RunningShim, startShim } from '../src/shim/server.ts';
 import { mlmdHandlers, shimServiceDefinition } from '../src/shim/service.ts';
 import { toRpcError } from '../src/shim/status.ts';
-import { DIALECTS, MARIADB_HOST, MARIADB_PORT, MARIADB_USER, type TempDatabase, tempMariaDb, tempSqlite } from './helpers/databases.ts';
+import { KFP_DIALECTS, MARIADB_HOST, MARIADB_PORT, MARIADB_USER, MLMD_DIALECTS, POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, type TempDatabase, tempMariaDb, tempPostgres, tempSqlite } from './helpers/databases.ts';
 import { type MlmdTestClient, mlmdClient, type Msg } from './helpers/grpc-client.ts';
 import { seedUrls } from './helpers/seeded.ts';
 
@@ -185,7 +187,7 @@ function ordered(keys: Key[], field: 'ID' | 'CREATE_TIME' | 'LAST_UPDATE_TIME', 
 }
 
 async function buildArchive(url: string): Promise<void> {
-  const db = await openDb(url, { create: true });
+  const db = await openDb(url, { ...MLMD_IDENTIFIERS, create: true });
   try {
     await createMlmdSchema(db, 10);
     await insertMany(
@@ -272,7 +274,7 @@ async function buildArchive(url: string): Promise<void> {
 const ids = (xs: Msg[] | undefined) => (xs ?? []).map((x) => Number(x.id));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, n) => from + n);
 
-describe.each(DIALECTS)('the Python client against an MLMD archive ($dialect)', ({ temp }) => {
+describe.each(MLMD_DIALECTS)('the Python client against an MLMD archive ($dialect)', ({ temp }) => {
   let database: TempDatabase;
   let shim: RunningShim;
   let client: MlmdTestClient;
@@ -563,7 +565,8 @@ describe.each(DIALECTS)('the Python client against an MLMD archive ($dialect)', 
 
 // ------------------------------------------------------------------ the KFP tables
 
-describe.each(DIALECTS)('the Python client against the KFP tables ($dialect)', ({ dialect, temp }) => {
+// KFP_DIALECTS: every server a KFP database runs on holds the MLMD database as well.
+describe.each(KFP_DIALECTS)('the Python client against the KFP tables ($dialect)', ({ dialect, temp }) => {
   let mlmd: TempDatabase;
   let kfp: TempDatabase;
   const shims: RunningShim[] = [];
@@ -631,9 +634,9 @@ describe.each(DIALECTS)('the Python client against the KFP tables ($dialect)', (
     const db = await openDb(kfp.url);
     try {
       // What KFP's run deletion leaves: the run's rows are gone, the migration's id map is not.
-      await db.run('DELETE FROM artifact_tasks WHERE RunUUID = ?', [runContext.name]);
-      await db.run('DELETE FROM tasks WHERE RunUUID = ?', [runContext.name]);
-      await db.run('DELETE FROM run_details WHERE UUID = ?', [runContext.name]);
+      await db.run('DELETE FROM artifact_tasks WHERE `RunUUID` = ?', [runContext.name]);
+      await db.run('DELETE FROM tasks WHERE `RunUUID` = ?', [runContext.name]);
+      await db.run('DELETE FROM run_details WHERE `UUID` = ?', [runContext.name]);
     } finally {
       await db.close();
     }
@@ -703,14 +706,59 @@ async function mysqlDeadlockError(): Promise<unknown> {
   }
 }
 
+/** A genuine deadlock from PostgreSQL (40P01): the same two crossed row locks as on MariaDB. */
+async function postgresDeadlockError(): Promise<unknown> {
+  const database = await tempPostgres('deadlock');
+  const name = database.url.slice(database.url.lastIndexOf('/') + 1);
+  const connect = async () => {
+    const c = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: name });
+    await c.connect();
+    return c;
+  };
+  const a = await connect();
+  const b = await connect();
+  try {
+    await a.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+    await a.query('INSERT INTO t VALUES (1, 0), (2, 0)');
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    await a.query('UPDATE t SET v = 1 WHERE id = 1');
+    await b.query('UPDATE t SET v = 1 WHERE id = 2');
+    const first = a.query('UPDATE t SET v = 2 WHERE id = 2').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const second = await b.query('UPDATE t SET v = 2 WHERE id = 1').then(
+      () => null,
+      (e: unknown) => e,
+    );
+    const error = second ?? (await first);
+    if (!error) throw new Error('no deadlock');
+    await a.query('ROLLBACK').catch(() => undefined);
+    await b.query('ROLLBACK').catch(() => undefined);
+    await first;
+    return error;
+  } finally {
+    await a.end();
+    await b.end();
+    await database.drop();
+  }
+}
+
 describe('lock conflicts', () => {
   it('are ABORTED, which the client retries (errors.AbortedError), as MLMD answers them', async () => {
     const locked = await sqliteLockError();
     const deadlock = await mysqlDeadlockError();
+    const pgDeadlock = await postgresDeadlockError();
     expect((locked as { code?: string }).code).toBe('SQLITE_BUSY');
     expect((deadlock as { errno?: number }).errno).toBe(1213);
+    expect((pgDeadlock as { code?: string }).code).toBe('40P01');
     expect(toRpcError(locked).status).toBe('ABORTED');
     expect(toRpcError(deadlock).status).toBe('ABORTED');
+    // Upstream MLMD's PostgreSQL source answers every failed statement INTERNAL; the shim keeps PostgreSQL's lock
+    // conflicts retryable, as MLMD does on SQLite and MySQL (docs/shim.md).
+    expect(toRpcError(pgDeadlock).status).toBe('ABORTED');
     expect(toRpcError(new Error('no such table: Artifact')).status).toBe('INTERNAL');
 
     // Over the wire: a backend whose database refuses the read.

@@ -1,7 +1,7 @@
 /**
- * verify end to end on SQLite and MariaDB: it passes right after migrate, and each kind of tampering
- * makes it exit 1 naming the exact run, MLMD id and field; the JUnit report parses and has one
- * failing case per drifted run.
+ * verify end to end on SQLite, MariaDB and PostgreSQL (MLMD and KFP on the same server): it passes
+ * right after migrate, and each kind of tampering makes it exit 1 naming the exact run, MLMD id and
+ * field; the JUnit report parses and has one failing case per drifted run.
  */
 import { copyFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

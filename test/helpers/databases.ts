@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { type Db, openDb, type Param, type Queryable } from '../../src/db/connection.ts';
+import { type Db, openDb, type OpenOptions, type Param, type Queryable } from '../../src/db/connection.ts';
+import { MLMD_IDENTIFIERS } from '../../src/extract/schema-version.ts';
 
 export interface TempDatabase {
   url: string;
@@ -119,8 +120,17 @@ export function watchReads<T extends Pick<Queryable, 'all' | 'values'>>(
 }
 
 /** Runs `fn` on a read-only connection to `url`, closed afterwards. */
-export async function withDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb(url, { readOnly: true });
+export function withDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  return withReadOnly(url, {}, fn);
+}
+
+/** `withDb` for an MLMD database, whose unquoted table names PostgreSQL keeps in lower case (MLMD_IDENTIFIERS). */
+export function withMlmdDb<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  return withReadOnly(url, MLMD_IDENTIFIERS, fn);
+}
+
+async function withReadOnly<T>(url: string, options: OpenOptions, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDb(url, { ...options, readOnly: true });
   try {
     return await fn(db);
   } finally {
