@@ -1,9 +1,9 @@
 /**
- * `cutover` and the startup gate on real SQLite files and a real MariaDB: a cut-over stopped just
+ * `cutover` and the startup gate on real SQLite files, a real MariaDB and a real PostgreSQL: a cut-over stopped just
  * before its swap (the v1 FK released, the staged FK renamed) is still "before" and is finished by a
  * re-run or undone by stage; one killed with SIGKILL in its last true-up is "before" too; every name
  * is KFP 3's afterwards (the schema check migrate runs accepts the tables); the lock; the exit codes
- * of status --require cutover, of stage after a cut-over and of cutover with nothing staged.
+ * of status --require cutover, of stage after a cut-over and of cutover with nothing staged; on PostgreSQL, a swap failing midway.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Db, openDb, type Queryable } from '../src/db/connection.ts';

@@ -1,6 +1,6 @@
 /**
- * The staged upgrade under the sequences and source changes reviewers try, on real SQLite files and
- * a real MariaDB: each case ends compared with a one-shot `migrate` of the same final source.
+ * The staged upgrade under the sequences and source changes reviewers try, on real SQLite files,
+ * a real MariaDB and a real PostgreSQL: each case ends compared with a one-shot `migrate` of the same final source.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { stage, stageLocked } from '../src/migrate/stager.ts';

@@ -1,5 +1,5 @@
 /**
- * The staged upgrade end to end, on real SQLite files and a real MariaDB: stage while a second
+ * The staged upgrade end to end, on real SQLite files, a real MariaDB and a real PostgreSQL: stage while a second
  * connection plays KFP 2.x (new runs, finished runs, a deleted run, v1 cache rows, a record stamped
  * in the watermark's very millisecond), true-ups, cutover, then the three tables against a one-shot
  * migrate of the final source, verify, the v1 rows in tasks_v1_backup, rollback; a stage killed with
