@@ -15,6 +15,7 @@ import { isLockConflict, retryOnLockConflict } from '../src/db/retry.ts';
 import { ensureBridgeTables } from '../src/load/bridge-tables.ts';
 import { describeTable, ensureTargetTables } from '../src/load/schema.ts';
 import { createV1TasksTable, moveV1TasksAside, restoreV1Tasks } from '../src/load/v1-tasks.ts';
+import { ensureStagedTables, STAGED_TASKS } from '../src/load/staged-tables.ts';
 import { MLMD_DIALECTS, type TempDatabase, tempSqlite } from './helpers/databases.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
@@ -139,6 +140,22 @@ describe('KFP 3 tables on PostgreSQL, as the catalog reads them', () => {
     for (const t of ['artifact_tasks', 'tasks', 'artifacts']) await db.run(`DROP TABLE ${t}`);
     expect(await restoreV1Tasks(db)).toBe('restored');
     expect(await pgIndexes(db, 'tasks')).toEqual(['tasks_RunUUID_run_details_UUID_foreign (RunUUID)', 'tasks_pkey PRIMARY (UUID)']);
+  });
+
+  it('stages KFP 3 tables beside the KFP 2.x tasks table without an index name of theirs colliding (index names are per schema)', async () => {
+    await createV1TasksTable(db);
+    const v1Before = await pgIndexes(db, 'tasks');
+    await ensureBridgeTables(db);
+    expect(await ensureStagedTables(db)).toEqual(['artifacts', STAGED_TASKS, 'artifact_tasks']);
+    const indexNames = async (t: string) => (await pgIndexes(db, t)).map((ix) => ix.split(' ')[0]!);
+    const staged = (await Promise.all(['artifacts', STAGED_TASKS, 'artifact_tasks'].map(indexNames))).flat();
+    expect(await pgIndexes(db, STAGED_TASKS)).toContain(`${STAGED_TASKS}_pkey PRIMARY (UUID)`);
+    expect(staged.filter((n) => v1Before.some((ix) => ix.split(' ')[0] === n))).toEqual([]);
+    // The v1 table is untouched, and its FK and the staged one share KFP 3's name (FK names are per table).
+    expect(await pgIndexes(db, 'tasks')).toEqual(v1Before);
+    const fkNames = async (t: string) => (await pgForeignKeys(db, t)).map((fk) => fk.split(' ')[0]);
+    expect(await fkNames('tasks')).toEqual(['tasks_RunUUID_run_details_UUID_foreign']);
+    expect(await fkNames(STAGED_TASKS)).toEqual(['fk_tasks_parent_task', 'tasks_RunUUID_run_details_UUID_foreign']);
   });
 
   it('reads a table structure with its descending key part and cascades', async () => {

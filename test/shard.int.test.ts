@@ -1,4 +1,4 @@
-// Sharded migrate and stage on a real MariaDB: three shards at once give exactly the rows of one
+// Sharded migrate and stage on a real MariaDB and a real PostgreSQL: three shards at once give exactly the rows of one
 // process; the last shard to end records the run finished; a shard killed part-way re-runs alone
 // (as a Kubernetes Indexed Job's pod, from JOB_COMPLETION_INDEX and MLMD_BRIDGE_SHARDS) and
 // finishes the run; bad shard values are usage errors in one line.
@@ -9,7 +9,7 @@ import { withShardLock } from '../src/load/lock.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { stage } from '../src/migrate/stager.ts';
 import { runCli, startCli } from './helpers/cli.ts';
-import { type TempDatabase, tempMariaDb } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { seedUrls } from './helpers/seeded.ts';
 import { dumpDatabase } from './helpers/snapshot.ts';
 
@@ -17,14 +17,6 @@ const made: TempDatabase[] = [];
 afterAll(async () => {
   for (const d of made) await d.drop();
 });
-
-async function seeded(prefix: string, runs: number): Promise<{ mlmd: string; kfp: string }> {
-  const mlmd = await tempMariaDb(`${prefix}_mlmd`);
-  const kfp = await tempMariaDb(`${prefix}_kfp`);
-  made.push(mlmd, kfp);
-  await seedUrls(mlmd.url, kfp.url, { runs, seed: 7, hostile: true });
-  return { mlmd: mlmd.url, kfp: kfp.url };
-}
 
 async function state(url: string, name: string): Promise<string | undefined> {
   const db = await openDb(url, { readOnly: true });
@@ -47,7 +39,18 @@ async function count(url: string, sql: string): Promise<number> {
 /** Everything mlmd-bridge wrote, but the times it wrote it at. */
 const DUMP = { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] };
 
-describe('sharded runs (MariaDB)', () => {
+/** Sharding needs a database server that several processes write at once: MariaDB and PostgreSQL. */
+const SERVERS = KFP_DIALECTS.filter((d) => d.dialect !== 'sqlite');
+
+describe.each(SERVERS)('sharded runs on $dialect', ({ dialect, temp }) => {
+  async function seeded(prefix: string, runs: number): Promise<{ mlmd: string; kfp: string }> {
+    const mlmd = await temp(`${prefix}_mlmd_${dialect}`);
+    const kfp = await temp(`${prefix}_kfp_${dialect}`);
+    made.push(mlmd, kfp);
+    await seedUrls(mlmd.url, kfp.url, { runs, seed: 7, hostile: true });
+    return { mlmd: mlmd.url, kfp: kfp.url };
+  }
+
   it('migrate: 3 shards at once write exactly the tables one process writes, and the last one records the migration finished', async () => {
     const [sharded, single] = await Promise.all([seeded('shard3', 45), seeded('shard1', 45)]);
     const shards = await Promise.all([0, 1, 2].map((i) => startCli(['migrate', '--mlmd', sharded.mlmd, '--kfp', sharded.kfp, '--shard', `${i}/3`, '--concurrency', '2', '--json']).done));
@@ -139,6 +142,9 @@ describe('sharded runs (MariaDB)', () => {
     expect(JSON.parse(last.stdout).shard).toEqual({ index: 1, count: 2, finished: true });
   }, 300_000);
 
+});
+
+describe('sharded runs: the option', () => {
   it('bad shard values: exit 2 with one line naming the value', async () => {
     const base = ['migrate', '--mlmd', 'sqlite:/nonexistent/m.db', '--kfp', 'sqlite:/nonexistent/k.db'];
     for (const bad of ['3/3', '1/0', 'a/b', '-1/2', '1', '0/1001']) {

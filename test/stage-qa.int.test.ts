@@ -1,6 +1,6 @@
 /**
- * The staged upgrade under the sequences and source changes reviewers try, on real SQLite files and
- * a real MariaDB: each case ends compared with a one-shot `migrate` of the same final source.
+ * The staged upgrade under the sequences and source changes reviewers try, on real SQLite files,
+ * a real MariaDB and a real PostgreSQL: each case ends compared with a one-shot `migrate` of the same final source.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { stage, stageLocked } from '../src/migrate/stager.ts';
@@ -17,7 +17,7 @@ import { MlmdStore } from '../src/seed/mlmd-store.ts';
 import { EXECUTION_STATE } from '../src/transform/model.ts';
 import type { Db } from '../src/db/connection.ts';
 import { runCli, startCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { count, expectOneShotEqual, seedPair, withBoth } from './helpers/staged.ts';
 
 /** What TFX writes meanwhile: a pipeline_run context and a Trainer execution in it. */
@@ -31,7 +31,7 @@ async function addTfxRun(mlmd: Db, name: string): Promise<void> {
   await store.flush(mlmd);
 }
 
-describe.each(DIALECTS)('the staged upgrade against edits and sequences on $dialect', ({ dialect, temp }) => {
+describe.each(KFP_DIALECTS)('the staged upgrade against edits and sequences on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
   const make = async (name: string) => {
     const d = await temp(`sqa_${name}_${dialect}`);

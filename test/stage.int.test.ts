@@ -1,5 +1,5 @@
 /**
- * The staged upgrade end to end, on real SQLite files and a real MariaDB: stage while a second
+ * The staged upgrade end to end, on real SQLite files, a real MariaDB and a real PostgreSQL: stage while a second
  * connection plays KFP 2.x (new runs, finished runs, a deleted run, v1 cache rows, a record stamped
  * in the watermark's very millisecond), true-ups, cutover, then the three tables against a one-shot
  * migrate of the final source, verify, the v1 rows in tasks_v1_backup, rollback; a stage killed with
@@ -17,7 +17,7 @@ import { addRunsLike, deleteRuns, finishRunningRuns, nextMlmdTime } from '../src
 import type { SeedReport } from '../src/seed/index.ts';
 import { verify } from '../src/verify/verifier.ts';
 import { runCli, startCli } from './helpers/cli.ts';
-import { DIALECTS, type TempDatabase } from './helpers/databases.ts';
+import { KFP_DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { dumpDatabase } from './helpers/snapshot.ts';
 import { BOOKKEEPING, copyKfp2, count, KFP3_TABLES, seedPair, withBoth } from './helpers/staged.ts';
 
@@ -27,7 +27,7 @@ async function seed(mlmdUrl: string, kfpUrl: string, runs = RUNS, hostile = fals
   return seedPair(mlmdUrl, kfpUrl, { runs, seed: 7, hostile });
 }
 
-describe.each(DIALECTS)('the staged upgrade on $dialect', ({ dialect, temp }) => {
+describe.each(KFP_DIALECTS)('the staged upgrade on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
   const make = async (name: string) => {
     const d = await temp(`stage_${name}_${dialect}`);
@@ -95,13 +95,13 @@ describe.each(DIALECTS)('the staged upgrade on $dialect', ({ dialect, temp }) =>
       expect(trueUp.stage.deletedRuns).toBe(1);
       // 3 new, 1 finished, the deleted one (its rows go), the one stamped at the watermark.
       expect(trueUp.runs.migrated).toBeGreaterThanOrEqual(6);
-      expect(await count(kfp.url, `SELECT COUNT(*) AS n FROM ${STAGED_TASKS} WHERE RunUUID = ?`, [settled[4]!])).toBe(0);
+      expect(await count(kfp.url, `SELECT COUNT(*) AS n FROM ${STAGED_TASKS} WHERE \`RunUUID\` = ?`, [settled[4]!])).toBe(0);
 
       const v1BeforeCutover = await dumpDatabase(kfp.url, { tables: ['tasks'] });
       const done = await cutover({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
       expect(done.outcome).toBe('swapped');
       expect(await withBoth(mlmd.url, kfp.url, (_m, k) => tableExists(k, STAGED_TASKS))).toBe(false);
-      for (const uuid of activity.v1Rows) expect(await count(kfp.url, 'SELECT COUNT(*) AS n FROM tasks_v1_backup WHERE UUID = ?', [uuid])).toBe(1);
+      for (const uuid of activity.v1Rows) expect(await count(kfp.url, 'SELECT COUNT(*) AS n FROM tasks_v1_backup WHERE `UUID` = ?', [uuid])).toBe(1);
 
       const reference = await make('reference');
       await copyKfp2(kfp.url, reference.url);

@@ -24,7 +24,6 @@ Connection URLs:
   mysql://user:pass@host:port/db     MySQL 8 or MariaDB (KFP's metadb / mlpipeline)
   postgres://user:pass@host:port/db  PostgreSQL (port 5432 by default; ?sslmode=disable|require|verify-ca|verify-full),
                                      on either side: the MLMD database (--mlmd), the KFP database (--kfp), seed's databases
-                                     (stage and cutover refuse a KFP database there: migrate upgrades it in one window)
   sqlite:path/to/file.db             a SQLite file
   MLMD_DB_URL and KFP_DB_URL stand in for --mlmd and --kfp.
 
@@ -166,9 +165,9 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
       'after',
       '\nExample:\n  mlmd-bridge cutover --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
         'Takes the migration lock, trues up, then renames tasks to tasks_v1_backup and tasks_kfp3_staged to tasks in one step\n' +
-        "(every constraint then has KFP 3's name). Killed at any point, the database is before or after the swap; re-run to finish.\n" +
+        "(one RENAME TABLE on MySQL, one transaction on PostgreSQL and SQLite; every index and constraint then has KFP 3's name). Killed at any point, the database is before or after the swap; re-run to finish.\n" +
         'rollback swaps back. Exit 0 ok, 1 records skipped or degraded, 2 usage or connection, 3 blocked (lock held: LOCK_HELD;\n' +
-        'nothing staged: NOT_STAGED).',
+        'nothing staged: NOT_STAGED; a name the swap needs held by another table or index: TARGET_SCHEMA_MISMATCH).',
     )
     .action(async (o) => cutoverCommand(o, out, err));
   addMappingOptions(cutover);

@@ -96,3 +96,19 @@ export async function mayCreateTables(db: Queryable): Promise<boolean> {
   const [row] = await db.all<{ ok: boolean | null }>("SELECT has_schema_privilege(current_schema(), 'CREATE') AS ok");
   return row?.ok === true;
 }
+
+/**
+ * PostgreSQL: which of `names` a relation of the current schema holds (tables, indexes, sequences
+ * and views share one namespace there), leaving out the table `except` and its indexes.
+ */
+export async function relationNamesTaken(db: Queryable, names: readonly string[], except?: string): Promise<string[]> {
+  if (db.dialect !== 'postgres' || names.length === 0) return [];
+  const inSchema = 'relnamespace = current_schema()::regnamespace';
+  const rows = await db.all<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_catalog.pg_class c WHERE c.${inSchema} AND c.relname IN (${names.map(() => '?').join(', ')}) ` +
+      `AND c.oid NOT IN (SELECT t.oid FROM pg_catalog.pg_class t WHERE t.${inSchema} AND t.relname = ? ` +
+      `UNION ALL SELECT x.indexrelid FROM pg_catalog.pg_index x JOIN pg_catalog.pg_class t ON t.oid = x.indrelid WHERE t.${inSchema} AND t.relname = ?) ORDER BY c.relname`,
+    [...names, except ?? '', except ?? ''],
+  );
+  return rows.map((r) => r.name);
+}

@@ -8,6 +8,7 @@ import type { Queryable } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { BRIDGE_TABLES } from './bridge-tables.ts';
 import { isV1TasksTable } from './schema.ts';
+import { STAGED_TASKS } from './staged-tables.ts';
 
 /** Whether the connection's role is (a member of) the owner of the table. */
 async function ownsTable(db: Queryable, name: string): Promise<boolean> {
@@ -18,7 +19,7 @@ async function ownsTable(db: Queryable, name: string): Promise<boolean> {
   return row?.owns === true;
 }
 
-const WRITTEN = ['artifacts', 'tasks', 'artifact_tasks', 'tasks_v1_backup', ...BRIDGE_TABLES];
+const WRITTEN = ['artifacts', 'tasks', 'artifact_tasks', 'tasks_v1_backup', STAGED_TASKS, ...BRIDGE_TABLES];
 
 export async function refuseWithoutWritePrivileges(db: Queryable): Promise<void> {
   if (db.dialect !== 'postgres') return;

@@ -8,13 +8,17 @@
  * (kfp-facts §B.1/§C.1), so there the staged table's RunUUID FK has its own name until the cut-over
  * renames it. Index names are per table on MySQL; on SQLite they are global, but none of KFP 3's
  * collides with the v1 table's, and SQLite FK names are only text, so SQLite uses KFP 3's names.
+ * On PostgreSQL FK names are per table, so KFP 3's are used; index names are per schema: the staged
+ * table's primary key is `tasks_kfp3_staged_pkey` (PostgreSQL names it after the table), none of
+ * KFP 3's other index names is one of the v1 table's, and the cut-over renames the primary keys.
  */
+import { relationNamesTaken } from '../db/catalog.ts';
 import type { Db, Queryable } from '../db/connection.ts';
 import { quoteIdent as q } from '../db/dialect.ts';
 import { BridgeError } from '../errors.ts';
 import { type TargetDialect, targetDialect } from './kfp-database.ts';
 import { createTableStatements, describeTable, diffTableStructure, expectedStructure, isV1TasksTable, tableExists, type TableStructure, type TargetTable } from './schema.ts';
-import { V1_TASKS_BACKUP } from './v1-tasks.ts';
+import { pkeyName, renameTable, V1_TASKS_BACKUP } from './v1-tasks.ts';
 
 export const STAGED_TASKS = 'tasks_kfp3_staged';
 /** KFP 3's name of the tasks → run_details FK, which the v1 tasks table has too. */
@@ -136,19 +140,46 @@ export async function renameStagedRunForeignKey(s: Queryable, direction: 'to-kfp
 }
 
 /**
- * The swap itself, in one atomic step: MySQL's multi-table RENAME TABLE, or one SQLite
- * transaction (ALTER TABLE … RENAME rewrites the references of artifact_tasks and of the table's
- * own parent FK to the new name). FKs follow a renamed table on both.
+ * Refuses (TARGET_SCHEMA_MISMATCH, exit 3) a cut-over whose swap would fail on a name something
+ * else holds, before anything is changed: `tasks_v1_backup`, and on PostgreSQL, where tables,
+ * indexes and sequences share one namespace, every name the swap gives a table or primary key
+ * index (the v1 table's own are handed over, so they do not count).
+ */
+export async function refuseTakenSwapNames(db: Queryable, hasV1: boolean): Promise<void> {
+  const tables = hasV1 ? [V1_TASKS_BACKUP, 'tasks'] : ['tasks'];
+  const taken =
+    targetDialect(db) === 'postgres'
+      ? await relationNamesTaken(db, [...tables, ...tables.map(pkeyName)], hasV1 ? 'tasks' : undefined)
+      : hasV1 && (await tableExists(db, V1_TASKS_BACKUP))
+        ? [V1_TASKS_BACKUP]
+        : [];
+  if (taken.length === 0) return;
+  throw new BridgeError(
+    'TARGET_SCHEMA_MISMATCH',
+    `the cut-over would rename KFP 2.x's tasks table to ${V1_TASKS_BACKUP} and the staged one to tasks, but ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} already the name of another table or index`,
+    'find out what holds the name (a copy left by hand, another tool); rename or drop it, then run mlmd-bridge cutover again',
+  );
+}
+
+/**
+ * The swap itself, in one atomic step: MySQL's multi-table RENAME TABLE, or one transaction on
+ * SQLite and PostgreSQL, whose DDL is transactional (ALTER TABLE … RENAME rewrites the references
+ * of artifact_tasks and of the table's own parent FK to the new name; FKs follow a renamed table on
+ * all three). On PostgreSQL index names are per schema and survive a table's rename, so the same
+ * transaction hands the primary keys' names over: the v1 table's `tasks_pkey` becomes
+ * `tasks_v1_backup_pkey`, as a one-shot migrate names it (v1-tasks.ts), and the staged table's
+ * `tasks_kfp3_staged_pkey` becomes `tasks_pkey`, as on a fresh database. No other index of either
+ * table is named after the table (the v1 RunUUID index keeps the FK's name, as migrate leaves it).
  */
 export async function swapStagedIn(db: Db, hasV1: boolean): Promise<void> {
-  const t = (n: string) => q(db, n);
   if (targetDialect(db) === 'mysql') {
+    const t = (n: string) => q(db, n);
     await db.run(hasV1 ? `RENAME TABLE ${t('tasks')} TO ${t(V1_TASKS_BACKUP)}, ${t(STAGED_TASKS)} TO ${t('tasks')}` : `RENAME TABLE ${t(STAGED_TASKS)} TO ${t('tasks')}`);
     return;
   }
-  const rename = async (tx: Queryable) => {
-    if (hasV1) await tx.run(`ALTER TABLE ${t('tasks')} RENAME TO ${t(V1_TASKS_BACKUP)}`);
-    await tx.run(`ALTER TABLE ${t(STAGED_TASKS)} RENAME TO ${t('tasks')}`);
-  };
-  await db.transaction(rename);
+  // renameTable renames a PostgreSQL table's primary key index with it.
+  await db.transaction(async (tx) => {
+    if (hasV1) await renameTable(tx, 'tasks', V1_TASKS_BACKUP);
+    await renameTable(tx, STAGED_TASKS, 'tasks');
+  });
 }

@@ -165,9 +165,12 @@ const isRecordedForeignKeys = (v: unknown): v is RecordedForeignKey[] =>
   Array.isArray(v) &&
   v.every((fk: Partial<RecordedForeignKey> | null) => typeof fk?.name === 'string' && typeof fk.clause === 'string' && isStringArray(fk.columns) && typeof fk.refTable === 'string' && isStringArray(fk.refColumns));
 
+/** PostgreSQL's name for the primary key index of a table created with an unnamed PRIMARY KEY, as GORM creates them. */
+export const pkeyName = (table: string): string => `${table}_pkey`;
+
 export async function renameTable(db: Queryable, from: string, to: string): Promise<void> {
   await db.run(targetDialect(db) === 'mysql' ? `RENAME TABLE ${q(db, from)} TO ${q(db, to)}` : `ALTER TABLE ${q(db, from)} RENAME TO ${q(db, to)}`);
-  await renamePrimaryKeyIndex(db, to, `${from}_pkey`, `${to}_pkey`);
+  await renamePrimaryKeyIndex(db, to, pkeyName(from), pkeyName(to));
 }
 
 /**
@@ -235,7 +238,7 @@ export async function moveV1TasksAside(db: Queryable): Promise<'moved' | 'absent
       );
     }
     await dropRecordedForeignKeys(db, (await recordedForeignKeys(db)) ?? []);
-    await renamePrimaryKeyIndex(db, V1_TASKS_BACKUP, 'tasks_pkey', `${V1_TASKS_BACKUP}_pkey`);
+    await renamePrimaryKeyIndex(db, V1_TASKS_BACKUP, pkeyName('tasks'), pkeyName(V1_TASKS_BACKUP));
     return 'already-moved';
   }
   if (!v1InPlace) return 'absent';

@@ -6,14 +6,13 @@
  * RENAME TABLE swaps both tables at once. On SQLite the swap is one transaction. A cut-over killed
  * at any point is therefore before or after the swap, and a re-run finishes it.
  */
-import { refuseStagedUpgradeOn } from '../load/kfp-database.ts';
 import type { Db } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import type { MlmdSource } from '../extract/index.ts';
 import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables } from '../load/schema.ts';
-import { renameStagedRunForeignKey, STAGED_TASKS, swapStagedIn, upgradePhase } from '../load/staged-tables.ts';
+import { refuseTakenSwapNames, renameStagedRunForeignKey, STAGED_TASKS, swapStagedIn, upgradePhase } from '../load/staged-tables.ts';
 import { releaseV1ForeignKeyNames } from '../load/v1-tasks.ts';
 import { tableExists } from '../db/catalog.ts';
 import { type MigrateOptions, withSourceAndTarget } from './migrator.ts';
@@ -31,7 +30,6 @@ export interface CutoverSummary {
 }
 
 export async function cutover(opts: MigrateOptions): Promise<CutoverSummary> {
-  refuseStagedUpgradeOn(opts.kfpUrl, 'cutover');
   return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => cutoverLocked(source, kfp, opts, started)));
 }
 
@@ -57,9 +55,10 @@ async function cutoverLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
       'run mlmd-bridge stage with the same --mlmd and --kfp first (KFP 2.x may keep running meanwhile), then cutover in the maintenance window',
     );
   }
+  const hasV1 = await tableExists(kfp, 'tasks');
+  await refuseTakenSwapNames(kfp, hasV1);
   const trueUp = await stageLocked(source, kfp, opts, started);
   const swapStarted = Date.now();
-  const hasV1 = await tableExists(kfp, 'tasks');
   if (hasV1) await releaseV1ForeignKeyNames(kfp);
   await kfp.session((s) => renameStagedRunForeignKey(s, 'to-kfp3'));
   await swapStagedIn(kfp, hasV1);

@@ -6,7 +6,6 @@
  * every run is written, so a killed stage finds the same changes again (the runs written before
  * the kill match their checkpoints and are skipped).
  */
-import { refuseStagedUpgradeOn } from '../load/kfp-database.ts';
 import type { Db } from '../db/connection.ts';
 import { chunked, placeholders } from '../db/sql.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
@@ -36,7 +35,6 @@ export interface StageSummary extends MigrateSummary {
 }
 
 export async function stage(opts: MigrateOptions): Promise<StageSummary> {
-  refuseStagedUpgradeOn(opts.kfpUrl, 'stage');
   return withSourceAndTarget(opts, (source, kfp, started) =>
     opts.shard ? stageShard(source, kfp, opts, started, opts.shard) : withMigrationLock(kfp, () => stageLocked(source, kfp, opts, started)),
   );
@@ -158,7 +156,7 @@ async function removeVanishedRuns(kfp: Db, uuids: string[]): Promise<void> {
   await kfp.transaction(async (tx) => {
     for (const ids of chunked(uuids)) {
       const ph = placeholders(ids.length);
-      await tx.run(`DELETE FROM ${STAGED_TASKS} WHERE RunUUID IN (${ph})`, ids);
+      await tx.run(`DELETE FROM ${STAGED_TASKS} WHERE \`RunUUID\` IN (${ph})`, ids);
       await tx.run(`DELETE FROM mlmd_id_map WHERE run_uuid IN (${ph})`, ids);
       await tx.run(`DELETE FROM mlmd_bridge_rejects WHERE run_key IN (${ph})`, ids);
       await tx.run(`DELETE FROM mlmd_bridge_runs WHERE run_uuid IN (${ph})`, ids);
@@ -181,12 +179,13 @@ async function removeUnusedPipelineContexts(source: MlmdSource, kfp: Db): Promis
  */
 async function removeUnlinkedArtifacts(kfp: Db): Promise<void> {
   await kfp.transaction(async (tx) => {
+    // Backticks: the KFP 3 column names are mixed case (quoted on PostgreSQL, where unquoted names fold to lower case).
     const gone = await tx.all<{ UUID: string }>(
-      "SELECT a.UUID FROM artifacts a WHERE NOT EXISTS (SELECT 1 FROM artifact_tasks l WHERE l.ArtifactID = a.UUID) AND EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kfp_uuid = a.UUID AND m.kind = 'artifact')",
+      "SELECT a.`UUID` FROM artifacts a WHERE NOT EXISTS (SELECT 1 FROM artifact_tasks l WHERE l.`ArtifactID` = a.`UUID`) AND EXISTS (SELECT 1 FROM mlmd_id_map m WHERE m.kfp_uuid = a.`UUID` AND m.kind = 'artifact')",
     );
     for (const ids of chunked(gone.map((r) => r.UUID))) {
       const ph = placeholders(ids.length);
-      await tx.run(`DELETE FROM artifacts WHERE UUID IN (${ph})`, ids);
+      await tx.run(`DELETE FROM artifacts WHERE \`UUID\` IN (${ph})`, ids);
       await tx.run(`DELETE FROM mlmd_id_map WHERE kind = 'artifact' AND kfp_uuid IN (${ph})`, ids);
     }
   });

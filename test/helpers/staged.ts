@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import { type Db, openDb, type Param } from '../../src/db/connection.ts';
 import { insertMany } from '../../src/db/insert.ts';
+import { MLMD_IDENTIFIERS } from '../../src/extract/schema-version.ts';
 import { createV1TasksTable } from '../../src/load/v1-tasks.ts';
 import { migrate, type MigrateSummary } from '../../src/migrate/migrator.ts';
 import { seedDatabases, type SeedOptions, type SeedReport } from '../../src/seed/index.ts';
@@ -21,7 +22,8 @@ export async function seedPair(mlmdUrl: string, kfpUrl: string, opts: SeedOption
 }
 
 export async function withBoth<T>(mlmdUrl: string, kfpUrl: string, fn: (mlmd: Db, kfp: Db) => Promise<T>, create = false): Promise<T> {
-  const mlmd = await openDb(mlmdUrl, { create });
+  // MLMD names its tables unquoted: on PostgreSQL they are lower case, and the statements' names are folded to match.
+  const mlmd = await openDb(mlmdUrl, { ...MLMD_IDENTIFIERS, create });
   const kfp = await openDb(kfpUrl, { create });
   try {
     return await fn(mlmd, kfp);
