@@ -5,7 +5,7 @@
  * a count, not from before the delete).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDb } from '../src/db/connection.ts';
+import { type Db, openDb } from '../src/db/connection.ts';
 import type { NonKfpRecord } from '../src/extract/source-census.ts';
 import { ensureBridgeTables } from '../src/load/bridge-tables.ts';
 import { appendRejects } from '../src/load/writer.ts';
@@ -29,13 +29,21 @@ describe.each(KFP_DIALECTS)('run-less rejects on a true-up ($dialect)', ({ diale
   afterAll(async () => {
     for (const d of made) await d.drop();
   });
-
-  it('replaces the shared-artifact rejects under key "" only and numbers the new records after the highest seq left there', async () => {
-    const kfpDb = await temp(`rl_${dialect}`);
+  /** `fn` on a fresh KFP database of this dialect holding the bookkeeping tables. */
+  async function onFreshKfp(prefix: string, fn: (kfp: Db) => Promise<void>): Promise<void> {
+    const kfpDb = await temp(`${prefix}_${dialect}`);
     made.push(kfpDb);
     const kfp = await openDb(kfpDb.url, { create: true });
     try {
       await ensureBridgeTables(kfp);
+      await fn(kfp);
+    } finally {
+      await kfp.close();
+    }
+  }
+
+  it('replaces the shared-artifact rejects under key "" only and numbers the new records after the highest seq left there', async () => {
+    await onFreshKfp('rl', async (kfp) => {
       // Under '': two non-KFP records with a gap in seq, then the last true-up's two shared artifacts.
       await appendRejects(kfp, '', [reject('NON_KFP_CONTEXT', 'context', 1)], 0);
       await appendRejects(kfp, '', [reject('NON_KFP_EXECUTION', 'execution', 2), reject('IDENTITY_KEY_SHARED', 'artifact', 10), reject('IDENTITY_KEY_SHARED', 'artifact', 11)], 5);
@@ -69,25 +77,17 @@ describe.each(KFP_DIALECTS)('run-less rejects on a true-up ($dialect)', ({ diale
         { run_key: 'run-a', seq: 8, code: 'ORPHAN_RUN', mlmd_id: 20 },
         { run_key: 'run-a', seq: 9, code: 'IDENTITY_KEY_SHARED', mlmd_id: 21 },
       ]);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 
   it('numbers from 0 when nothing is left under "" after the delete', async () => {
-    const kfpDb = await temp(`rl0_${dialect}`);
-    made.push(kfpDb);
-    const kfp = await openDb(kfpDb.url, { create: true });
-    try {
-      await ensureBridgeTables(kfp);
+    await onFreshKfp('rl0', async (kfp) => {
       await appendRejects(kfp, '', [reject('IDENTITY_KEY_SHARED', 'artifact', 10)], 3);
       await appendRejects(kfp, 'run-b', [reject('ORPHAN_RUN', 'context', 20, 'run-b')], 4);
       const source = { async *listNonKfp() {} };
       await storeRunlessRejects(source, kfp, [reject('IDENTITY_KEY_SHARED', 'artifact', 12)], { context: 0, execution: 0 });
       const rows = await kfp.all<Stored>("SELECT run_key, seq, code, mlmd_id FROM mlmd_bridge_rejects WHERE run_key = '' ORDER BY seq");
       expect(rows.map((r) => [Number(r.seq), r.code, Number(r.mlmd_id)])).toEqual([[0, 'IDENTITY_KEY_SHARED', 12]]);
-    } finally {
-      await kfp.close();
-    }
+    });
   });
 });
