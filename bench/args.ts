@@ -24,11 +24,13 @@ export const USAGE =
   `  Seeds N and N×K KFP-shaped runs (default ${DEFAULT_RUNS} and ×${DEFAULT_SCALE}) into scratch MariaDB databases; for\n` +
   '  each size runs plan (read + map alone), migrate, the LOAD DATA ceiling for the same rows, verify and the shim\n' +
   '  (unless --no-shim), then the staged upgrade (stage, a true-up with nothing changed and after 1 % of the runs\n' +
-  '  changed, the cut-over outage), prints a table and one JSON line, and drops the databases.\n' +
+  '  changed, the cut-over outage), prints a table and one JSON line, and drops the databases. The same runs are\n' +
+  '  migrated (against a COPY ceiling) and staged into a KFP database on PostgreSQL too, MLMD staying on MariaDB.\n' +
   '  --batch-size and --concurrency are passed to migrate (default: its own defaults).\n' +
   '  Values may follow their flag or be joined to it: --runs 50 or --runs=50.\n' +
   '  Server: MB_BENCH_MYSQL_HOST (127.0.0.1), MB_BENCH_MYSQL_PORT (3306), MB_BENCH_MYSQL_USER (root),\n' +
-  '  MB_BENCH_MYSQL_PASSWORD (empty).\n';
+  '  MB_BENCH_MYSQL_PASSWORD (empty); MB_BENCH_PG_HOST (127.0.0.1), MB_BENCH_PG_PORT (5432), MB_BENCH_PG_USER\n' +
+  '  (postgres), MB_BENCH_PG_PASSWORD (empty).\n';
 
 /** Thrown from commander's value parser, so it reaches the caller unchanged (commander rewraps only its own errors). */
 const wholeNumber = (flag: string) => (value: string): number => {

@@ -3,7 +3,8 @@
  * N×scale runs), then measures side by side: plan (read + map alone, the floor under migrate),
  * migrate (rows/s, wall time, peak RSS), the LOAD DATA ceiling for the same rows, their ratio,
  * verify and the shim when this checkout has them, what recomputing fingerprints costs the mapping
- * (bench/fingerprints.ts), and the staged upgrade: stage, true-ups and the cut-over outage (bench/stage.ts). Prints a table and one JSON line; everything it
+ * (bench/fingerprints.ts), and the staged upgrade: stage, true-ups and the cut-over outage (bench/stage.ts),
+ * with the KFP database on MariaDB and on PostgreSQL (bench/postgres.ts). Prints a table and one JSON line; everything it
  * creates lives in scratch databases and temp files that are removed at the end (or on Ctrl-C), so
  * nothing is written into the repository.
  */
@@ -11,7 +12,7 @@ import { BenchInputError, parseArgs } from './args.ts';
 import { measureCeiling, removeCeilingFiles } from './ceiling.ts';
 import { cliHasCommand, stopAllCommands } from './child.ts';
 import { renderTable, type SizeResult } from './report.ts';
-import { copyDatabase, machineFacts, ScratchDatabases, urlOf } from './scratch.ts';
+import { copyDatabase, machineFacts, MARIADB_KFP, ScratchDatabases, urlOf } from './scratch.ts';
 import { measureShim } from './shim.ts';
 import { measureFingerprints } from './fingerprints.ts';
 import { migrate, plan, seed, verify } from './workloads.ts';
@@ -52,10 +53,18 @@ async function main(): Promise<void> {
       const ceiling = await measureCeiling(kfpDb, scratch.name(`ceil${runs}_${size}`));
       const verified = hasVerify ? await verify(urlOf(mlmdDb), urlOf(kfpDb), migrated.targetRows) : null;
       const shim = args.shim ? await measureShim(urlOf(kfpDb), kfpDb, log) : null;
-      const postgres = await measurePostgres(pgScratch, urlOf(mlmdDb), runs, size, log);
-      if (postgres.available) log(`postgres: ${postgres.targetRows} rows, migrate ${postgres.migrateWallSeconds.toFixed(1)} s, COPY ${postgres.ceilingLoadSeconds.toFixed(1)} s`);
+      // PostgreSQL's staged upgrade writes its 1 % change into a copy of the MLMD database, so MariaDB's below starts from the same records.
+      const mlmdCopy = async () => {
+        const copy = scratch.name(`mlmdpg${runs}_${size}`);
+        await copyDatabase(mlmdDb, copy);
+        return urlOf(copy);
+      };
+      const postgres = await measurePostgres(pgScratch, urlOf(mlmdDb), mlmdCopy, runs, size, log);
+      if (postgres.available) {
+        log(`postgres: ${postgres.targetRows} rows, migrate ${postgres.migrateWallSeconds.toFixed(1)} s, COPY ${postgres.ceilingLoadSeconds.toFixed(1)} s, cut-over after 1 % ${postgres.staged.cutoverChanged.toFixed(1)} s`);
+      }
       log('staging, truing up, cutting over');
-      const staged = await measureStaged(mlmdDb, stageDb, (purpose) => scratch.name(`${purpose}${runs}_${size}`), runs);
+      const staged = await measureStaged(urlOf(mlmdDb), MARIADB_KFP, stageDb, (purpose) => scratch.name(`${purpose}${runs}_${size}`), runs);
       results.push({
         runs,
         seeded,

@@ -7,6 +7,10 @@
  * The KFP 2.x side (run_details and the v1 tasks table) is seeded on PostgreSQL with the same seed
  * and number of runs as the MariaDB one, so the run_details rows are the same; the MLMD source is the
  * MariaDB database the rest of the bench reads, so both migrations read the same records.
+ *
+ * Then the staged upgrade (bench/stage.ts) into a copy of the same KFP 2.x database, as on MariaDB,
+ * reading its own copy of the MLMD database: the 1 % change writes MLMD, and MariaDB's staged
+ * figures are taken from the untouched one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +22,7 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { createTableStatements, TARGET_TABLES, type TargetTable } from '../src/load/schema.ts';
 import { runCliMeasured } from './child.ts';
 import { type ScratchDatabases, type ScratchServer, type Server, urlOf } from './scratch.ts';
+import { type KfpServer, measureStaged, type StagedFigures } from './stage.ts';
 import { seed } from './workloads.ts';
 
 export const PG_SERVER: Server = {
@@ -42,6 +47,7 @@ export type PostgresResult =
       ceilingRowsPerSecond: number;
       /** migrate rows/s ÷ COPY rows/s. */
       ratio: number;
+      staged: StagedFigures;
     };
 
 /** PostgreSQL's scratch databases. WITH (FORCE) ends the sessions still on them, an interrupted command's among them. */
@@ -57,14 +63,41 @@ export const POSTGRES_SCRATCH: ScratchServer = {
   },
 };
 
+/**
+ * The staged upgrade's KFP databases on PostgreSQL. A copy is CREATE DATABASE … TEMPLATE, which
+ * needs the source without sessions: the commands measured have exited by then.
+ */
+export const POSTGRES_KFP: KfpServer = {
+  url: pgUrlOf,
+  async copy(from, to) {
+    const c = await client('postgres');
+    try {
+      await c.query(`CREATE DATABASE "${to}" TEMPLATE "${from}"`);
+    } finally {
+      await c.end();
+    }
+  },
+};
+
 async function client(database: string): Promise<pg.Client> {
   const c = new pg.Client({ ...PG_SERVER, database });
   await c.connect();
   return c;
 }
 
-/** Migrates the MLMD database `mlmdUrl` (seeded with `runs` runs, seed 1) into a fresh PostgreSQL KFP database, then loads the COPY ceiling. */
-export async function measurePostgres(scratch: ScratchDatabases, mlmdUrl: string, runs: number, size: number, log: (s: string) => void): Promise<PostgresResult> {
+/**
+ * Migrates the MLMD database `mlmdUrl` (seeded with `runs` runs, seed 1) into a fresh PostgreSQL KFP
+ * database, loads the COPY ceiling, then measures the staged upgrade reading the MLMD copy that
+ * `mlmdCopy` makes (its URL).
+ */
+export async function measurePostgres(
+  scratch: ScratchDatabases,
+  mlmdUrl: string,
+  mlmdCopy: () => Promise<string>,
+  runs: number,
+  size: number,
+  log: (s: string) => void,
+): Promise<PostgresResult> {
   let server: string;
   try {
     const c = await client('postgres');
@@ -81,6 +114,9 @@ export async function measurePostgres(scratch: ScratchDatabases, mlmdUrl: string
   } finally {
     rmSync(throwaway, { recursive: true, force: true });
   }
+  // The staged upgrade's own KFP 2.x database: migrate moves this one's tasks table aside.
+  const stageDb = scratch.name(`stg${runs}_${size}`);
+  await POSTGRES_KFP.copy(kfpDb, stageDb);
   log(`postgres: migrating ${runs} runs into ${kfpDb}`);
   const r = await runCliMeasured(['migrate', '--mlmd', mlmdUrl, '--kfp', pgUrlOf(kfpDb), '--json']);
   if (r.code !== 0) throw new Error(`migrate into PostgreSQL exited ${r.code}: ${r.stderr.trim() || r.stdout.slice(0, 2000)}`);
@@ -88,6 +124,8 @@ export async function measurePostgres(scratch: ScratchDatabases, mlmdUrl: string
   const ceiling = await copyCeiling(kfpDb, ceilingDb);
   const migrateRowsPerSecond = ceiling.totalRows / r.wallSeconds;
   const ceilingRowsPerSecond = ceiling.totalRows / ceiling.loadSeconds;
+  log(`postgres: staging, truing up, cutting over in ${stageDb}`);
+  const staged = await measureStaged(await mlmdCopy(), POSTGRES_KFP, stageDb, (purpose) => scratch.name(`${purpose}${runs}_${size}`), runs);
   return {
     available: true,
     server,
@@ -98,6 +136,7 @@ export async function measurePostgres(scratch: ScratchDatabases, mlmdUrl: string
     ceilingLoadSeconds: ceiling.loadSeconds,
     ceilingRowsPerSecond,
     ratio: migrateRowsPerSecond / ceilingRowsPerSecond,
+    staged,
   };
 }
 

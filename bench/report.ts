@@ -61,13 +61,10 @@ export function renderTable(m: MachineFacts, results: SizeResult[]): string {
     row('fingerprints reproduced (KFP 2.x self-check)', (r) => `${n0(r.fingerprints.tally.reproduced)} of ${n0(r.fingerprints.tally.stored)}`),
     row('mapping CPU: --fingerprints mlmd / kfp3', (r) => `${(r.fingerprints.mlmdMs / 1000).toFixed(2)} s / ${(r.fingerprints.kfp3Ms / 1000).toFixed(2)} s`),
     row('RATIO mapping kfp3 / mlmd (cost of recomputing)', (r) => `${(r.fingerprints.ratio * 100).toFixed(1)} %`),
-    row('stage (full, KFP 2.x serving) wall time', (r) => `${r.staged.full.toFixed(2)} s`),
-    row('true-up, nothing changed', (r) => `${r.staged.idleTrueUp.toFixed(2)} s`),
-    row('1 % changed: runs new / finished / deleted', (r) => `${n0(r.staged.changed.added)} / ${n0(r.staged.changed.finished)} / ${n0(r.staged.changed.deleted)}`),
-    row('true-up after 1 % changed (runs read again)', (r) => `${r.staged.changedTrueUp.toFixed(2)} s (${n0(r.staged.changedTrueUpRuns)})`),
-    row('CUT-OVER OUTAGE, nothing changed (swap alone)', (r) => `${r.staged.cutoverIdle.toFixed(2)} s (${r.staged.swapSeconds.idle.toFixed(2)} s)`),
-    row('CUT-OVER OUTAGE after 1 % changed (swap alone)', (r) => `${r.staged.cutoverChanged.toFixed(2)} s (${r.staged.swapSeconds.changed.toFixed(2)} s)`),
-    row('RATIO cut-over outage (1 % changed) / migrate', (r) => `${((r.staged.cutoverChanged / r.migrate.wallSeconds) * 100).toFixed(1)} %`),
+    ...stagedRows(results, '', (r) => ({ staged: r.staged, migrateSeconds: r.migrate.wallSeconds })),
+    ...stagedRows(results, 'PostgreSQL KFP database: ', (r) =>
+      r.postgres.available ? { staged: r.postgres.staged, migrateSeconds: r.postgres.migrateWallSeconds } : `n/a (${r.postgres.reason})`,
+    ),
   ];
   const facts =
     `machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM; node ${m.node}; MariaDB ${m.server} ` +
@@ -84,6 +81,23 @@ function postgresRows(results: SizeResult[]): string[][] {
     row(results, '  migrate peak RSS', (r) => cell(r, (p) => mib(p.migratePeakRssMiB))),
     row(results, '  ceiling: COPY FROM STDIN rows/s (FK triggers off)', (r) => cell(r, (p) => `${n0(p.ceilingRowsPerSecond)} (${p.ceilingLoadSeconds.toFixed(2)} s)`)),
     row(results, '  RATIO migrate / COPY ceiling', (r) => cell(r, (p) => `${(p.ratio * 100).toFixed(1)} %`)),
+  ];
+}
+
+/** The staged upgrade's rows for one KFP database (MariaDB's unprefixed, PostgreSQL's after them), its outage beside its own migrate. */
+function stagedRows(results: SizeResult[], prefix: string, of: (r: SizeResult) => { staged: StagedFigures; migrateSeconds: number } | string): string[][] {
+  const cell = (r: SizeResult, f: (s: StagedFigures, migrateSeconds: number) => string) => {
+    const m = of(r);
+    return typeof m === 'string' ? m : f(m.staged, m.migrateSeconds);
+  };
+  return [
+    row(results, `${prefix}stage (full, KFP 2.x serving) wall time`, (r) => cell(r, (s) => `${s.full.toFixed(2)} s`)),
+    row(results, `${prefix}true-up, nothing changed`, (r) => cell(r, (s) => `${s.idleTrueUp.toFixed(2)} s`)),
+    row(results, `${prefix}1 % changed: runs new / finished / deleted`, (r) => cell(r, (s) => `${n0(s.changed.added)} / ${n0(s.changed.finished)} / ${n0(s.changed.deleted)}`)),
+    row(results, `${prefix}true-up after 1 % changed (runs read again)`, (r) => cell(r, (s) => `${s.changedTrueUp.toFixed(2)} s (${n0(s.changedTrueUpRuns)})`)),
+    row(results, `${prefix}CUT-OVER OUTAGE, nothing changed (swap alone)`, (r) => cell(r, (s) => `${s.cutoverIdle.toFixed(2)} s (${s.swapSeconds.idle.toFixed(2)} s)`)),
+    row(results, `${prefix}CUT-OVER OUTAGE after 1 % changed (swap alone)`, (r) => cell(r, (s) => `${s.cutoverChanged.toFixed(2)} s (${s.swapSeconds.changed.toFixed(2)} s)`)),
+    row(results, `${prefix}RATIO cut-over outage (1 % changed) / migrate`, (r) => cell(r, (s, migrateSeconds) => `${((s.cutoverChanged / migrateSeconds) * 100).toFixed(1)} %`)),
   ];
 }
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus, freemem, totalmem } from 'node:os';
 import mysql from 'mysql2/promise';
 import { BenchInputError } from './args.ts';
+import type { KfpServer } from './stage.ts';
 
 export interface Server {
   host: string;
@@ -107,6 +108,9 @@ export async function copyDatabase(from: string, to: string): Promise<void> {
     await c.end();
   }
 }
+
+/** The staged upgrade's KFP databases on MariaDB (bench/stage.ts). */
+export const MARIADB_KFP: KfpServer = { url: (database) => urlOf(database), copy: copyDatabase };
 
 export function serverConnection(database?: string): Promise<mysql.Connection> {
   return mysql.createConnection({ ...SERVER, database, charset: 'utf8mb4_unicode_ci', jsonStrings: true, dateStrings: true });

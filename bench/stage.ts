@@ -4,12 +4,20 @@
  * played on the databases as KFP 2.x would: src/seed/activity.ts), and the cut-over outage (the wall
  * time of `cutover`, with nothing changed and after the same 1 %). Each cut-over runs on a copy of
  * the staged KFP database, so both start from the same state. It writes MLMD (the new runs), so it
- * runs after every other measurement of the size.
+ * runs after every other measurement of the size, or on a copy of the MLMD database.
+ *
+ * The same measurement for a KFP database on MariaDB and on PostgreSQL: `KfpServer` says how to
+ * name and copy a database on each; the MLMD database is a MariaDB one either way.
  */
 import { openDb } from '../src/db/connection.ts';
 import { addRunsLike, deleteRuns, finishRunningRuns, nextMlmdTime } from '../src/seed/activity.ts';
-import { copyDatabase, urlOf } from './scratch.ts';
 import { measureCommand } from './workloads.ts';
+
+/** Where the KFP databases of one staged measurement live: their URLs, and a server-side copy of one into a new one. */
+export interface KfpServer {
+  url(database: string): string;
+  copy(from: string, to: string): Promise<void>;
+}
 
 export interface StagedFigures {
   full: number;
@@ -30,19 +38,19 @@ async function timed(args: string[]): Promise<{ wall: number; summary: Record<st
   return { wall: r.wallSeconds, summary: JSON.parse(r.stdout) as Record<string, any> };
 }
 
-export async function measureStaged(mlmdDb: string, kfp2Db: string, scratchName: (purpose: string) => string, runs: number): Promise<StagedFigures> {
-  const mlmd = urlOf(mlmdDb);
-  const stageArgs = (db: string) => ['--mlmd', mlmd, '--kfp', urlOf(db)];
+/** `mlmd`: the MLMD database's URL; `kfp2Db`: a KFP 2.x database on `kfp` seeded with the same `runs` runs. */
+export async function measureStaged(mlmd: string, kfp: KfpServer, kfp2Db: string, scratchName: (purpose: string) => string, runs: number): Promise<StagedFigures> {
+  const stageArgs = (db: string) => ['--mlmd', mlmd, '--kfp', kfp.url(db)];
   const full = await timed(['stage', ...stageArgs(kfp2Db)]);
   const idle = await timed(['stage', ...stageArgs(kfp2Db)]);
 
   const idleCopy = scratchName('cutidle');
-  await copyDatabase(kfp2Db, idleCopy);
+  await kfp.copy(kfp2Db, idleCopy);
   const cutIdle = await timed(['cutover', ...stageArgs(idleCopy)]);
 
-  const changed = await playOnePercent(mlmd, urlOf(kfp2Db), runs);
+  const changed = await playOnePercent(mlmd, kfp.url(kfp2Db), runs);
   const changedCopy = scratchName('cutchg');
-  await copyDatabase(kfp2Db, changedCopy);
+  await kfp.copy(kfp2Db, changedCopy);
   const trueUp = await timed(['stage', ...stageArgs(kfp2Db)]);
   const cutChanged = await timed(['cutover', ...stageArgs(changedCopy)]);
   return {

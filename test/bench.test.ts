@@ -10,6 +10,7 @@ import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureCeiling } from '../bench/ceiling.ts';
 import { databaseServerPid, processCpuSeconds } from '../bench/cpu.ts';
+import type { StagedFigures } from '../bench/stage.ts';
 import { openDb } from '../src/db/connection.ts';
 import { TARGET_TABLES } from '../src/load/schema.ts';
 import { migrate } from '../src/migrate/migrator.ts';
@@ -78,7 +79,8 @@ describe('npm run bench', () => {
         ratioBound: number;
         verify: { exitCode: number } | null;
         fingerprints: { runs: number; mlmdMs: number; kfp3Ms: number; tally: { stored: number; reproduced: number } };
-        postgres: { available: boolean; targetRows: number; migrateRowsPerSecond: number; ceilingRowsPerSecond: number; ratio: number };
+        postgres: { available: boolean; targetRows: number; migrateRowsPerSecond: number; ceilingRowsPerSecond: number; ratio: number; staged: StagedFigures };
+        staged: StagedFigures;
       }[];
     };
     expect(json.results.map((x) => x.runs)).toEqual([3, 3]);
@@ -102,7 +104,24 @@ describe('npm run bench', () => {
       expect(size.postgres.available).toBe(true);
       expect(size.postgres.targetRows).toBe(size.migrate.targetRows);
       expect(size.postgres.ratio).toBeCloseTo(size.postgres.migrateRowsPerSecond / size.postgres.ceilingRowsPerSecond, 10);
+      // The staged upgrade on both KFP databases, the same 1 % of the same runs changed on each (3 runs: one of each kind at most).
+      for (const staged of [size.staged, size.postgres.staged]) {
+        expect(staged.changed.runs).toBe(3);
+        expect(staged.changed.added + staged.changed.finished + staged.changed.deleted).toBe(staged.changed.runs);
+        expect(staged.changed.added).toBe(1);
+        // The true-up after the change read at least the new run again.
+        expect(staged.changedTrueUpRuns).toBeGreaterThanOrEqual(staged.changed.added);
+        for (const wall of [staged.full, staged.idleTrueUp, staged.changedTrueUp]) expect(wall).toBeGreaterThan(0);
+        // Each cut-over's wall time holds its swap.
+        expect(staged.swapSeconds.idle).toBeGreaterThan(0);
+        expect(staged.cutoverIdle).toBeGreaterThan(staged.swapSeconds.idle);
+        expect(staged.swapSeconds.changed).toBeGreaterThan(0);
+        expect(staged.cutoverChanged).toBeGreaterThan(staged.swapSeconds.changed);
+      }
+      expect(size.postgres.staged.changed).toEqual(size.staged.changed);
     }
+    expect(r.stdout).toContain('CUT-OVER OUTAGE after 1 % changed (swap alone)');
+    expect(r.stdout).toContain('PostgreSQL KFP database: CUT-OVER OUTAGE after 1 % changed (swap alone)');
     expect(r.stdout).toContain('RATIO mapping kfp3 / mlmd (cost of recomputing)');
     expect(r.stdout).toContain('RATIO migrate / COPY ceiling');
     const tag = ownTag(r.stderr);
@@ -178,7 +197,7 @@ describe('npm run bench: its command line', () => {
     const r = await bench(['--help']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    for (const word of ['--runs', '--scale', 'plan', 'migrate', 'LOAD DATA', 'verify', 'shim', 'MB_BENCH_MYSQL_HOST']) expect(r.stdout).toContain(word);
+    for (const word of ['--runs', '--scale', 'plan', 'migrate', 'LOAD DATA', 'verify', 'shim', 'MB_BENCH_MYSQL_HOST', 'PostgreSQL', 'MB_BENCH_PG_HOST']) expect(r.stdout).toContain(word);
   });
 });
 

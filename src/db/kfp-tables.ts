@@ -217,6 +217,7 @@ const TABLES = {
   bridgeRuns: ormTables(BRIDGE_RUNS),
   bridgeState: ormTables(BRIDGE_STATE),
   bridgeRejects: ormTables(BRIDGE_REJECTS),
+  bridgeRunDetails: ormTables(BRIDGE_RUN_DETAILS),
   shimIds: ormTables(SHIM_IDS),
   runDetails: ormTables(RUN_DETAILS_KEY),
 };
@@ -234,6 +235,7 @@ export function kfpTables(q: Pick<Queryable, 'dialect'>): KfpTables {
     bridgeRuns: TABLES.bridgeRuns[d],
     bridgeState: TABLES.bridgeState[d],
     bridgeRejects: TABLES.bridgeRejects[d],
+    bridgeRunDetails: TABLES.bridgeRunDetails[d],
     shimIds: TABLES.shimIds[d],
     runDetails: TABLES.runDetails[d],
   };

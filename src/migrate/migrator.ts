@@ -286,7 +286,7 @@ async function* shardPages(pages: AsyncIterable<RunRef[]>, shard: Shard): AsyncI
  * by page, and shared artifacts. `above` (a true-up): the non-KFP records listed before stay, and only
  * those with larger ids are added; the shared artifacts are replaced.
  */
-async function storeRunlessRejects(source: MlmdSource, kfp: Db, shared: Reject[], above?: { context: number; execution: number }): Promise<void> {
+export async function storeRunlessRejects(source: Pick<MlmdSource, 'listNonKfp'>, kfp: Db, shared: Reject[], above?: { context: number; execution: number }): Promise<void> {
   await kfp.transaction(async (tx) => {
     let seq = 0;
     if (above) {

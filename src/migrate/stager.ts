@@ -6,7 +6,10 @@
  * every run is written, so a killed stage finds the same changes again (the runs written before
  * the kill match their checkpoints and are skipped).
  */
+import { inArray } from 'drizzle-orm';
 import type { Db } from '../db/connection.ts';
+import { kfpTables } from '../db/kfp-tables.ts';
+import { orm } from '../db/orm.ts';
 import { chunked, placeholders } from '../db/sql.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { readRunDetailsDigests, type MlmdSource } from '../extract/index.ts';
@@ -16,7 +19,7 @@ import { insertMany } from '../db/insert.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TABLES, STAGED_TASKS, stagedName } from '../load/staged-tables.ts';
 import { restoreV1ForeignKeysInPlace } from '../load/v1-tasks.ts';
-import { findChangedRuns, recordedWatermark, type RunChanges } from './change-finder.ts';
+import { findChangedRuns, recordedWatermark, type RunChanges, storedDetailDigests } from './change-finder.ts';
 import { type MigrateOptions, type MigrateSummary, type PipelineTarget, runPipeline, withSourceAndTarget } from './migrator.ts';
 import type { RunRef } from './prepare.ts';
 import { SHARD_LOCK_WAIT_SECONDS, shardedPhases } from './shard-phases.ts';
@@ -194,15 +197,17 @@ async function removeUnlinkedArtifacts(kfp: Db): Promise<void> {
 /** The run_details digests the next true-up compares with: all of them after a full stage, the differing ones after a true-up. */
 async function storeDetailDigests(kfp: Db, details: Map<string, string>, incremental: boolean): Promise<void> {
   await kfp.transaction(async (tx) => {
+    const { bridgeRunDetails: t } = kfpTables(tx);
     let rows = [...details];
     if (incremental) {
-      const stored = new Map((await tx.all<{ run_uuid: string; digest: string }>('SELECT run_uuid, digest FROM mlmd_bridge_run_details')).map((r) => [r.run_uuid, r.digest]));
+      const stored = await storedDetailDigests(tx);
       const gone = [...stored.keys()].filter((u) => !details.has(u));
-      for (const ids of chunked(gone)) await tx.run(`DELETE FROM mlmd_bridge_run_details WHERE run_uuid IN (${placeholders(ids.length)})`, ids);
+      for (const ids of chunked(gone)) await orm(tx).delete(t).where(inArray(t.run_uuid, ids));
       rows = rows.filter(([u, d]) => stored.get(u) !== d);
     } else {
-      await tx.run('DELETE FROM mlmd_bridge_run_details');
+      await orm(tx).delete(t);
     }
+    // A full stage writes one row per run (150,000 on the largest bench source): the bulk multi-row upsert, not drizzle's builder.
     for (const part of chunked(rows)) await insertMany(tx, 'mlmd_bridge_run_details', ['run_uuid', 'digest'], part, ['run_uuid']);
   });
 }
