@@ -156,7 +156,7 @@ async function* pagesOf(runs: RunRef[], size: number): AsyncIterable<RunRef[]> {
  * tasks and links went with the run_details row (ON DELETE CASCADE); their bookkeeping goes here.
  */
 async function removeVanishedRuns(kfp: Db, uuids: string[]): Promise<void> {
-  // Raw: chunked IN lists of up to thousands of ids, which drizzle's builder takes 20–50× longer to build (change-finder.ts).
+  // Raw: chunked IN lists of up to thousands of ids, which drizzle's builder takes far longer to build (measured in change-finder.ts).
   await kfp.transaction(async (tx) => {
     for (const ids of chunked(uuids)) {
       const ph = placeholders(ids.length);
@@ -170,7 +170,7 @@ async function removeVanishedRuns(kfp: Db, uuids: string[]): Promise<void> {
 
 /** A one-shot migrate maps a pipeline context only for a run under it: those whose every run vanished go from the id map. */
 async function removeUnusedPipelineContexts(source: MlmdSource, kfp: Db): Promise<void> {
-  // Raw: chunked IN lists of up to thousands of ids, which drizzle's builder takes 20–50× longer to build (change-finder.ts).
+  // Raw: chunked IN lists of up to thousands of ids, which drizzle's builder takes far longer to build (measured in change-finder.ts).
   const mapped = (await kfp.all<{ mlmd_id: number }>("SELECT mlmd_id FROM mlmd_id_map WHERE kind = 'pipeline_context'")).map((r) => Number(r.mlmd_id));
   const used = await pipelineContextsWithRuns(source.db, mapped);
   const unused = mapped.filter((id) => !used.has(id));
@@ -183,7 +183,7 @@ async function removeUnusedPipelineContexts(source: MlmdSource, kfp: Db): Promis
  * links any more go, with their id-map entries.
  */
 async function removeUnlinkedArtifacts(kfp: Db): Promise<void> {
-  // Raw: chunked IN lists of up to thousands of ids, which drizzle's builder takes 20–50× longer to build (change-finder.ts).
+  // Raw: chunked IN lists of up to thousands of ids, which drizzle's builder takes far longer to build (measured in change-finder.ts).
   await kfp.transaction(async (tx) => {
     // Backticks: the KFP 3 column names are mixed case (quoted on PostgreSQL, where unquoted names fold to lower case).
     const gone = await tx.all<{ UUID: string }>(
