@@ -51,6 +51,8 @@ const PG_TYPES: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+const ignoreHeldConnectionError = (): void => undefined;
+
 export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgres' }>, options: OpenOptions): Promise<Db> {
   const role = options.role ?? 'database';
   const base: pg.ClientConfig = {
@@ -102,10 +104,20 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
     },
   });
   return pooledDb(target, on(pool), on, {
-    acquire: () => pool.connect(),
+    acquire: async () => {
+      const c = await pool.connect();
+      // The pool listens for errors only on idle connections. One held by a transaction or a session
+      // (the migration lock's) that the server ends between statements (pg_terminate_backend, a
+      // restart) would otherwise end the process; its next statement fails with the reason instead.
+      c.on('error', ignoreHeldConnectionError);
+      return c;
+    },
     query: (c, sql) => c.query(sql),
     // release(true) closes the connection instead of handing it to the next caller.
-    release: (c, broken) => c.release(broken),
+    release: (c, broken) => {
+      c.off('error', ignoreHeldConnectionError);
+      c.release(broken);
+    },
     end: () => {
       untrackPool();
       return pool.end();

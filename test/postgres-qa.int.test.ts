@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL as a demanding operator runs it (issue #18 QA): a login role of its own whose settings
+ * the DBA chose (ALTER ROLE … SET), databases it owns, and the command line run as that role.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../src/db/connection.ts';
+import { withMigrationLock } from '../src/load/lock.ts';
+import { runCli } from './helpers/cli.ts';
+import { POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, type TempDatabase, tempPostgres } from './helpers/databases.ts';
+import { seedPair } from './helpers/staged.ts';
+
+const ROLE = `mb_qa_${randomBytes(4).toString('hex')}`;
+
+/** One statement as the server's superuser, in `database`. */
+async function asSuperuser(database: string, sql: string): Promise<pg.QueryResult> {
+  const c = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database });
+  await c.connect();
+  try {
+    return await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The URL of `db` with the QA role as its user. */
+const asRole = (db: TempDatabase) => db.url.replace(`//${POSTGRES_USER}@`, `//${ROLE}@`);
+
+describe('PostgreSQL: a role with its own server settings', () => {
+  let mlmd: TempDatabase;
+  let kfp: TempDatabase;
+
+  beforeAll(async () => {
+    [mlmd, kfp] = [await tempPostgres('pgqa_mlmd'), await tempPostgres('pgqa_kfp')];
+    await seedPair(mlmd.url, kfp.url, { runs: 20, seed: 3 });
+    await asSuperuser('postgres', `CREATE ROLE ${ROLE} LOGIN`);
+    const kfpName = new URL(kfp.url).pathname.slice(1);
+    const mlmdName = new URL(mlmd.url).pathname.slice(1);
+    await asSuperuser('postgres', `ALTER DATABASE "${kfpName}" OWNER TO ${ROLE}`);
+    // The KFP API server's role owns the KFP tables; it may only read MLMD's.
+    const owned = await asSuperuser(kfpName, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+    for (const { tablename } of owned.rows as { tablename: string }[]) await asSuperuser(kfpName, `ALTER TABLE public."${tablename}" OWNER TO ${ROLE}`);
+    await asSuperuser(mlmdName, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${ROLE}`);
+  }, 120_000);
+
+  afterAll(async () => {
+    await kfp?.drop();
+    await mlmd?.drop();
+    await asSuperuser('postgres', `DROP ROLE IF EXISTS ${ROLE}`);
+  });
+
+  it('idle_session_timeout on the role: the session holding the migration lock sits idle for the whole run, and migrate still finishes (no crash on the server closing it)', async () => {
+    // 300 ms: far shorter than a migration, during which the lock's session runs no statement.
+    await asSuperuser('postgres', `ALTER ROLE ${ROLE} SET idle_session_timeout = '300ms'`);
+    try {
+      const r = await runCli(['migrate', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+      expect(r.stderr).not.toMatch(/Unhandled 'error' event|idle-session timeout/);
+      expect(r.code).toBe(0);
+      const v = await runCli(['verify', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+      expect(v.code, v.stderr).toBe(0);
+      const rb = await runCli(['rollback', '--kfp', asRole(kfp)]);
+      expect(rb.code, rb.stderr).toBe(0);
+    } finally {
+      await asSuperuser('postgres', `ALTER ROLE ${ROLE} RESET idle_session_timeout`);
+    }
+  }, 180_000);
+
+  it('idle_session_timeout on the role: the migration lock is still held after its session sat idle longer than the timeout', async () => {
+    await asSuperuser('postgres', `ALTER ROLE ${ROLE} SET idle_session_timeout = '300ms'`);
+    const kfpName = new URL(kfp.url).pathname.slice(1);
+    const advisoryLocks = async () =>
+      Number((await asSuperuser(kfpName, "SELECT count(*) AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()")).rows[0].n);
+    const db = await openDb(asRole(kfp));
+    try {
+      const held = await withMigrationLock(db, async () => {
+        await new Promise((r) => setTimeout(r, 1_000));
+        return advisoryLocks();
+      });
+      expect(held).toBe(1);
+      expect(await advisoryLocks()).toBe(0);
+    } finally {
+      await db.close();
+      await asSuperuser('postgres', `ALTER ROLE ${ROLE} RESET idle_session_timeout`);
+    }
+  }, 60_000);
+});
