@@ -84,4 +84,17 @@ describe('PostgreSQL: a role with its own server settings', () => {
       await asSuperuser('postgres', `ALTER ROLE ${ROLE} RESET idle_session_timeout`);
     }
   }, 60_000);
+
+  it('statement_timeout on the role: migrate stops with one line naming the setting and how to lift it (exit 2), never a driver stack trace', async () => {
+    await asSuperuser('postgres', `ALTER ROLE ${ROLE} SET statement_timeout = '1ms'`);
+    try {
+      const r = await runCli(['migrate', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+      expect(r.stderr).not.toMatch(/unexpected error|Failed query|\n\s+at /);
+      expect(r.stderr).toMatch(/error \[CONNECTION\]: .*cancelled a statement \(57014: canceling statement due to statement timeout\)/);
+      expect(r.stderr).toContain(`ALTER ROLE "${ROLE}" SET statement_timeout = 0`);
+      expect(r.code).toBe(2);
+    } finally {
+      await asSuperuser('postgres', `ALTER ROLE ${ROLE} RESET statement_timeout`);
+    }
+  }, 60_000);
 });
