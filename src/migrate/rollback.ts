@@ -43,6 +43,8 @@ export async function rollback(kfpUrl: string): Promise<RollbackResult> {
       // Children first: artifact_tasks references tasks, staged or not.
       for (const name of [...TARGET_TABLES].reverse().flatMap((t) => (t === 'tasks' ? [STAGED_TASKS, t] : [t]))) {
         if (created.has(name) && (await tableExists(kfp, name))) {
+          // KFP 2.x's own table, put back by a rollback interrupted before it dropped its bookkeeping.
+          if (name === 'tasks' && (await isV1TasksTable(kfp, name))) continue;
           // Raw SQL: DDL, for which drizzle-orm has no builder (drizzle-kit's migrations are not used).
           await kfp.run(`DROP TABLE ${name}`);
           dropped.push(name);
