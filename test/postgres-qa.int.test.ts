@@ -97,4 +97,38 @@ describe('PostgreSQL: a role with its own server settings', () => {
       await asSuperuser('postgres', `ALTER ROLE ${ROLE} RESET statement_timeout`);
     }
   }, 60_000);
+
+  it('lock_timeout on the role and a KFP 2.x session still using tasks: cutover stops before its swap with one line (exit 3), every table as it was, and a re-run once it is gone cuts over', async () => {
+    const kfpName = new URL(kfp.url).pathname.slice(1);
+    const staged = await runCli(['stage', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+    expect(staged.code, staged.stderr).toBe(0);
+    const tables = async () =>
+      (await asSuperuser(kfpName, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'tasks%' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
+    expect(await tables()).toEqual(['tasks', 'tasks_kfp3_staged']);
+
+    await asSuperuser('postgres', `ALTER ROLE ${ROLE} SET lock_timeout = '300ms'`);
+    // A KFP 2.x writer in the middle of a transaction on tasks (the lock an INSERT takes).
+    const writer = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: kfpName });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query('LOCK TABLE tasks IN ROW EXCLUSIVE MODE');
+      const r = await runCli(['cutover', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      expect(r.stderr).toMatch(/error \[LOCK_HELD\]: cutover could not lock the table tasks .*55P03: canceling statement due to lock timeout.*the swap was not made/);
+      expect(r.stderr).toContain('pg_stat_activity');
+      expect(r.code).toBe(3);
+      expect(await tables()).toEqual(['tasks', 'tasks_kfp3_staged']);
+      await writer.query('COMMIT');
+    } finally {
+      await writer.end();
+    }
+    const again = await runCli(['cutover', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await tables()).toEqual(['tasks', 'tasks_v1_backup']);
+    await asSuperuser('postgres', `ALTER ROLE ${ROLE} RESET lock_timeout`);
+    const rb = await runCli(['rollback', '--kfp', asRole(kfp)]);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(await tables()).toEqual(['tasks']);
+  }, 180_000);
 });
