@@ -7,7 +7,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../src/db/connection.ts';
 import { withMigrationLock } from '../src/load/lock.ts';
+import { startShim } from '../src/shim/server.ts';
 import { runCli } from './helpers/cli.ts';
+import { mlmdClient } from './helpers/grpc-client.ts';
 import { POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, type TempDatabase, tempPostgres } from './helpers/databases.ts';
 import { seedPair } from './helpers/staged.ts';
 
@@ -131,4 +133,29 @@ describe('PostgreSQL: a role with its own server settings', () => {
     expect(rb.code, rb.stderr).toBe(0);
     expect(await tables()).toEqual(['tasks']);
   }, 180_000);
+
+  it('the shim over an MLMD database on PostgreSQL: a U+0000 in a looked-up string, a fraction or a huge number against an integer column answer as MLMD would, never INTERNAL', async () => {
+    const shim = await startShim({ mlmdUrl: asRole(mlmd), host: '127.0.0.1', port: 0, grpcWebPort: 0 });
+    const client = mlmdClient(shim.port);
+    try {
+      const status = (p: Promise<unknown>) => p.then(() => 0, (e: { code: number }) => e.code);
+      // PostgreSQL text cannot hold U+0000, so nothing stored is such a string: empty answers or NOT_FOUND (5), as MLMD on MySQL gives.
+      expect(await client.call('GetArtifactsByURI', { uris: ['a\u0000b'] })).toEqual({});
+      expect(await client.call('GetContextByTypeAndName', { type_name: 'system.PipelineRun', context_name: 'x\u0000' })).toEqual({});
+      expect(await status(client.call('GetArtifactsByExternalIds', { external_ids: ['\u0000'] }))).toBe(5);
+      for (const filter_query of ["uri = 'a\u0000'", "name IN ('\u0000', 'b')", "custom_properties.`x\u0000`.string_value = 'a'", "custom_properties.display_name.string_value = 'a\u0000'"]) {
+        expect(await client.call('GetArtifacts', { options: { max_result_size: 5, filter_query } }), filter_query).toEqual({});
+      }
+      // Numbers an integer column cannot take as a parameter on PostgreSQL.
+      const all = (await client.call('GetArtifacts', { options: { max_result_size: 5 } })) as { artifacts: { id: string }[] };
+      expect(all.artifacts.length).toBe(5);
+      const huge = (await client.call('GetArtifacts', { options: { max_result_size: 5, filter_query: 'create_time_since_epoch < 1e300' } })) as typeof all;
+      expect(huge.artifacts.map((a) => a.id)).toEqual(all.artifacts.map((a) => a.id));
+      expect(await client.call('GetArtifacts', { options: { max_result_size: 5, filter_query: 'type_id = 1.5' } })).toEqual({});
+      expect(await client.call('GetArtifacts', { options: { max_result_size: 5, filter_query: 'custom_properties.display_name.int_value IN (0.5, 1e30)' } })).toEqual({});
+    } finally {
+      client.close();
+      await shim.close();
+    }
+  }, 60_000);
 });

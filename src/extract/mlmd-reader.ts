@@ -131,6 +131,8 @@ class MlmdSourceImpl implements MlmdSource {
   }
 
   spellings(text: string): string[] {
-    return this.db.dialect === 'mysql' ? latin1ClientSpellings(text) : [text];
+    if (this.db.dialect === 'mysql') return latin1ClientSpellings(text);
+    // PostgreSQL text cannot hold U+0000: no stored value reads as such a text (and the server refuses it as a parameter).
+    return this.db.dialect === 'postgres' && text.includes('\0') ? [] : [text];
   }
 }
