@@ -158,4 +158,23 @@ describe('PostgreSQL: a role with its own server settings', () => {
       await shim.close();
     }
   }, 60_000);
+
+  it('the shim over a KFP database on PostgreSQL: a U+0000 in a looked-up URI or context name finds nothing, never INTERNAL', async () => {
+    const migrated = await runCli(['migrate', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    const shim = await startShim({ kfpUrl: asRole(kfp), host: '127.0.0.1', port: 0, grpcWebPort: 0 });
+    const client = mlmdClient(shim.port);
+    try {
+      const [artifact] = ((await client.call('GetArtifacts', { options: { max_result_size: 1 } })) as { artifacts: { uri: string }[] }).artifacts;
+      expect((await client.call('GetArtifactsByURI', { uris: [artifact!.uri] })) as object).toHaveProperty('artifacts');
+      expect(await client.call('GetArtifactsByURI', { uris: [`${artifact!.uri}\u0000`] })).toEqual({});
+      expect(await client.call('GetContextByTypeAndName', { type_name: 'system.PipelineRun', context_name: 'x\u0000' })).toEqual({});
+      expect(await client.call('GetContextByTypeAndName', { type_name: 'system.Pipeline', context_name: 'x\u0000' })).toEqual({});
+    } finally {
+      client.close();
+      await shim.close();
+      const rb = await runCli(['rollback', '--kfp', asRole(kfp)]);
+      expect(rb.code, rb.stderr).toBe(0);
+    }
+  }, 120_000);
 });
