@@ -177,4 +177,26 @@ describe('PostgreSQL: a role with its own server settings', () => {
       expect(rb.code, rb.stderr).toBe(0);
     }
   }, 120_000);
+
+  it('a role that may write the KFP tables but neither create tables in the schema nor owns tasks: stage is refused with the GRANT to run (exit 2) before it changes anything', async () => {
+    const reader = `${ROLE}_dml`;
+    const kfpName = new URL(kfp.url).pathname.slice(1);
+    await asSuperuser('postgres', `CREATE ROLE ${reader} LOGIN`);
+    try {
+      await asSuperuser(kfpName, `GRANT SELECT, INSERT, UPDATE, DELETE, REFERENCES ON ALL TABLES IN SCHEMA public TO ${reader}`);
+      await asSuperuser(new URL(mlmd.url).pathname.slice(1), `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${reader}`);
+      const tables = async () => (await asSuperuser(kfpName, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
+      const before = await tables();
+      const as = (db: TempDatabase) => db.url.replace(`//${POSTGRES_USER}@`, `//${reader}@`);
+      const r = await runCli(['stage', '--mlmd', as(mlmd), '--kfp', as(kfp)]);
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      expect(r.stderr).toMatch(/error \[INSUFFICIENT_PRIVILEGE\]: the role "[a-z0-9_]+" /);
+      expect(r.code).toBe(2);
+      expect(await tables()).toEqual(before);
+    } finally {
+      await asSuperuser(kfpName, `DROP OWNED BY ${reader}`);
+      await asSuperuser(new URL(mlmd.url).pathname.slice(1), `DROP OWNED BY ${reader}`);
+      await asSuperuser('postgres', `DROP ROLE ${reader}`);
+    }
+  }, 120_000);
 });
