@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb } from '../src/db/connection.ts';
 import { withMigrationLock } from '../src/load/lock.ts';
 import { startShim } from '../src/shim/server.ts';
-import { runCli } from './helpers/cli.ts';
+import { runCli, startCli } from './helpers/cli.ts';
 import { mlmdClient } from './helpers/grpc-client.ts';
 import { POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, type TempDatabase, tempPostgres } from './helpers/databases.ts';
 import { seedPair } from './helpers/staged.ts';
@@ -199,4 +199,40 @@ describe('PostgreSQL: a role with its own server settings', () => {
       await asSuperuser('postgres', `DROP ROLE ${reader}`);
     }
   }, 120_000);
+
+  it('rollback killed (SIGKILL) while it drops its bookkeeping tables: the next rollback finishes, leaving no bookkeeping table behind', async () => {
+    const kfpName = new URL(kfp.url).pathname.slice(1);
+    const tables = async () => (await asSuperuser(kfpName, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
+    const before = await tables();
+    const migrated = await runCli(['migrate', '--mlmd', mlmd.url, '--kfp', kfp.url]);
+    expect(migrated.code, migrated.stderr).toBe(0);
+
+    // A reader of mlmd_bridge_rejects holds rollback at that table's DROP; it is killed right there.
+    const reader = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: kfpName });
+    await reader.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM mlmd_bridge_rejects');
+      const { child, done } = startCli(['rollback', '--kfp', kfp.url]);
+      for (let waited = 0; ; waited += 50) {
+        // From a session of its own: within the reader's transaction pg_stat_activity would stay as first read.
+        const blocked = await asSuperuser(
+          kfpName,
+          "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'DROP TABLE%mlmd_bridge_rejects%'",
+        );
+        if (blocked.rowCount) break;
+        expect(waited, 'rollback never reached the DROP of mlmd_bridge_rejects').toBeLessThan(60_000);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGKILL');
+      expect((await done).signal).toBe('SIGKILL');
+      await reader.query('COMMIT');
+    } finally {
+      await reader.end();
+    }
+
+    const again = await runCli(['rollback', '--kfp', kfp.url]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await tables()).toEqual(before);
+  }, 180_000);
 });
