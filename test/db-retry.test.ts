@@ -4,7 +4,10 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DrizzleQueryError } from 'drizzle-orm';
 import { isLockConflict, retryOnLockConflict } from '../src/db/retry.ts';
+import { toRpcError } from '../src/shim/status.ts';
+import { BridgeError } from '../src/errors.ts';
 import { tempSqlite, type TempDatabase } from './helpers/databases.ts';
 
 describe('retryOnLockConflict', () => {
@@ -78,5 +81,16 @@ describe('retryOnLockConflict', () => {
     expect(isLockConflict(Object.assign(new Error('Duplicate entry'), { errno: 1062 }))).toBe(false);
     expect(isLockConflict(Object.assign(new Error('locked'), { code: 'SQLITE_BUSY_SNAPSHOT' }))).toBe(true);
     expect(isLockConflict('SQLITE_BUSY')).toBe(false);
+  });
+
+  it('sees a lock conflict or a lost connection beneath drizzle\'s wrapper, which hides the driver\'s code (PostgreSQL)', () => {
+    // What drizzle throws when the statement it sent fails: its own error, the driver's as the cause.
+    const wrapped = (cause: unknown) => new DrizzleQueryError('update "tasks" set "State" = $1', ['x'], cause as Error);
+    const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    expect(isLockConflict(wrapped(deadlock))).toBe(true);
+    expect(isLockConflict(wrapped(Object.assign(new Error('duplicate key'), { code: '23505' })))).toBe(false);
+    expect(toRpcError(wrapped(deadlock)).status).toBe('ABORTED');
+    const lost = new BridgeError('CONNECTION', 'the connection to the KFP database was lost');
+    expect(toRpcError(wrapped(lost))).toMatchObject({ status: 'UNAVAILABLE', message: lost.message });
   });
 });

@@ -12,6 +12,7 @@ import { seedDatabases } from '../src/seed/index.ts';
 import { KFP_DIALECTS, type TempDatabase } from './helpers/databases.ts';
 import { MLMD_IDENTIFIERS } from '../src/extract/schema-version.ts';
 import { checksum } from './helpers/snapshot.ts';
+import { restoreV1Tasks } from '../src/load/v1-tasks.ts';
 
 describe.each(KFP_DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect', ({ dialect, temp }) => {
   const dbs: TempDatabase[] = [];
@@ -88,5 +89,37 @@ describe.each(KFP_DIALECTS)('rollback over pre-existing KFP 3 tables on $dialect
     expect(await checksum(kfp.url)).toBe(before);
     await state(recorded);
     expect((await rollback(kfp.url)).v1Tasks).toBe('restored');
+  });
+
+  it('run again after an interruption that came right after it put KFP 2.x\'s tasks table back, it keeps that table and its rows', async () => {
+    const { mlmd, kfp } = await seeded('rb_again', 4);
+    const v1Rows = async () => {
+      const db = await openDb(kfp.url);
+      try {
+        return (await db.all<{ UUID: string }>('SELECT `UUID` FROM tasks ORDER BY `UUID`')).map((r) => r.UUID);
+      } finally {
+        await db.close();
+      }
+    };
+    const before = await checksum(kfp.url);
+    const rows = await v1Rows();
+    expect(rows.length).toBeGreaterThan(0);
+    await migrate({ mlmdUrl: mlmd.url, kfpUrl: kfp.url });
+
+    // What rollback does up to its last step (dropping its bookkeeping); a kill, a lost connection or a
+    // server-side statement timeout right there leaves exactly this: the v1 table back, the record still saying "created tasks".
+    const k = await openDb(kfp.url);
+    try {
+      for (const t of ['artifact_tasks', 'tasks', 'artifacts']) await k.run(`DROP TABLE ${t}`);
+      expect(await restoreV1Tasks(k)).toBe('restored');
+    } finally {
+      await k.close();
+    }
+
+    const r = await rollback(kfp.url);
+    expect(r.droppedTables).toEqual([]);
+    expect(r.v1Tasks).toBe('in-place');
+    expect(await v1Rows()).toEqual(rows);
+    expect(await checksum(kfp.url)).toBe(before);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, isBridgeError } from '../errors.ts';
+import { statementError } from '../db/orm.ts';
 import { lastExitCode } from './exit.ts';
 import { shardOption } from './shard-option.ts';
 import { TOOL_VERSION } from '../version.ts';
@@ -285,7 +286,8 @@ export async function main(argv: string[]): Promise<number> {
     lastExitCode.value = EXIT.OK;
     await program.parseAsync(argv);
     return lastExitCode.value;
-  } catch (e) {
+  } catch (thrown) {
+    const e = statementError(thrown);
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.OK;
       return EXIT.USAGE_OR_CONNECTION;

@@ -9,13 +9,23 @@
  * run on that dialect's builder and tables, which offer the same select/insert/update/delete
  * methods. What differs between the dialects (upserts) goes through helpers here.
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { DrizzleQueryError, type SQL, sql } from 'drizzle-orm';
 import { drizzle as mysqlProxy, type MySqlRemoteDatabase } from 'drizzle-orm/mysql-proxy';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import type { PgRemoteDatabase } from 'drizzle-orm/pg-proxy';
 import { drizzle as pgProxy } from 'drizzle-orm/pg-proxy';
 import { drizzle as sqliteProxy } from 'drizzle-orm/sqlite-proxy';
 import type { Param, Queryable } from './connection.ts';
+
+/**
+ * The error a statement failed with, as the connection layer threw it. drizzle wraps every failure of
+ * its statements in a DrizzleQueryError whose message is the SQL text and whose `code` is gone;
+ * whoever decides by the error (a lock conflict to retry, a lost connection, a BridgeError to report)
+ * reads the one beneath.
+ */
+export function statementError(e: unknown): unknown {
+  return e instanceof DrizzleQueryError && e.cause !== undefined ? e.cause : e;
+}
 
 /** drizzle's query builder on one Queryable, typed as PostgreSQL's (see above). */
 export type Orm = PgRemoteDatabase;

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import type { Db, OpenOptions, Param, Queryable } from './connection.ts';
+import { BridgeError } from '../errors.ts';
 import { connectionError } from './connection-error.ts';
 import { pooledDb } from './pooled-db.ts';
 import { trackPool } from './pool-use.ts';
@@ -51,6 +52,27 @@ const PG_TYPES: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+const ignoreHeldConnectionError = (): void => undefined;
+
+/**
+ * mlmd-bridge never cancels a statement on PostgreSQL itself, so 57014 (query_canceled) is the server's
+ * doing: the role's or database's statement_timeout, or someone's pg_cancel_backend. Either stops the
+ * command, with the setting to change named; any other error passes unchanged.
+ */
+function cancelledByServer(e: unknown, target: Extract<DbTarget, { dialect: 'postgres' }>): unknown {
+  const err = e as { code?: string; message?: string };
+  if (err.code !== '57014') return e;
+  const timeout = /statement timeout/i.test(err.message ?? '');
+  return new BridgeError(
+    'CONNECTION',
+    `the PostgreSQL server at ${target.display} cancelled a statement (57014: ${err.message})`,
+    timeout
+      ? `the statement_timeout set for the role or database is shorter than mlmd-bridge's statements take: lift it for this role (ALTER ROLE "${target.user}" SET statement_timeout = 0) or run as a role without one, then run the command again`
+      : 'someone cancelled it on the server (pg_cancel_backend); run the command again',
+    { cause: e },
+  );
+}
+
 export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgres' }>, options: OpenOptions): Promise<Db> {
   const role = options.role ?? 'database';
   const base: pg.ClientConfig = {
@@ -85,27 +107,38 @@ export async function openPostgres(target: Extract<DbTarget, { dialect: 'postgre
     throw connectionError(role, target, e);
   }
   const fold = options.foldIdentifiers ?? false;
+  const query = (c: pg.Pool | pg.PoolClient, config: pg.QueryConfig | pg.QueryArrayConfig) => c.query(config as pg.QueryConfig).catch((e: unknown) => Promise.reject(cancelledByServer(e, target)));
   const on = (c: pg.Pool | pg.PoolClient): Queryable => ({
     dialect: 'postgres',
     storedName: fold ? foldName : (name) => name,
     async all<T>(sql: string, params: readonly Param[] = []) {
-      const res = await c.query(renderForPostgres(sql, fold), params as unknown[]);
+      const res = await query(c, { text: renderForPostgres(sql, fold), values: params as unknown[] });
       return res.rows as T[];
     },
     async values(sql: string, params: readonly Param[] = []) {
-      const res = await c.query({ text: renderForPostgres(sql, fold), values: params as unknown[], rowMode: 'array' });
+      const res = await query(c, { text: renderForPostgres(sql, fold), values: params as unknown[], rowMode: 'array' });
       return res.rows as unknown[][];
     },
     async run(sql: string, params: readonly Param[] = []) {
-      const res = await c.query(renderForPostgres(sql, fold), params as unknown[]);
+      const res = await query(c, { text: renderForPostgres(sql, fold), values: params as unknown[] });
       return { changes: res.rowCount ?? 0 };
     },
   });
   return pooledDb(target, on(pool), on, {
-    acquire: () => pool.connect(),
+    acquire: async () => {
+      const c = await pool.connect();
+      // The pool listens for errors only on idle connections. One held by a transaction or a session
+      // (the migration lock's) that the server ends between statements (pg_terminate_backend, a
+      // restart) would otherwise end the process; its next statement fails with the reason instead.
+      c.on('error', ignoreHeldConnectionError);
+      return c;
+    },
     query: (c, sql) => c.query(sql),
     // release(true) closes the connection instead of handing it to the next caller.
-    release: (c, broken) => c.release(broken),
+    release: (c, broken) => {
+      c.off('error', ignoreHeldConnectionError);
+      c.release(broken);
+    },
     end: () => {
       untrackPool();
       return pool.end();

@@ -12,6 +12,8 @@
  * it they keep their case: GORM's KFP tables are created with quoted mixed-case names.
  */
 
+import type { Dialect } from './url.ts';
+
 /** The characters that may start something the renderer must handle; everything else is copied. */
 const SPECIAL = /[?'"`/-]/g;
 
@@ -73,4 +75,12 @@ function endOfQuoted(sql: string, start: number): number {
     if (sql[close + 1] !== quote) return close + 1;
     i = close + 2;
   }
+}
+
+/**
+ * Whether a text column of `dialect` can hold `text`: PostgreSQL's cannot hold U+0000 (and refuses
+ * such a parameter outright), so a lookup by such a text finds nothing there without asking.
+ */
+export function storableText(dialect: Dialect, text: string): boolean {
+  return dialect !== 'postgres' || !text.includes('\0');
 }

@@ -5,6 +5,7 @@
  * again is the documented answer; the migration does, and the shim answers ABORTED, which clients retry.
  */
 import pRetry from 'p-retry';
+import { statementError } from './orm.ts';
 
 /** MySQL error numbers of a lock conflict: deadlock found (1213), lock wait timeout exceeded (1205). */
 const MYSQL_LOCK_ERRNOS = new Set([1213, 1205]);
@@ -13,7 +14,8 @@ const MYSQL_LOCK_ERRNOS = new Set([1213, 1205]);
 const POSTGRES_LOCK_STATES = new Set(['40001', '40P01', '55P03']);
 
 /** SQLite's "database is locked" (better-sqlite3 codes, extended ones included), or a MySQL or PostgreSQL lock error. */
-export function isLockConflict(e: unknown): boolean {
+export function isLockConflict(thrown: unknown): boolean {
+  const e = statementError(thrown);
   if (typeof e !== 'object' || e === null) return false;
   const { code, errno } = e as { code?: unknown; errno?: unknown };
   if (typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_'))) return true;

@@ -7,6 +7,7 @@ import { currentSchema, unreadableTables } from '../db/catalog.ts';
 import { type Db, openDb, type OpenOptions } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
 import { latin1ClientSpellings, readingLatin1ClientText } from './latin1-client-text.ts';
+import { storableText } from '../db/postgres-text.ts';
 import type { KfpRunDetails, MlmdType, RunBundle } from '../transform/model.ts';
 import { PIPELINE_RUN_TYPE, readRunBundles } from './run-bundles.ts';
 import { type ColumnCatalog, checkSchemaVersion, MLMD_IDENTIFIERS, MLMD_TABLES, readColumnCatalog, type SupportedSchemaVersion } from './schema-version.ts';
@@ -131,6 +132,7 @@ class MlmdSourceImpl implements MlmdSource {
   }
 
   spellings(text: string): string[] {
-    return this.db.dialect === 'mysql' ? latin1ClientSpellings(text) : [text];
+    if (this.db.dialect === 'mysql') return latin1ClientSpellings(text);
+    return storableText(this.db.dialect, text) ? [text] : [];
   }
 }

@@ -128,6 +128,9 @@ export async function deleteState(db: Queryable, name: string): Promise<void> {
 }
 
 export async function dropBridgeTables(db: Queryable): Promise<void> {
+  // mlmd_bridge_state last: while it exists, rollback knows there is a migration to undo, so a
+  // rollback killed between these drops (each its own statement on MySQL) is finished by the next.
+  const order = [...BRIDGE_TABLES.filter((t) => t !== BRIDGE_STATE.name), BRIDGE_STATE.name];
   // Raw SQL: DDL, for which drizzle-orm has no builder.
-  for (const name of BRIDGE_TABLES) await db.run(`DROP TABLE IF EXISTS ${name}`);
+  for (const name of order) await db.run(`DROP TABLE IF EXISTS ${name}`);
 }

@@ -38,10 +38,11 @@ export async function refuseWithoutWritePrivileges(db: Queryable): Promise<void>
   if (lacking.length > 0) {
     refuse(`may not write the table${lacking.length > 1 ? 's' : ''} ${lacking.join(', ')} of the KFP database`, `grant it: GRANT SELECT, INSERT, UPDATE, DELETE ON ${lacking.map((t) => `"${schema}".${t}`).join(', ')} TO "${role}"`);
   }
-  // Moving the KFP 2.x tasks table aside renames it, which only its owner may.
+  // Moving the KFP 2.x tasks table aside renames it, which only its owner may; stage is refused too,
+  // so that this is known before the maintenance window rather than at its cut-over.
   if ((await isV1TasksTable(db)) && !(await ownsTable(db, 'tasks'))) {
     refuse(
-      'does not own the KFP 2.x tasks table, which migrate renames to tasks_v1_backup',
+      'does not own the KFP 2.x tasks table, which migrate (or cutover, after stage) renames to tasks_v1_backup',
       `run mlmd-bridge as the role that owns it (the KFP API server's), or: ALTER TABLE "${schema}".tasks OWNER TO "${role}"`,
     );
   }

@@ -52,6 +52,7 @@ function shardLockName(database: string, shard: { index: number; count: number }
 
 async function withNamedLock<T>(db: Db, lockName: string, fn: () => Promise<T>, waitSeconds: number): Promise<T> {
   return db.session(async (s) => {
+    await keepSessionOpen(s);
     const got = await getLock(s, lockName, waitSeconds);
     if (!got) {
       throw new BridgeError(
@@ -66,6 +67,17 @@ async function withNamedLock<T>(db: Db, lockName: string, fn: () => Promise<T>, 
       await releaseLock(s, lockName).catch(() => undefined);
     }
   });
+}
+
+/**
+ * The lock lives exactly as long as its session, which runs no statement while the migration works on
+ * other connections. A server setting that ends idle sessions (a role's or database's
+ * `idle_session_timeout`, PostgreSQL 14 and later) would end it and release the lock mid-run, so this
+ * session opts out of it; other sessions keep the DBA's setting.
+ */
+async function keepSessionOpen(s: Queryable): Promise<void> {
+  if (targetDialect(s) !== 'postgres') return;
+  await s.all("SELECT set_config('idle_session_timeout', '0', false) AS v WHERE current_setting('server_version_num')::int >= 140000");
 }
 
 async function getLock(s: Queryable, lockName: string, waitSeconds = 0): Promise<boolean> {

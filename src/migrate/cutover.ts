@@ -15,6 +15,8 @@ import { ensureTargetTables } from '../load/schema.ts';
 import { refuseTakenSwapNames, renameStagedRunForeignKey, STAGED_TASKS, swapStagedIn, upgradePhase } from '../load/staged-tables.ts';
 import { releaseV1ForeignKeyNames } from '../load/v1-tasks.ts';
 import { tableExists } from '../db/catalog.ts';
+import { statementError } from '../db/orm.ts';
+import { isLockConflict } from '../db/retry.ts';
 import { type MigrateOptions, withSourceAndTarget } from './migrator.ts';
 import { stageLocked, type StageSummary } from './stager.ts';
 
@@ -59,14 +61,37 @@ async function cutoverLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
   await refuseTakenSwapNames(kfp, hasV1);
   const trueUp = await stageLocked(source, kfp, opts, started);
   const swapStarted = Date.now();
-  if (hasV1) await releaseV1ForeignKeyNames(kfp);
-  await kfp.session((s) => renameStagedRunForeignKey(s, 'to-kfp3'));
-  await swapStagedIn(kfp, hasV1);
+  try {
+    if (hasV1) await releaseV1ForeignKeyNames(kfp);
+    await kfp.session((s) => renameStagedRunForeignKey(s, 'to-kfp3'));
+    await swapStagedIn(kfp, hasV1);
+  } catch (e) {
+    throw swapBlocked(kfp, e);
+  }
   const swapSeconds = (Date.now() - swapStarted) / 1000;
   const at = await recordCutover(kfp);
   // The schema check migrate runs: every table and constraint now has KFP 3's name and shape.
   await ensureTargetTables(kfp);
   return { outcome: 'swapped', trueUp, swapSeconds, seconds: (Date.now() - started) / 1000, cutoverAt: at };
+}
+
+/**
+ * The renames need the tables to themselves. A session still using `tasks` (KFP 2.x not stopped, a
+ * client left in a transaction) makes them wait; where the server gives up waiting (PostgreSQL's
+ * lock_timeout, MySQL's lock_wait_timeout, SQLite busy) the cut-over stops before its swap.
+ */
+function swapBlocked(kfp: Db, e: unknown): unknown {
+  if (!isLockConflict(e)) return e;
+  const cause = statementError(e) as { code?: unknown; message?: string };
+  return new BridgeError(
+    'LOCK_HELD',
+    `cutover could not lock the table tasks on ${kfp.target.display}: another session is using it (${String(cause.code ?? '')}: ${cause.message ?? String(e)}); ` +
+      'the swap was not made, so KFP 2.x\'s tasks table is still in place',
+    kfp.target.dialect === 'postgres'
+      ? 'stop KFP 2.x (API server, persistence agent) and any session on the table (SELECT pid, application_name, state FROM pg_stat_activity WHERE datname = current_database()), then run cutover again'
+      : 'stop KFP 2.x (API server, persistence agent) and any other client of the table, then run cutover again',
+    { cause: e },
+  );
 }
 
 /** After the swap: `tasks` replaces the staged name among the created tables, and the migration counts as finished. */

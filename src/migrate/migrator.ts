@@ -14,7 +14,7 @@ import { readSourceWatermark, type SourceWatermark } from '../extract/changed-ru
 import { kfpDatabaseTarget, openKfpDatabase } from '../load/kfp-database.ts';
 import { deleteState, getJsonState, getState, recordCreatedTables, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { kfpTables } from '../db/kfp-tables.ts';
-import { orm } from '../db/orm.ts';
+import { orm, statementError } from '../db/orm.ts';
 import { and, count, eq, gt, max, or } from 'drizzle-orm';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables, isKfpDatabase, TARGET_TABLES } from '../load/schema.ts';
@@ -426,7 +426,8 @@ async function writeBatch(kfp: Db, runs: RunWrite[], tasksTable: string): Promis
 }
 
 /** Errors no other run would escape: the connection, the disk, the database file. */
-function isFatal(e: unknown): boolean {
+function isFatal(thrown: unknown): boolean {
+  const e = statementError(thrown);
   const err = e as { fatal?: boolean; code?: string };
   if (err.fatal === true || e instanceof BridgeError) return true;
   // PostgreSQL: 08xxx connection exceptions, 57P0x the server shutting down or the session killed.

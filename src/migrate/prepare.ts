@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.ts';
+import { statementError } from '../db/orm.ts';
 import { readRunDetails, readRunVersions, versionOfBundle, type MlmdSource } from '../extract/index.ts';
 import { FAILED_VERSION, readCheckpointsOf, type RunWrite } from '../load/writer.ts';
 import { mapRun } from '../transform/forward.ts';
@@ -82,6 +83,6 @@ export function runFailedReject(runUuid: string, contextId: number, reason: stri
 }
 
 export function errorText(e: unknown): string {
-  const err = e as { code?: string; message?: string };
+  const err = statementError(e) as { code?: string; message?: string };
   return `${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}`.slice(0, 2000);
 }

@@ -32,17 +32,21 @@ export async function rollback(kfpUrl: string): Promise<RollbackResult> {
       const dropped: string[] = [];
       const deleted = { tasks: 0, artifacts: 0 };
       // Rows in tables KFP 3 already had: delete ours by id (links go with their tasks by cascade).
-      if (!created.has('tasks') && (await tableExists(kfp, 'tasks'))) {
+      // Without the id map, a rollback killed while dropping the bookkeeping deleted them already.
+      const idMap = await tableExists(kfp, 'mlmd_id_map');
+      if (idMap && !created.has('tasks') && (await tableExists(kfp, 'tasks'))) {
         // Raw SQL: drizzle's PostgreSQL proxy driver reports no row count. Backticks: the KFP 3 names are mixed case (quoted on PostgreSQL).
         deleted.tasks = (await kfp.run("DELETE FROM tasks WHERE `UUID` IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind IN ('execution', 'synthetic_root'))")).changes;
       }
-      if (!created.has('artifacts') && (await tableExists(kfp, 'artifacts'))) {
+      if (idMap && !created.has('artifacts') && (await tableExists(kfp, 'artifacts'))) {
         // Raw SQL for the row count, as above.
         deleted.artifacts = (await kfp.run("DELETE FROM artifacts WHERE `UUID` IN (SELECT kfp_uuid FROM mlmd_id_map WHERE kind = 'artifact')")).changes;
       }
       // Children first: artifact_tasks references tasks, staged or not.
       for (const name of [...TARGET_TABLES].reverse().flatMap((t) => (t === 'tasks' ? [STAGED_TASKS, t] : [t]))) {
         if (created.has(name) && (await tableExists(kfp, name))) {
+          // KFP 2.x's own table, put back by a rollback interrupted before it dropped its bookkeeping.
+          if (name === 'tasks' && (await isV1TasksTable(kfp, name))) continue;
           // Raw SQL: DDL, for which drizzle-orm has no builder (drizzle-kit's migrations are not used).
           await kfp.run(`DROP TABLE ${name}`);
           dropped.push(name);

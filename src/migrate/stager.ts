@@ -17,6 +17,7 @@ import { pipelineContextsWithRuns, readSourceWatermark, type SourceWatermark } f
 import { ensureBridgeTables, getState, recordTablesAboutToBeCreated, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { insertMany } from '../db/insert.ts';
 import { withMigrationLock } from '../load/lock.ts';
+import { refuseWithoutWritePrivileges } from '../load/kfp-privileges.ts';
 import { ensureStagedTables, refuseCutOver, renameStagedRunForeignKey, STAGED_TABLES, STAGED_TASKS, stagedName } from '../load/staged-tables.ts';
 import { restoreV1ForeignKeysInPlace } from '../load/v1-tasks.ts';
 import { findChangedRuns, recordedWatermark, type RunChanges, storedDetailDigests } from './change-finder.ts';
@@ -111,6 +112,8 @@ const STAGED = {
 
 /** One stage or true-up; the caller holds the migration lock (cutover runs its last true-up here). */
 export async function stageLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<StageSummary> {
+  // Before the bookkeeping tables are created: a PostgreSQL role lacking a privilege is told which GRANT to run.
+  await refuseWithoutWritePrivileges(kfp);
   await ensureBridgeTables(kfp);
   // Refuses a database already cut over before anything is read.
   await refuseCutOver(kfp);

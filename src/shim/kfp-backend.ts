@@ -16,6 +16,7 @@ import type { Db, OpenOptions } from '../db/connection.ts';
 import { and, eq, inArray, min, notExists, sql } from 'drizzle-orm';
 import { kfpTables } from '../db/kfp-tables.ts';
 import { orm } from '../db/orm.ts';
+import { storableText } from '../db/postgres-text.ts';
 import { BridgeError } from '../errors.ts';
 import { chunked, num, textOrNull } from '../db/sql.ts';
 import { readIdMap } from '../extract/kfp-reader.ts';
@@ -321,11 +322,12 @@ export class KfpBackend implements ShimBackend {
         return keys(await this.nodes(kind, links.map((l) => l.nodeId)));
       }
       case 'uri': {
-        if (kind !== 'artifact' || scope.uris.length === 0) return [];
-        const uris = new Set(scope.uris);
+        const lookable = scope.uris.filter((u) => storableText(this.db.dialect, u));
+        if (kind !== 'artifact' || lookable.length === 0) return [];
+        const uris = new Set(lookable);
         const runs = new Set<string>();
         const { artifactTasks: l, artifacts: a } = kfpTables(this.db);
-        for (const chunk of chunked(scope.uris)) {
+        for (const chunk of chunked(lookable)) {
           const rows = await orm(this.db).selectDistinct({ run: l.RunUUID }).from(l).innerJoin(a, eq(a.UUID, l.ArtifactID)).where(inArray(a.URI, chunk));
           for (const r of rows) runs.add(r.run);
         }
@@ -528,6 +530,7 @@ export class KfpBackend implements ShimBackend {
 
   /** A context by type and name: the UI's way into a run. */
   private async contextsByName(typeId: number, name: string): Promise<MlmdContext[]> {
+    if (!storableText(this.db.dialect, name)) return [];
     const type = (await this.types('context')).find((t) => t.id === typeId);
     if (type?.name === RUN_CONTEXT_TYPE) {
       const view = (await this.runs.views([name])).get(name);

@@ -142,6 +142,7 @@ export class MlmdBackend implements ShimBackend {
       case 'type': {
         if (scope.name === undefined) return toKeys(await this.db.all<Row>(`${select} WHERE n.\`type_id\` = ?`, [scope.typeId]));
         const names = this.source.spellings(scope.name);
+        if (names.length === 0) return [];
         return toKeys(await this.db.all<Row>(`${select} WHERE n.\`type_id\` = ? AND n.\`name\` IN (${placeholders(names.length)})`, [scope.typeId, ...names]));
       }
       case 'context': {
@@ -246,6 +247,7 @@ export class MlmdBackend implements ShimBackend {
     for (const p of query.properties) {
       // Every referenced property is an inner join: nodes without it can never match.
       const names = this.source.spellings(p.name);
+      if (names.length === 0) return [];
       where.push(`n.\`id\` IN (SELECT \`${owner}\` FROM \`${propTable}\` WHERE \`name\` IN (${placeholders(names.length)}) AND \`is_custom_property\` = ?)`);
       params.push(...names, p.custom ? 1 : 0);
     }
@@ -277,12 +279,19 @@ export class MlmdBackend implements ShimBackend {
     const isString = column.type === 'STRING';
     if (isString && cmp !== '=' && cmp !== 'IN') return null;
     if (column.type === 'BOOL' || cmp === '!=') return null;
+    const c = column.column;
+    // PostgreSQL types a parameter as the column it is compared with: a fraction, or a number beyond
+    // int64, against an integer column is an SQL error there (MySQL and SQLite convert). The evaluator decides those.
+    const integerColumn = c.ref === 'attribute' || (c.ref === 'property' && c.field === 'int_value');
+    if (integerColumn && literals.some((l) => typeof l === 'number' && !Number.isSafeInteger(l))) return null;
     // A string is looked for in every spelling it may be stored in, so `=` becomes IN as well.
     const params = literals.flatMap((l): Param[] => (typeof l === 'boolean' ? [l ? 1 : 0] : typeof l === 'string' ? this.source.spellings(l) : [l]));
+    // No stored value reads as any of the strings looked for (see spellings): the term holds of no node.
+    if (params.length === 0) return { text: '1 = 0', params: [] };
     const rhs = cmp === 'IN' || isString ? `IN (${placeholders(params.length)})` : `${cmp} ?`;
-    const c = column.column;
     if (c.ref === 'property') {
       const names = this.source.spellings(c.name);
+      if (names.length === 0) return { text: '1 = 0', params: [] };
       return {
         text:
           `n.\`id\` IN (SELECT \`${owner}\` FROM \`${propTable}\` WHERE \`name\` IN (${placeholders(names.length)}) AND \`is_custom_property\` = ? ` +

@@ -3,6 +3,7 @@
  * into a status code and message, so MLMD's error contract lives in one place.
  */
 import { isLockConflict } from '../db/retry.ts';
+import { statementError } from '../db/orm.ts';
 import { BridgeError, EXIT } from '../errors.ts';
 
 /** gRPC status codes (the numbers are the wire contract; absl and gRPC share them). */
@@ -81,7 +82,8 @@ export const failedPrecondition = (message: string): RpcError => new RpcError('F
  * rest. Anything else (a bug, an unexpected SQL error) is INTERNAL, as MLMD maps unexpected SQL
  * errors; the message is kept because operators read it in client logs.
  */
-export function toRpcError(e: unknown): RpcError {
+export function toRpcError(thrown: unknown): RpcError {
+  const e = statementError(thrown);
   if (e instanceof RpcError) return e;
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof BridgeError) {
