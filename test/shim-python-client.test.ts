@@ -670,7 +670,34 @@ async function sqliteLockError(): Promise<unknown> {
   }
 }
 
-/** A genuine deadlock from MariaDB: two transactions each wait for the other's row. */
+type Query = (sql: string) => Promise<unknown>;
+
+/** Two transactions that each wait for the other's row: the server picks one and fails it with its deadlock error. */
+async function crossedRowLocks(a: Query, b: Query): Promise<unknown> {
+  await a('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+  await a('INSERT INTO t VALUES (1, 0), (2, 0)');
+  await a('BEGIN');
+  await b('BEGIN');
+  await a('UPDATE t SET v = 1 WHERE id = 1');
+  await b('UPDATE t SET v = 1 WHERE id = 2');
+  const first = a('UPDATE t SET v = 2 WHERE id = 2').then(
+    () => null,
+    (e: unknown) => e,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const second = await b('UPDATE t SET v = 2 WHERE id = 1').then(
+    () => null,
+    (e: unknown) => e,
+  );
+  const error = second ?? (await first);
+  if (!error) throw new Error('no deadlock');
+  await a('ROLLBACK').catch(() => undefined);
+  await b('ROLLBACK').catch(() => undefined);
+  await first;
+  return error;
+}
+
+/** A genuine deadlock from MariaDB (InnoDB, errno 1213). */
 async function mysqlDeadlockError(): Promise<unknown> {
   const database = await tempMariaDb('deadlock');
   const name = database.url.slice(database.url.lastIndexOf('/') + 1);
@@ -678,27 +705,10 @@ async function mysqlDeadlockError(): Promise<unknown> {
   const a = await connect();
   const b = await connect();
   try {
-    await a.query('CREATE TABLE t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB');
-    await a.query('INSERT INTO t VALUES (1, 0), (2, 0)');
-    await a.query('BEGIN');
-    await b.query('BEGIN');
-    await a.query('UPDATE t SET v = 1 WHERE id = 1');
-    await b.query('UPDATE t SET v = 1 WHERE id = 2');
-    const first = a.query('UPDATE t SET v = 2 WHERE id = 2').then(
-      () => null,
-      (e: unknown) => e,
+    return await crossedRowLocks(
+      (sql) => a.query(sql),
+      (sql) => b.query(sql),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const second = await b.query('UPDATE t SET v = 2 WHERE id = 1').then(
-      () => null,
-      (e: unknown) => e,
-    );
-    const error = second ?? (await first);
-    if (!error) throw new Error('no deadlock');
-    await a.query('ROLLBACK').catch(() => undefined);
-    await b.query('ROLLBACK').catch(() => undefined);
-    await first;
-    return error;
   } finally {
     await a.end();
     await b.end();
@@ -706,7 +716,7 @@ async function mysqlDeadlockError(): Promise<unknown> {
   }
 }
 
-/** A genuine deadlock from PostgreSQL (40P01): the same two crossed row locks as on MariaDB. */
+/** A genuine deadlock from PostgreSQL (SQLSTATE 40P01). */
 async function postgresDeadlockError(): Promise<unknown> {
   const database = await tempPostgres('deadlock');
   const name = database.url.slice(database.url.lastIndexOf('/') + 1);
@@ -718,27 +728,10 @@ async function postgresDeadlockError(): Promise<unknown> {
   const a = await connect();
   const b = await connect();
   try {
-    await a.query('CREATE TABLE t (id INT PRIMARY KEY, v INT)');
-    await a.query('INSERT INTO t VALUES (1, 0), (2, 0)');
-    await a.query('BEGIN');
-    await b.query('BEGIN');
-    await a.query('UPDATE t SET v = 1 WHERE id = 1');
-    await b.query('UPDATE t SET v = 1 WHERE id = 2');
-    const first = a.query('UPDATE t SET v = 2 WHERE id = 2').then(
-      () => null,
-      (e: unknown) => e,
+    return await crossedRowLocks(
+      (sql) => a.query(sql),
+      (sql) => b.query(sql),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const second = await b.query('UPDATE t SET v = 2 WHERE id = 1').then(
-      () => null,
-      (e: unknown) => e,
-    );
-    const error = second ?? (await first);
-    if (!error) throw new Error('no deadlock');
-    await a.query('ROLLBACK').catch(() => undefined);
-    await b.query('ROLLBACK').catch(() => undefined);
-    await first;
-    return error;
   } finally {
     await a.end();
     await b.end();
