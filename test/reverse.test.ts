@@ -499,11 +499,13 @@ describe('NaN and the infinities (reject NON_FINITE_NUMBER)', () => {
   b.event(model, c, 'OUTPUT', 'model');
   b.event(metrics, c, 'OUTPUT', 'metrics');
   const bundle = withTypeIds(b.build());
+  bundle.runContext.customProperties.threshold = dbl(Number.NEGATIVE_INFINITY);
   const mig = mapRun(bundle);
   const v = reverseRun(rowsOf(bundle, mig), recordingAllocator().allocate);
 
   it('every KFP 3 row is written (no run failure) and each repaired property is a degraded reject by id', () => {
     expect(mig.rejects.map((r) => [r.code, r.entity, r.mlmdId, r.disposition])).toEqual([
+      ['NON_FINITE_NUMBER', 'context', bundle.runContext.id, 'degraded'],
       ['NON_FINITE_NUMBER', 'execution', c, 'degraded'],
       ['NON_FINITE_NUMBER', 'execution', c, 'degraded'],
       ['NON_FINITE_NUMBER', 'execution', c, 'degraded'],
@@ -511,6 +513,7 @@ describe('NaN and the infinities (reject NON_FINITE_NUMBER)', () => {
       ['NON_FINITE_NUMBER', 'artifact', metrics, 'degraded'],
     ]);
     expect(mig.rejects.map((r) => r.reason)).toEqual([
+      'property "threshold" is the double -Infinity; written as the string "-Infinity"',
       'property "inputs" holds NaN or an infinity at .lr; written as the string "NaN" / "Infinity" / "-Infinity"',
       'property "outputs" holds NaN or an infinity at .loss; written as the string "NaN" / "Infinity" / "-Infinity"',
       'property "score" is the double NaN; written as the string "NaN"',
@@ -535,6 +538,7 @@ describe('NaN and the infinities (reject NON_FINITE_NUMBER)', () => {
     expect(v.artifacts.find((a) => a.id === model)!.customProperties).toMatchObject({ gain: dbl(Number.POSITIVE_INFINITY), label: str('NaN') });
     expect(v.artifacts.find((a) => a.id === metrics)!.customProperties).toMatchObject({ acc: dbl(0.5), low: dbl(Number.NEGATIVE_INFINITY) });
     expect(v.executions.find((e) => e.id === c)!.customProperties.score).toEqual(dbl(Number.NaN));
+    expect(v.contexts.find((x) => x.type === 'system.PipelineRun')!.customProperties.threshold).toEqual(dbl(Number.NEGATIVE_INFINITY));
   });
 
   it('compareRun: no drift, the struct numbers are a documented loss', () => {
