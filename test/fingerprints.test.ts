@@ -200,6 +200,19 @@ describe('a fingerprint that does not reproduce keeps the MLMD value, with the r
         return cacheDemo({ fingerprint: DERIVED.kfp215, logs: true, spec });
       },
     },
+    {
+      // A NaN parameter value: the run is migrated (its InputParameters hold "NaN", reject NON_FINITE_NUMBER), but no driver could have hashed it.
+      reason: 'NOT_ENCODABLE',
+      build: () =>
+        cacheDemo({
+          fingerprint: DERIVED.kfp215,
+          logs: true,
+          tweak: (b, t) => {
+            const inputs = b.executions.find((e) => e.id === t)!.customProperties.inputs as { kind: 'struct'; value: Record<string, unknown> };
+            inputs.value = { ...inputs.value, [Object.keys(inputs.value)[0]!]: Number.NaN };
+          },
+        }),
+    },
     { reason: 'KEY_DIFFERS', build: () => cacheDemo({ fingerprint: 'f'.repeat(64), logs: true }) },
   ];
 

@@ -483,6 +483,71 @@ describe('forward corner cases come back', () => {
   });
 });
 
+describe('NaN and the infinities (reject NON_FINITE_NUMBER)', () => {
+  const b = new RunBuilder('r-nonfinite');
+  const root = b.root();
+  const c = b.exec('system.ContainerExecution', {
+    parent_dag_id: int(root),
+    task_name: str('t'),
+    display_name: str('t'),
+    inputs: struct({ lr: Number.NaN, ok: 1 }),
+    outputs: struct({ loss: Number.POSITIVE_INFINITY }),
+    score: dbl(Number.NaN),
+  });
+  const model = b.artifact('system.Model', 'minio://model', { display_name: str('model'), gain: dbl(Number.POSITIVE_INFINITY), label: str('NaN') });
+  const metrics = b.artifact('system.Metrics', 'minio://m', { display_name: str('metrics'), acc: dbl(0.5), low: dbl(Number.NEGATIVE_INFINITY) });
+  b.event(model, c, 'OUTPUT', 'model');
+  b.event(metrics, c, 'OUTPUT', 'metrics');
+  const bundle = withTypeIds(b.build());
+  bundle.runContext.customProperties.threshold = dbl(Number.NEGATIVE_INFINITY);
+  const mig = mapRun(bundle);
+  const v = reverseRun(rowsOf(bundle, mig), recordingAllocator().allocate);
+
+  it('every KFP 3 row is written (no run failure) and each repaired property is a degraded reject by id', () => {
+    expect(mig.rejects.map((r) => [r.code, r.entity, r.mlmdId, r.disposition])).toEqual([
+      ['NON_FINITE_NUMBER', 'context', bundle.runContext.id, 'degraded'],
+      ['NON_FINITE_NUMBER', 'execution', c, 'degraded'],
+      ['NON_FINITE_NUMBER', 'execution', c, 'degraded'],
+      ['NON_FINITE_NUMBER', 'execution', c, 'degraded'],
+      ['NON_FINITE_NUMBER', 'artifact', model, 'degraded'],
+      ['NON_FINITE_NUMBER', 'artifact', metrics, 'degraded'],
+    ]);
+    expect(mig.rejects.map((r) => r.reason)).toEqual([
+      'property "threshold" is the double -Infinity; written as the string "-Infinity"',
+      'property "inputs" holds NaN or an infinity at .lr; written as the string "NaN" / "Infinity" / "-Infinity"',
+      'property "outputs" holds NaN or an infinity at .loss; written as the string "NaN" / "Infinity" / "-Infinity"',
+      'property "score" is the double NaN; written as the string "NaN"',
+      'property "gain" is the double Infinity; written as the string "Infinity"',
+      'property "low" is the double -Infinity; written as the string "-Infinity"',
+    ]);
+    const task = mig.tasks.find((t) => t.Name === 't')!;
+    expect(JSON.parse(task.InputParameters!).map((p: { parameterKey: string; value: unknown }) => [p.parameterKey, p.value])).toEqual([
+      ['lr', 'NaN'],
+      ['ok', 1],
+    ]);
+    expect(JSON.parse(task.OutputParameters!)[0].value).toBe('Infinity');
+    expect(JSON.parse(task.StatusMetadata!).customProperties.mlmd.score).toEqual({ double: 'NaN' });
+    expect(mig.artifacts.map((a) => [a.Type, a.Name, a.Metadata, a.NumberValue])).toEqual([
+      [2, 'model', '{"gain":"Infinity","label":"NaN"}', null],
+      [6, 'acc', '{"acc":0.5}', 0.5],
+      [1, 'metrics', '{"_kfp_schema_title":"system.Metrics","low":"-Infinity"}', null],
+    ]);
+  });
+
+  it('a repaired double comes back as the double; a genuine string "NaN" stays a string', () => {
+    expect(v.artifacts.find((a) => a.id === model)!.customProperties).toMatchObject({ gain: dbl(Number.POSITIVE_INFINITY), label: str('NaN') });
+    expect(v.artifacts.find((a) => a.id === metrics)!.customProperties).toMatchObject({ acc: dbl(0.5), low: dbl(Number.NEGATIVE_INFINITY) });
+    expect(v.executions.find((e) => e.id === c)!.customProperties.score).toEqual(dbl(Number.NaN));
+    expect(v.contexts.find((x) => x.type === 'system.PipelineRun')!.customProperties.threshold).toEqual(dbl(Number.NEGATIVE_INFINITY));
+  });
+
+  it('compareRun: no drift, the struct numbers are a documented loss', () => {
+    const diffs = compareRun(bundle, v, { rejects: mig.rejects });
+    expect(diffs.filter((d) => d.code === 'DRIFT')).toEqual([]);
+    expect(diffs.filter((d) => d.code === 'NON_FINITE_AS_TEXT').map((d) => d.field).sort()).toEqual(['customProperties.inputs', 'customProperties.outputs']);
+  });
+});
+
 describe('classifyDifference recognises the shape of a loss, not just its field', () => {
   const ctx = (over: Partial<DifferenceContext> = {}): DifferenceContext => ({
     entity: 'artifact',

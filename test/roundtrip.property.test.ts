@@ -174,6 +174,8 @@ class RunGenerator {
     if (type === 'system.Metrics') {
       for (let i = this.r.int(0, 3); i > 0; i--) p[`m${this.r.int(0, 9)}`] = dbl(this.r.decimal(0, 1, 6));
       if (this.r.chance(0.2)) p.note = str('not a number');
+      // PostgreSQL and SQLite hold NaN and the infinities in double_value (reject NON_FINITE_NUMBER).
+      if (this.opts.odd && this.r.chance(0.2)) p.mNonFinite = dbl(this.r.pick([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]));
       return p;
     }
     for (let i = this.r.int(0, 4); i > 0; i--) {
@@ -191,6 +193,8 @@ class RunGenerator {
       p.oddBool = { kind: 'bool', value: this.r.chance(0.5) };
       p.oddStruct = struct(this.jsonObject());
       p.oddProto = { kind: 'proto', typeUrl: 'type.googleapis.com/x.Y', base64: 'AAE=' };
+      p.oddNonFinite = dbl(this.r.pick([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]));
+      p.oddStructNonFinite = struct({ struct: { x: this.r.pick([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) } });
     }
     return p;
   }

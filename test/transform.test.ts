@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mapRun as mapRunOnly, outlineRun } from '../src/transform/forward.ts';
 import { ids as uuid } from '../src/transform/identity.ts';
 import type { RunBundle, RunMigration, TaskRow } from '../src/transform/model.ts';
-import { RunBuilder, int, str, struct } from './helpers/bundle.ts';
+import { RunBuilder, dbl, int, str, struct } from './helpers/bundle.ts';
 import { sampleRun } from './helpers/sample-run.ts';
 
 /** mapRun, and every bundle of these tests also checks that outlineRun (verify's and plan's counting) agrees with it. */
@@ -439,6 +439,29 @@ describe('artifacts (§F.2)', () => {
       ['EMPTY_METRICS', empty, 'degraded'],
     ]);
     expect(m.links).toHaveLength(3);
+  });
+});
+
+describe('NaN and the infinities (reject NON_FINITE_NUMBER)', () => {
+  it('a non-finite double or struct number is written as its protojson text, never fails the run; outlineRun reports the same', () => {
+    const b = new RunBuilder('r-nf');
+    const root = b.root();
+    const c = b.exec('system.ContainerExecution', { parent_dag_id: int(root), task_name: str('t'), inputs: struct({ xs: [1, Number.NEGATIVE_INFINITY] }), best: dbl(Number.NaN) });
+    const m1 = b.artifact('system.Metrics', 'minio://m', { display_name: str('metrics'), nan: dbl(Number.NaN), note: str('x') });
+    b.event(m1, c, 'OUTPUT', 'metrics');
+    const m = mapRun(b.build());
+    const t = m.tasks.find((r) => r.UUID === uuid.task(c))!;
+    expect(json(t.InputParameters)[0].value).toEqual([1, '-Infinity']);
+    expect(json(t.StatusMetadata).customProperties.mlmd.best).toEqual({ double: 'NaN' });
+    // The repaired entry joins the non-numeric ones on the sidecar row; NON_NUMERIC_METRIC names only the genuine non-number.
+    expect(m.artifacts.map((a) => [a.Type, a.Metadata, a.NumberValue])).toEqual([[1, '{"_kfp_schema_title":"system.Metrics","nan":"NaN","note":"x"}', null]]);
+    expect(m.rejects.map((r) => [r.code, r.mlmdId, r.reason])).toEqual([
+      ['NON_FINITE_NUMBER', c, 'property "inputs" holds NaN or an infinity at .xs[1]; written as the string "NaN" / "Infinity" / "-Infinity"'],
+      ['NON_FINITE_NUMBER', c, 'property "best" is the double NaN; written as the string "NaN"'],
+      ['NON_FINITE_NUMBER', m1, 'property "nan" is the double NaN; written as the string "NaN"'],
+      ['NON_NUMERIC_METRIC', m1, 'non-numeric metrics entries (note) kept on a Type 1 sidecar row'],
+    ]);
+    expect(json(m.idMap.find((r) => r.kind === 'artifact')!.extra)).toEqual({ nonFiniteDoubles: ['nan'] });
   });
 });
 

@@ -11,7 +11,7 @@ import {
   SCHEMA_TITLE_KEY,
   URI_LESS_ARTIFACT_TYPES,
 } from './rules.ts';
-import { artifactMetadataValue, propString } from './values.ts';
+import { artifactMetadataValue, nonFiniteReason, propString } from './values.ts';
 
 /**
  * One MLMD artifact → its `artifacts` rows in one namespace (kfp-facts.md §F.2). Usually one row;
@@ -28,6 +28,11 @@ export interface MappedArtifact {
    * the whole migration decides afterwards (load/identity-keys.ts); the id map carries it there.
    */
   identityKey?: string;
+  /**
+   * Metadata keys holding a NaN or infinite double written as its text (reject NON_FINITE_NUMBER):
+   * kept in the id map, so the reverse mapping gives the double back and a genuine string "NaN" stays a string.
+   */
+  nonFiniteDoubles?: string[];
 }
 
 export function toArtifactRows(
@@ -46,7 +51,8 @@ export function toArtifactRows(
   }
   const title = a.type ?? '';
   const type = ARTIFACT_TYPE_BY_SCHEMA_TITLE[title] ?? ARTIFACT_TYPE.Artifact;
-  const metadata = metadataOf(a, rejects);
+  const nonFiniteDoubles: string[] = [];
+  const metadata = metadataOf(a, rejects, nonFiniteDoubles);
   if (type === ARTIFACT_TYPE.Artifact && title !== 'system.Artifact' && title !== '') metadata[SCHEMA_TITLE_KEY] = title;
 
   // Every row of the artifact in one shape, built field by field: spreading a shared base into each
@@ -73,6 +79,7 @@ export function toArtifactRows(
     const uri = URI_LESS_ARTIFACT_TYPES.has(type) ? null : a.uri;
     const only = row(ids.artifact(a.id, namespace), type, uri, hashOf(uri), name, json(metadata), null);
     const mapped: MappedArtifact = { artifact: a, metricKeys: [], rows: [only] };
+    if (nonFiniteDoubles.length > 0) mapped.nonFiniteDoubles = nonFiniteDoubles;
     if (isImported(origin) && !outline) mapped.identityKey = artifactIdentityKey(only);
     return mapped;
   }
@@ -92,20 +99,27 @@ export function toArtifactRows(
     if (rows.length === 0 && Object.keys(rest).length === 0) {
       rejects.add('EMPTY_METRICS', 'artifact', a.id, 'system.Metrics artifact has no entries; kept as a Type 1 row so its links survive');
     } else {
-      rejects.add('NON_NUMERIC_METRIC', 'artifact', a.id, `non-numeric metrics entries (${Object.keys(rest).join(', ')}) kept on a Type 1 sidecar row`);
+      // A NaN or infinite entry is there as its text and already reported as NON_FINITE_NUMBER.
+      const nonNumeric = Object.keys(rest).filter((k) => !nonFiniteDoubles.includes(k));
+      if (nonNumeric.length > 0) rejects.add('NON_NUMERIC_METRIC', 'artifact', a.id, `non-numeric metrics entries (${nonNumeric.join(', ')}) kept on a Type 1 sidecar row`);
     }
     rest[SCHEMA_TITLE_KEY] = title;
     rows.push(row(ids.metricSidecar(a.id, namespace), ARTIFACT_TYPE.Artifact, a.uri, hashOf(a.uri), name, json(rest), null));
   }
-  return { artifact: a, rows, metricKeys };
+  return nonFiniteDoubles.length > 0 ? { artifact: a, rows, metricKeys, nonFiniteDoubles } : { artifact: a, rows, metricKeys };
 }
 
-function metadataOf(a: MlmdArtifact, rejects: RejectLog): JsonObject {
+function metadataOf(a: MlmdArtifact, rejects: RejectLog, nonFiniteDoubles: string[]): JsonObject {
   const out: JsonObject = {};
   for (const props of [a.properties, a.customProperties]) {
     for (const [k, v] of Object.entries(props)) {
       if (ARTIFACT_PROPS_NOT_IN_METADATA.has(k)) continue;
       if (v.kind === 'corrupt') rejects.add('CORRUPT_PROPERTY', 'artifact', a.id, `property "${k}": ${v.reason}; kept as its raw text`);
+      const nonFinite = nonFiniteReason(k, v);
+      if (nonFinite !== null) {
+        rejects.add('NON_FINITE_NUMBER', 'artifact', a.id, nonFinite);
+        if (v.kind === 'double') nonFiniteDoubles.push(k);
+      }
       out[k] = artifactMetadataValue(v);
     }
   }
@@ -197,6 +211,12 @@ export function artifactIdMapRows(m: MappedArtifact): IdMapRow[] {
     mlmdId: m.artifact.id,
     kfpUuid: r.UUID,
     runUuid: null,
-    extra: r.Type === ARTIFACT_TYPE.Metric ? goJsonStringify({ metricKey: r.Name }) : m.identityKey ? goJsonStringify({ identityKey: m.identityKey }) : null,
+    extra: r.Type === ARTIFACT_TYPE.Metric ? goJsonStringify({ metricKey: r.Name }) : otherRowExtra(m),
   }));
+}
+
+/** The id-map extra of an artifact's one non-metric row (its only row, or the metrics sidecar). */
+function otherRowExtra(m: MappedArtifact): string | null {
+  if (!m.identityKey && !m.nonFiniteDoubles) return null;
+  return goJsonStringify({ ...(m.identityKey ? { identityKey: m.identityKey } : {}), ...(m.nonFiniteDoubles ? { nonFiniteDoubles: m.nonFiniteDoubles } : {}) });
 }

@@ -1,12 +1,12 @@
 import { goJsonStringify } from '../proto/kfp-json.ts';
 import { artifactIdMapRows, type MappedArtifact, toArtifactRows } from './artifacts.ts';
 import { toLinkRows } from './links.ts';
-import type { IdMapRow, MlmdExecution, Reject, RunBundle, RunMigration } from './model.ts';
+import type { IdMapRow, MlmdExecution, Props, Reject, RunBundle, RunMigration } from './model.ts';
 import { RejectLog } from './rejects.ts';
 import { KFP_EXECUTION_TYPES } from './rules.ts';
 import { readPipelineSpec } from './spec.ts';
 import { buildTaskTree, type TaskTree } from './tasks.ts';
-import { propString, typedValue } from './values.ts';
+import { nonFiniteReason, propString, typedValue } from './values.ts';
 import { ids } from './identity.ts';
 import { type ArtifactRowsOf, DEFAULT_MAPPING_OPTIONS, type FingerprintTally, type MappingOptions, RunFingerprints } from './fingerprints.ts';
 import type { MlmdArtifact } from './model.ts';
@@ -58,6 +58,16 @@ export function outlineRun(bundle: RunBundle, options: MappingOptions = DEFAULT_
   };
 }
 
+/** NON_FINITE_NUMBER for each property of an execution or run context holding NaN or an infinity (values.ts says how it is written). */
+function reportNonFinite(entity: 'execution' | 'context', id: number, node: { properties?: Props; customProperties: Props }, rejects: RejectLog): void {
+  for (const [prefix, props] of [['', node.customProperties], ['properties.', node.properties ?? {}]] as const) {
+    for (const [k, v] of Object.entries(props)) {
+      const reason = nonFiniteReason(prefix + k, v);
+      if (reason !== null) rejects.add('NON_FINITE_NUMBER', entity, id, reason);
+    }
+  }
+}
+
 /**
  * The forward mapping, with the mapped artifacts by MLMD id and the fingerprints beside it
  * (outlineRun counts them). Fingerprints are recomputed for `kfp3` and whenever the run is only
@@ -89,6 +99,8 @@ function forward(
     rejects.add('SPEC_UNREADABLE', 'context', ctxId, `the pipeline spec of run "${runUuid}" ${specProblem}; the run is mapped without a spec`);
   }
 
+  // Only the run context's custom properties are written (to its id-map entry).
+  reportNonFinite('context', ctxId, { customProperties: bundle.runContext.customProperties }, rejects);
   for (const id of bundle.danglingExecutionIds ?? []) {
     rejects.add('MISSING_EXECUTION', 'execution', id, `run context ${ctxId} is associated with execution ${id}, which does not exist`);
   }
@@ -99,6 +111,7 @@ function forward(
       for (const [k, v] of Object.entries(e.customProperties)) {
         if (v.kind === 'corrupt') rejects.add('CORRUPT_PROPERTY', 'execution', e.id, `property "${k}": ${v.reason}; kept as its raw text in StatusMetadata`);
       }
+      reportNonFinite('execution', e.id, e, rejects);
     } else {
       const events = bundle.events.filter((ev) => ev.executionId === e.id).length;
       rejects.add('UNKNOWN_EXECUTION_TYPE', 'execution', e.id, `type "${e.type ?? `#${e.typeId} (missing)`}" is not a KFP v2 execution type; it and its ${events} events are not migrated`);

@@ -9,7 +9,7 @@
  */
 import type { KfpRunDetails, MlmdArtifact, MlmdContext, MlmdEvent, MlmdExecution, MlmdValue } from './model.ts';
 import { FINISHED_RUN_STATES, LIMITS } from './rules.ts';
-import { artifactMetadataValue, canonicalEqual } from './values.ts';
+import { artifactMetadataValue, canonicalEqual, finiteJson, nonFinitePaths } from './values.ts';
 
 export const LOSSY_CODES = {
   REJECTED: { doc: 'the record was skipped by the forward mapping and is listed in the rejects, whose code says why (e.g. URI_TOO_LONG, UNKNOWN_EXECUTION_TYPE)' },
@@ -39,6 +39,7 @@ export const LOSSY_CODES = {
   STRUCT_WRAPPER_NORMALISED: { doc: 'Metadata holds struct values without their {"list":…} / {"struct":…} wrapper; arrays come back as list and objects as struct, so a struct without (or with a mismatched) wrapper comes back re-wrapped, and a wrapped null is dropped' },
   PROTO_AS_STRUCT: { doc: 'an artifact proto_value (never written by KFP) is kept as an {"@type","value"} object and comes back as a struct' },
   CORRUPT_AS_STRING: { doc: 'an undecodable artifact value (reject CORRUPT_PROPERTY) was kept as its raw text and comes back as a string' },
+  NON_FINITE_AS_TEXT: { doc: 'a NaN or infinite number inside a struct (reject NON_FINITE_NUMBER) was written as the string "NaN" / "Infinity" / "-Infinity" and comes back as that string (a double property comes back as the double)' },
   DOUBLE_PRECISION: { doc: 'a double read back through a database text form differs in its last digits (SQLite keeps about 15 significant digits)' },
   EVENT_TIME_APPROXIMATED: { doc: 'KFP 3 links have no time: INPUT events show the task create time, OUTPUT events the artifact create time' },
   EVENT_PATH_FIRST_KEY: { doc: 'a link keeps only the first key step of an event path (ArtifactKey); index steps and further keys are lost' },
@@ -235,6 +236,12 @@ export const LOSSY_RULES: readonly Rule[] = [
   {
     code: 'CORRUPT_AS_STRING',
     applies: (field, expected, found, ctx) => isArtifact(ctx) && field.startsWith('customProperties.') && isValue(expected) && expected.kind === 'corrupt' && isValue(found) && found.kind === 'string' && found.value === expected.raw,
+  },
+  {
+    code: 'NON_FINITE_AS_TEXT',
+    applies: (_field, expected, found) =>
+      isValue(expected) && isValue(found) && expected.kind === 'struct' && found.kind === 'struct' && nonFinitePaths(expected).length > 0 &&
+      canonicalEqual(finiteJson(expected.value), found.value),
   },
   {
     code: 'STRUCT_WRAPPER_NORMALISED',

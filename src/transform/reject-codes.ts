@@ -24,6 +24,10 @@ export const REJECT_CODES = {
   TRUNCATED_STRING: { disposition: 'degraded', doc: 'name or display name longer than its column; truncated (the full text is kept in provenance)' },
   EVENT_TYPE_COERCED: { disposition: 'degraded', doc: 'event of a type KFP never writes (DECLARED_*, INTERNAL_*, PENDING_OUTPUT); mapped by its direction' },
   NON_NUMERIC_METRIC: { disposition: 'degraded', doc: 'system.Metrics entry that is not a number; kept on a Type 1 sidecar row' },
+  NON_FINITE_NUMBER: {
+    disposition: 'degraded',
+    doc: 'property holding NaN, Infinity or -Infinity (a double, or a number inside a struct), which no KFP 3 JSON column can hold; written as the string "NaN" / "Infinity" / "-Infinity" (a system.Metrics entry on the Type 1 sidecar row); a double comes back as the double to legacy clients',
+  },
   EMPTY_METRICS: { disposition: 'degraded', doc: 'system.Metrics artifact with no entries; kept as one Type 1 row so its links survive' },
   SPEC_UNREADABLE: {
     disposition: 'adjusted',

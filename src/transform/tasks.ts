@@ -18,7 +18,7 @@ import {
 } from './rules.ts';
 import type { PipelineSpecIndex, SpecComponent, SpecTask } from './spec.ts';
 import { type ResolvedKey, resolveSiblingKeys } from './task-keys.ts';
-import { propInt, propString, propStruct, typedValue } from './values.ts';
+import { finiteJson, propInt, propString, propStruct, typedValue } from './values.ts';
 
 /**
  * Executions of one run → `tasks` rows (kfp-facts.md §F.0 and §F.1): find the root, attach every
@@ -386,21 +386,21 @@ function inputParameters(t: TaskNode, tree: TaskTree, ctx: Ctx): Record<string, 
   const inputs = t.exec ? propStruct(t.exec.customProperties, 'inputs') : null;
   if (t.type === TASK_TYPE.ROOT) {
     for (const [k, v] of Object.entries(inputs ?? {})) {
-      out.push({ parameterKey: k, value: v, type: IO_TYPE.RUNTIME_VALUE_INPUT, producer: { taskName: 'ROOT' } });
+      out.push({ parameterKey: k, value: finiteJson(v), type: IO_TYPE.RUNTIME_VALUE_INPUT, producer: { taskName: 'ROOT' } });
     }
     return out;
   }
   const parentName = t.parent?.name ?? 'ROOT';
   const component = t.specTask && ctx.spec ? ctx.spec.componentOf(t.specTask) : undefined;
   for (const [k, v] of Object.entries(inputs ?? {})) {
-    out.push({ parameterKey: k, value: v, ...parameterWiring(t, k, parentName, component) });
+    out.push({ parameterKey: k, value: finiteJson(v), ...parameterWiring(t, k, parentName, component) });
   }
   // A LOOP carries the inputs of its collapsed iterations, one ITERATOR_INPUT per value, tagged with the iteration.
   if (t.type === TASK_TYPE.LOOP) {
     const its = [...tree.iterations.values()].filter((it) => it.loop === t).sort((a, b) => a.index - b.index || a.exec.id - b.exec.id);
     for (const it of its) {
       for (const [k, v] of Object.entries(propStruct(it.exec.customProperties, 'inputs') ?? {})) {
-        out.push({ parameterKey: k, value: v as JsonValue, type: IO_TYPE.ITERATOR_INPUT, producer: producer(t.name, it.index) });
+        out.push({ parameterKey: k, value: finiteJson(v as JsonValue), type: IO_TYPE.ITERATOR_INPUT, producer: producer(t.name, it.index) });
       }
     }
   }
@@ -436,7 +436,8 @@ function outputParameters(t: TaskNode): Record<string, unknown>[] {
   if (t.type !== TASK_TYPE.RUNTIME || !t.exec) return [];
   const outputs = propStruct(t.exec.customProperties, 'outputs') ?? {};
   const type = t.iterationIndex === null ? IO_TYPE.OUTPUT : IO_TYPE.ITERATOR_OUTPUT;
-  return Object.entries(outputs).map(([k, v]) => ({ parameterKey: k, value: v, type, producer: producer(t.name, t.iterationIndex) }));
+  // NaN and the infinities are written as their text (values.ts finiteJson, reject NON_FINITE_NUMBER).
+  return Object.entries(outputs).map(([k, v]) => ({ parameterKey: k, value: finiteJson(v), type, producer: producer(t.name, t.iterationIndex) }));
 }
 
 /** LogicalKey per §C.5; of executions sharing one (a retried task), the newest keeps it. */

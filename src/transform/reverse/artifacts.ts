@@ -1,6 +1,7 @@
 import type { ArtifactRow, ArtifactTaskRow, CorruptColumn, JsonObject, MlmdArtifact, Props } from '../model.ts';
 import { ARTIFACT_TYPE, ARTIFACT_TYPE_BY_SCHEMA_TITLE, isOutputIoType, SCHEMA_TITLE_KEY } from '../rules.ts';
 import type { IdResolver } from './ids.ts';
+import { nonFiniteFromText } from '../values.ts';
 import { metadataToMlmdValue, readJsonObject, stringValue } from './values.ts';
 
 /**
@@ -111,9 +112,12 @@ function artifactOf(
         : (SCHEMA_TITLE_BY_TYPE[main?.Type ?? ARTIFACT_TYPE.Artifact] ?? 'system.Artifact');
 
   const custom: Props = {};
+  const doubles = main ? ctx.ids.nonFiniteDoubles.get(main.UUID) : undefined;
   for (const [k, v] of Object.entries(mainMetadata)) {
     if (k === SCHEMA_TITLE_KEY) continue;
-    const value = metadataToMlmdValue(v);
+    // A NaN or infinite double was written as its text; the id map says which texts were doubles.
+    const nonFinite = doubles?.has(k) ? nonFiniteFromText(v) : null;
+    const value = nonFinite !== null ? ({ kind: 'double', value: nonFinite } as const) : metadataToMlmdValue(v);
     if (value) custom[k] = value;
   }
   for (const r of metricRows) {

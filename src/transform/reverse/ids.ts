@@ -34,6 +34,8 @@ export class IdResolver {
   readonly pipelineContextRow: { mlmdId: number; name: string | null; kfpUuid: string } | null;
   /** The id-map `extra` of each run context: what the forward mapping kept of it (its custom properties). */
   readonly runContextExtras = new Map<string, Record<string, unknown> | null>();
+  /** Per artifact row: the Metadata keys whose text ("NaN", "Infinity", "-Infinity") stands for a double (reject NON_FINITE_NUMBER). */
+  readonly nonFiniteDoubles = new Map<string, Set<string>>();
 
   constructor(rows: IdMapRow[], private readonly allocate: IdAllocator) {
     let pipeline: IdResolver['pipelineContextRow'] = null;
@@ -42,9 +44,12 @@ export class IdResolver {
         case 'execution':
           this.executions.set(r.kfpUuid, r.mlmdId);
           break;
-        case 'artifact':
+        case 'artifact': {
           this.artifacts.set(r.kfpUuid, r.mlmdId);
+          const doubles = r.extra?.includes('nonFiniteDoubles') ? parseJsonObject(r.extra)?.nonFiniteDoubles : undefined;
+          if (Array.isArray(doubles)) this.nonFiniteDoubles.set(r.kfpUuid, new Set(doubles.filter((k): k is string => typeof k === 'string')));
           break;
+        }
         case 'run_context':
           this.contexts.set(r.kfpUuid, r.mlmdId);
           this.runContextExtras.set(r.kfpUuid, parseJsonObject(r.extra));

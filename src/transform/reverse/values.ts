@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue, MlmdValue } from '../model.ts';
+import { nonFiniteFromText } from '../values.ts';
 
 /**
  * Values on the way back to MLMD: the typed provenance JSON the forward mapping keeps
@@ -17,8 +18,11 @@ export function fromTypedValue(v: JsonValue | undefined): MlmdValue | null {
   switch (kind) {
     case 'int':
       return typeof inner === 'number' ? { kind: 'int', value: inner } : null;
-    case 'double':
-      return typeof inner === 'number' ? { kind: 'double', value: inner } : null;
+    case 'double': {
+      // NaN and the infinities are kept as their text (reject NON_FINITE_NUMBER).
+      const value = typeof inner === 'number' ? inner : nonFiniteFromText(inner);
+      return value === null ? null : { kind: 'double', value };
+    }
     case 'string':
       return typeof inner === 'string' ? { kind: 'string', value: inner } : null;
     case 'bool':
