@@ -10,7 +10,7 @@ import { lastExitCode } from './exit.ts';
 import { shardOption } from './shard-option.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { HEAP_GROWING_PERCENT } from './heap-growth.ts';
-import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_LOCK_WAIT_SECONDS } from '../migrate/defaults.ts';
 import {
   DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT,
   DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT,
@@ -162,6 +162,12 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
 
   const cutover = addRunOptions(program.command('cutover'))
     .description('staged upgrade, step 2 (KFP 2.x stopped): a last true-up, then swap the staged tasks table in atomically')
+    .option(
+      '--lock-wait <seconds>',
+      'the most the swap waits for a session still using tasks (KFP 2.x not stopped, a client left in a transaction); past it: LOCK_HELD, exit 3, nothing swapped',
+      positiveInt('--lock-wait'),
+      DEFAULT_LOCK_WAIT_SECONDS,
+    )
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge cutover --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
