@@ -173,7 +173,8 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
       '\nExample:\n  mlmd-bridge cutover --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
         'Takes the migration lock, trues up, then renames tasks to tasks_v1_backup and tasks_kfp3_staged to tasks in one step\n' +
         "(one RENAME TABLE on MySQL, one transaction on PostgreSQL and SQLite; every index and constraint then has KFP 3's name). Killed at any point, the database is before or after the swap; re-run to finish.\n" +
-        'rollback swaps back. Exit 0 ok, 1 records skipped or degraded, 2 usage or connection, 3 blocked (lock held: LOCK_HELD;\n' +
+        'rollback swaps back. Exit 0 ok, 1 records skipped or degraded, 2 usage or connection, 3 blocked (lock held, or tasks\n' +
+        'still used by another session after --lock-wait seconds: LOCK_HELD, naming the sessions where the server tells;\n' +
         'nothing staged: NOT_STAGED; a name the swap needs held by another table or index: TARGET_SCHEMA_MISMATCH).',
     )
     .action(async (o) => cutoverCommand(o, out, err));
