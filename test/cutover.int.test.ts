@@ -126,6 +126,56 @@ describe.each(KFP_DIALECTS)('cutover on $dialect', ({ dialect, temp }) => {
     expect(verified.code).toBe(0);
   }, 300_000);
 
+  // SQLite has no second session to hold a table while the swap waits: the file lock is the whole database's.
+  if (dialect !== 'sqlite') {
+    it('a session still using tasks in an open transaction: cutover --lock-wait 1 stops within seconds with LOCK_HELD naming it (exit 3), nothing swapped; a re-run once it commits cuts over', async () => {
+      const p = await pair('lockwait');
+      const staged = await runCli(['stage', '--mlmd', p.mlmd, '--kfp', p.kfp]);
+      expect(staged.code, staged.stderr).toBe(0);
+      const before = await dumpDatabase(p.kfp, { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] });
+      const holder = await openDb(p.kfp);
+      let commit!: () => void;
+      const released = new Promise<void>((r) => (commit = r));
+      let reading!: () => void;
+      const holding = new Promise<void>((r) => (reading = r));
+      // A KFP 2.x client in the middle of a transaction that has read tasks: it holds the table until it commits.
+      let holderId = -1;
+      const held = holder.transaction(async (tx) => {
+        await tx.all('SELECT COUNT(*) AS n FROM tasks');
+        const [me] = await tx.all<{ id: number }>(dialect === 'postgres' ? 'SELECT pg_backend_pid() AS id' : 'SELECT CONNECTION_ID() AS id');
+        holderId = Number(me!.id);
+        reading();
+        await released;
+      });
+      try {
+        await holding;
+        const started = Date.now();
+        const run = startCli(['cutover', '--mlmd', p.mlmd, '--kfp', p.kfp, '--lock-wait', '1']);
+        // Without the bound the swap waits as long as the holder: this timer would end it, and the test fail.
+        const timer = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
+        const r = await run.done;
+        clearTimeout(timer);
+        expect(r.signal, 'cutover was still waiting after 60 s').toBeNull();
+        expect(Date.now() - started).toBeLessThan(45_000);
+        expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+        expect(r.stderr).toMatch(/error \[LOCK_HELD\]: cutover could not lock the table tasks .*it waits at most 1 s, --lock-wait.*the swap was not made/);
+        // The holder is named: PostgreSQL by its pid, MariaDB by its connection id.
+        expect(r.stderr).toContain(dialect === 'postgres' ? `pid ${holderId} ` : `id ${holderId} `);
+        expect(r.code).toBe(3);
+        expect(await withDbs([p.kfp], (k) => upgradePhase(k!))).toBe('staged');
+        expect(await dumpDatabase(p.kfp, { exclude: ['mlmd_bridge_state'], ignoreColumns: ['migrated_at'] })).toEqual(before);
+      } finally {
+        commit();
+        await held;
+        await holder.close();
+      }
+      const again = await runCli(['cutover', '--mlmd', p.mlmd, '--kfp', p.kfp, '--lock-wait', '1']);
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      expect(await withDbs([p.kfp], (k) => upgradePhase(k!))).toBe('kfp3');
+    }, 300_000);
+  }
+
   it('the exit codes: the gate (3 then 0, 3 again when MLMD changed), stage after a cut-over, cutover with nothing staged, the lock', async () => {
     const p = await pair('gate');
     const gate = (withMlmd: boolean) => runCli(['status', '--kfp', p.kfp, ...(withMlmd ? ['--mlmd', p.mlmd] : []), '--require', 'cutover']);
@@ -241,7 +291,7 @@ describe('cutover on postgres: the swap fails midway', () => {
           return typeof value === 'function' ? value.bind(target) : value;
         },
       });
-      await expect(swapStagedIn(db, true)).rejects.toThrow('the last statement of the swap failed');
+      await expect(swapStagedIn(db, true, 30)).rejects.toThrow('the last statement of the swap failed');
     });
     // All four were sent, in one transaction, the failing one last.
     expect(sent).toHaveLength(4);

@@ -178,7 +178,7 @@ describe('PostgreSQL: a role with its own server settings', () => {
     }
   }, 120_000);
 
-  it('a role that may write the KFP tables but neither create tables in the schema nor owns tasks: stage is refused with the GRANT to run (exit 2) before it changes anything', async () => {
+  it('a role that may write the KFP tables but neither create tables in the schema nor owns tasks: plan names it as a blocker (exit 3) and writes nothing; stage is refused with the GRANT to run (exit 2) before it changes anything', async () => {
     const reader = `${ROLE}_dml`;
     const kfpName = new URL(kfp.url).pathname.slice(1);
     await asSuperuser('postgres', `CREATE ROLE ${reader} LOGIN`);
@@ -188,6 +188,16 @@ describe('PostgreSQL: a role with its own server settings', () => {
       const tables = async () => (await asSuperuser(kfpName, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r: { tablename: string }) => r.tablename);
       const before = await tables();
       const as = (db: TempDatabase) => db.url.replace(`//${POSTGRES_USER}@`, `//${reader}@`);
+      const planned = await runCli(['plan', '--mlmd', as(mlmd), '--kfp', as(kfp)]);
+      expect(planned.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      expect(planned.stdout).toContain('BLOCKED');
+      expect(planned.stdout).not.toContain('Nothing blocks');
+      expect(planned.stdout).toMatch(new RegExp(`INSUFFICIENT_PRIVILEGE: the role "${reader}" does not own the KFP 2.x tasks table.*ALTER TABLE "public".tasks OWNER TO "${reader}"`));
+      expect(planned.code).toBe(3);
+      expect(await tables()).toEqual(before);
+      // The owner of the tables (the KFP API server's role) is not blocked.
+      const owner = await runCli(['plan', '--mlmd', asRole(mlmd), '--kfp', asRole(kfp)]);
+      expect(owner.stdout, owner.stderr).not.toContain('INSUFFICIENT_PRIVILEGE');
       const r = await runCli(['stage', '--mlmd', as(mlmd), '--kfp', as(kfp)]);
       expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
       expect(r.stderr).toMatch(/error \[INSUFFICIENT_PRIVILEGE\]: the role "[a-z0-9_]+" /);

@@ -239,9 +239,10 @@ function renderStage(s: StageSummary): string {
     .join('\n');
 }
 
-export async function cutoverCommand(o: RunFlags, out: Out, err: Out): Promise<void> {
+export async function cutoverCommand(o: RunFlags & { lockWait: number }, out: Out, err: Out): Promise<void> {
   const { cutover } = await import('../migrate/cutover.ts');
-  await runStagedCommand(o, 'truing up', cutover, (r) => r.trueUp, renderCutover, { out, err });
+  const run = (opts: ReturnType<typeof runOptionsOf>) => cutover({ ...opts, lockWaitSeconds: o.lockWait });
+  await runStagedCommand(o, 'truing up', run, (r) => r.trueUp, renderCutover, { out, err });
 }
 
 function renderCutover(r: CutoverSummary): string {

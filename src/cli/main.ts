@@ -10,7 +10,7 @@ import { lastExitCode } from './exit.ts';
 import { shardOption } from './shard-option.ts';
 import { TOOL_VERSION } from '../version.ts';
 import { HEAP_GROWING_PERCENT } from './heap-growth.ts';
-import { DEFAULT_CONCURRENCY } from '../migrate/defaults.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_LOCK_WAIT_SECONDS } from '../migrate/defaults.ts';
 import {
   DEFAULT_GRPC_PORT as DEFAULT_SHIM_GRPC_PORT,
   DEFAULT_GRPC_WEB_PORT as DEFAULT_SHIM_GRPC_WEB_PORT,
@@ -162,12 +162,19 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
 
   const cutover = addRunOptions(program.command('cutover'))
     .description('staged upgrade, step 2 (KFP 2.x stopped): a last true-up, then swap the staged tasks table in atomically')
+    .option(
+      '--lock-wait <seconds>',
+      'the most the swap waits for a session still using tasks (KFP 2.x not stopped, a client left in a transaction); past it: LOCK_HELD, exit 3, nothing swapped',
+      positiveInt('--lock-wait'),
+      DEFAULT_LOCK_WAIT_SECONDS,
+    )
     .addHelpText(
       'after',
       '\nExample:\n  mlmd-bridge cutover --mlmd mysql://root@mysql:3306/metadb --kfp mysql://root@mysql:3306/mlpipeline\n\n' +
         'Takes the migration lock, trues up, then renames tasks to tasks_v1_backup and tasks_kfp3_staged to tasks in one step\n' +
         "(one RENAME TABLE on MySQL, one transaction on PostgreSQL and SQLite; every index and constraint then has KFP 3's name). Killed at any point, the database is before or after the swap; re-run to finish.\n" +
-        'rollback swaps back. Exit 0 ok, 1 records skipped or degraded, 2 usage or connection, 3 blocked (lock held: LOCK_HELD;\n' +
+        'rollback swaps back. Exit 0 ok, 1 records skipped or degraded, 2 usage or connection, 3 blocked (lock held, or tasks\n' +
+        'still used by another session after --lock-wait seconds: LOCK_HELD, naming the sessions where the server tells;\n' +
         'nothing staged: NOT_STAGED; a name the swap needs held by another table or index: TARGET_SCHEMA_MISMATCH).',
     )
     .action(async (o) => cutoverCommand(o, out, err));

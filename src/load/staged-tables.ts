@@ -18,7 +18,7 @@ import { quoteIdent as q } from '../db/dialect.ts';
 import { BridgeError } from '../errors.ts';
 import { type TargetDialect, targetDialect } from './kfp-database.ts';
 import { createTableStatements, describeTable, diffTableStructure, expectedStructure, isV1TasksTable, tableExists, type TableStructure, type TargetTable } from './schema.ts';
-import { pkeyName, renameTable, V1_TASKS_BACKUP } from './v1-tasks.ts';
+import { pkeyName, releaseV1ForeignKeyNames, renameTable, V1_TASKS_BACKUP } from './v1-tasks.ts';
 
 export const STAGED_TASKS = 'tasks_kfp3_staged';
 /** KFP 3's name of the tasks → run_details FK, which the v1 tasks table has too. */
@@ -170,16 +170,50 @@ export async function refuseTakenSwapNames(db: Queryable, hasV1: boolean): Promi
  * `tasks_v1_backup_pkey`, as a one-shot migrate names it (v1-tasks.ts), and the staged table's
  * `tasks_kfp3_staged_pkey` becomes `tasks_pkey`, as on a fresh database. No other index of either
  * table is named after the table (the v1 RunUUID index keeps the FK's name, as migrate leaves it).
+ *
+ * On MySQL the FK names are handed over first (the v1 table releases KFP 3's, the staged table takes
+ * it; both idempotent, both leave the database before the swap), on the same session as the rename.
+ *
+ * Every statement waits at most `lockWaitSeconds` for a table lock (a session still using `tasks`
+ * would otherwise hold the cut-over silently: PostgreSQL waits forever by default, MySQL a year):
+ * past it the server's lock error stops the swap before anything is renamed.
  */
-export async function swapStagedIn(db: Db, hasV1: boolean): Promise<void> {
-  if (targetDialect(db) === 'mysql') {
+export async function swapStagedIn(db: Db, hasV1: boolean, lockWaitSeconds: number): Promise<void> {
+  const seconds = Math.max(1, Math.ceil(lockWaitSeconds));
+  const dialect = targetDialect(db);
+  if (dialect === 'mysql') {
     const t = (n: string) => q(db, n);
-    await db.run(hasV1 ? `RENAME TABLE ${t('tasks')} TO ${t(V1_TASKS_BACKUP)}, ${t(STAGED_TASKS)} TO ${t('tasks')}` : `RENAME TABLE ${t(STAGED_TASKS)} TO ${t('tasks')}`);
+    // A pinned session, so that the bound applies to these statements alone and is put back after.
+    await db.session(async (s) => {
+      const [saved] = await s.all<{ v: number | string }>('SELECT @@SESSION.lock_wait_timeout AS v');
+      await s.run(`SET SESSION lock_wait_timeout = ${seconds}`);
+      try {
+        if (hasV1) await releaseV1ForeignKeyNames(s);
+        await renameStagedRunForeignKey(s, 'to-kfp3');
+        await s.run(hasV1 ? `RENAME TABLE ${t('tasks')} TO ${t(V1_TASKS_BACKUP)}, ${t(STAGED_TASKS)} TO ${t('tasks')}` : `RENAME TABLE ${t(STAGED_TASKS)} TO ${t('tasks')}`);
+      } finally {
+        await s.run(`SET SESSION lock_wait_timeout = ${Number(saved?.v ?? 31536000)}`);
+      }
+    });
     return;
   }
-  // renameTable renames a PostgreSQL table's primary key index with it.
-  await db.transaction(async (tx) => {
-    if (hasV1) await renameTable(tx, 'tasks', V1_TASKS_BACKUP);
-    await renameTable(tx, STAGED_TASKS, 'tasks');
-  });
+  // SQLite has one connection: its busy timeout (how long BEGIN IMMEDIATE waits for another writer) is set around the transaction.
+  const [busy] = dialect === 'sqlite' ? await db.all<{ timeout: number }>('PRAGMA busy_timeout') : [];
+  if (dialect === 'sqlite') await db.run(`PRAGMA busy_timeout = ${seconds * 1000}`);
+  try {
+    // renameTable renames a PostgreSQL table's primary key index with it.
+    await db.transaction(async (tx) => {
+      // LOCAL: the bound ends with this transaction; a shorter lock_timeout of the role's is kept.
+      if (dialect === 'postgres') {
+        await tx.all(
+          `SELECT set_config('lock_timeout', CASE WHEN current_setting('lock_timeout')::interval > interval '0' AND current_setting('lock_timeout')::interval < interval '${seconds} s' ` +
+            `THEN current_setting('lock_timeout') ELSE '${seconds}s' END, true)`,
+        );
+      }
+      if (hasV1) await renameTable(tx, 'tasks', V1_TASKS_BACKUP);
+      await renameTable(tx, STAGED_TASKS, 'tasks');
+    });
+  } finally {
+    if (busy !== undefined) await db.run(`PRAGMA busy_timeout = ${Number(busy.timeout)}`);
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * `cutover`: the maintenance-window step of the staged upgrade (design.md §5b), run with KFP 2.x
- * stopped. Under the migration lock: a last true-up, then the swap. On MySQL the v1 table first
+ * stopped. Under the migration lock: a last true-up, then the swap, each of its statements waiting
+ * at most `--lock-wait` for a table lock. On MySQL the v1 table first
  * releases its FK name and the staged table takes it (both idempotent, both leave the database
  * "before the swap": KFP 2.x's table is still `tasks`, and `stage`/`rollback` undo them); then one
  * RENAME TABLE swaps both tables at once. On SQLite the swap is one transaction. A cut-over killed
@@ -12,11 +13,11 @@ import type { MlmdSource } from '../extract/index.ts';
 import { ensureBridgeTables, getJsonState, getState, isStringArray, setState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { withMigrationLock } from '../load/lock.ts';
 import { ensureTargetTables } from '../load/schema.ts';
-import { refuseTakenSwapNames, renameStagedRunForeignKey, STAGED_TASKS, swapStagedIn, upgradePhase } from '../load/staged-tables.ts';
-import { releaseV1ForeignKeyNames } from '../load/v1-tasks.ts';
+import { refuseTakenSwapNames, STAGED_TASKS, swapStagedIn, upgradePhase } from '../load/staged-tables.ts';
 import { tableExists } from '../db/catalog.ts';
 import { statementError } from '../db/orm.ts';
 import { isLockConflict } from '../db/retry.ts';
+import { DEFAULT_LOCK_WAIT_SECONDS } from './defaults.ts';
 import { type MigrateOptions, withSourceAndTarget } from './migrator.ts';
 import { stageLocked, type StageSummary } from './stager.ts';
 
@@ -31,11 +32,16 @@ export interface CutoverSummary {
   cutoverAt: string;
 }
 
-export async function cutover(opts: MigrateOptions): Promise<CutoverSummary> {
+export interface CutoverOptions extends MigrateOptions {
+  /** The most the swap waits for a session still using the tables (default DEFAULT_LOCK_WAIT_SECONDS); past it LOCK_HELD. */
+  lockWaitSeconds?: number;
+}
+
+export async function cutover(opts: CutoverOptions): Promise<CutoverSummary> {
   return withSourceAndTarget(opts, (source, kfp, started) => withMigrationLock(kfp, () => cutoverLocked(source, kfp, opts, started)));
 }
 
-async function cutoverLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, started: number): Promise<CutoverSummary> {
+async function cutoverLocked(source: MlmdSource, kfp: Db, opts: CutoverOptions, started: number): Promise<CutoverSummary> {
   await ensureBridgeTables(kfp);
   const phase = await upgradePhase(kfp);
   if (phase === 'kfp3') {
@@ -61,12 +67,11 @@ async function cutoverLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
   await refuseTakenSwapNames(kfp, hasV1);
   const trueUp = await stageLocked(source, kfp, opts, started);
   const swapStarted = Date.now();
+  const lockWait = opts.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS;
   try {
-    if (hasV1) await releaseV1ForeignKeyNames(kfp);
-    await kfp.session((s) => renameStagedRunForeignKey(s, 'to-kfp3'));
-    await swapStagedIn(kfp, hasV1);
+    await swapStagedIn(kfp, hasV1, lockWait);
   } catch (e) {
-    throw swapBlocked(kfp, e);
+    throw await swapBlocked(kfp, e, lockWait);
   }
   const swapSeconds = (Date.now() - swapStarted) / 1000;
   const at = await recordCutover(kfp);
@@ -77,21 +82,59 @@ async function cutoverLocked(source: MlmdSource, kfp: Db, opts: MigrateOptions, 
 
 /**
  * The renames need the tables to themselves. A session still using `tasks` (KFP 2.x not stopped, a
- * client left in a transaction) makes them wait; where the server gives up waiting (PostgreSQL's
- * lock_timeout, MySQL's lock_wait_timeout, SQLite busy) the cut-over stops before its swap.
+ * client left in a transaction) makes them wait, up to `--lock-wait` (or less where the server gives
+ * up first: PostgreSQL's lock_timeout, SQLite busy); then the cut-over stops before its swap, naming
+ * the sessions in the way where the server tells.
  */
-function swapBlocked(kfp: Db, e: unknown): unknown {
+async function swapBlocked(kfp: Db, e: unknown, lockWait: number): Promise<unknown> {
   if (!isLockConflict(e)) return e;
   const cause = statementError(e) as { code?: unknown; message?: string };
+  const holders = await sessionsInTheWay(kfp);
   return new BridgeError(
     'LOCK_HELD',
-    `cutover could not lock the table tasks on ${kfp.target.display}: another session is using it (${String(cause.code ?? '')}: ${cause.message ?? String(e)}); ` +
+    `cutover could not lock the table tasks on ${kfp.target.display} (it waits at most ${lockWait} s, --lock-wait): another session is using it ` +
+      `(${String(cause.code ?? '')}: ${cause.message ?? String(e)}); ${holders}; ` +
       'the swap was not made, so KFP 2.x\'s tasks table is still in place',
     kfp.target.dialect === 'postgres'
       ? 'stop KFP 2.x (API server, persistence agent) and any session on the table (SELECT pid, application_name, state FROM pg_stat_activity WHERE datname = current_database()), then run cutover again'
       : 'stop KFP 2.x (API server, persistence agent) and any other client of the table, then run cutover again',
     { cause: e },
   );
+}
+
+/**
+ * Which sessions hold the tables the swap renames, in words: on PostgreSQL those with a granted lock
+ * on them (pg_locks); on MySQL those of this database with an open transaction (information_schema,
+ * which needs the PROCESS privilege to show other users' sessions). Read on a fresh connection, after
+ * the failed statement; if the server will not say, the line says why.
+ */
+async function sessionsInTheWay(kfp: Db): Promise<string> {
+  try {
+    if (kfp.dialect === 'postgres') {
+      const rows = await kfp.all<{ pid: number; usename: string | null; app: string | null; state: string | null; since: string | null }>(
+        `SELECT DISTINCT a.pid, a.usename, a.application_name AS app, a.state, to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since
+           FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+          WHERE l.granted AND l.relation IN (to_regclass('tasks'), to_regclass('${STAGED_TASKS}')) AND l.pid <> pg_backend_pid()
+          ORDER BY a.pid`,
+      );
+      if (rows.length === 0) return 'no session holds it any more';
+      return `held by ${rows
+        .map((r) => `pid ${r.pid} (role ${r.usename ?? '?'}${r.app ? `, application "${r.app}"` : ''}${r.state ? `, ${r.state}` : ''}${r.since ? `, transaction since ${r.since}` : ''})`)
+        .join(', ')}`;
+    }
+    if (kfp.dialect === 'mysql') {
+      const rows = await kfp.all<{ id: number; user: string; host: string; since: string | null }>(
+        `SELECT p.ID AS id, p.USER AS user, p.HOST AS host, DATE_FORMAT(t.trx_started, '%Y-%m-%d %H:%i:%s') AS since
+           FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+          WHERE p.DB = DATABASE() AND p.ID <> CONNECTION_ID() ORDER BY p.ID`,
+      );
+      if (rows.length === 0) return 'no session of this database with an open transaction is visible to this user (the PROCESS privilege shows other users\' sessions)';
+      return `sessions with an open transaction: ${rows.map((r) => `id ${r.id} (user ${r.user}@${r.host}${r.since ? `, since ${r.since}` : ''})`).join(', ')}`;
+    }
+    return 'SQLite does not say which process holds the file';
+  } catch (err) {
+    return `which session holds it could not be read (${(statementError(err) as { message?: string })?.message ?? String(err)})`;
+  }
 }
 
 /** After the swap: `tasks` replaces the staged name among the created tables, and the migration counts as finished. */

@@ -9,3 +9,6 @@ export const WRITERS = 2;
  * 6–12 % slower, for 15–20 MiB less memory).
  */
 export const DEFAULT_CONCURRENCY = WRITERS + 1;
+
+/** How long cutover's swap waits for a table lock by default (`--lock-wait`), in seconds: long enough for a short statement to end, short enough to be noticed. */
+export const DEFAULT_LOCK_WAIT_SECONDS = 30;

@@ -8,6 +8,7 @@ import { openMlmdSource, readRunDetails } from '../extract/index.ts';
 import { countRunContexts, runContextPages } from '../extract/run-bundles.ts';
 import { kfpDatabaseTarget, openKfpDatabase, targetDialect } from '../load/kfp-database.ts';
 import { isMigrationLocked } from '../load/lock.ts';
+import { refuseWithoutWritePrivileges } from '../load/kfp-privileges.ts';
 import { getState, STATE_KEYS } from '../load/bridge-tables.ts';
 import { STAGED_TASKS, stagedName, stagedStructure, upgradePhase } from '../load/staged-tables.ts';
 import { upgradeStatus, type UpgradeStatus } from './status.ts';
@@ -79,6 +80,13 @@ export async function plan(opts: {
         for (const d of diffTableStructure(expectedStructure(name, targetDialect(kfp)), await describeTable(kfp, name))) blockers.push(`TARGET_SCHEMA_MISMATCH: ${d}`);
       }
       if (await isMigrationLocked(kfp)) blockers.push('LOCK_HELD: another mlmd-bridge migration is running against this KFP database');
+      // The check migrate and stage run first (catalog reads only): a role that could not write is a blocker too.
+      try {
+        await refuseWithoutWritePrivileges(kfp);
+      } catch (e) {
+        if (!(e instanceof BridgeError) || e.code !== 'INSUFFICIENT_PRIVILEGE') throw e;
+        blockers.push(`${e.code}: ${e.message}; ${e.hint}`);
+      }
     }
     const recorded = kfpOk ? await recordedMappingOptions(kfp) : null;
     let mapping: MappingOptions;
