@@ -697,47 +697,39 @@ async function crossedRowLocks(a: Query, b: Query): Promise<unknown> {
   return error;
 }
 
-/** A genuine deadlock from MariaDB (InnoDB, errno 1213). */
-async function mysqlDeadlockError(): Promise<unknown> {
-  const database = await tempMariaDb('deadlock');
+interface Session {
+  query: Query;
+  end(): Promise<void>;
+}
+
+/** The crossed row locks on two sessions of a scratch database of one server; the database is dropped after. */
+async function deadlockOn(temp: (prefix: string) => Promise<TempDatabase>, open: (database: string) => Promise<Session>): Promise<unknown> {
+  const database = await temp('deadlock');
   const name = database.url.slice(database.url.lastIndexOf('/') + 1);
-  const connect = () => mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER, database: name });
-  const a = await connect();
-  const b = await connect();
+  const sessions: Session[] = [];
   try {
-    return await crossedRowLocks(
-      (sql) => a.query(sql),
-      (sql) => b.query(sql),
-    );
+    sessions.push(await open(name), await open(name));
+    return await crossedRowLocks(sessions[0]!.query, sessions[1]!.query);
   } finally {
-    await a.end();
-    await b.end();
+    for (const s of sessions) await s.end();
     await database.drop();
   }
 }
 
+/** A genuine deadlock from MariaDB (InnoDB, errno 1213). */
+const mysqlDeadlockError = () =>
+  deadlockOn(tempMariaDb, async (database) => {
+    const c = await mysql.createConnection({ host: MARIADB_HOST, port: MARIADB_PORT, user: MARIADB_USER, database });
+    return { query: (sql) => c.query(sql), end: () => c.end() };
+  });
+
 /** A genuine deadlock from PostgreSQL (SQLSTATE 40P01). */
-async function postgresDeadlockError(): Promise<unknown> {
-  const database = await tempPostgres('deadlock');
-  const name = database.url.slice(database.url.lastIndexOf('/') + 1);
-  const connect = async () => {
-    const c = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database: name });
+const postgresDeadlockError = () =>
+  deadlockOn(tempPostgres, async (database) => {
+    const c = new pg.Client({ host: POSTGRES_HOST, port: POSTGRES_PORT, user: POSTGRES_USER, database });
     await c.connect();
-    return c;
-  };
-  const a = await connect();
-  const b = await connect();
-  try {
-    return await crossedRowLocks(
-      (sql) => a.query(sql),
-      (sql) => b.query(sql),
-    );
-  } finally {
-    await a.end();
-    await b.end();
-    await database.drop();
-  }
-}
+    return { query: (sql) => c.query(sql), end: () => c.end() };
+  });
 
 describe('lock conflicts', () => {
   it('are ABORTED, which the client retries (errors.AbortedError), as MLMD answers them', async () => {
