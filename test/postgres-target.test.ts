@@ -16,7 +16,8 @@ import { ensureBridgeTables } from '../src/load/bridge-tables.ts';
 import { describeTable, ensureTargetTables } from '../src/load/schema.ts';
 import { createV1TasksTable, moveV1TasksAside, restoreV1Tasks } from '../src/load/v1-tasks.ts';
 import { ensureStagedTables, STAGED_TASKS } from '../src/load/staged-tables.ts';
-import { MLMD_DIALECTS, type TempDatabase, tempSqlite } from './helpers/databases.ts';
+import { MLMD_DIALECTS, type TempDatabase, tempSqlite, watchReads } from './helpers/databases.ts';
+import { refuseWithoutWritePrivileges } from '../src/load/kfp-privileges.ts';
 import { migrate } from '../src/migrate/migrator.ts';
 import { seedDatabases } from '../src/seed/index.ts';
 import { pgColumns, pgForeignKeys, pgIndexes } from './helpers/pg-catalog.ts';
@@ -140,6 +141,20 @@ describe('KFP 3 tables on PostgreSQL, as the catalog reads them', () => {
     for (const t of ['artifact_tasks', 'tasks', 'artifacts']) await db.run(`DROP TABLE ${t}`);
     expect(await restoreV1Tasks(db)).toBe('restored');
     expect(await pgIndexes(db, 'tasks')).toEqual(['tasks_RunUUID_run_details_UUID_foreign (RunUUID)', 'tasks_pkey PRIMARY (UUID)']);
+  });
+
+  it('a privilege check racing another shard that moves the KFP 2.x tasks table aside meanwhile passes', async () => {
+    await createV1TasksTable(db);
+    // The other shard renames tasks between this check's "is tasks KFP 2.x's?" and "may I rename it?" reads.
+    let moved = false;
+    const racing = watchReads(db, async (sql) => {
+      if (!moved && sql.includes('pg_has_role(c.relowner')) {
+        moved = true;
+        expect(await moveV1TasksAside(db)).toBe('moved');
+      }
+    });
+    await expect(refuseWithoutWritePrivileges(racing)).resolves.toBeUndefined();
+    expect(moved).toBe(true);
   });
 
   it('stages KFP 3 tables beside the KFP 2.x tasks table without an index name of theirs colliding (index names are per schema)', async () => {

@@ -10,13 +10,16 @@ import { BRIDGE_TABLES } from './bridge-tables.ts';
 import { isV1TasksTable } from './schema.ts';
 import { STAGED_TASKS } from './staged-tables.ts';
 
-/** Whether the connection's role is (a member of) the owner of the table. */
-async function ownsTable(db: Queryable, name: string): Promise<boolean> {
+/**
+ * Whether the connection's role may rename the table: it is (a member of) its owner, or the table is
+ * gone already — another shard of a sharded migrate moved it aside between the two catalog reads.
+ */
+async function mayRenameTable(db: Queryable, name: string): Promise<boolean> {
   const [row] = await db.all<{ owns: boolean }>(
     "SELECT pg_has_role(c.relowner, 'USAGE') AS owns FROM pg_catalog.pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ?",
     [name],
   );
-  return row?.owns === true;
+  return row === undefined || row.owns === true;
 }
 
 const WRITTEN = ['artifacts', 'tasks', 'artifact_tasks', 'tasks_v1_backup', STAGED_TASKS, ...BRIDGE_TABLES];
@@ -40,7 +43,7 @@ export async function refuseWithoutWritePrivileges(db: Queryable): Promise<void>
   }
   // Moving the KFP 2.x tasks table aside renames it, which only its owner may; stage is refused too,
   // so that this is known before the maintenance window rather than at its cut-over.
-  if ((await isV1TasksTable(db)) && !(await ownsTable(db, 'tasks'))) {
+  if ((await isV1TasksTable(db)) && !(await mayRenameTable(db, 'tasks'))) {
     refuse(
       'does not own the KFP 2.x tasks table, which migrate (or cutover, after stage) renames to tasks_v1_backup',
       `run mlmd-bridge as the role that owns it (the KFP API server's), or: ALTER TABLE "${schema}".tasks OWNER TO "${role}"`,
