@@ -1,11 +1,11 @@
 /**
  * `cutover`: the maintenance-window step of the staged upgrade (design.md §5b), run with KFP 2.x
- * stopped. Under the migration lock: a last true-up, then the swap, each of its statements waiting
- * at most `--lock-wait` for a table lock. On MySQL the v1 table first
- * releases its FK name and the staged table takes it (both idempotent, both leave the database
- * "before the swap": KFP 2.x's table is still `tasks`, and `stage`/`rollback` undo them); then one
- * RENAME TABLE swaps both tables at once. On SQLite the swap is one transaction. A cut-over killed
- * at any point is therefore before or after the swap, and a re-run finishes it.
+ * stopped. Under the migration lock: a check that the names the swap needs are free, a last
+ * true-up, then the swap (staged-tables.ts `swapStagedIn`), each of its statements waiting at most
+ * `--lock-wait` for a table lock. The swap is one RENAME TABLE on MySQL (after the FK names are
+ * handed over, which leaves the database "before the swap") and one transaction on SQLite and
+ * PostgreSQL. A cut-over killed at any point is therefore before or after the swap, and a re-run
+ * finishes it.
  */
 import type { Db } from '../db/connection.ts';
 import { BridgeError } from '../errors.ts';
