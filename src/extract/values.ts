@@ -7,6 +7,7 @@
  */
 import protobuf from 'protobufjs';
 import type { JsonObject, JsonValue, MlmdValue, Props } from '../transform/model.ts';
+import { setOwnKey } from '../util/own-key.ts';
 
 /** MLMD's marker for a `struct_value` stored in `string_value`. */
 export const STRUCT_PREFIX = 'mlmd-struct::';
@@ -52,7 +53,7 @@ export function splitProperties(
   const customProperties: Props = {};
   for (const row of rows) {
     const target = Number(row.is_custom_property) !== 0 ? customProperties : properties;
-    defineKey(target, String(row.name), decodeValue(row));
+    setOwnKey(target, String(row.name), decodeValue(row));
   }
   return { properties, customProperties };
 }
@@ -122,7 +123,7 @@ interface ValueMessage {
 
 function structToJson(message: StructMessage): JsonObject {
   const out: JsonObject = {};
-  for (const [key, value] of Object.entries(message.fields ?? {})) defineKey(out, key, valueToJson(value));
+  for (const [key, value] of Object.entries(message.fields ?? {})) setOwnKey(out, key, valueToJson(value));
   return out;
 }
 
@@ -146,7 +147,7 @@ function valueToJson(v: ValueMessage): JsonValue {
 
 function toStructObject(obj: JsonObject): { fields: Record<string, unknown> } {
   const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(obj)) defineKey(fields, key, toValueObject(value));
+  for (const [key, value] of Object.entries(obj)) setOwnKey(fields, key, toValueObject(value));
   return { fields };
 }
 
@@ -159,9 +160,3 @@ function toValueObject(v: JsonValue): unknown {
   return { structValue: toStructObject(v) };
 }
 
-/** Plain assignment would treat a key named `__proto__` as the prototype; user data may hold one. */
-function defineKey<T>(target: Record<string, T>, key: string, value: T): void {
-  // defineProperty costs ten times an assignment, and only that one key needs it.
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
-}

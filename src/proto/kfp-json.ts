@@ -23,6 +23,7 @@
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Enum, Field, MapField, Root, Type } from 'protobufjs';
+import { setOwnKey } from '../util/own-key.ts';
 
 export type KfpMessageName = 'TaskPod' | 'StatusMetadata' | 'TaskStatus' | 'TypeAttributes' | 'IOParameter' | 'IOProducer' | 'CacheKey';
 export type KfpEnumName = 'TaskState' | 'TaskType' | 'TaskPodType' | 'IOType' | 'ArtifactType';
@@ -426,7 +427,7 @@ function normalizeField(info: FieldInfo, raw: unknown, mode: Mode, path: Path): 
     for (const k of keys) {
       path.push(new MapKey(k));
       checkWellFormed(k, path);
-      setOwn(out, k, normalizeSingular(info, raw[k], mode, path));
+      setOwnKey(out, k, normalizeSingular(info, raw[k], mode, path));
       path.pop();
     }
     return out;
@@ -577,7 +578,7 @@ function normalizeJsonValue(raw: unknown, path: Path): unknown {
     for (const k of Object.keys(raw)) {
       checkWellFormed(k, path);
       path.push(k);
-      setOwn(out, k, normalizeJsonValue(raw[k], path));
+      setOwnKey(out, k, normalizeJsonValue(raw[k], path));
       path.pop();
     }
     return out;
@@ -597,11 +598,6 @@ function normalizeAny(raw: unknown, path: Path): unknown {
   return normalizeJsonValue(raw, path);
 }
 
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  // Plain assignment would treat a "__proto__" key as the prototype, not as data.
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
-}
 
 function checkWellFormed(s: string, path: Path): void {
   // Go's protojson refuses strings that are not valid UTF-8; a lone surrogate cannot become UTF-8.

@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue, MlmdValue, Props } from './model.ts';
+import { setOwnKey } from '../util/own-key.ts';
 
 /** Plain readers for KFP's custom properties, tolerant of the value kind drifting between KFP versions. */
 
@@ -63,9 +64,9 @@ export function finiteJson(v: JsonValue): JsonValue {
     const x = finiteJson(v[k]!);
     if (x !== v[k] && !out) {
       out = {};
-      for (const before of keys.slice(0, i)) defineOwn(out, before, v[before]!);
+      for (const before of keys.slice(0, i)) setOwnKey(out, before, v[before]!);
     }
-    if (out) defineOwn(out, k, x);
+    if (out) setOwnKey(out, k, x);
   }
   return out ?? v;
 }
@@ -93,10 +94,6 @@ export function nonFiniteReason(name: string, v: MlmdValue): string | null {
   return `property "${name}" holds NaN or an infinity at ${paths.join(', ')}; written as the string "NaN" / "Infinity" / "-Infinity"`;
 }
 
-/** A key named `__proto__` is user data here, not the prototype. */
-function defineOwn(target: JsonObject, key: string, value: JsonValue): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
 
 /** A property as typed JSON, so that provenance keeps the MLMD value kind: `{"int":5}`, `{"struct":{…}}`, … */
 export function typedValue(v: MlmdValue): JsonValue {
